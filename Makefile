@@ -11,7 +11,7 @@ export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 export UV_LINK_MODE := copy
 
-.PHONY: setup test lint plan demo clean
+.PHONY: setup test lint plan docs demo clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -29,6 +29,9 @@ lint: setup  ## ruff lint and format check.
 
 plan: setup  ## Offline plan of STACK under Pulumi's mock engine: build/plan/$(STACK)/.
 	$(UV) run --frozen --no-sync python -m infra.plan --stack $(STACK)
+
+docs: setup  ## Regenerate the config block of Pulumi.yaml and the README's key table from infra/config.py.
+	$(UV) run --frozen --no-sync python -m infra.config_reference .
 
 demo: setup  ## The main job on the local default (no Azure account).
 	$(UV) run --frozen --no-sync python -m infra.plan --stack dev

@@ -1,0 +1,1 @@
+"""One ComponentResource per concern; the stack program (infra/program.py) only composes them."""

@@ -1,0 +1,117 @@
+"""Storage: a hardened StorageV2 account, used for the workspace's default storage and the data lake."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_azure_native import storage
+
+
+@dataclass(frozen=True, kw_only=True)
+class SecureStorageAccountArgs:
+    resource_group_name: pulumi.Input[str]
+    """Required. Resource group of the account."""
+    location: str
+    """Required. Azure region."""
+    account_name: str
+    """Required. Globally unique account name (3-24 lower-case letters and digits)."""
+    sku: str
+    """Required. Replication SKU, e.g. Standard_ZRS."""
+    tags: dict[str, str]
+    """Required. Tags for the account."""
+    public_network_access: bool
+    """Required. False disables the public endpoint (private profile); True keeps it for dev."""
+    soft_delete_days: int
+    """Required. Days deleted blobs and containers stay recoverable."""
+    hierarchical_namespace: bool = False
+    """Optional. True makes the account an ADLS Gen2 data lake."""
+    containers: tuple[str, ...] = ()
+    """Optional. Private blob containers (file systems, with a hierarchical namespace) to create."""
+    protect: bool = False
+    """Optional. Refuse deletion of the account (stateful data) from `pulumi destroy`."""
+
+
+class SecureStorageAccount(pulumi.ComponentResource):
+    """A StorageV2 account with secure defaults.
+
+    HTTPS only, TLS 1.2, no anonymous blob access, shared keys off (Entra ID only), infrastructure
+    encryption, blob and container soft delete, and versioning where Azure supports it (not with a
+    hierarchical namespace, where versioning is unavailable).
+    """
+
+    account_id: pulumi.Output[str]
+    """ARM ID of the account: linked to the workspace, scope of role assignments."""
+    account_name: pulumi.Output[str]
+    """Name of the account."""
+    container_names: list[pulumi.Output[str]]
+    """Names of the containers created, in the order given."""
+
+    def __init__(
+        self, name: str, args: SecureStorageAccountArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("azure-mlops:storage:SecureStorageAccount", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        account = storage.StorageAccount(
+            f"{name}-account",
+            account_name=args.account_name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            kind="StorageV2",
+            sku=storage.SkuArgs(name=args.sku),
+            access_tier="Hot",
+            is_hns_enabled=args.hierarchical_namespace,
+            enable_https_traffic_only=True,
+            minimum_tls_version="TLS1_2",
+            allow_blob_public_access=False,
+            # Entra ID only: AML reaches its storage with identities, so account keys are never needed.
+            allow_shared_key_access=False,
+            default_to_o_auth_authentication=True,
+            allow_cross_tenant_replication=False,
+            is_local_user_enabled=False,
+            is_sftp_enabled=False,
+            public_network_access="Enabled" if args.public_network_access else "Disabled",
+            network_rule_set=storage.NetworkRuleSetArgs(
+                default_action="Allow" if args.public_network_access else "Deny",
+                bypass="AzureServices",
+            ),
+            encryption=storage.EncryptionArgs(
+                key_source="Microsoft.Storage",
+                require_infrastructure_encryption=True,
+                services=storage.EncryptionServicesArgs(
+                    blob=storage.EncryptionServiceArgs(enabled=True, key_type="Account"),
+                    file=storage.EncryptionServiceArgs(enabled=True, key_type="Account"),
+                ),
+            ),
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+        )
+        retention = storage.DeleteRetentionPolicyArgs(enabled=True, days=args.soft_delete_days)
+        blob_service = storage.BlobServiceProperties(
+            f"{name}-blob-service",
+            account_name=account.name,
+            resource_group_name=args.resource_group_name,
+            blob_services_name="default",
+            delete_retention_policy=retention,
+            container_delete_retention_policy=retention,
+            is_versioning_enabled=not args.hierarchical_namespace,
+            opts=child,
+        )
+        containers = [
+            storage.BlobContainer(
+                f"{name}-{container}",
+                account_name=account.name,
+                resource_group_name=args.resource_group_name,
+                container_name=container,
+                public_access="None",
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[blob_service]),
+            )
+            for container in args.containers
+        ]
+
+        self.account_id = account.id
+        self.account_name = account.name
+        self.container_names = [c.name for c in containers]
+        self.register_outputs({"account_id": account.id, "account_name": account.name})
+

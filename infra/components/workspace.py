@@ -1,0 +1,120 @@
+"""The Azure Machine Learning workspace and its identity-based datastores."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+from pulumi_azure_native import machinelearningservices as ml
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkspaceArgs:
+    resource_group_name: pulumi.Input[str]
+    """Required. Resource group of the workspace."""
+    location: str
+    """Required. Azure region."""
+    workspace_name: str
+    """Required. Workspace name (3-33 characters)."""
+    storage_account_id: pulumi.Input[str]
+    """Required. ARM ID of the default storage account."""
+    key_vault_id: pulumi.Input[str]
+    """Required. ARM ID of the key vault."""
+    container_registry_id: pulumi.Input[str]
+    """Required. ARM ID of the container registry."""
+    application_insights_id: pulumi.Input[str]
+    """Required. ARM ID of the Application Insights component."""
+    image_build_compute: str
+    """Required. Compute cluster that builds environment images (needed once the registry is private)."""
+    public_network_access: bool
+    """Required. False disables the workspace's public endpoint (private profile)."""
+    isolation_mode: str
+    """Required. Managed network isolation: Disabled, AllowInternetOutbound or AllowOnlyApprovedOutbound."""
+    tags: dict[str, str]
+    """Required. Tags for the workspace."""
+    data_lake_account_name: pulumi.Input[str] | None = None
+    """Optional. ADLS Gen2 account whose file systems become datastores."""
+    data_lake_datastores: dict[str, str] = field(default_factory=dict)
+    """Conditional. Datastore name -> file system; used when data_lake_account_name is set."""
+    protect: bool = False
+    """Optional. Refuse deletion of the workspace from `pulumi destroy`."""
+
+
+class Workspace(pulumi.ComponentResource):
+    """An AML workspace with a system-assigned identity and identity-based access to its storage.
+
+    Legacy v1 mode is off, system datastores use the workspace identity instead of account keys, and
+    images are built on the named compute cluster.
+    """
+
+    workspace_id: pulumi.Output[str]
+    """ARM ID of the workspace."""
+    workspace_name: pulumi.Output[str]
+    """Name of the workspace."""
+    principal_id: pulumi.Output[str]
+    """Object ID of the workspace's system-assigned identity."""
+    mlflow_tracking_uri: pulumi.Output[str]
+    """MLflow tracking URI of the workspace (azureml://...)."""
+    datastore_names: list[pulumi.Output[str]]
+    """Names of the data lake datastores."""
+
+    def __init__(self, name: str, args: WorkspaceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("azure-mlops:azureml:Workspace", name, None, opts)
+        if args.data_lake_datastores and args.data_lake_account_name is None:
+            msg = "WorkspaceArgs.data_lake_account_name is required when data_lake_datastores is set"
+            raise ValueError(msg)
+
+        workspace = ml.Workspace(
+            f"{name}-workspace",
+            workspace_name=args.workspace_name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            kind="Default",
+            sku=ml.SkuArgs(name="Basic", tier="Basic"),
+            identity=ml.ManagedServiceIdentityArgs(type="SystemAssigned"),
+            friendly_name=args.workspace_name,
+            storage_account=args.storage_account_id,
+            key_vault=args.key_vault_id,
+            container_registry=args.container_registry_id,
+            application_insights=args.application_insights_id,
+            system_datastores_auth_mode="identity",
+            v1_legacy_mode=False,
+            image_build_compute=args.image_build_compute,
+            public_network_access="Enabled" if args.public_network_access else "Disabled",
+            allow_public_access_when_behind_vnet=False,
+            managed_network=ml.ManagedNetworkSettingsArgs(isolation_mode=args.isolation_mode),
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+        )
+        datastores = [
+            ml.Datastore(
+                f"{name}-{datastore_name}",
+                name=datastore_name,
+                workspace_name=workspace.name,
+                resource_group_name=args.resource_group_name,
+                properties=ml.AzureDataLakeGen2DatastoreArgs(
+                    datastore_type="AzureDataLakeGen2",
+                    account_name=args.data_lake_account_name,
+                    filesystem=filesystem,
+                    # No credentials: each caller's own identity (user, compute, CI) authorises data access.
+                    credentials=ml.NoneDatastoreCredentialsArgs(credentials_type="None"),
+                    service_data_access_auth_identity="WorkspaceSystemAssignedIdentity",
+                    description=f"Data lake file system {filesystem!r}, identity-based access.",
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for datastore_name, filesystem in args.data_lake_datastores.items()
+        ]
+
+        self.workspace_id = workspace.id
+        self.workspace_name = workspace.name
+        self.principal_id = workspace.identity.apply(lambda identity: identity.principal_id if identity else "")
+        self.mlflow_tracking_uri = workspace.ml_flow_tracking_uri
+        self.datastore_names = [d.name for d in datastores]
+        self.register_outputs(
+            {
+                "workspace_id": workspace.id,
+                "workspace_name": workspace.name,
+                "mlflow_tracking_uri": workspace.ml_flow_tracking_uri,
+            }
+        )

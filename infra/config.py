@@ -1,0 +1,269 @@
+"""The stack configuration: one typed model, read once and validated before any resource is declared.
+
+Keys are the camelCase names users set with `pulumi config set <key> <value>` and declare in
+`Pulumi.yaml`; a test keeps the two in step. Secure defaults live here, so a stack file only says
+what differs (a cheaper dev, a private prod).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal, get_origin
+
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from infra.errors import InvalidStackConfig
+from infra.regions import SUPPORTED_REGIONS
+
+PROJECT = "azure-mlops"
+"""The Pulumi project name: the namespace of every configuration key."""
+
+
+def _supported_region(value: str) -> str:
+    if value not in SUPPORTED_REGIONS:
+        msg = f"must be one of the supported regions {list(SUPPORTED_REGIONS)}"
+        raise ValueError(msg)
+    return value
+
+
+def _empty_is_unset(value: Any) -> Any:
+    """Pulumi.yaml declares optional keys with the default "": read it as unset."""
+    return None if value == "" else value
+
+
+def _single_hyphens(value: str) -> str:
+    if "--" in value:
+        msg = "must not contain consecutive hyphens"
+        raise ValueError(msg)
+    return value
+
+
+def _no_repeats(values: tuple[str, ...]) -> tuple[str, ...]:
+    duplicates = sorted({v for v in values if values.count(v) > 1})
+    if duplicates:
+        msg = f"must not repeat entries; repeated: {duplicates}"
+        raise ValueError(msg)
+    return values
+
+
+def _non_empty_unique(values: tuple[str, ...]) -> tuple[str, ...]:
+    if not values:
+        msg = "must list at least one entry"
+        raise ValueError(msg)
+    return _no_repeats(values)
+
+
+ObjectId = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", to_lower=True
+    ),
+]
+"""A Microsoft Entra object ID (a GUID)."""
+
+VmSize = Annotated[str, StringConstraints(pattern=r"^Standard_[A-Za-z0-9_]{2,40}$")]
+"""An Azure VM size such as Standard_DS3_v2."""
+
+ContainerName = Annotated[
+    str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$"), AfterValidator(_single_hyphens)
+]
+"""A blob container (file system) name: 3-63 lower-case letters, digits and single hyphens."""
+
+Region = Annotated[str, AfterValidator(_supported_region)]
+
+StorageSku = Literal[
+    "Standard_LRS", "Standard_ZRS", "Standard_GRS", "Standard_GZRS", "Standard_RAGRS", "Standard_RAGZRS"
+]
+
+
+class StackConfig(BaseModel):
+    """Every configuration key of a stack, with its type, default and rule.
+
+    Field docstrings are the descriptions shown in `Pulumi.yaml` and the README's key table.
+    """
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+        use_attribute_docstrings=True,
+    )
+
+    environment: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]{1,7}$")]
+    """Required. Environment name used in resource names and tags (dev, staging, prod, pr42 ...):
+    2-8 lower-case letters and digits, starting with a letter."""
+
+    owner: Annotated[str, StringConstraints(min_length=2, max_length=64, pattern=r"^[\w.@+-]+$")]
+    """Required. Owning team or e-mail address, written to the `owner` tag."""
+
+    cost_center: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{1,31}$")]
+    """Required. Cost center code, written to the `cost-center` tag: 2-32 letters, digits or hyphens."""
+
+    location: Region = "westeurope"
+    """Optional. Azure region for every resource; one of the supported regions."""
+
+    workload: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]{1,9}$")] = "mlops"
+    """Optional. Short workload name used in resource names: 2-10 lower-case letters and digits."""
+
+    network_profile: Literal["public", "private"] = "private"
+    """Optional. `private` disables public network access on the workspace and its dependencies;
+    `public` keeps them reachable (cheap dev stacks)."""
+
+    managed_network_isolation: Literal["Disabled", "AllowInternetOutbound", "AllowOnlyApprovedOutbound"] = (
+        "AllowOnlyApprovedOutbound"
+    )
+    """Optional. Isolation mode of the workspace's managed virtual network."""
+
+    storage_sku: StorageSku = "Standard_ZRS"
+    """Optional. Replication SKU of both storage accounts."""
+
+    container_registry_sku: Literal["Basic", "Standard", "Premium"] = "Premium"
+    """Optional. Container registry SKU; Premium is required for private link."""
+
+    key_vault_sku: Literal["standard", "premium"] = "standard"
+    """Optional. Key Vault SKU; premium adds HSM-backed keys."""
+
+    log_retention_days: int = Field(default=90, ge=30, le=730)
+    """Optional. Log Analytics retention in days (30-730)."""
+
+    soft_delete_retention_days: int = Field(default=30, ge=7, le=90)
+    """Optional. Days that deleted blobs, containers and key vault objects stay recoverable (7-90)."""
+
+    cpu_cluster_vm_size: VmSize = "Standard_DS3_v2"
+    """Optional. VM size of the CPU training cluster."""
+
+    cpu_cluster_min_nodes: int = Field(default=0, ge=0, le=100)
+    """Optional. Minimum nodes of the CPU cluster; above 0 only where environment is prod."""
+
+    cpu_cluster_max_nodes: int = Field(default=4, ge=1, le=100)
+    """Optional. Maximum nodes of the CPU cluster (1-100, not below the minimum)."""
+
+    cpu_cluster_idle_seconds: int = Field(default=900, ge=60, le=86400)
+    """Optional. Seconds an idle node waits before the cluster scales down (60-86400)."""
+
+    cpu_cluster_low_priority: bool = False
+    """Optional. Use low-priority (evictable, cheaper) VMs for the CPU cluster."""
+
+    gpu_cluster_vm_size: Annotated[VmSize | None, BeforeValidator(_empty_is_unset)] = None
+    """Optional. VM size of a GPU cluster; the cluster exists only when this is set."""
+
+    gpu_cluster_max_nodes: int = Field(default=2, ge=1, le=50)
+    """Conditional. Maximum nodes of the GPU cluster (1-50); used when gpuClusterVmSize is set."""
+
+    compute_instance_users: Annotated[tuple[ObjectId, ...], AfterValidator(_no_repeats)] = ()
+    """Optional. Entra object IDs of users who each get a personal compute instance."""
+
+    compute_instance_vm_size: VmSize = "Standard_DS11_v2"
+    """Conditional. VM size of the personal compute instances; used when computeInstanceUsers is set."""
+
+    compute_instance_idle_minutes: int = Field(default=60, ge=15, le=4320)
+    """Conditional. Minutes of inactivity before a compute instance shuts down (15-4320)."""
+
+    data_scientist_group_id: Annotated[ObjectId | None, BeforeValidator(_empty_is_unset)] = None
+    """Optional. Entra group granted AzureML Data Scientist on the workspace and data access."""
+
+    deployer_principal_id: Annotated[ObjectId | None, BeforeValidator(_empty_is_unset)] = None
+    """Optional. Service principal of CI/CD (workload identity federation) that runs jobs and deploys."""
+
+    data_lake_containers: Annotated[tuple[ContainerName, ...], AfterValidator(_non_empty_unique)] = Field(
+        default=("raw", "curated"), max_length=10
+    )
+    """Optional. File systems of the data lake; each gets an identity-based datastore."""
+
+    protect_stateful_resources: bool = True
+    """Optional. Mark storage, key vault, registry and workspace `protect` so that `pulumi destroy`
+    refuses to delete them."""
+
+    @model_validator(mode="after")
+    def _check_rules_across_keys(self) -> StackConfig:
+        problems: list[str] = []
+        if self.cpu_cluster_max_nodes < self.cpu_cluster_min_nodes:
+            problems.append(
+                f"{PROJECT}:cpuClusterMaxNodes = {self.cpu_cluster_max_nodes}: must not be below "
+                f"cpuClusterMinNodes ({self.cpu_cluster_min_nodes})"
+            )
+        if self.cpu_cluster_min_nodes > 0 and self.environment != "prod":
+            problems.append(
+                f"{PROJECT}:cpuClusterMinNodes = {self.cpu_cluster_min_nodes}: must be 0 outside prod "
+                f"(environment is {self.environment!r}), so idle clusters cost nothing"
+            )
+        if self.network_profile == "private":
+            if self.managed_network_isolation == "Disabled":
+                problems.append(
+                    f"{PROJECT}:managedNetworkIsolation = 'Disabled': must be AllowInternetOutbound or "
+                    "AllowOnlyApprovedOutbound when networkProfile is 'private'"
+                )
+            if self.container_registry_sku != "Premium":
+                problems.append(
+                    f"{PROJECT}:containerRegistrySku = {self.container_registry_sku!r}: must be 'Premium' when "
+                    "networkProfile is 'private' (private link needs Premium)"
+                )
+        if problems:
+            raise ValueError("\n  - ".join(problems))
+        return self
+
+    @property
+    def is_private(self) -> bool:
+        """True when the stack's network profile keeps public network access off."""
+        return self.network_profile == "private"
+
+
+_LIST_KEYS = frozenset(
+    field.alias for field in StackConfig.model_fields.values() if get_origin(field.annotation) is tuple
+)
+
+
+def _decode(key: str, raw: Any) -> Any:
+    """Pulumi hands every value over as a string; lists arrive JSON-encoded."""
+    if isinstance(raw, str) and key in _LIST_KEYS:
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError as err:
+            msg = f"{PROJECT}:{key} = {raw!r}: must be a list (JSON array), e.g. ['a', 'b']"
+            raise InvalidStackConfig(msg) from err
+    return raw
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    location = ".".join(str(part) for part in error["loc"])
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if not location:
+        return message
+    if error["type"] == "extra_forbidden":
+        return f"{PROJECT}:{location}: is not a configuration key of this project (check its spelling)"
+    if error["type"] == "missing":
+        return f"{PROJECT}:{location}: is required (pulumi config set {location} <value>)"
+    return f"{PROJECT}:{location} = {error.get('input')!r}: {message}"
+
+
+def parse_stack_config(values: Mapping[str, Any]) -> StackConfig:
+    """Validate raw configuration values keyed by their camelCase names.
+
+    Raises InvalidStackConfig listing every problem, one per line, each naming the key, the value
+    and the rule.
+    """
+    decoded = {key: _decode(key, raw) for key, raw in values.items()}
+    try:
+        return StackConfig.model_validate(decoded)
+    except ValidationError as err:
+        lines = "\n".join(f"  - {_describe(e)}" for e in err.errors())
+        msg = f"invalid stack configuration:\n{lines}"
+        raise InvalidStackConfig(msg) from err
+
+
+def project_config_values(all_config: Mapping[str, Any], project: str = PROJECT) -> dict[str, Any]:
+    """The values in `all_config` ("<namespace>:<key>" -> value) that belong to this project."""
+    prefix = f"{project}:"
+    return {key.removeprefix(prefix): value for key, value in all_config.items() if key.startswith(prefix)}

@@ -1,0 +1,20 @@
+"""Exceptions raised by the infrastructure code."""
+
+
+class AzureMlopsError(Exception):
+    """Base class for this repository's errors: callers catch this, not Exception."""
+
+
+class InvalidStackConfig(AzureMlopsError):
+    """Raised when a stack config value is missing, malformed or out of range.
+
+    The message names every offending key, its value and the rule it breaks, one per line.
+    """
+
+
+class InvalidResourceName(AzureMlopsError):
+    """Raised when no name that satisfies a resource type's Azure naming rule can be derived."""
+
+
+class PlanError(AzureMlopsError):
+    """Raised when the offline plan cannot run the program under the mock engine."""

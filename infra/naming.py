@@ -1,0 +1,176 @@
+"""Naming rules for Azure resources: every physical name in the stack is derived here, once.
+
+Names follow the Cloud Adoption Framework pattern `<abbreviation>-<workload>-<environment>-<region>`.
+Globally unique names (storage, key vault, registry) end in a short suffix that is deterministic
+(the same stack always gets the same names) and unique per subscription and stack (two stacks, or two
+subscriptions, never collide). Where a type's length limit is tight, the workload part is shortened
+first, then the environment; the suffix is never cut.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from infra.errors import InvalidResourceName
+from infra.regions import REGION_ABBREVIATIONS
+
+SUFFIX_LENGTH = 6
+_BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+@dataclass(frozen=True)
+class NameRule:
+    """An Azure naming rule: length bounds and the allowed pattern, as Azure documents them."""
+
+    min_length: int
+    max_length: int
+    pattern: re.Pattern[str]
+    description: str
+
+    def check(self, kind: str, name: str) -> str:
+        """Return `name` if it satisfies the rule, else raise InvalidResourceName naming the rule."""
+        if not self.min_length <= len(name) <= self.max_length or not self.pattern.fullmatch(name):
+            msg = (
+                f"{kind} name {name!r} breaks Azure's rule: {self.min_length}-{self.max_length} "
+                f"characters, {self.description}"
+            )
+            raise InvalidResourceName(msg)
+        return name
+
+
+# https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules
+NAME_RULES: dict[str, NameRule] = {
+    "resource_group": NameRule(1, 90, re.compile(r"[-\w.()]*[-\w()]"), "letters, digits, - _ . ( )"),
+    "log_analytics": NameRule(
+        4, 63, re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9]"), "letters, digits and hyphens"
+    ),
+    "application_insights": NameRule(1, 260, re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*"), "letters, digits, -"),
+    "storage_account": NameRule(3, 24, re.compile(r"[a-z0-9]+"), "lower-case letters and digits only"),
+    "key_vault": NameRule(
+        3,
+        24,
+        re.compile(r"[A-Za-z](?!.*--)[A-Za-z0-9-]*[A-Za-z0-9]"),
+        "letters, digits and single hyphens, starting with a letter",
+    ),
+    "container_registry": NameRule(5, 50, re.compile(r"[A-Za-z0-9]+"), "letters and digits only"),
+    "ml_workspace": NameRule(
+        3, 33, re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*"), "letters, digits, - and _, starting alphanumeric"
+    ),
+    "ml_compute": NameRule(
+        3,
+        16,
+        re.compile(r"[A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]"),
+        "letters, digits and hyphens, starting with a letter (unique per region for instances)",
+    ),
+    "ml_datastore": NameRule(1, 255, re.compile(r"[a-z0-9_]+"), "lower-case letters, digits and _"),
+}
+
+
+def deterministic_suffix(*parts: str, length: int = SUFFIX_LENGTH) -> str:
+    """A short lower-case base-36 digest of `parts`: stable across runs, different for different parts.
+
+    >>> deterministic_suffix("00000000-0000-0000-0000-000000000000", "azure-mlops", "dev")
+    '17y4u6'
+    """
+    number = int.from_bytes(hashlib.sha256("/".join(parts).encode()).digest(), "big")
+    digits = []
+    for _ in range(length):
+        number, digit = divmod(number, 36)
+        digits.append(_BASE36[digit])
+    return "".join(digits)
+
+
+@dataclass(frozen=True)
+class ResourceNames:
+    """Every physical resource name of one stack.
+
+    Build it with `ResourceNames.for_stack(...)`; each property checks its name against its rule.
+    """
+
+    workload: str
+    environment: str
+    region_code: str
+    suffix: str
+
+    @classmethod
+    def for_stack(
+        cls, *, workload: str, environment: str, location: str, subscription_id: str, project: str, stack: str
+    ) -> ResourceNames:
+        """Names for `stack` of `project` in `subscription_id`; `location` must be a supported region."""
+        try:
+            region_code = REGION_ABBREVIATIONS[location]
+        except KeyError as err:
+            msg = f"location {location!r} has no region abbreviation; supported: {sorted(REGION_ABBREVIATIONS)}"
+            raise InvalidResourceName(msg) from err
+        suffix = deterministic_suffix(subscription_id.lower(), project, stack)
+        return cls(workload=workload, environment=environment, region_code=region_code, suffix=suffix)
+
+    def _fit(self, kind: str, template: str) -> str:
+        """Render `template`, shortening {workload} then {environment} until the rule's length fits."""
+        rule = NAME_RULES[kind]
+        workload, environment = self.workload, self.environment
+        while True:
+            name = template.format(
+                workload=workload, environment=environment, region=self.region_code, suffix=self.suffix
+            )
+            if len(name) <= rule.max_length:
+                return rule.check(kind, name)
+            if len(workload) > 2:
+                workload = workload[:-1]
+            elif len(environment) > 2:
+                environment = environment[:-1]
+            else:
+                return rule.check(kind, name)
+
+    @property
+    def resource_group(self) -> str:
+        return self._fit("resource_group", "rg-{workload}-{environment}-{region}")
+
+    @property
+    def log_analytics(self) -> str:
+        return self._fit("log_analytics", "log-{workload}-{environment}-{region}")
+
+    @property
+    def application_insights(self) -> str:
+        return self._fit("application_insights", "appi-{workload}-{environment}-{region}")
+
+    @property
+    def storage_account(self) -> str:
+        """The workspace's default storage account (globally unique)."""
+        return self._fit("storage_account", "st{workload}{environment}{suffix}")
+
+    @property
+    def data_lake(self) -> str:
+        """The ADLS Gen2 data lake account (globally unique)."""
+        return self._fit("storage_account", "dls{workload}{environment}{suffix}")
+
+    @property
+    def key_vault(self) -> str:
+        return self._fit("key_vault", "kv-{workload}-{environment}-{suffix}")
+
+    @property
+    def container_registry(self) -> str:
+        return self._fit("container_registry", "cr{workload}{environment}{suffix}")
+
+    @property
+    def ml_workspace(self) -> str:
+        return self._fit("ml_workspace", "mlw-{workload}-{environment}-{region}")
+
+    def compute_instance(self, user_object_id: str) -> str:
+        """A user's compute instance: unique per region, so it carries the stack suffix and a user digest."""
+        user = deterministic_suffix(user_object_id.lower(), length=5)
+        return NAME_RULES["ml_compute"].check("ml_compute", f"ci-{self.suffix}-{user}")
+
+    @staticmethod
+    def data_lake_datastore(container: str) -> str:
+        """The identity-based datastore of one data lake file system."""
+        return NAME_RULES["ml_datastore"].check("ml_datastore", "datalake_" + container.replace("-", "_"))
+
+
+CPU_CLUSTER_NAME = NAME_RULES["ml_compute"].check("ml_compute", "cpu-cluster")
+"""The CPU cluster's name: the same in every stack, so job specs say `azureml:cpu-cluster` everywhere."""
+
+GPU_CLUSTER_NAME = NAME_RULES["ml_compute"].check("ml_compute", "gpu-cluster")
+"""The GPU cluster's name, when the stack has one."""

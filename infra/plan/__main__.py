@@ -1,0 +1,41 @@
+"""`python -m infra.plan --stack dev`: the offline plan of a stack (`make plan STACK=dev`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from infra.errors import AzureMlopsError
+from infra.plan.engine import DEFAULT_SUBSCRIPTION_ID, run_program
+from infra.plan.report import print_plan, write_plan
+from infra.plan.stack_files import load_stack_config
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.plan",
+        description="Run the stack program under Pulumi's mock engine: no Azure account, no Pulumi CLI.",
+    )
+    parser.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
+    parser.add_argument("--root", type=Path, default=Path.cwd(), help="folder holding Pulumi.yaml")
+    parser.add_argument("--out", type=Path, default=Path("build/plan"), help="output folder")
+    parser.add_argument(
+        "--subscription-id", default=DEFAULT_SUBSCRIPTION_ID, help="subscription the names are derived for"
+    )
+    args = parser.parse_args(argv)
+    console = Console()
+    try:
+        config = load_stack_config(args.root, args.stack)
+        plan = run_program(args.stack, config, subscription_id=args.subscription_id)
+    except AzureMlopsError as err:
+        console.print(f"[bold red]plan of stack {args.stack!r} failed[/]\n{err}", highlight=False)
+        return 1
+    print_plan(plan, write_plan(plan, args.out), console)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,200 @@
+"""Run the real stack program under the Pulumi SDK's mock engine and record the resource graph.
+
+The program, its components and the azure-native resource classes all run for real; only the
+engine behind them is the SDK's mock. The mocks return what Azure would compute (ARM IDs, identity
+principal IDs, the registry's login server, the workspace's MLflow URI), so references between
+resources are real values that tests can compare.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi.runtime
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime.settings import SETTINGS, set_root_resource
+from pulumi.runtime.sync_await import _sync_await
+
+from infra.config import PROJECT
+from infra.plan.arm_types import arm_resource_type
+
+DEFAULT_SUBSCRIPTION_ID = "6f1a3c52-0d4e-4b7a-9c1e-2f3a4b5c6d7e"
+"""The subscription the offline plan pretends to deploy to; resource names depend on it."""
+DEFAULT_TENANT_ID = "0c5a9e1f-7b2d-4e3a-8f6c-1d2e3f4a5b6c"
+"""The tenant the offline plan pretends to use."""
+
+_IDENTITY_NAMESPACE = uuid.UUID("3b8f7c1e-5a2d-4f6e-9b0c-7d1e2f3a4b5c")
+
+
+@dataclass(frozen=True)
+class PlannedResource:
+    """One resource as the engine saw it registered."""
+
+    type: str
+    """Pulumi type token, e.g. azure-native:storage:StorageAccount."""
+    name: str
+    """Logical (Pulumi) name."""
+    parent: str | None
+    """Logical name of the parent component, None at the stack's root."""
+    inputs: dict[str, Any]
+    """Inputs as the engine received them: wire (camelCase) names, SDK defaults filled in."""
+    protect: bool
+    """Whether `pulumi destroy` refuses to delete it."""
+    custom: bool
+    """True for cloud resources, False for components."""
+    resource_id: str | None = None
+    """The ARM ID the mocks gave it (None for components)."""
+
+
+@dataclass
+class Plan:
+    """The resource graph and stack outputs of one mocked run."""
+
+    stack: str
+    resources: list[PlannedResource] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def of_type(self, token: str) -> list[PlannedResource]:
+        """Every resource of the Pulumi type `token`."""
+        return [r for r in self.resources if r.type == token]
+
+    def one(self, token: str) -> PlannedResource:
+        """The single resource of type `token`; fails loudly when there are none or several."""
+        found = self.of_type(token)
+        if len(found) != 1:
+            msg = f"expected exactly one {token}, found {[r.name for r in found]}"
+            raise AssertionError(msg)
+        return found[0]
+
+    def named(self, name: str) -> PlannedResource:
+        """The resource with logical name `name`."""
+        for resource in self.resources:
+            if resource.name == name:
+                return resource
+        msg = f"no resource named {name!r}; names: {sorted(r.name for r in self.resources)}"
+        raise KeyError(msg)
+
+    def by_id(self, resource_id: str) -> PlannedResource:
+        """The resource whose ARM ID is `resource_id`."""
+        for resource in self.resources:
+            if resource.resource_id == resource_id:
+                return resource
+        msg = f"no resource has ARM ID {resource_id!r}"
+        raise KeyError(msg)
+
+
+def _principal_id(urn: str) -> str:
+    return str(uuid.uuid5(_IDENTITY_NAMESPACE, urn))
+
+
+class _AzureMocks(pulumi.runtime.Mocks):
+    """Answers like Azure would: ARM IDs from the type mapping, plus the outputs Azure computes."""
+
+    def __init__(self, subscription_id: str, tenant_id: str) -> None:
+        self.subscription_id = subscription_id
+        self.tenant_id = tenant_id
+        self.inputs: dict[tuple[str, str], dict[str, Any]] = {}
+        self.ids: dict[tuple[str, str], str] = {}
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        self.inputs[(args.typ, args.name)] = dict(args.inputs)
+        if not args.custom:
+            return None, {}
+        arm = arm_resource_type(args.typ)
+        resource_id = arm.resource_id(args.inputs, self.subscription_id)
+        self.ids[(args.typ, args.name)] = resource_id
+        state: dict[str, Any] = {**args.inputs, "name": resource_id.rsplit("/", 1)[-1], "type": arm.arm_type}
+        if "identity" in args.inputs:
+            state["identity"] = {
+                **args.inputs["identity"],
+                "principalId": _principal_id(resource_id),
+                "tenantId": self.tenant_id,
+            }
+        if args.typ == "azure-native:containerregistry:Registry":
+            state["loginServer"] = f"{args.inputs['registryName'].lower()}.azurecr.io"
+        if args.typ == "azure-native:machinelearningservices:Workspace":
+            region = args.inputs["location"]
+            state["mlFlowTrackingUri"] = f"azureml://{region}.api.azureml.ms/mlflow/v1.0{resource_id}"
+        return resource_id, state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+        if args.token == "azure-native:authorization:getClientConfig":
+            return {
+                "clientId": "4d3c2b1a-0f9e-4d8c-b7a6-5e4d3c2b1a0f",
+                "objectId": "9e8d7c6b-5a4f-4e3d-a2c1-b0a9f8e7d6c5",
+                "subscriptionId": self.subscription_id,
+                "tenantId": self.tenant_id,
+            }
+        msg = f"the offline plan has no answer for the invoke {args.token!r}"
+        raise NotImplementedError(msg)
+
+
+class _RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The SDK's mock monitor, also keeping what mocks never see: parents and `protect`."""
+
+    def __init__(self, mocks: _AzureMocks) -> None:
+        super().__init__(mocks)
+        self.registrations: list[tuple[str, str, str, bool, bool]] = []
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            self.registrations.append(
+                (request.type, request.name, request.parent, bool(request.protect), bool(request.custom))
+            )
+        return response
+
+
+def _logical_name(urn: str) -> str | None:
+    if not urn or urn.split("::")[2] == "pulumi:pulumi:Stack":
+        return None
+    return urn.split("::")[-1]
+
+
+def run_program(stack: str, config: Mapping[str, str], *, subscription_id: str = DEFAULT_SUBSCRIPTION_ID) -> Plan:
+    """Run the stack program for `stack` with `config` ("<namespace>:<key>" -> string) and record it.
+
+    Raises whatever the program raises, e.g. InvalidStackConfig before any resource is registered.
+    """
+    from infra.program import build, load_stack_config
+
+    mocks = _AzureMocks(subscription_id, DEFAULT_TENANT_ID)
+    monitor = _RecordingMonitor(mocks)
+    pulumi.runtime.set_all_config(dict(config))
+    # A fresh root stack per run: runs of several stacks in one process must not share a root resource.
+    set_root_resource(None)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    SETTINGS.rpc_manager.clear()
+    SETTINGS.outputs.clear()
+
+    def program() -> Awaitable[dict[str, Any]]:
+        build(load_stack_config())
+        # `pulumi.export` collects outputs on the root stack: resolve them all before the run ends.
+        exported = pulumi.runtime.get_root_resource().outputs  # type: ignore[union-attr]
+        return pulumi.Output.from_input(exported).future()  # type: ignore[return-value]
+
+    outputs: dict[str, Any] = {}
+
+    async def run() -> None:
+        outputs.update(await program() or {})
+
+    _sync_await(pulumi_mocks.run_pulumi_func(run))
+
+    plan = Plan(stack=stack, outputs=outputs)
+    for token, name, parent, protect, custom in monitor.registrations:
+        plan.resources.append(
+            PlannedResource(
+                type=token,
+                name=name,
+                parent=_logical_name(parent),
+                inputs=mocks.inputs.get((token, name), {}),
+                protect=protect,
+                custom=custom,
+                resource_id=mocks.ids.get((token, name)),
+            )
+        )
+    return plan

@@ -1,0 +1,31 @@
+"""Built-in Azure role definition IDs used by the stack, as named constants.
+
+IDs are the same in every tenant: https://learn.microsoft.com/azure/role-based-access-control/built-in-roles
+Each role is the narrowest that lets its holder do the job named beside it.
+"""
+
+from enum import StrEnum
+
+
+class BuiltInRole(StrEnum):
+    """Built-in role definition GUIDs."""
+
+    STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
+    """Read, write and delete blobs: job outputs, workspace artifacts."""
+    STORAGE_BLOB_DATA_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
+    """Read blobs: data previews."""
+    STORAGE_FILE_DATA_PRIVILEGED_CONTRIBUTOR = "69566ab7-960f-475b-8e7c-b3118f30c6bd"
+    """Read and write the workspace's notebook file share with identity-based access."""
+    KEY_VAULT_SECRETS_OFFICER = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
+    """Manage secrets (not keys, certificates or access): workspace connection secrets."""
+    ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
+    """Pull images: compute running jobs."""
+    ACR_PUSH = "8311e382-0749-4cb8-b61a-304f252e45ec"
+    """Push and pull images: the workspace's environment image builds."""
+    AZUREML_DATA_SCIENTIST = "f6c7c914-8db3-469d-8ca1-694a8f32e121"
+    """Run jobs, register models, deploy endpoints; cannot create compute or change the workspace."""
+
+
+def role_definition_id(subscription_id: str, role: BuiltInRole) -> str:
+    """The subscription-scoped ARM ID of a built-in role, as role assignments expect it."""
+    return f"/subscriptions/{subscription_id}/providers/Microsoft.Authorization/roleDefinitions/{role.value}"
