@@ -155,10 +155,17 @@ def _logical_name(urn: str) -> str | None:
     return urn.split("::")[-1]
 
 
-def run_program(stack: str, config: Mapping[str, str], *, subscription_id: str = DEFAULT_SUBSCRIPTION_ID) -> Plan:
+def run_program(
+    stack: str,
+    config: Mapping[str, str],
+    *,
+    subscription_id: str = DEFAULT_SUBSCRIPTION_ID,
+    into: Plan | None = None,
+) -> Plan:
     """Run the stack program for `stack` with `config` ("<namespace>:<key>" -> string) and record it.
 
-    Raises whatever the program raises, e.g. InvalidStackConfig before any resource is registered.
+    Resources are recorded into `into` (a new Plan by default) as they register, so a caller can see
+    what was declared even when the program raises, e.g. InvalidStackConfig before any resource.
     """
     from infra.program import build, load_stack_config
 
@@ -177,24 +184,24 @@ def run_program(stack: str, config: Mapping[str, str], *, subscription_id: str =
         exported = pulumi.runtime.get_root_resource().outputs  # type: ignore[union-attr]
         return pulumi.Output.from_input(exported).future()  # type: ignore[return-value]
 
-    outputs: dict[str, Any] = {}
+    plan = into if into is not None else Plan(stack=stack)
 
     async def run() -> None:
-        outputs.update(await program() or {})
+        plan.outputs.update(await program() or {})
 
-    _sync_await(pulumi_mocks.run_pulumi_func(run))
-
-    plan = Plan(stack=stack, outputs=outputs)
-    for token, name, parent, protect, custom in monitor.registrations:
-        plan.resources.append(
-            PlannedResource(
-                type=token,
-                name=name,
-                parent=_logical_name(parent),
-                inputs=mocks.inputs.get((token, name), {}),
-                protect=protect,
-                custom=custom,
-                resource_id=mocks.ids.get((token, name)),
+    try:
+        _sync_await(pulumi_mocks.run_pulumi_func(run))
+    finally:
+        for token, name, parent, protect, custom in monitor.registrations:
+            plan.resources.append(
+                PlannedResource(
+                    type=token,
+                    name=name,
+                    parent=_logical_name(parent),
+                    inputs=mocks.inputs.get((token, name), {}),
+                    protect=protect,
+                    custom=custom,
+                    resource_id=mocks.ids.get((token, name)),
+                )
             )
-        )
     return plan
