@@ -13,8 +13,8 @@ from typing import Annotated, Any, Literal, get_origin
 
 from pydantic import (
     AfterValidator,
-    BeforeValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,

@@ -102,7 +102,9 @@ class ResourceNames:
         try:
             region_code = REGION_ABBREVIATIONS[location]
         except KeyError as err:
-            msg = f"location {location!r} has no region abbreviation; supported: {sorted(REGION_ABBREVIATIONS)}"
+            msg = (
+                f"location {location!r} has no region abbreviation; supported: {sorted(REGION_ABBREVIATIONS)}"
+            )
             raise InvalidResourceName(msg) from err
         suffix = deterministic_suffix(subscription_id.lower(), project, stack)
         return cls(workload=workload, environment=environment, region_code=region_code, suffix=suffix)

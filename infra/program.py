@@ -216,28 +216,68 @@ def _grants(
     ws = workspace.principal_id
     grants = [
         # The workspace identity reads and writes its own storage (artifacts, notebooks, snapshots) ...
-        Grant(key="workspace-storage-blob", principal_id=ws, principal_type="ServicePrincipal",
-              role=BuiltInRole.STORAGE_BLOB_DATA_CONTRIBUTOR, scope=workspace_storage.account_id),
-        Grant(key="workspace-storage-file", principal_id=ws, principal_type="ServicePrincipal",
-              role=BuiltInRole.STORAGE_FILE_DATA_PRIVILEGED_CONTRIBUTOR, scope=workspace_storage.account_id),
+        Grant(
+            key="workspace-storage-blob",
+            principal_id=ws,
+            principal_type="ServicePrincipal",
+            role=BuiltInRole.STORAGE_BLOB_DATA_CONTRIBUTOR,
+            scope=workspace_storage.account_id,
+        ),
+        Grant(
+            key="workspace-storage-file",
+            principal_id=ws,
+            principal_type="ServicePrincipal",
+            role=BuiltInRole.STORAGE_FILE_DATA_PRIVILEGED_CONTRIBUTOR,
+            scope=workspace_storage.account_id,
+        ),
         # ... previews data lake data for Studio (datastores use the workspace identity for that) ...
-        Grant(key="workspace-datalake-read", principal_id=ws, principal_type="ServicePrincipal",
-              role=BuiltInRole.STORAGE_BLOB_DATA_READER, scope=data_lake.account_id),
+        Grant(
+            key="workspace-datalake-read",
+            principal_id=ws,
+            principal_type="ServicePrincipal",
+            role=BuiltInRole.STORAGE_BLOB_DATA_READER,
+            scope=data_lake.account_id,
+        ),
         # ... keeps connection secrets in its vault, and pushes the environment images it builds.
-        Grant(key="workspace-keyvault-secrets", principal_id=ws, principal_type="ServicePrincipal",
-              role=BuiltInRole.KEY_VAULT_SECRETS_OFFICER, scope=vault.vault_id),
-        Grant(key="workspace-registry-push", principal_id=ws, principal_type="ServicePrincipal",
-              role=BuiltInRole.ACR_PUSH, scope=registry.registry_id),
+        Grant(
+            key="workspace-keyvault-secrets",
+            principal_id=ws,
+            principal_type="ServicePrincipal",
+            role=BuiltInRole.KEY_VAULT_SECRETS_OFFICER,
+            scope=vault.vault_id,
+        ),
+        Grant(
+            key="workspace-registry-push",
+            principal_id=ws,
+            principal_type="ServicePrincipal",
+            role=BuiltInRole.ACR_PUSH,
+            scope=registry.registry_id,
+        ),
     ]
     for cluster, principal in compute.cluster_principal_ids.items():
         # Jobs run as the cluster's identity: pull images, read and write data and job outputs.
         grants += [
-            Grant(key=f"{cluster}-registry-pull", principal_id=principal, principal_type="ServicePrincipal",
-                  role=BuiltInRole.ACR_PULL, scope=registry.registry_id),
-            Grant(key=f"{cluster}-datalake", principal_id=principal, principal_type="ServicePrincipal",
-                  role=BuiltInRole.STORAGE_BLOB_DATA_CONTRIBUTOR, scope=data_lake.account_id),
-            Grant(key=f"{cluster}-storage", principal_id=principal, principal_type="ServicePrincipal",
-                  role=BuiltInRole.STORAGE_BLOB_DATA_CONTRIBUTOR, scope=workspace_storage.account_id),
+            Grant(
+                key=f"{cluster}-registry-pull",
+                principal_id=principal,
+                principal_type="ServicePrincipal",
+                role=BuiltInRole.ACR_PULL,
+                scope=registry.registry_id,
+            ),
+            Grant(
+                key=f"{cluster}-datalake",
+                principal_id=principal,
+                principal_type="ServicePrincipal",
+                role=BuiltInRole.STORAGE_BLOB_DATA_CONTRIBUTOR,
+                scope=data_lake.account_id,
+            ),
+            Grant(
+                key=f"{cluster}-storage",
+                principal_id=principal,
+                principal_type="ServicePrincipal",
+                role=BuiltInRole.STORAGE_BLOB_DATA_CONTRIBUTOR,
+                scope=workspace_storage.account_id,
+            ),
         ]
     people: list[tuple[str, str, PrincipalType]] = []
     if config.data_scientist_group_id:
@@ -248,11 +288,26 @@ def _grants(
         # Data scientists and CI run jobs, register models and deploy endpoints, but cannot create compute or
         # change the workspace; identity-based datastores need their own data-plane roles.
         grants += [
-            Grant(key=f"{label}-workspace", principal_id=principal, principal_type=kind,
-                  role=BuiltInRole.AZUREML_DATA_SCIENTIST, scope=workspace.workspace_id),
-            Grant(key=f"{label}-storage", principal_id=principal, principal_type=kind,
-                  role=BuiltInRole.STORAGE_BLOB_DATA_CONTRIBUTOR, scope=workspace_storage.account_id),
-            Grant(key=f"{label}-datalake", principal_id=principal, principal_type=kind,
-                  role=BuiltInRole.STORAGE_BLOB_DATA_CONTRIBUTOR, scope=data_lake.account_id),
+            Grant(
+                key=f"{label}-workspace",
+                principal_id=principal,
+                principal_type=kind,
+                role=BuiltInRole.AZUREML_DATA_SCIENTIST,
+                scope=workspace.workspace_id,
+            ),
+            Grant(
+                key=f"{label}-storage",
+                principal_id=principal,
+                principal_type=kind,
+                role=BuiltInRole.STORAGE_BLOB_DATA_CONTRIBUTOR,
+                scope=workspace_storage.account_id,
+            ),
+            Grant(
+                key=f"{label}-datalake",
+                principal_id=principal,
+                principal_type=kind,
+                role=BuiltInRole.STORAGE_BLOB_DATA_CONTRIBUTOR,
+                scope=data_lake.account_id,
+            ),
         ]
     return tuple(grants)

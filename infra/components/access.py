@@ -56,7 +56,9 @@ def assignment_name(stack_suffix: str, key: str) -> str:
 class AccessControl(pulumi.ComponentResource):
     """Least-privilege role assignments, scoped to single resources."""
 
-    def __init__(self, name: str, args: AccessControlArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: AccessControlArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("azure-mlops:authorization:AccessControl", name, None, opts)
         for grant in args.grants:
             authorization.RoleAssignment(

@@ -76,5 +76,9 @@ class ContainerRegistry(pulumi.ComponentResource):
         self.registry_name = registry.name
         self.login_server = registry.login_server
         self.register_outputs(
-            {"registry_id": registry.id, "registry_name": registry.name, "login_server": registry.login_server}
+            {
+                "registry_id": registry.id,
+                "registry_name": registry.name,
+                "login_server": registry.login_server,
+            }
         )

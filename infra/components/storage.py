@@ -114,4 +114,3 @@ class SecureStorageAccount(pulumi.ComponentResource):
         self.account_name = account.name
         self.container_names = [c.name for c in containers]
         self.register_outputs({"account_id": account.id, "account_name": account.name})
-

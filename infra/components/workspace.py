@@ -108,7 +108,9 @@ class Workspace(pulumi.ComponentResource):
 
         self.workspace_id = workspace.id
         self.workspace_name = workspace.name
-        self.principal_id = workspace.identity.apply(lambda identity: identity.principal_id if identity else "")
+        self.principal_id = workspace.identity.apply(
+            lambda identity: identity.principal_id if identity else ""
+        )
         self.mlflow_tracking_uri = workspace.ml_flow_tracking_uri
         self.datastore_names = [d.name for d in datastores]
         self.register_outputs(

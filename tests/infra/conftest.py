@@ -1,0 +1,33 @@
+"""Fixtures for the infrastructure tests: each stack's program run once under the mock engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from infra.plan.engine import Plan, run_program
+from infra.plan.stack_files import load_stack_config
+from tests.support.assertion_guard import pytest_runtest_setup  # noqa: F401 (a hook, applied to this folder)
+
+REPO = Path(__file__).resolve().parents[2]
+STACKS = ("dev", "staging", "prod")
+
+
+def stack_config(stack: str, **overrides: str) -> dict[str, str]:
+    """The stack file's configuration (with Pulumi.yaml defaults), with keys overridden by camelCase name."""
+    config = load_stack_config(REPO, stack)
+    config.update({f"azure-mlops:{key}": value for key, value in overrides.items()})
+    return config
+
+
+@pytest.fixture(scope="session")
+def plans() -> dict[str, Plan]:
+    """The committed stacks, each run once per test session."""
+    return {stack: run_program(stack, stack_config(stack)) for stack in STACKS}
+
+
+@pytest.fixture(params=STACKS)
+def plan(request: pytest.FixtureRequest, plans: dict[str, Plan]) -> Plan:
+    """Each committed stack in turn."""
+    return plans[request.param]
