@@ -15,6 +15,7 @@ from typing import Any, get_origin
 import yaml
 from pydantic.fields import FieldInfo
 
+from infra.component_reference import write_pages
 from infra.config import StackConfig
 
 
@@ -81,11 +82,12 @@ def render_readme(current: str) -> str:
 
 
 def main(root: Path) -> None:
-    """Rewrite Pulumi.yaml's config block and the README's key table under `root`."""
+    """Rewrite Pulumi.yaml's config block, the README's key table and the component pages under `root`."""
     for name, render in (("Pulumi.yaml", render_pulumi_yaml), ("README.md", render_readme)):
         path = root / name
         path.write_text(render(path.read_text()))
         print(f"wrote {path}")
+    write_pages(root / "docs" / "components")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from infra.config import StackConfig, parse_stack_config, project_config_values
 from infra.plan.engine import Plan, run_program
 from infra.plan.stack_files import load_stack_config
 from tests.support.assertion_guard import pytest_runtest_setup  # noqa: F401 (a hook, applied to this folder)
@@ -19,6 +20,11 @@ def stack_config(stack: str, **overrides: str) -> dict[str, str]:
     config = load_stack_config(REPO, stack)
     config.update({f"azure-mlops:{key}": value for key, value in overrides.items()})
     return config
+
+
+def config_of(stack: str) -> StackConfig:
+    """The validated configuration of a committed stack."""
+    return parse_stack_config(project_config_values(load_stack_config(REPO, stack)))
 
 
 @pytest.fixture(scope="session")

@@ -7,11 +7,10 @@ import inspect
 
 import pytest
 
-from infra.config import PROJECT, parse_stack_config, project_config_values
+from infra.config import PROJECT
 from infra.plan.engine import Plan
-from infra.plan.stack_files import load_stack_config
 from infra.tags import standard_tags
-from tests.infra.conftest import REPO, STACKS
+from tests.infra.conftest import STACKS, config_of
 
 WORKSPACE = "azure-native:machinelearningservices:Workspace"
 STORAGE = "azure-native:storage:StorageAccount"
@@ -54,10 +53,6 @@ EXPECTED_OUTPUTS = {
 }
 
 
-def _config(stack: str):
-    return parse_stack_config(project_config_values(load_stack_config(REPO, stack)))
-
-
 def _storage(plan: Plan, component: str):
     return plan.named(f"{component}-account")
 
@@ -65,7 +60,7 @@ def _storage(plan: Plan, component: str):
 def test_the_environment_is_complete(plan: Plan) -> None:
     counts = {token: len(plan.of_type(token)) for token in EXPECTED_COUNTS}
     assert counts == EXPECTED_COUNTS
-    config = _config(plan.stack)
+    config = config_of(plan.stack)
     containers = [c.inputs["containerName"] for c in plan.of_type("azure-native:storage:BlobContainer")]
     assert sorted(containers) == sorted(config.data_lake_containers)
     assert len(plan.of_type(DATASTORE)) == len(config.data_lake_containers)
@@ -153,7 +148,7 @@ def _accepts_tags(token: str) -> bool:
 
 
 def test_every_taggable_resource_carries_the_standard_tags(plan: Plan) -> None:
-    expected = standard_tags(_config(plan.stack), project=PROJECT, stack=plan.stack)
+    expected = standard_tags(config_of(plan.stack), project=PROJECT, stack=plan.stack)
     taggable = [r for r in plan.resources if r.custom and _accepts_tags(r.type)]
     assert len(taggable) >= 9  # group, logs, insights, two accounts, vault, registry, workspace, cluster
     untagged = [r.name for r in taggable if r.inputs.get("tags") != expected]
@@ -165,7 +160,7 @@ def test_stateful_resources_are_protected_exactly_where_configured(
     stack: str, plans: dict[str, Plan]
 ) -> None:
     plan = plans[stack]
-    wanted = _config(stack).protect_stateful_resources
+    wanted = config_of(stack).protect_stateful_resources
     stateful = [r for r in plan.resources if r.type in STATEFUL]
     assert len(stateful) == 5
     assert {r.name: r.protect for r in stateful} == {r.name: wanted for r in stateful}

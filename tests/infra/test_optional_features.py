@@ -1,0 +1,118 @@
+"""Optional features exist exactly when their settings are supplied: GPU cluster, instances, people."""
+
+from __future__ import annotations
+
+import json
+
+from infra.plan.engine import Plan, run_program
+from infra.roles import BuiltInRole
+from tests.infra.conftest import stack_config
+
+USERS = ["11111111-1111-1111-1111-111111111111", "22222222-2222-2222-2222-222222222222"]
+GROUP = "33333333-3333-3333-3333-333333333333"
+DEPLOYER = "44444444-4444-4444-4444-444444444444"
+
+
+def _computes(plan: Plan, compute_type: str) -> list:
+    return [
+        c
+        for c in plan.of_type("azure-native:machinelearningservices:Compute")
+        if c.inputs["properties"]["computeType"] == compute_type
+    ]
+
+
+def _grants(plan: Plan, principal: str) -> set[tuple[str, str]]:
+    """(role GUID, scope) of every assignment to `principal`."""
+    return {
+        (r.inputs["roleDefinitionId"].rsplit("/", 1)[-1], r.inputs["scope"])
+        for r in plan.of_type("azure-native:authorization:RoleAssignment")
+        if r.inputs["principalId"] == principal
+    }
+
+
+def test_committed_stacks_have_no_gpu_cluster_or_instances(plans: dict[str, Plan]) -> None:
+    for plan in plans.values():
+        assert _computes(plan, "ComputeInstance") == []
+        assert [c.inputs["computeName"] for c in _computes(plan, "AmlCompute")] == ["cpu-cluster"]
+        assert plan.outputs["gpuClusterName"] == ""
+
+
+def test_a_gpu_cluster_exists_when_its_vm_size_is_set() -> None:
+    plan = run_program(
+        "prod", stack_config("prod", gpuClusterVmSize="Standard_NC6s_v3", gpuClusterMaxNodes="3")
+    )
+    gpu = next(c for c in _computes(plan, "AmlCompute") if c.inputs["computeName"] == "gpu-cluster")
+    settings = gpu.inputs["properties"]["properties"]
+    assert settings["vmSize"] == "Standard_NC6s_v3"
+    assert settings["scaleSettings"]["minNodeCount"] == 0
+    assert settings["scaleSettings"]["maxNodeCount"] == 3
+    assert gpu.inputs["properties"]["disableLocalAuth"] is True
+    assert plan.outputs["gpuClusterName"] == "gpu-cluster"
+    # The GPU cluster's identity gets the same data and image roles as the CPU cluster.
+    gpu_grants = [
+        r.name
+        for r in plan.of_type("azure-native:authorization:RoleAssignment")
+        if r.name.startswith("access-gpu-cluster-")
+    ]
+    assert sorted(gpu_grants) == [
+        "access-gpu-cluster-datalake",
+        "access-gpu-cluster-registry-pull",
+        "access-gpu-cluster-storage",
+    ]
+
+
+def test_each_listed_user_gets_a_personal_instance_that_shuts_down_when_idle() -> None:
+    plan = run_program(
+        "dev", stack_config("dev", computeInstanceUsers=json.dumps(USERS), computeInstanceIdleMinutes="45")
+    )
+    instances = _computes(plan, "ComputeInstance")
+    assert len(instances) == 2
+    owners = set()
+    for instance in instances:
+        compute = instance.inputs["properties"]
+        settings = compute["properties"]
+        assert compute["disableLocalAuth"] is True
+        assert settings["idleTimeBeforeShutdown"] == "PT45M"
+        assert settings["sshSettings"]["sshPublicAccess"] == "Disabled"
+        assert settings["applicationSharingPolicy"] == "Personal"
+        owners.add(settings["personalComputeInstanceSettings"]["assignedUser"]["objectId"])
+    assert owners == set(USERS)
+    assert sorted(plan.outputs["computeInstanceNames"]) == sorted(i.inputs["computeName"] for i in instances)
+
+
+def test_people_get_least_privilege_roles_on_single_resources() -> None:
+    plan = run_program("prod", stack_config("prod", dataScientistGroupId=GROUP, deployerPrincipalId=DEPLOYER))
+    workspace = plan.one("azure-native:machinelearningservices:Workspace").resource_id
+    storage = plan.named("workspace-storage-account").resource_id
+    lake = plan.named("data-lake-account").resource_id
+    expected = {
+        (BuiltInRole.AZUREML_DATA_SCIENTIST.value, workspace),
+        (BuiltInRole.STORAGE_BLOB_DATA_CONTRIBUTOR.value, storage),
+        (BuiltInRole.STORAGE_BLOB_DATA_CONTRIBUTOR.value, lake),
+    }
+    assert _grants(plan, GROUP) == expected
+    assert _grants(plan, DEPLOYER) == expected
+    kinds = {
+        r.inputs["principalId"]: r.inputs["principalType"]
+        for r in plan.of_type("azure-native:authorization:RoleAssignment")
+    }
+    assert kinds[GROUP] == "Group"
+    assert kinds[DEPLOYER] == "ServicePrincipal"
+
+
+def test_without_principals_no_person_is_granted_anything(plans: dict[str, Plan]) -> None:
+    grants = [r.name for r in plans["prod"].of_type("azure-native:authorization:RoleAssignment")]
+    assert not [g for g in grants if g.startswith(("access-data-scientists", "access-deployer"))]
+
+
+def test_role_assignment_names_are_stable_guids(plans: dict[str, Plan]) -> None:
+    again = run_program("prod", stack_config("prod"))
+    first = sorted(
+        r.inputs["roleAssignmentName"]
+        for r in plans["prod"].of_type("azure-native:authorization:RoleAssignment")
+    )
+    second = sorted(
+        r.inputs["roleAssignmentName"] for r in again.of_type("azure-native:authorization:RoleAssignment")
+    )
+    assert first == second
+    assert len(set(first)) == len(first)
