@@ -4,10 +4,10 @@ The wait is re-entrant: it holds no state between runs, so a pipeline re-queues 
 whenever it exits with `STILL_RUNNING` (75), and a long training run never meets an agent's time limit.
 
 Exit codes: 0 Completed; 1 Failed or NotResponding; 3 Canceled; 75 still running when this attempt's budget
-ran out; 5 still running on the `--final-attempt` (the job is canceled first with `--cancel-on-timeout`).
+ran out; 5 still running on the `--final-attempt` (the job is canceled first with `--on-timeout cancel`).
 
     python -m pipelines.scripts.aml_job_wait --subscription-id ... --resource-group ... --workspace ... \
-        --job-name <name> [--attempt-budget-minutes 50] [--poll-seconds 30] [--final-attempt]
+        --job-name <name> [--attempt-budget-minutes 50] [--poll-seconds 30] [--final-attempt [--on-timeout cancel]]
 """
 
 import argparse
@@ -116,21 +116,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--poll-seconds", type=cli.positive_int, default=30)
     parser.add_argument("--final-attempt", action="store_true", help="exit 5, not 75, when still running")
     parser.add_argument(
-        "--cancel-on-timeout", action="store_true", help="with --final-attempt: cancel the job"
+        "--on-timeout", choices=("keep", "cancel"), default="keep", help="with --final-attempt: cancel the job?"
     )
     return parser
 
 
 def main(argv: Sequence[str] | None = None, jobs: JobsApi | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.cancel_on_timeout and not args.final_attempt:
-        msg = "--cancel-on-timeout needs --final-attempt: an intermediate attempt must never cancel the job"
+    if args.on_timeout == "cancel" and not args.final_attempt:
+        msg = "--on-timeout cancel needs --final-attempt: an intermediate attempt must never cancel the job"
         raise InvalidArgumentError(msg)
     policy = WaitPolicy(
         budget_seconds=args.attempt_budget_minutes * 60.0,
         poll_seconds=float(args.poll_seconds),
         final_attempt=args.final_attempt,
-        cancel_on_timeout=args.cancel_on_timeout,
+        cancel_on_timeout=args.on_timeout == "cancel",
     )
     return wait_for_job(jobs or aml_client.from_args(args), args.job_name, policy)
 

@@ -8,7 +8,8 @@ Exit codes: 0 promoted; 1 failed and rolled back; 2 bad arguments; 4 rollback it
 
     python -m pipelines.scripts.blue_green --subscription-id ... --resource-group ... --workspace ... \
         --endpoint <name> --deployment-spec deployment.yml --request-file sample-request.json \
-        [--traffic-steps 10,50,100] [--health-probes 3] [--step-wait-seconds 60] [--previous keep|delete]
+        [--traffic-steps 10,50,100] [--health-probes 3] [--step-wait-seconds 60] \
+        [--previous keep|delete] [--failed keep|delete]
 """
 
 import argparse
@@ -186,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--previous", choices=("keep", "delete"), default="keep", help="old colour after success"
     )
-    parser.add_argument("--delete-failed", action="store_true", help="delete the new colour after a rollback")
+    parser.add_argument("--failed", choices=("keep", "delete"), default="keep", help="new colour after rollback")
     return parser
 
 
@@ -201,7 +202,7 @@ def main(argv: Sequence[str] | None = None, api: OnlineEndpointsApi | None = Non
         health_probes=args.health_probes,
         step_wait_seconds=float(args.step_wait_seconds),
         delete_previous=args.previous == "delete",
-        delete_failed=args.delete_failed,
+        delete_failed=args.failed == "delete",
     )
     result = release_blue_green(api or aml_client.from_args(args), release)
     if result.outcome is not Outcome.PROMOTED:
