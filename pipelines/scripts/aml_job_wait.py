@@ -7,7 +7,8 @@ Exit codes: 0 Completed; 1 Failed or NotResponding; 3 Canceled; 75 still running
 ran out; 5 still running on the `--final-attempt` (the job is canceled first with `--on-timeout cancel`).
 
     python -m pipelines.scripts.aml_job_wait --subscription-id ... --resource-group ... --workspace ... \
-        --job-name <name> [--attempt-budget-minutes 50] [--poll-seconds 30] [--final-attempt [--on-timeout cancel]]
+        --job-name <name> [--attempt-budget-minutes 50] [--poll-seconds 30] \
+        [--final-attempt [--on-timeout cancel]]
 """
 
 import argparse
@@ -116,7 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--poll-seconds", type=cli.positive_int, default=30)
     parser.add_argument("--final-attempt", action="store_true", help="exit 5, not 75, when still running")
     parser.add_argument(
-        "--on-timeout", choices=("keep", "cancel"), default="keep", help="with --final-attempt: cancel the job?"
+        "--on-timeout",
+        choices=("keep", "cancel"),
+        default="keep",
+        help="with --final-attempt: cancel the job?",
     )
     return parser
 

@@ -187,7 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--previous", choices=("keep", "delete"), default="keep", help="old colour after success"
     )
-    parser.add_argument("--failed", choices=("keep", "delete"), default="keep", help="new colour after rollback")
+    parser.add_argument(
+        "--failed", choices=("keep", "delete"), default="keep", help="new colour after rollback"
+    )
     return parser
 
 

@@ -40,7 +40,7 @@ def load(path: Path) -> Document:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict):
         msg = f"{path}: top level must be a mapping, got {type(data).__name__}"
-        raise ValueError(msg)
+        raise TypeError(msg)
     return Document(path=path, data=data, kind=kind_of(path, data))
 
 

@@ -40,7 +40,8 @@ def _scalar_where_string_expected(error: ValidationError) -> bool:
     return (
         error.validator == "type"
         and isinstance(error.instance, bool | int | float)
-        and "string" in (error.validator_value if isinstance(error.validator_value, list) else [error.validator_value])
+        and "string"
+        in (error.validator_value if isinstance(error.validator_value, list) else [error.validator_value])
     )
 
 
@@ -55,8 +56,8 @@ def _templated_identifier(error: ValidationError) -> bool:
 FALSE_POSITIVES = (
     FalsePositive(
         "scalar-as-string",
-        "Azure Pipelines reads every YAML scalar as a string, so `timeoutInMinutes: 60` or `default: true` is "
-        "what the service expects; the schema types them as strings and rejects the YAML int/bool.",
+        "Azure Pipelines reads every YAML scalar as a string, so `timeoutInMinutes: 60` or `default: true` "
+        "is what the service expects; the schema types them as strings and rejects the YAML int/bool.",
         _scalar_where_string_expected,
     ),
     FalsePositive(
@@ -77,7 +78,9 @@ FALSE_POSITIVES = (
 @cache
 def _schema() -> dict[str, Any]:
     text = (
-        resources.files("check_jsonschema.builtin_schemas.vendor").joinpath("azure-pipelines.json").read_text()
+        resources.files("check_jsonschema.builtin_schemas.vendor")
+        .joinpath("azure-pipelines.json")
+        .read_text()
     )
     return json.loads(text)
 
