@@ -1,0 +1,176 @@
+"""Rules for the mlflow-project template's answers, checked before any file is written.
+
+>>> validate_answers({**DEFAULT_ANSWERS, "endpoint_name": "1-bad"})
+Traceback (most recent call last):
+...
+project_hooks.errors.InvalidAnswerError: endpoint_name='1-bad' is invalid: 3-32 letters, digits and hyphens, \
+starting with a letter and not ending with a hyphen (Azure ML endpoint names)
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from project_hooks.errors import InvalidAnswerError
+
+# Closed lists: the same values as cookiecutter.json. Cookiecutter itself only checks them when
+# prompting, so `--no-input` or `extra_context` can smuggle in anything; the hook checks again.
+CHOICES: dict[str, tuple[str, ...]] = {
+    "python_version": ("3.11", "3.12"),
+    "task": ("regression", "classification"),
+    "ci_provider": ("azure-pipelines", "github-actions", "none"),
+    "deployment": ("online", "batch", "both"),
+    "databricks_job": ("no", "yes"),
+}
+
+DEFAULT_ANSWERS: dict[str, str] = {
+    "project_name": "Diabetes Progression",
+    "project_slug": "diabetes-progression",
+    "package_name": "diabetes_progression",
+    "description": "Predicts disease progression one year after baseline.",
+    "author": "Data Science Team",
+    "python_version": "3.11",
+    "task": "regression",
+    "ci_provider": "azure-pipelines",
+    "deployment": "online",
+    "databricks_job": "no",
+    "data_source": "sample",
+    "endpoint_name": "diabetes-progression-ep",
+    "aml_registry": "mlops-registry",
+}
+"""A valid set of answers (the template's defaults, rendered): a base for tests and examples."""
+
+SAMPLE_DATA_SOURCE = "sample"
+
+
+@dataclass(frozen=True)
+class PatternRule:
+    """A regular expression plus length bounds, with the sentence shown when a value breaks it."""
+
+    pattern: re.Pattern[str]
+    min_length: int
+    max_length: int
+    description: str
+
+    def check(self, field: str, value: str) -> None:
+        if not (self.min_length <= len(value) <= self.max_length and self.pattern.fullmatch(value)):
+            raise InvalidAnswerError(field, value, self.description)
+
+
+# Free-text answers end up inside TOML/YAML strings and Markdown: quotes, backslashes and braces
+# would break those files or read as leftover Jinja, so they are refused rather than escaped.
+_TEXT = re.compile(r"[^\"\\{}\x00-\x1f\x7f]+")
+
+
+def _text_rule(max_length: int) -> PatternRule:
+    return PatternRule(
+        _TEXT, 1, max_length, f"1-{max_length} characters on one line, without quotes, backslashes or braces"
+    )
+
+
+PATTERN_RULES: dict[str, PatternRule] = {
+    "project_name": _text_rule(80),
+    "description": _text_rule(200),
+    "author": _text_rule(100),
+    # The slug names the folder, the registered model, the experiment and the AML environment:
+    # model and environment names allow more, but this is the subset every one of them accepts.
+    "project_slug": PatternRule(
+        re.compile(r"[a-z](?:[a-z0-9]|-(?=[a-z0-9]))*"),
+        3,
+        50,
+        "3-50 lower-case letters, digits and single hyphens, starting with a letter and not ending "
+        "with a hyphen",
+    ),
+    "package_name": PatternRule(
+        re.compile(r"[a-z_][a-z0-9_]*"),
+        1,
+        50,
+        "a lower-case Python identifier (letters, digits and _, not starting with a digit), "
+        "at most 50 characters",
+    ),
+    # azure.ai.ml's EndpointConfigurations.NAME_REGEX_PATTERN, plus the documented 3-32 length.
+    "endpoint_name": PatternRule(
+        re.compile(r"[a-zA-Z](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?"),
+        3,
+        32,
+        "3-32 letters, digits and hyphens, starting with a letter and not ending with a hyphen "
+        "(Azure ML endpoint names)",
+    ),
+    "aml_registry": PatternRule(
+        re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*"),
+        3,
+        33,
+        "3-33 letters, digits, - and _, starting with a letter or digit (Azure ML registry names)",
+    ),
+}
+
+# azureml://datastores/<datastore>/paths/<path>: datastore names are lower-case letters, digits
+# and _ (the platform names its data lake datastores `datalake_<container>`).
+_DATASTORE_URI = re.compile(
+    r"azureml://datastores/(?P<datastore>[a-z0-9_]{1,255})/paths/(?P<path>[^\s\"'{}\\]+)"
+)
+_DATA_SOURCE_RULE = (
+    f"either {SAMPLE_DATA_SOURCE!r} or azureml://datastores/<datastore>/paths/<path>, where "
+    "<datastore> is lower-case letters, digits and _ and <path> is non-empty, relative, "
+    "without spaces, quotes, braces or '..'"
+)
+
+
+def check_data_source(field: str, value: str) -> None:
+    """Accept the bundled sample or an Azure ML datastore URI.
+
+    >>> check_data_source("data_source", "azureml://datastores/datalake_raw/paths/diabetes/train.csv")
+    >>> check_data_source("data_source", "https://example.com/data.csv")
+    Traceback (most recent call last):
+    ...
+    project_hooks.errors.InvalidAnswerError: data_source='https://example.com/data.csv' is invalid: \
+either 'sample' or azureml://datastores/<datastore>/paths/<path>, where <datastore> is lower-case \
+letters, digits and _ and <path> is non-empty, relative, without spaces, quotes, braces or '..'
+    """
+    if value == SAMPLE_DATA_SOURCE:
+        return
+    match = _DATASTORE_URI.fullmatch(value)
+    if match is None or match["path"].startswith("/") or ".." in match["path"].split("/"):
+        raise InvalidAnswerError(field, value, _DATA_SOURCE_RULE)
+
+
+def check_package_name(field: str, value: str) -> None:
+    """A package must also not shadow a keyword (`import class` is a syntax error)."""
+    PATTERN_RULES[field].check(field, value)
+    if keyword.iskeyword(value) or keyword.issoftkeyword(value):
+        raise InvalidAnswerError(field, value, "must not be a Python keyword")
+
+
+def _check_choice(field: str, value: str) -> None:
+    if value not in CHOICES[field]:
+        raise InvalidAnswerError(field, value, f"must be one of {list(CHOICES[field])}")
+
+
+def _pattern_checker(field: str) -> Callable[[str, str], None]:
+    return PATTERN_RULES[field].check
+
+
+CHECKS: dict[str, Callable[[str, str], None]] = {
+    **{field: _pattern_checker(field) for field in PATTERN_RULES},
+    **{field: _check_choice for field in CHOICES},
+    "package_name": check_package_name,
+    "data_source": check_data_source,
+}
+"""One check per answer: every answer the template asks for is covered."""
+
+
+def validate_answers(answers: Mapping[str, object]) -> None:
+    """Raise InvalidAnswerError for the first answer found that breaks its rule.
+
+    Keys starting with `_` are cookiecutter's own (`_template`, `_output_dir`, ...) and are ignored.
+    """
+    for field, check in CHECKS.items():
+        if field not in answers:
+            raise InvalidAnswerError(field, None, "is required: the template asks for it")
+        value = answers[field]
+        if not isinstance(value, str):
+            raise InvalidAnswerError(field, value, "must be a string")
+        check(field, value)

@@ -1,0 +1,76 @@
+"""Which generated paths belong to which answer, and removing the ones that were not chosen.
+
+The template renders every optional part; the post-generation hook deletes what the answers did
+not select. Ownership is declared per folder, not per file, so a pipeline file added later under
+`.azure-pipelines/` or `.github/` is pruned with its provider without touching this module.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+
+OWNED_PATHS: dict[str, dict[str, tuple[str, ...]]] = {
+    "ci_provider": {
+        "azure-pipelines": (".azure-pipelines",),
+        "github-actions": (".github",),
+    },
+    "deployment": {
+        "online": ("aml/online",),
+        "batch": ("aml/batch",),
+    },
+    "databricks_job": {
+        "yes": ("databricks",),
+    },
+}
+"""answer field -> answer value -> paths (relative to the project) that exist only for that value."""
+
+# Answers that select several values at once.
+COMBINED_VALUES: dict[str, dict[str, frozenset[str]]] = {
+    "deployment": {"both": frozenset({"online", "batch"})},
+}
+
+
+def selected_values(field: str, value: str) -> frozenset[str]:
+    """The values an answer selects.
+
+    >>> sorted(selected_values("deployment", "both"))
+    ['batch', 'online']
+    >>> sorted(selected_values("ci_provider", "none"))
+    ['none']
+    """
+    return COMBINED_VALUES.get(field, {}).get(value, frozenset({value}))
+
+
+def unselected_paths(answers: Mapping[str, object]) -> list[str]:
+    """Paths owned by values the answers did not select, in a stable order.
+
+    >>> unselected_paths({"ci_provider": "github-actions", "deployment": "both", "databricks_job": "no"})
+    ['.azure-pipelines', 'databricks']
+    """
+    paths: list[str] = []
+    for field, owners in OWNED_PATHS.items():
+        chosen = selected_values(field, str(answers[field]))
+        for value, owned in owners.items():
+            if value not in chosen:
+                paths.extend(owned)
+    return paths
+
+
+def prune(project_dir: Path, answers: Mapping[str, object]) -> list[Path]:
+    """Delete the unselected paths under `project_dir`; return what was removed.
+
+    A path that is already absent is skipped: pruning twice is harmless.
+    """
+    removed: list[Path] = []
+    for relative in unselected_paths(answers):
+        target = project_dir / relative
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+        else:
+            continue
+        removed.append(target)
+    return removed

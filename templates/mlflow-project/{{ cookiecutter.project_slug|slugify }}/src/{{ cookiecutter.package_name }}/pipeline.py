@@ -1,0 +1,58 @@
+"""The whole local loop in one command: prep -> train -> evaluate -> register, in one MLflow run.
+
+    python -m {{ cookiecutter.package_name }}.pipeline [--source sample] [--n-estimators 200 ...]
+
+This is the MLproject's `main` entry point (`mlflow run .`). On Azure ML the same four steps run as
+separate jobs of aml/pipeline.yml. Exits 1, registering nothing, when the gate rejects the candidate.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+
+from {{ cookiecutter.package_name }} import cli
+from {{ cookiecutter.package_name }}.data import SAMPLE_SOURCE
+from {{ cookiecutter.package_name }}.evaluate import judge, report
+from {{ cookiecutter.package_name }}.gate import GateConfig
+from {{ cookiecutter.package_name }}.prep import prepare
+from {{ cookiecutter.package_name }}.register import register
+from {{ cookiecutter.package_name }}.settings import CHAMPION_ALIAS, MODEL_NAME, WORKDIR
+from {{ cookiecutter.package_name }}.tracking import step_run
+from {{ cookiecutter.package_name }}.train import add_param_arguments, params_from, train
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = cli.parser(__doc__)
+    parser.add_argument("--source", default=SAMPLE_SOURCE, help="'sample', a .csv/.parquet file or a folder")
+    parser.add_argument("--workdir", type=Path, default=WORKDIR, help="folder for the steps' hand-off files")
+    parser.add_argument("--gate", type=Path, default=None, help="gate file (default: the packaged gate.toml)")
+    parser.add_argument("--model-name", default=MODEL_NAME, help="registered model name")
+    add_param_arguments(parser)
+    args = parser.parse_args(argv)
+
+    def steps() -> int:
+        gate = GateConfig.load(args.gate)  # read first: a broken gate file should fail before training
+        with step_run("pipeline") as run:
+            prepared = prepare(args.source, args.workdir / "prepared")
+            candidate = train(prepared.train.parent, args.workdir / "candidate", params_from(args))
+            verdict = judge(candidate, pd.read_parquet(prepared.test), gate, args.model_name)
+            verdict.write(args.workdir / "verdict")
+            print(report(verdict, gate))
+            if not verdict.passed:
+                mlflow.set_tag("outcome", "rejected")
+                return cli.EXIT_FAILED
+            version = register(verdict, args.model_name)
+            mlflow.set_tag("outcome", f"registered v{version.version}")
+            print(
+                f"registered {args.model_name} v{version.version} as @{CHAMPION_ALIAS}, run {run.info.run_id}"
+            )
+        return cli.EXIT_OK
+
+    return cli.run(steps)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

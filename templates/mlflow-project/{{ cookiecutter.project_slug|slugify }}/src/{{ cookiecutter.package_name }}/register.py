@@ -1,0 +1,67 @@
+"""Step 4, register: register a candidate that passed the gate and point the champion alias at it.
+
+    python -m {{ cookiecutter.package_name }}.register --verdict artifacts/verdict
+
+Aliases, never stages (MLflow 3 has no stages). Refuses a rejected verdict, and a verdict made
+against a champion that has since changed: the comparison no longer holds, so evaluate again.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mlflow
+from mlflow import MlflowClient
+from mlflow.entities.model_registry import ModelVersion
+
+from {{ cookiecutter.package_name }} import cli
+from {{ cookiecutter.package_name }}.errors import GateRejectedError, StaleVerdictError
+from {{ cookiecutter.package_name }}.evaluate import champion_version
+from {{ cookiecutter.package_name }}.handoff import Registration, Verdict
+from {{ cookiecutter.package_name }}.settings import CHAMPION_ALIAS, MODEL_NAME, WORKDIR
+
+
+def register(verdict: Verdict, model_name: str = MODEL_NAME) -> ModelVersion:
+    """Register the verdict's model as a new version of `model_name` and make it the champion."""
+    if not verdict.passed:
+        raise GateRejectedError(
+            f"{verdict.model_uri} was rejected by the gate ({'; '.join(verdict.failures)}): not registered"
+        )
+    current = champion_version(model_name)
+    if current != verdict.champion_version:
+        raise StaleVerdictError(
+            f"{model_name}@{CHAMPION_ALIAS} is version {current} now, but the gate compared against "
+            f"version {verdict.champion_version}: evaluate the candidate again"
+        )
+    gate_metrics = {f"gate.{name}": f"{value:.6g}" for name, value in verdict.candidate_metrics.items()}
+    version = mlflow.register_model(verdict.model_uri, model_name, tags=gate_metrics)
+    client = MlflowClient()
+    client.set_registered_model_alias(model_name, CHAMPION_ALIAS, version.version)
+    if verdict.champion_version is not None:
+        client.set_model_version_tag(
+            model_name, version.version, "replaced_champion", verdict.champion_version
+        )
+    return version
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = cli.parser(__doc__)
+    parser.add_argument("--verdict", type=Path, default=WORKDIR / "verdict", help="evaluate's output folder")
+    parser.add_argument("--model-name", default=MODEL_NAME, help="registered model name")
+    parser.add_argument(
+        "--output", type=Path, default=WORKDIR / "registered", help="where registered.json goes"
+    )
+    args = parser.parse_args(argv)
+
+    def step() -> int:
+        verdict = Verdict.read(args.verdict)
+        version = register(verdict, args.model_name)
+        Registration(args.model_name, str(version.version), verdict.model_uri).write(args.output)
+        print(f"registered {args.model_name} version {version.version} as @{CHAMPION_ALIAS}")
+        return cli.EXIT_OK
+
+    return cli.run(step)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

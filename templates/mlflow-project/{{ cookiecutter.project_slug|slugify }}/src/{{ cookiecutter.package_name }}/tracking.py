@@ -1,0 +1,86 @@
+"""MLflow plumbing shared by the steps: choosing the experiment, step runs and logging the model."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib.metadata import version
+from pathlib import Path
+
+import mlflow
+import mlflow.sklearn
+import pandas as pd
+from mlflow.models import infer_signature
+from sklearn.base import BaseEstimator
+
+from {{ cookiecutter.package_name }}.settings import EXPERIMENT_NAME, MODEL_ARTIFACT
+
+# MLflow 3 saves scikit-learn models with skops, which refuses to load types it does not trust.
+# Gradient-boosting ensembles hold their trees in this one type; trusting it is safe because only
+# this project's own training code writes these models.
+SKOPS_TRUSTED_TYPES = ["sklearn.tree._tree.Tree"]
+
+# Declared instead of inferred: inference re-imports the model in a subprocess (seconds per run),
+# and a served model should get exactly the versions it was trained with.
+_MODEL_REQUIREMENTS = ("mlflow", "scikit-learn", "pandas", "numpy", "scipy", "skops")
+
+
+def model_requirements() -> list[str]:
+    return [f"{package}=={version(package)}" for package in _MODEL_REQUIREMENTS]
+
+
+def use_default_experiment() -> None:
+    """Log to EXPERIMENT_NAME unless `mlflow run`, Azure ML or the caller already chose an experiment."""
+    chosen = {"MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID", "MLFLOW_RUN_ID"} & os.environ.keys()
+    if not chosen and mlflow.active_run() is None:
+        mlflow.set_experiment(EXPERIMENT_NAME)
+
+
+@contextmanager
+def step_run(name: str) -> Iterator[mlflow.ActiveRun]:
+    """A run for one step: nested under the active run (the pipeline's), or its own run otherwise.
+
+    Under `mlflow run` and Azure ML jobs MLFLOW_RUN_ID is set, so an outermost step resumes that run.
+    """
+    use_default_experiment()
+    nested = mlflow.active_run() is not None
+    # Resuming the run that `mlflow run` or Azure ML created keeps that run's own name.
+    resuming = not nested and "MLFLOW_RUN_ID" in os.environ
+    with mlflow.start_run(run_name=None if resuming else name, nested=nested) as run:
+        yield run
+
+
+def log_sklearn_model(model: BaseEstimator, example: pd.DataFrame) -> str:
+    """Log `model` with its signature and an input example into the active run; return its URI."""
+    signature = infer_signature(example, model.predict(example))
+    if mlflow.get_tracking_uri().startswith("azureml"):
+        return _log_as_run_artifacts(model, example, signature)
+    info = mlflow.sklearn.log_model(
+        model,
+        name=MODEL_ARTIFACT,
+        signature=signature,
+        input_example=example,
+        pip_requirements=model_requirements(),
+        skops_trusted_types=SKOPS_TRUSTED_TYPES,
+    )
+    return info.model_uri
+
+
+def _log_as_run_artifacts(model: BaseEstimator, example: pd.DataFrame, signature: object) -> str:
+    """Azure ML's MLflow endpoint has answered MLflow 3's logged-model API with 404
+    (Azure/azure-sdk-for-python#44896): save the model locally and upload it as run artifacts,
+    which registers the same way through `runs:/<run_id>/model`."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp, MODEL_ARTIFACT)
+        mlflow.sklearn.save_model(
+            model,
+            path,
+            signature=signature,
+            input_example=example,
+            pip_requirements=model_requirements(),
+            skops_trusted_types=SKOPS_TRUSTED_TYPES,
+        )
+        mlflow.log_artifacts(str(path), artifact_path=MODEL_ARTIFACT)
+    return f"runs:/{mlflow.active_run().info.run_id}/{MODEL_ARTIFACT}"

@@ -1,0 +1,48 @@
+"""A fast training run on tiny data logs everything a reviewer and a deployment need."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+from mlflow import MlflowClient
+
+from {{ cookiecutter.package_name }}.data import FEATURE_NAMES
+from {{ cookiecutter.package_name }}.handoff import Candidate
+from {{ cookiecutter.package_name }}.prep import PreparedData
+from {{ cookiecutter.package_name }}.score_batch import feature_drift, score
+from {{ cookiecutter.package_name }}.train import TrainParams, train
+
+
+def test_training_logs_params_metrics_plots_and_a_servable_model(
+    tiny_prepared: PreparedData, fast_params: TrainParams, tmp_path: Path
+) -> None:
+    candidate = train(tiny_prepared.train.parent, tmp_path, fast_params)
+
+    assert Candidate.read(tmp_path) == candidate
+    run = MlflowClient().get_run(candidate.run_id)
+    assert run.data.params["n_estimators"] == str(fast_params.n_estimators)
+    assert {name for name in run.data.metrics if name.startswith("test_")}
+    plots = [item.path for item in MlflowClient().list_artifacts(candidate.run_id, "plots")]
+    assert "plots/feature_importance.png" in plots
+    model_info = mlflow.models.get_model_info(candidate.model_uri)
+    assert model_info.signature.inputs.input_names() == FEATURE_NAMES
+    assert model_info.saved_input_example_info is not None
+    test_rows = pd.read_parquet(tiny_prepared.test)
+    predictions = mlflow.pyfunc.load_model(candidate.model_uri).predict(test_rows[FEATURE_NAMES])
+    assert len(predictions) == len(test_rows)
+
+
+def test_batch_scoring_keeps_features_for_drift_checks(
+    tiny_prepared: PreparedData, fast_params: TrainParams, tmp_path: Path
+) -> None:
+    candidate = train(tiny_prepared.train.parent, tmp_path, fast_params)
+    rows = pd.read_parquet(tiny_prepared.test)
+
+    scored = score(candidate.model_uri, rows)
+
+    assert list(scored.columns) == [*FEATURE_NAMES, "prediction", "model_uri", "scored_at"]
+    assert feature_drift(rows, scored).max() < 0.01
+    shifted = scored.assign(**{FEATURE_NAMES[0]: scored[FEATURE_NAMES[0]] * 3 + 100})
+    assert feature_drift(rows, shifted).idxmax() == FEATURE_NAMES[0]
