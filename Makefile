@@ -11,7 +11,7 @@ export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 export UV_LINK_MODE := copy
 
-.PHONY: setup test lint plan docs demo clean
+.PHONY: setup setup-checkov setup-policy-pack test lint plan scan diagrams docs demo clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -20,15 +20,29 @@ $(UV):
 setup: $(UV)  ## Create .venv from uv.lock (idempotent).
 	$(UV) sync --frozen --all-groups
 
-test: setup  ## Run the whole test suite.
+# checkov and the Pulumi policy pack pin what the program's environment cannot (packaging<24; protobuf~=5.29):
+# each has its own uv project and lock under policy/, synced with the same uv into its own environment.
+setup-checkov: $(UV)  ## Create .venv-checkov (pinned checkov) from policy/checkov/uv.lock.
+	UV_PROJECT_ENVIRONMENT=$(CURDIR)/.venv-checkov $(UV) sync --frozen --project policy/checkov
+
+setup-policy-pack: $(UV)  ## Create .venv-policy (pulumi-policy) from policy/pack/uv.lock.
+	UV_PROJECT_ENVIRONMENT=$(CURDIR)/.venv-policy $(UV) sync --frozen --all-groups --project policy/pack
+
+test: setup setup-checkov setup-policy-pack  ## Run the whole test suite, the policy gate of every stack included.
 	$(UV) run --frozen --no-sync pytest -n 2
 
 lint: setup  ## ruff lint and format check.
 	$(UV) run --frozen --no-sync ruff check .
 	$(UV) run --frozen --no-sync ruff format --check .
 
-plan: setup  ## Offline plan of STACK under Pulumi's mock engine: build/plan/$(STACK)/.
+plan: setup  ## Offline plan of STACK: resource tree, ARM model, cost and diagram in build/plan/$(STACK)/.
 	$(UV) run --frozen --no-sync python -m infra.plan --stack $(STACK)
+
+scan: setup setup-checkov  ## The policy gate: checkov (ours included) over every stack, the pipelines and the repo.
+	$(UV) run --frozen --no-sync python -m infra.plan.gate
+
+diagrams: setup  ## Regenerate the committed architecture diagrams docs/architecture-{dev,prod}.md.
+	$(UV) run --frozen --no-sync python -m infra.plan.diagram
 
 docs: setup  ## Regenerate the config block of Pulumi.yaml and the README's key table from infra/config.py.
 	$(UV) run --frozen --no-sync python -m infra.config_reference .
@@ -37,4 +51,4 @@ demo: setup  ## The main job on the local default (no Azure account).
 	$(UV) run --frozen --no-sync python -m infra.plan --stack dev
 
 clean:
-	rm -rf build .venv $(TOOLS)
+	rm -rf build .venv .venv-checkov .venv-policy $(TOOLS)

@@ -152,6 +152,7 @@ def build(config: StackConfig) -> None:
             tags=tags,
             data_lake_account_name=data_lake.account_name,
             data_lake_datastores=datastores,
+            data_lake_account_id=data_lake.account_id,
             protect=protect,
         ),
         opts=pulumi.ResourceOptions(depends_on=[data_lake]),

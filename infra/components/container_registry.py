@@ -8,6 +8,7 @@ import pulumi
 from pulumi_azure_native import containerregistry
 
 from infra.errors import InvalidStackConfig
+from infra.policy_waivers import waive_check
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,8 +52,10 @@ class ContainerRegistry(pulumi.ComponentResource):
     ) -> None:
         super().__init__("azure-mlops:containers:ContainerRegistry", name, None, opts)
         premium = args.sku == "Premium"
+        registry_name = f"{name}-registry"
+        _waive_registry_checks(registry_name, args)
         registry = containerregistry.Registry(
-            f"{name}-registry",
+            registry_name,
             registry_name=args.registry_name,
             resource_group_name=args.resource_group_name,
             location=args.location,
@@ -82,3 +85,27 @@ class ContainerRegistry(pulumi.ComponentResource):
                 "login_server": registry.login_server,
             }
         )
+
+
+def _waive_registry_checks(resource: str, args: ContainerRegistryArgs) -> None:
+    waive_check(
+        resource,
+        "CKV_AZURE_166",
+        "quarantine holds each pushed image until a scanner marks it verified; no scanner is wired to the "
+        "registry's quarantine, and Azure ML pulls the environment images it builds at once, so every job "
+        "would fail",
+    )
+    if args.public_network_access:
+        waive_check(
+            resource,
+            "CKV_AZURE_139",
+            "public network profile (dev): laptops push and pull images directly, by design of the stack's "
+            "networkProfile; the admin user and anonymous pull stay off, so every pull needs an Entra identity",
+        )
+    if args.sku != "Premium":
+        reason = (
+            f"{args.sku} SKU chosen by the stack file for cost; zone redundancy and Defender image scanning of "
+            "the checked kind need Premium, which private stacks must use"
+        )
+        waive_check(resource, "CKV_AZURE_233", reason)
+        waive_check(resource, "CKV_AZURE_163", reason)

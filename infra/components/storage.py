@@ -7,6 +7,10 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import storage
 
+from infra.policy_waivers import waive_check
+
+_GEO_REDUNDANT = frozenset({"Standard_GRS", "Standard_RAGRS", "Standard_GZRS", "Standard_RAGZRS"})
+
 
 @dataclass(frozen=True, kw_only=True)
 class SecureStorageAccountArgs:
@@ -53,8 +57,10 @@ class SecureStorageAccount(pulumi.ComponentResource):
         super().__init__("azure-mlops:storage:SecureStorageAccount", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
+        account_name = f"{name}-account"
+        _waive_stack_choices(account_name, args)
         account = storage.StorageAccount(
-            f"{name}-account",
+            account_name,
             account_name=args.account_name,
             resource_group_name=args.resource_group_name,
             location=args.location,
@@ -114,3 +120,21 @@ class SecureStorageAccount(pulumi.ComponentResource):
         self.account_name = account.name
         self.container_names = [c.name for c in containers]
         self.register_outputs({"account_id": account.id, "account_name": account.name})
+
+
+def _waive_stack_choices(resource: str, args: SecureStorageAccountArgs) -> None:
+    """Skips for what the stack file chooses on purpose: a public dev profile, zone- or locally-redundant data."""
+    if args.public_network_access:
+        reason = (
+            "public network profile (dev): data scientists reach the account from their laptops, by design of "
+            "the stack's networkProfile; shared keys stay off, so every request still needs an Entra identity"
+        )
+        waive_check(resource, "CKV_AZURE_59", reason)
+        waive_check(resource, "CKV_AZURE_35", reason)
+    if args.sku not in _GEO_REDUNDANT:
+        waive_check(
+            resource,
+            "CKV_AZURE_206",
+            f"storageSku {args.sku} is the stack's choice: the account holds job artifacts and data that the "
+            "platform rebuilds or re-ingests; geo-replication (Standard_GZRS) is a per-stack opt-in",
+        )

@@ -9,8 +9,9 @@ from pathlib import Path
 from rich.console import Console
 
 from infra.errors import AzureMlopsError
+from infra.plan.artifacts import write_artifacts
 from infra.plan.engine import DEFAULT_SUBSCRIPTION_ID, run_program
-from infra.plan.report import print_plan, write_plan
+from infra.plan.report import print_plan
 from infra.plan.stack_files import load_stack_config
 
 
@@ -30,10 +31,22 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_stack_config(args.root, args.stack)
         plan = run_program(args.stack, config, subscription_id=args.subscription_id)
+        artifacts = write_artifacts(plan, args.out)
     except AzureMlopsError as err:
         console.print(f"[bold red]plan of stack {args.stack!r} failed[/]\n{err}", highlight=False)
         return 1
-    print_plan(plan, write_plan(plan, args.out), console)
+    print_plan(plan, artifacts.folder, console)
+    estimate = artifacts.cost
+    console.print(
+        f"[bold]cost[/] ({estimate.region}, list prices): idle {estimate.idle:,.2f} USD/month, full scale "
+        f"{estimate.full:,.2f} USD/month; unpriced: {len(estimate.unpriced)}; details in "
+        f"{artifacts.folder / 'cost.md'}"
+    )
+    console.print(
+        f"wrote {artifacts.folder / 'template.json'} "
+        f"(ARM model, {len(artifacts.template['resources'])} resources, "
+        f"{len(plan.waivers)} checkov skips) and {artifacts.folder / 'architecture.md'}"
+    )
     return 0
 
 

@@ -1,14 +1,18 @@
-"""How each Pulumi resource token maps onto its Azure Resource Manager type and resource ID.
+"""How each Pulumi resource token maps onto its Azure Resource Manager type, resource ID and wire shape.
 
 The mock engine derives realistic ARM IDs from this table, so that references between resources
-can be asserted (the workspace's `storageAccount` input equals the storage account's ID). A token
-missing here stops the plan: a new resource type must be mapped, never guessed.
+can be asserted (the workspace's `storageAccount` input equals the storage account's ID), and the
+ARM model (arm_model.py) takes each type's API version, top-level keys and SDK-to-wire renames from
+it. A token missing here stops the plan: a new resource type must be mapped, never guessed.
+
+API versions are the azure-native 3.29 defaults; top-level keys and renames were checked against the
+Azure/azure-resource-manager-schemas files of those versions.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from infra.errors import PlanError
@@ -22,6 +26,14 @@ class ArmResourceType:
     """Full ARM type, e.g. Microsoft.Storage/storageAccounts/blobServices/containers."""
     name_segments: tuple[str, ...]
     """One per type segment after the namespace: a wire input name, or `=literal` for a fixed segment."""
+    api_version: str
+    """The API version azure-native 3.29 calls for this type by default."""
+    top_level: frozenset[str] = frozenset({"location", "tags"})
+    """Wire inputs that ARM keeps beside `properties` (location, tags, sku, kind, identity ...)."""
+    renames: Mapping[str, str] = field(default_factory=dict)
+    """SDK wire name -> ARM name, where azure-native's flattened input differs from the ARM property."""
+    nested_properties: bool = False
+    """True where azure-native keeps ARM's `properties` object as an input instead of flattening it."""
     scope_input: str | None = None
     """Extension resources (role assignments): the input holding the ID of the resource they attach to."""
 
@@ -39,7 +51,8 @@ class ArmResourceType:
         else:
             scope = f"/subscriptions/{subscription_id}/resourceGroups/{inputs['resourceGroupName']}"
         path = "/".join(
-            f"{kind}/{self._segment(seg, inputs)}" for kind, seg in zip(types, self.name_segments, strict=True)
+            f"{kind}/{self._segment(seg, inputs)}"
+            for kind, seg in zip(types, self.name_segments, strict=True)
         )
         return f"{scope}/providers/{namespace}/{path}"
 
@@ -50,38 +63,96 @@ class ArmResourceType:
         return str(inputs[segment])
 
 
+_TRACKED = frozenset({"location", "tags"})
+_WITH_SKU = _TRACKED | {"sku"}
+_WITH_IDENTITY = _TRACKED | {"identity"}
+
 ARM_RESOURCE_TYPES: dict[str, ArmResourceType] = {
     "azure-native:resources:ResourceGroup": ArmResourceType(
-        "Microsoft.Resources/resourceGroups", ("resourceGroupName",)
+        "Microsoft.Resources/resourceGroups", ("resourceGroupName",), "2024-03-01"
     ),
+    # Log Analytics keeps its SKU inside `properties`.
     "azure-native:operationalinsights:Workspace": ArmResourceType(
-        "Microsoft.OperationalInsights/workspaces", ("workspaceName",)
+        "Microsoft.OperationalInsights/workspaces", ("workspaceName",), "2023-09-01", _WITH_IDENTITY
     ),
+    # App Insights' ARM properties are PascalCase or snake-ish (Application_Type); the SDK camel-cases them.
     "azure-native:applicationinsights:Component": ArmResourceType(
-        "Microsoft.Insights/components", ("resourceName",)
+        "Microsoft.Insights/components",
+        ("resourceName",),
+        "2020-02-02",
+        _TRACKED | {"kind"},
+        renames={
+            "applicationType": "Application_Type",
+            "disableIpMasking": "DisableIpMasking",
+            "disableLocalAuth": "DisableLocalAuth",
+            "flowType": "Flow_Type",
+            "forceCustomerStorageForProfiler": "ForceCustomerStorageForProfiler",
+            "hockeyAppId": "HockeyAppId",
+            "immediatePurgeDataOn30Days": "ImmediatePurgeDataOn30Days",
+            "ingestionMode": "IngestionMode",
+            "requestSource": "Request_Source",
+            "retentionInDays": "RetentionInDays",
+            "samplingPercentage": "SamplingPercentage",
+            "workspaceResourceId": "WorkspaceResourceId",
+        },
     ),
-    "azure-native:storage:StorageAccount": ArmResourceType("Microsoft.Storage/storageAccounts", ("accountName",)),
+    "azure-native:storage:StorageAccount": ArmResourceType(
+        "Microsoft.Storage/storageAccounts",
+        ("accountName",),
+        "2024-01-01",
+        _WITH_SKU | {"kind", "identity", "extendedLocation"},
+        renames={"enableHttpsTrafficOnly": "supportsHttpsTrafficOnly", "networkRuleSet": "networkAcls"},
+    ),
     "azure-native:storage:BlobServiceProperties": ArmResourceType(
-        "Microsoft.Storage/storageAccounts/blobServices", ("accountName", "blobServicesName")
+        "Microsoft.Storage/storageAccounts/blobServices",
+        ("accountName", "blobServicesName"),
+        "2024-01-01",
+        frozenset(),
     ),
     "azure-native:storage:BlobContainer": ArmResourceType(
-        "Microsoft.Storage/storageAccounts/blobServices/containers", ("accountName", "=default", "containerName")
+        "Microsoft.Storage/storageAccounts/blobServices/containers",
+        ("accountName", "=default", "containerName"),
+        "2024-01-01",
+        frozenset(),
     ),
-    "azure-native:keyvault:Vault": ArmResourceType("Microsoft.KeyVault/vaults", ("vaultName",)),
+    "azure-native:keyvault:Vault": ArmResourceType(
+        "Microsoft.KeyVault/vaults", ("vaultName",), "2024-11-01", nested_properties=True
+    ),
     "azure-native:containerregistry:Registry": ArmResourceType(
-        "Microsoft.ContainerRegistry/registries", ("registryName",)
+        "Microsoft.ContainerRegistry/registries",
+        ("registryName",),
+        "2023-01-01-preview",
+        _WITH_SKU | {"identity"},
     ),
     "azure-native:machinelearningservices:Workspace": ArmResourceType(
-        "Microsoft.MachineLearningServices/workspaces", ("workspaceName",)
+        "Microsoft.MachineLearningServices/workspaces",
+        ("workspaceName",),
+        "2025-12-01",
+        _WITH_SKU | {"kind", "identity"},
     ),
     "azure-native:machinelearningservices:Datastore": ArmResourceType(
-        "Microsoft.MachineLearningServices/workspaces/datastores", ("workspaceName", "name")
+        "Microsoft.MachineLearningServices/workspaces/datastores",
+        ("workspaceName", "name"),
+        "2025-12-01",
+        frozenset(),
+        nested_properties=True,
     ),
     "azure-native:machinelearningservices:Compute": ArmResourceType(
-        "Microsoft.MachineLearningServices/workspaces/computes", ("workspaceName", "computeName")
+        "Microsoft.MachineLearningServices/workspaces/computes",
+        ("workspaceName", "computeName"),
+        "2025-12-01",
+        _WITH_SKU | {"identity"},
+        nested_properties=True,
+    ),
+    "azure-native:databricks:Workspace": ArmResourceType(
+        "Microsoft.Databricks/workspaces", ("workspaceName",), "2026-01-01", _WITH_SKU
     ),
     "azure-native:authorization:RoleAssignment": ArmResourceType(
-        "Microsoft.Authorization/roleAssignments", ("roleAssignmentName",), scope_input="scope"
+        "Microsoft.Authorization/roleAssignments",
+        ("roleAssignmentName",),
+        "2022-04-01",
+        frozenset(),
+        scope_input="scope",
     ),
 }
 

@@ -21,6 +21,7 @@ from pulumi.runtime.sync_await import _sync_await
 
 from infra.config import PROJECT
 from infra.plan.arm_types import arm_resource_type
+from infra.policy_waivers import Waiver, take_recorded
 
 DEFAULT_SUBSCRIPTION_ID = "6f1a3c52-0d4e-4b7a-9c1e-2f3a4b5c6d7e"
 """The subscription the offline plan pretends to deploy to; resource names depend on it."""
@@ -57,6 +58,10 @@ class Plan:
     stack: str
     resources: list[PlannedResource] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
+    config: dict[str, str] = field(default_factory=dict)
+    """The configuration the program ran with ("<namespace>:<key>" -> string)."""
+    waivers: list[Waiver] = field(default_factory=list)
+    """The checkov skips the components declared during the run (infra/policy_waivers.py)."""
 
     def of_type(self, token: str) -> list[PlannedResource]:
         """Every resource of the Pulumi type `token`."""
@@ -87,8 +92,9 @@ class Plan:
         raise KeyError(msg)
 
 
-def _principal_id(urn: str) -> str:
-    return str(uuid.uuid5(_IDENTITY_NAMESPACE, urn))
+def mock_principal_id(resource_id: str) -> str:
+    """The object ID the mocks give the system-assigned identity of the resource with ARM ID `resource_id`."""
+    return str(uuid.uuid5(_IDENTITY_NAMESPACE, resource_id))
 
 
 class _AzureMocks(pulumi.runtime.Mocks):
@@ -111,7 +117,7 @@ class _AzureMocks(pulumi.runtime.Mocks):
         if "identity" in args.inputs:
             state["identity"] = {
                 **args.inputs["identity"],
-                "principalId": _principal_id(resource_id),
+                "principalId": mock_principal_id(resource_id),
                 "tenantId": self.tenant_id,
             }
         if args.typ == "azure-native:containerregistry:Registry":
@@ -185,6 +191,8 @@ def run_program(
         return pulumi.Output.from_input(exported).future()  # type: ignore[return-value]
 
     plan = into if into is not None else Plan(stack=stack)
+    plan.config.update(config)
+    take_recorded()  # a run that raised earlier may have left waivers behind
 
     async def run() -> None:
         plan.outputs.update(await program() or {})
@@ -192,6 +200,7 @@ def run_program(
     try:
         _sync_await(pulumi_mocks.run_pulumi_func(run))
     finally:
+        plan.waivers.extend(take_recorded())
         for token, name, parent, protect, custom in monitor.registrations:
             plan.resources.append(
                 PlannedResource(

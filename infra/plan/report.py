@@ -1,4 +1,4 @@
-"""What `make plan` shows and writes: a resource tree on the terminal and build/plan/<stack>/resources.json."""
+"""What `make plan` shows and writes: a resource tree on the terminal, resources.json and outputs.json."""
 
 from __future__ import annotations
 
@@ -14,30 +14,54 @@ from infra.plan.engine import Plan, PlannedResource
 # The settings worth seeing at a glance, per resource type (dotted paths into the wire inputs).
 KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "azure-native:storage:StorageAccount": (
-        "accountName", "sku.name", "isHnsEnabled", "publicNetworkAccess", "allowSharedKeyAccess",
-        "allowBlobPublicAccess", "minimumTlsVersion",
+        "accountName",
+        "sku.name",
+        "isHnsEnabled",
+        "publicNetworkAccess",
+        "allowSharedKeyAccess",
+        "allowBlobPublicAccess",
+        "minimumTlsVersion",
     ),
     "azure-native:storage:BlobServiceProperties": (
-        "deleteRetentionPolicy.days", "containerDeleteRetentionPolicy.days", "isVersioningEnabled",
+        "deleteRetentionPolicy.days",
+        "containerDeleteRetentionPolicy.days",
+        "isVersioningEnabled",
     ),
     "azure-native:storage:BlobContainer": ("containerName", "publicAccess"),
     "azure-native:keyvault:Vault": (
-        "vaultName", "properties.enableRbacAuthorization", "properties.enablePurgeProtection",
+        "vaultName",
+        "properties.enableRbacAuthorization",
+        "properties.enablePurgeProtection",
         "properties.publicNetworkAccess",
     ),
     "azure-native:containerregistry:Registry": (
-        "registryName", "sku.name", "adminUserEnabled", "anonymousPullEnabled", "publicNetworkAccess",
+        "registryName",
+        "sku.name",
+        "adminUserEnabled",
+        "anonymousPullEnabled",
+        "publicNetworkAccess",
     ),
     "azure-native:machinelearningservices:Workspace": (
-        "workspaceName", "publicNetworkAccess", "managedNetwork.isolationMode", "systemDatastoresAuthMode",
+        "workspaceName",
+        "publicNetworkAccess",
+        "managedNetwork.isolationMode",
+        "systemDatastoresAuthMode",
         "v1LegacyMode",
     ),
     "azure-native:machinelearningservices:Compute": (
-        "computeName", "properties.computeType", "properties.properties.vmSize",
-        "properties.properties.scaleSettings.minNodeCount", "properties.properties.scaleSettings.maxNodeCount",
-        "properties.properties.idleTimeBeforeShutdown", "properties.disableLocalAuth",
+        "computeName",
+        "properties.computeType",
+        "properties.properties.vmSize",
+        "properties.properties.scaleSettings.minNodeCount",
+        "properties.properties.scaleSettings.maxNodeCount",
+        "properties.properties.idleTimeBeforeShutdown",
+        "properties.disableLocalAuth",
     ),
-    "azure-native:machinelearningservices:Datastore": ("name", "properties.filesystem", "properties.credentials"),
+    "azure-native:machinelearningservices:Datastore": (
+        "name",
+        "properties.filesystem",
+        "properties.credentials",
+    ),
     "azure-native:operationalinsights:Workspace": ("workspaceName", "retentionInDays"),
     "azure-native:applicationinsights:Component": ("resourceName", "ingestionMode"),
     "azure-native:resources:ResourceGroup": ("resourceGroupName", "location"),
@@ -72,7 +96,9 @@ def write_plan(plan: Plan, out_dir: Path) -> Path:
     """Write resources.json and outputs.json for `plan` under `out_dir`/<stack>/; returns the folder."""
     folder = out_dir / plan.stack
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "resources.json").write_text(json.dumps(resource_records(plan), indent=2, sort_keys=True) + "\n")
+    (folder / "resources.json").write_text(
+        json.dumps(resource_records(plan), indent=2, sort_keys=True) + "\n"
+    )
     (folder / "outputs.json").write_text(json.dumps(plan.outputs, indent=2, sort_keys=True) + "\n")
     return folder
 
@@ -86,7 +112,9 @@ def _label(resource: PlannedResource) -> str:
     settings = ", ".join(f"{k.rsplit('.', 1)[-1]}={_shown(v)}" for k, v in key_settings(resource).items())
     lock = " [bold red]protect[/]" if resource.protect else ""
     kind = "[cyan]" if resource.custom else "[magenta]"
-    return f"{kind}{resource.type}[/] [bold]{resource.name}[/]{lock}" + (f" [dim]{settings}[/]" if settings else "")
+    return f"{kind}{resource.type}[/] [bold]{resource.name}[/]{lock}" + (
+        f" [dim]{settings}[/]" if settings else ""
+    )
 
 
 def render_tree(plan: Plan) -> Tree:

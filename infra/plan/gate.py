@@ -1,0 +1,166 @@
+"""`python -m infra.plan.gate` (`make scan`): the policy gate every stack must pass before `pulumi up`.
+
+For every stack it plans the program offline and writes the ARM model; it generates a project from
+each cookiecutter template; then one offline checkov run scans the ARM models (built-in checks plus
+ours from policy/checkov_checks), every pipeline, Dockerfiles, GitHub workflows and secrets across the
+repository. The gate passes only with zero failed checks, a scanned resource count above zero for
+every stack's model, and our custom checks loaded. Every skip is printed with its reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from infra.errors import AzureMlopsError
+from infra.plan.artifacts import write_artifacts
+from infra.plan.checkov_run import Finding, apply_graph_waivers, run_checkov
+from infra.plan.engine import run_program
+from infra.plan.scan_inputs import (
+    ScanInputs,
+    generate_projects,
+    prepare_folder,
+    stage_pipelines,
+    stage_template,
+)
+from infra.plan.stack_files import available_stacks, load_stack_config
+
+CUSTOM_CHECK_PREFIX = "CKV_AMLOPS_"
+
+
+@dataclass
+class GateResult:
+    """The outcome of one gate run."""
+
+    findings: list[Finding]
+    inputs: ScanInputs
+    resources_scanned: dict[str, int] = field(default_factory=dict)
+    """Stack -> resources of its ARM model that checkov evaluated."""
+    idle_cost: dict[str, float] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    """Why the gate fails; empty when it passes."""
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+    def of(self, result: str) -> list[Finding]:
+        return [f for f in self.findings if f.result == result]
+
+    def passed_per_stack(self) -> dict[str, int]:
+        counts = Counter(
+            self.inputs.stacks[f.file] for f in self.of("passed") if f.file in self.inputs.stacks
+        )
+        return {stack: counts.get(stack, 0) for stack in self.inputs.stacks.values()}
+
+
+def _source(path: str, inputs: ScanInputs, root: Path) -> str:
+    if path in inputs.sources:
+        return inputs.sources[path]
+    if path in inputs.stacks:
+        return f"ARM model of stack {inputs.stacks[path]}"
+    resolved = Path(path)
+    return str(resolved.relative_to(root)) if resolved.is_relative_to(root) else path
+
+
+def run_gate(root: Path, stacks: list[str], out_dir: Path, scan_dir: Path) -> GateResult:
+    """Plan `stacks`, stage everything under `scan_dir`, run checkov once and judge the result."""
+    root = root.resolve()
+    inputs = prepare_folder(scan_dir)
+    idle: dict[str, float] = {}
+    for stack in stacks:
+        plan = run_program(stack, load_stack_config(root, stack))
+        artifacts = write_artifacts(plan, out_dir)
+        stage_template(stack, artifacts.template, inputs)
+        idle[stack] = artifacts.cost.idle
+    stage_pipelines(root / "pipelines", "pipelines", inputs, root)
+    generate_projects(root / "templates", inputs)
+    for project in inputs.generated:
+        stage_pipelines(project, project.parent.name, inputs, root)
+    findings = run_checkov(root, root, root / "policy" / "checkov_checks")
+    findings = apply_graph_waivers(findings, inputs.templates)
+    result = GateResult(findings, inputs, idle_cost=idle)
+    for path, stack in inputs.stacks.items():
+        result.resources_scanned[stack] = len({f.resource for f in findings if f.file == path})
+        if result.resources_scanned[stack] == 0:
+            result.problems.append(f"stack {stack}: checkov scanned 0 resources of its ARM model {path}")
+    if not any(f.check_id.startswith(CUSTOM_CHECK_PREFIX) for f in findings):
+        result.problems.append(
+            "no CKV_AMLOPS_* result: the custom checks in policy/checkov_checks did not load"
+        )
+    for f in result.of("failed"):
+        detail = f" ({'; '.join(f.details)})" if f.details else ""
+        result.problems.append(
+            f"{f.check_id} failed on {f.resource} in {_source(f.file, inputs, root)}{detail}"
+        )
+    return result
+
+
+def print_result(result: GateResult, root: Path, console: Console) -> None:
+    """Counts per framework and stack, every skip with its reason, every failure."""
+    table = Table(title="checkov results")
+    for column in ("framework", "passed", "failed", "skipped"):
+        table.add_column(column)
+    for framework in sorted({f.framework for f in result.findings}):
+        counts = Counter(f.result for f in result.findings if f.framework == framework)
+        table.add_row(framework, *(str(counts.get(k, 0)) for k in ("passed", "failed", "skipped")))
+    console.print(table)
+    passed = result.passed_per_stack()
+    for stack, count in result.resources_scanned.items():
+        console.print(
+            f"stack [bold]{stack}[/]: {count} resources scanned, {passed[stack]} checks passed, "
+            f"idle list price {result.idle_cost[stack]:,.2f} USD/month"
+        )
+    console.print(
+        f"pipelines scanned: {len(result.inputs.sources)} staged files; generated projects: "
+        f"{[p.parent.name for p in result.inputs.generated] or 'none'}"
+    )
+    for note in result.inputs.template_notes:
+        console.print(f"[yellow]note[/]: {note}")
+    console.print(f"[bold]skips ({len(result.of('skipped'))})[/]")
+    for f in sorted(result.of("skipped"), key=lambda f: (f.file, f.resource, f.check_id)):
+        console.print(
+            f"  {f.check_id} {f.resource} [{_source(f.file, result.inputs, root)}]: {f.reason}",
+            highlight=False,
+        )
+    for problem in result.problems:
+        console.print(f"[bold red]FAIL[/] {problem}", highlight=False)
+    verdict = (
+        "[bold green]gate passed[/]"
+        if result.passed
+        else f"[bold red]gate failed ({len(result.problems)})[/]"
+    )
+    console.print(verdict)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.plan.gate", description=__doc__.splitlines()[0])
+    parser.add_argument("--root", type=Path, default=Path.cwd(), help="repository root (holds Pulumi.yaml)")
+    parser.add_argument("--stack", action="append", help="stack to gate (repeatable); default: every stack")
+    parser.add_argument("--out", type=Path, default=Path("build/plan"), help="plan output folder")
+    parser.add_argument(
+        "--scan-dir", type=Path, default=Path("build/scan"), help="staging folder for the scan"
+    )
+    args = parser.parse_args(argv)
+    console = Console()
+    stacks = args.stack or available_stacks(args.root)
+    try:
+        result = run_gate(args.root, stacks, args.out, args.scan_dir)
+    except AzureMlopsError as err:
+        console.print(f"[bold red]gate could not run[/]\n{err}", highlight=False)
+        return 2
+    print_result(result, args.root.resolve(), console)
+    report = {"problems": result.problems, "findings": [asdict(f) for f in result.findings]}
+    (args.scan_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    return 0 if result.passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

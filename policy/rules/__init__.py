@@ -1,0 +1,1 @@
+"""Rule logic shared by the checkov custom checks and the Pulumi policy pack (standard library only)."""

@@ -1,0 +1,269 @@
+"""Our Azure ML rules, as pure functions over one resource in ARM shape (type, sku, properties ...).
+
+checkov's ARM framework has only two Azure ML checks, so these cover the rest of what this platform
+promises: idle clusters cost nothing outside prod, compute is Entra-only, instances shut down when idle,
+private stacks keep the workspace private, data is reached with identities, and Databricks tracks to
+the AML workspace. The same functions run as checkov custom checks (policy/checkov_checks) on the ARM
+model and as a Pulumi policy pack (policy/pack) at `pulumi preview`; they import nothing but the
+standard library, so either environment can load them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+WORKSPACES = "Microsoft.MachineLearningServices/workspaces"
+COMPUTES = "Microsoft.MachineLearningServices/workspaces/computes"
+DATASTORES = "Microsoft.MachineLearningServices/workspaces/datastores"
+STORAGE_ACCOUNTS = "Microsoft.Storage/storageAccounts"
+DATABRICKS_WORKSPACES = "Microsoft.Databricks/workspaces"
+
+PROD_ENVIRONMENT = "prod"
+"""The only environment whose clusters may keep nodes warm."""
+INSTANCE_IDLE_MINUTES = (15, 4320)
+"""Shortest and longest idle shutdown Azure ML accepts for a compute instance, in minutes."""
+_DURATION = re.compile(r"^PT(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+)S)?$")
+_AML_WORKSPACE_ID = re.compile(
+    r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.MachineLearningServices/workspaces/[^/]+$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class StackContext:
+    """What a rule needs to know about the stack that one resource does not say."""
+
+    environment: str
+    """The stack's environment (dev, staging, prod, pr42 ...)."""
+    private: bool
+    """True when the stack's networkProfile is `private`."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule: which ARM types it applies to and the check that lists its violations."""
+
+    id: str
+    """checkov-style ID, e.g. CKV_AMLOPS_1."""
+    name: str
+    """Pulumi policy name (kebab-case)."""
+    description: str
+    """What the rule enforces, as a sentence."""
+    arm_types: tuple[str, ...]
+    """ARM types the rule inspects."""
+    check: Callable[[Mapping[str, Any], StackContext], list[str] | None]
+    """Violations of the rule by one resource (empty when it complies, None when the rule does not apply
+    to it, e.g. the idle-shutdown rule to a cluster); each violation names field, value and rule."""
+
+    def violations(self, resource: Mapping[str, Any], context: StackContext) -> list[str] | None:
+        """The resource's violations; None when the rule does not apply to it."""
+        if resource.get("type") not in self.arm_types:
+            return None
+        return self.check(resource, context)
+
+
+def _get(resource: Mapping[str, Any], path: str) -> Any:
+    """The value at a dotted path, None where any step is missing."""
+    value: Any = resource
+    for part in path.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value
+
+
+def _name(resource: Mapping[str, Any]) -> str:
+    return str(resource.get("name", "<unnamed>"))
+
+
+def _compute_kind(resource: Mapping[str, Any]) -> str | None:
+    return _get(resource, "properties.computeType")
+
+
+def duration_minutes(value: str) -> float | None:
+    """Minutes in an ISO 8601 time duration such as PT60M or PT1H30M; None when it is not one."""
+    match = _DURATION.match(value or "")
+    if not match or not any(match.groupdict().values()):
+        return None
+    hours, minutes, seconds = (int(match.group(g) or 0) for g in ("h", "m", "s"))
+    return hours * 60 + minutes + seconds / 60
+
+
+def _cluster_scales_to_zero(resource: Mapping[str, Any], context: StackContext) -> list[str] | None:
+    if _compute_kind(resource) != "AmlCompute":
+        return None
+    if context.environment == PROD_ENVIRONMENT:
+        return []
+    field = "properties.properties.scaleSettings.minNodeCount"
+    value = _get(resource, field)
+    if value == 0:
+        return []
+    return [
+        f"{_name(resource)}: {field} = {value!r}; clusters outside {PROD_ENVIRONMENT!r} (this is "
+        f"{context.environment!r}) must scale to 0 nodes so that an idle cluster costs nothing"
+    ]
+
+
+def _compute_entra_only(resource: Mapping[str, Any], context: StackContext) -> list[str] | None:
+    kind = _compute_kind(resource)
+    if kind not in ("AmlCompute", "ComputeInstance"):
+        return None
+    problems = []
+    if _get(resource, "properties.disableLocalAuth") is not True:
+        value = _get(resource, "properties.disableLocalAuth")
+        problems.append(
+            f"{_name(resource)}: properties.disableLocalAuth = {value!r}; compute must be true "
+            "(Entra ID only, no local keys)"
+        )
+    field = (
+        "properties.properties.remoteLoginPortPublicAccess"
+        if kind == "AmlCompute"
+        else "properties.properties.sshSettings.sshPublicAccess"
+    )
+    if _get(resource, field) != "Disabled":
+        problems.append(f"{_name(resource)}: {field} = {_get(resource, field)!r}; SSH must be 'Disabled'")
+    return problems
+
+
+def _instance_idle_shutdown(resource: Mapping[str, Any], context: StackContext) -> list[str] | None:
+    if _compute_kind(resource) != "ComputeInstance":
+        return None
+    field = "properties.properties.idleTimeBeforeShutdown"
+    value = _get(resource, field)
+    minutes = duration_minutes(value) if isinstance(value, str) else None
+    low, high = INSTANCE_IDLE_MINUTES
+    if minutes is not None and low <= minutes <= high:
+        return []
+    return [
+        f"{_name(resource)}: {field} = {value!r}; compute instances must shut down when idle, after an ISO "
+        f"8601 duration of {low}-{high} minutes (e.g. PT60M)"
+    ]
+
+
+def _workspace_private(resource: Mapping[str, Any], context: StackContext) -> list[str] | None:
+    value = _get(resource, "properties.publicNetworkAccess")
+    if not context.private or value == "Disabled":
+        return []
+    return [
+        f"{_name(resource)}: properties.publicNetworkAccess = {value!r}; must be 'Disabled' when the "
+        "stack's networkProfile is 'private'"
+    ]
+
+
+def _workspace_isolated(resource: Mapping[str, Any], context: StackContext) -> list[str] | None:
+    value = _get(resource, "properties.managedNetwork.isolationMode")
+    if not context.private or value in ("AllowInternetOutbound", "AllowOnlyApprovedOutbound"):
+        return []
+    return [
+        f"{_name(resource)}: properties.managedNetwork.isolationMode = {value!r}; must be "
+        "'AllowOnlyApprovedOutbound' or 'AllowInternetOutbound' when the stack's networkProfile is 'private'"
+    ]
+
+
+def _identity_datastores(resource: Mapping[str, Any], context: StackContext) -> list[str] | None:
+    if resource.get("type") == WORKSPACES:
+        value = _get(resource, "properties.systemDatastoresAuthMode")
+        if value == "identity":
+            return []
+        return [
+            f"{_name(resource)}: properties.systemDatastoresAuthMode = {value!r}; must be 'identity' so that "
+            "the workspace's own datastores use no account keys"
+        ]
+    value = _get(resource, "properties.credentials.credentialsType")
+    if value == "None":
+        return []
+    return [
+        f"{_name(resource)}: properties.credentials.credentialsType = {value!r}; datastores must be "
+        "identity-based ('None': each caller's own identity authorises data access, no stored secret)"
+    ]
+
+
+def _storage_shared_key_off(resource: Mapping[str, Any], context: StackContext) -> list[str] | None:
+    value = _get(resource, "properties.allowSharedKeyAccess")
+    if value is False:
+        return []
+    # Azure's default is true: an account that does not say false accepts account keys.
+    return [f"{_name(resource)}: properties.allowSharedKeyAccess = {value!r}; must be false (Entra ID only)"]
+
+
+def _databricks_linked(resource: Mapping[str, Any], context: StackContext) -> list[str] | None:
+    value = _get(resource, "properties.parameters.amlWorkspaceId.value")
+    if isinstance(value, str) and _AML_WORKSPACE_ID.match(value):
+        return []
+    return [
+        f"{_name(resource)}: properties.parameters.amlWorkspaceId.value = {value!r}; a Databricks workspace "
+        "must be linked to the AML workspace (its ARM ID) so that MLflow runs land in the AML registry"
+    ]
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "CKV_AMLOPS_1",
+        "aml-cluster-scales-to-zero",
+        "Compute clusters scale to 0 nodes outside prod.",
+        (COMPUTES,),
+        _cluster_scales_to_zero,
+    ),
+    Rule(
+        "CKV_AMLOPS_2",
+        "aml-compute-entra-only",
+        "Compute clusters and instances have local auth and public SSH off.",
+        (COMPUTES,),
+        _compute_entra_only,
+    ),
+    Rule(
+        "CKV_AMLOPS_3",
+        "aml-instance-idle-shutdown",
+        "Compute instances shut down after 15-4320 idle minutes.",
+        (COMPUTES,),
+        _instance_idle_shutdown,
+    ),
+    Rule(
+        "CKV_AMLOPS_4",
+        "aml-workspace-private",
+        "The workspace disables public network access on private stacks.",
+        (WORKSPACES,),
+        _workspace_private,
+    ),
+    Rule(
+        "CKV_AMLOPS_5",
+        "aml-workspace-managed-network",
+        "The workspace has managed network isolation on private stacks.",
+        (WORKSPACES,),
+        _workspace_isolated,
+    ),
+    Rule(
+        "CKV_AMLOPS_6",
+        "aml-identity-datastores",
+        "The workspace's own and all other datastores authenticate with identities, not keys.",
+        (WORKSPACES, DATASTORES),
+        _identity_datastores,
+    ),
+    Rule(
+        "CKV_AMLOPS_7",
+        "storage-shared-key-off",
+        "Storage accounts disable shared key (account key) access.",
+        (STORAGE_ACCOUNTS,),
+        _storage_shared_key_off,
+    ),
+    Rule(
+        "CKV_AMLOPS_8",
+        "databricks-linked-to-aml",
+        "Databricks workspaces are linked to the AML workspace.",
+        (DATABRICKS_WORKSPACES,),
+        _databricks_linked,
+    ),
+)
+"""Every rule, in ID order."""
+
+
+def rule(rule_id: str) -> Rule:
+    """The rule with ID `rule_id` (KeyError naming the known IDs otherwise)."""
+    for candidate in RULES:
+        if candidate.id == rule_id:
+            return candidate
+    msg = f"no rule {rule_id!r}; rules: {[r.id for r in RULES]}"
+    raise KeyError(msg)
