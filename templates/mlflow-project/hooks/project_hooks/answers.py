@@ -140,7 +140,7 @@ letters, digits and _ and <path> is non-empty, relative, without spaces, quotes,
 def check_package_name(field: str, value: str) -> None:
     """A package must also not shadow a keyword (`import class` is a syntax error)."""
     PATTERN_RULES[field].check(field, value)
-    if keyword.iskeyword(value) or keyword.issoftkeyword(value):
+    if keyword.iskeyword(value):
         raise InvalidAnswerError(field, value, "must not be a Python keyword")
 
 
