@@ -72,7 +72,9 @@ class FakeOnlineEndpoint:
         self.traffic_history.append(dict(traffic))
         self.traffic = {name: percent for name, percent in traffic.items()}
 
-    def create_or_update_deployment(self, endpoint: str, deployment: str, spec: Path, model: str | None) -> None:
+    def create_or_update_deployment(
+        self, endpoint: str, deployment: str, spec: Path, model: str | None
+    ) -> None:
         self.calls.append(("create", deployment, model))
         if self.fail_create:
             self.deployments[deployment] = "Failed"

@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 
 
-
 @pytest.fixture
 def request_file(tmp_path: Path) -> Path:
     path = tmp_path / "sample-request.json"

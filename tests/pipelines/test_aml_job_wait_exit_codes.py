@@ -1,11 +1,11 @@
 """The re-entrant AML job wait: exit codes per terminal status, per-attempt budget, final attempt."""
 
 import pytest
-from tests.pipelines.aml_fakes import WORKSPACE_ARGS, FakeClock, FakeJobs
 
 from pipelines.scripts import aml_job_wait, cli, exit_codes
 from pipelines.scripts.aml_job_wait import WaitPolicy, wait_for_job
 from pipelines.scripts.errors import InvalidArgumentError, TransientAzureError
+from tests.pipelines.aml_fakes import WORKSPACE_ARGS, FakeClock, FakeJobs
 
 POLICY = WaitPolicy(budget_seconds=600, poll_seconds=30)
 

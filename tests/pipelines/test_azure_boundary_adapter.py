@@ -39,7 +39,12 @@ def test_non_azure_errors_pass_through_untouched():
 
 @pytest.mark.parametrize(
     "protocol",
-    [aml_boundary.JobsApi, aml_boundary.OnlineEndpointsApi, aml_boundary.ModelsApi, aml_boundary.BatchEndpointsApi],
+    [
+        aml_boundary.JobsApi,
+        aml_boundary.OnlineEndpointsApi,
+        aml_boundary.ModelsApi,
+        aml_boundary.BatchEndpointsApi,
+    ],
 )
 def test_the_adapter_implements_each_protocol_with_the_same_signatures(protocol):
     for name, member in inspect.getmembers(protocol, inspect.isfunction):
@@ -50,7 +55,9 @@ def test_the_adapter_implements_each_protocol_with_the_same_signatures(protocol)
 
 def test_logging_command_values_cannot_inject_a_second_command():
     stream = io.StringIO()
-    ado.set_variable("modelVersion", "1]\n##vso[task.complete result=Succeeded;]", is_output=True, stream=stream)
+    ado.set_variable(
+        "modelVersion", "1]\n##vso[task.complete result=Succeeded;]", is_output=True, stream=stream
+    )
     lines = stream.getvalue().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("##vso[task.setvariable variable=modelVersion;isOutput=true]1%5D%0A")

@@ -30,7 +30,15 @@ def test_a_spec_without_a_deployment_name_is_refused_before_any_call(tmp_path, c
     spec = tmp_path / "d.yml"
     spec.write_text("name: x\n")
     batch = FakeBatch()
-    argv = [*WORKSPACE_ARGS, "--endpoint", "churn-batch", "--deployment-spec", str(spec), "--input", "a=azureml:d:1"]
+    argv = [
+        *WORKSPACE_ARGS,
+        "--endpoint",
+        "churn-batch",
+        "--deployment-spec",
+        str(spec),
+        "--input",
+        "a=azureml:d:1",
+    ]
     assert cli.run(lambda a: batch_invoke.main(a, api=batch), argv) == exit_codes.USAGE
     assert "--deployment-spec" in capsys.readouterr().out
     assert (batch.deployed, batch.invoked) == ([], [])
@@ -49,6 +57,14 @@ def test_bad_inputs_are_refused_naming_the_argument(inputs, message, capsys):
 
 
 def test_duplicate_input_names_are_refused(capsys):
-    argv = [*WORKSPACE_ARGS, "--endpoint", "churn-batch", "--input", "a=azureml:x:1", "--input", "a=azureml:y:1"]
+    argv = [
+        *WORKSPACE_ARGS,
+        "--endpoint",
+        "churn-batch",
+        "--input",
+        "a=azureml:x:1",
+        "--input",
+        "a=azureml:y:1",
+    ]
     assert cli.run(lambda a: batch_invoke.main(a, api=FakeBatch()), argv) == exit_codes.USAGE
     assert "--input names must be unique" in capsys.readouterr().out

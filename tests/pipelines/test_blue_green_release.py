@@ -1,10 +1,10 @@
 """Blue/green release state machine against a fake online endpoint: promotion, rollback, refusals."""
 
 import pytest
-from tests.pipelines.aml_fakes import WORKSPACE_ARGS, FakeOnlineEndpoint
 
 from pipelines.scripts import blue_green, cli, exit_codes
 from pipelines.scripts.blue_green import Outcome, Release, release_blue_green
+from tests.pipelines.aml_fakes import WORKSPACE_ARGS, FakeOnlineEndpoint
 
 
 def _release(deployment_spec, request_file, **overrides) -> Release:
@@ -54,7 +54,9 @@ def test_blue_green_rolls_back_when_smoke_test_fails_with_fake_ml_client(deploym
     assert "green" in endpoint.deployments  # kept at 0% for its logs (failed=keep)
 
 
-def test_blue_green_rolls_back_when_health_fails_at_50_percent_with_fake_ml_client(deployment_spec, request_file):
+def test_blue_green_rolls_back_when_health_fails_at_50_percent_with_fake_ml_client(
+    deployment_spec, request_file
+):
     endpoint = FakeOnlineEndpoint({"blue": 100})
     endpoint.healthy = lambda deployment, percent: not (deployment == "green" and percent >= 50)
     release = _release(deployment_spec, request_file, delete_failed=True)
@@ -89,7 +91,9 @@ def test_blue_green_rolls_back_without_traffic_changes_when_provisioning_fails_w
     assert not [call for call in endpoint.calls if call[0] == "set_traffic"]
 
 
-def test_first_release_to_an_empty_endpoint_goes_straight_to_100_with_fake_ml_client(deployment_spec, request_file):
+def test_first_release_to_an_empty_endpoint_goes_straight_to_100_with_fake_ml_client(
+    deployment_spec, request_file
+):
     endpoint = FakeOnlineEndpoint({}, deployments={})
     result = release_blue_green(endpoint, _release(deployment_spec, request_file), sleep=lambda s: None)
     assert (result.outcome, result.previous_deployment) == (Outcome.PROMOTED, None)
@@ -105,7 +109,9 @@ def test_blue_green_refuses_when_the_idle_colour_already_serves_traffic_with_fak
     assert endpoint.calls == []  # nothing touched
 
 
-def test_cli_promotes_and_publishes_the_live_deployment_with_fake_ml_client(deployment_spec, request_file, capsys):
+def test_cli_promotes_and_publishes_the_live_deployment_with_fake_ml_client(
+    deployment_spec, request_file, capsys
+):
     endpoint = FakeOnlineEndpoint({"blue": 100})
     argv = [
         *WORKSPACE_ARGS,
@@ -117,7 +123,11 @@ def test_cli_promotes_and_publishes_the_live_deployment_with_fake_ml_client(depl
     ]  # fmt: skip
     assert cli.run(lambda a: blue_green.main(a, api=endpoint), argv) == exit_codes.SUCCESS
     assert "##vso[task.setvariable variable=liveDeployment;isOutput=true]green" in capsys.readouterr().out
-    assert ("create", "green", "azureml://registries/mlops-registry/models/churn/versions/3") in endpoint.calls
+    assert (
+        "create",
+        "green",
+        "azureml://registries/mlops-registry/models/churn/versions/3",
+    ) in endpoint.calls
 
 
 def test_cli_rejects_a_request_without_input_data(deployment_spec, tmp_path, capsys):

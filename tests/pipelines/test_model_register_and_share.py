@@ -25,7 +25,10 @@ def test_registers_from_the_job_output_and_shares_to_the_registry_with_fake_ml_c
     assert models.shared == [{"name": "churn", "version": "1", "registry": "mlops-registry"}]
     out = capsys.readouterr().out
     assert "variable=modelVersion;isOutput=true]1" in out
-    assert "variable=registryModelUri;isOutput=true]azureml://registries/mlops-registry/models/churn/versions/1" in out
+    assert (
+        "variable=registryModelUri;isOutput=true]azureml://registries/mlops-registry/models/churn/versions/1"
+        in out
+    )
 
 
 def test_a_rerun_does_not_share_a_version_the_registry_already_has_with_fake_ml_client():
@@ -36,7 +39,9 @@ def test_a_rerun_does_not_share_a_version_the_registry_already_has_with_fake_ml_
 
 def test_without_a_registry_the_model_stays_in_the_workspace_with_fake_ml_client(capsys):
     models = FakeModels()
-    assert _run(models, "--path", "azureml://datastores/workspaceblobstore/paths/model/", "--registry", "") == 0
+    assert (
+        _run(models, "--path", "azureml://datastores/workspaceblobstore/paths/model/", "--registry", "") == 0
+    )
     assert models.shared == []
     assert "registryModelUri" not in capsys.readouterr().out
 

@@ -8,7 +8,9 @@ from pipelines.scripts.errors import InvalidArgumentError
 from pipelines.scripts.traffic_plan import idle_colour, live_deployment, parse_traffic_steps, split_plan
 
 
-@pytest.mark.parametrize(("text", "steps"), [("10,50,100", (10, 50, 100)), ("100", (100,)), ("1,2,100", (1, 2, 100))])
+@pytest.mark.parametrize(
+    ("text", "steps"), [("10,50,100", (10, 50, 100)), ("100", (100,)), ("1,2,100", (1, 2, 100))]
+)
 def test_parse_traffic_steps_accepts_increasing_steps_ending_at_100(text, steps):
     assert parse_traffic_steps(text) == steps
 
