@@ -7,6 +7,7 @@ what differs (a cheaper dev, a private prod).
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, get_origin
@@ -40,6 +41,21 @@ def _supported_region(value: str) -> str:
 def _empty_is_unset(value: Any) -> Any:
     """Pulumi.yaml declares optional keys with the default "": read it as unset."""
     return None if value == "" else value
+
+
+def _private_vnet_range(value: str) -> str:
+    try:
+        network = ipaddress.ip_network(value)
+    except ValueError as err:
+        msg = "must be an IPv4 network in CIDR form, e.g. 10.40.0.0/16"
+        raise ValueError(msg) from err
+    if network.version != 4 or not network.is_private:
+        msg = "must be a private IPv4 range (10/8, 172.16/12 or 192.168/16)"
+        raise ValueError(msg)
+    if not 16 <= network.prefixlen <= 22:
+        msg = "must have a prefix from /16 to /22, room for the /24 subnets"
+        raise ValueError(msg)
+    return str(network)
 
 
 def _single_hyphens(value: str) -> str:
@@ -81,6 +97,9 @@ ContainerName = Annotated[
 """A blob container (file system) name: 3-63 lower-case letters, digits and single hyphens."""
 
 Region = Annotated[str, AfterValidator(_supported_region)]
+
+Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")]
+"""An e-mail address."""
 
 StorageSku = Literal[
     "Standard_LRS", "Standard_ZRS", "Standard_GRS", "Standard_GZRS", "Standard_RAGRS", "Standard_RAGZRS"
@@ -182,9 +201,27 @@ class StackConfig(BaseModel):
     )
     """Optional. File systems of the data lake; each gets an identity-based datastore."""
 
+    create_aml_registry: bool = False
+    """Optional. Create the Azure ML registry shared by all stacks (models are promoted through it, never
+    retrained); set it in exactly one stack, the one that lives longest (prod)."""
+
+    aml_registry_user_ids: Annotated[tuple[ObjectId, ...], AfterValidator(_no_repeats)] = ()
+    """Conditional. Service principals of other stacks (their CI/CD deployers) granted AzureML Registry User
+    on the registry; used when createAmlRegistry is true."""
+
+    vnet_address_space: Annotated[str, AfterValidator(_private_vnet_range)] = "10.40.0.0/16"
+    """Conditional. Private IPv4 range (/16 to /22) of the VNet; used when networkProfile is private."""
+
+    monthly_budget_usd: int = Field(default=0, ge=0, le=10_000_000)
+    """Optional. Monthly cost budget of the resource group in USD; 0 means no budget and no alerts."""
+
+    alert_emails: Annotated[tuple[Email, ...], AfterValidator(_no_repeats)] = ()
+    """Conditional. Addresses alerted at 80% and 100% of the budget and at a 110% forecast; at least one
+    is required when monthlyBudgetUsd is set."""
+
     protect_stateful_resources: bool = True
-    """Optional. Mark storage, key vault, registry and workspace `protect` so that `pulumi destroy`
-    refuses to delete them."""
+    """Optional. Mark storage, key vault, registry and workspace `protect` and retain-on-delete, and lock
+    the data stores against deletion, so that neither `pulumi destroy` nor a portal click deletes data."""
 
     @model_validator(mode="after")
     def _check_rules_across_keys(self) -> StackConfig:
@@ -210,6 +247,11 @@ class StackConfig(BaseModel):
                     f"{PROJECT}:containerRegistrySku = {self.container_registry_sku!r}: must be 'Premium' when "
                     "networkProfile is 'private' (private link needs Premium)"
                 )
+        if self.monthly_budget_usd > 0 and not self.alert_emails:
+            problems.append(
+                f"{PROJECT}:alertEmails = []: must list at least one address when monthlyBudgetUsd is set "
+                f"({self.monthly_budget_usd})"
+            )
         if problems:
             raise ValueError("\n  - ".join(problems))
         return self

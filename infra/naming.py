@@ -65,6 +65,10 @@ NAME_RULES: dict[str, NameRule] = {
         "letters, digits and hyphens, starting with a letter (unique per region for instances)",
     ),
     "ml_datastore": NameRule(1, 255, re.compile(r"[a-z0-9_]+"), "lower-case letters, digits and _"),
+    "network": NameRule(
+        2, 64, re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*[A-Za-z0-9_]"), "letters, digits, - . _, alphanumeric start"
+    ),
+    "action_group_short": NameRule(1, 12, re.compile(r"[A-Za-z0-9-]+"), "letters, digits and hyphens"),
 }
 
 
@@ -159,6 +163,33 @@ class ResourceNames:
     @property
     def ml_workspace(self) -> str:
         return self._fit("ml_workspace", "mlw-{workload}-{environment}-{region}")
+
+    @property
+    def aml_registry(self) -> str:
+        """The shared Azure ML registry: one per subscription and stack that creates it."""
+        return self._fit("ml_workspace", "mlr-{workload}-{suffix}")
+
+    @property
+    def virtual_network(self) -> str:
+        return self._fit("network", "vnet-{workload}-{environment}-{region}")
+
+    @property
+    def network_security_group(self) -> str:
+        """Prefix of the NSGs; each subnet's NSG appends `-<subnet>`."""
+        return self._fit("network", "nsg-{workload}-{environment}-{region}")
+
+    def private_endpoint(self, key: str) -> str:
+        """The private endpoint named by `key` (e.g. `workspace`, `storage-blob`)."""
+        return self._fit("network", "pep-{workload}-{environment}-" + key)
+
+    @property
+    def action_group(self) -> str:
+        return self._fit("network", "ag-{workload}-{environment}-{region}")
+
+    @property
+    def action_group_short(self) -> str:
+        """The action group's short name: 12 characters at most, shown in alert messages."""
+        return self._fit("action_group_short", "{workload}-{environment}")
 
     def compute_instance(self, user_object_id: str) -> str:
         """A user's compute instance: unique per region, so it carries the stack suffix and a user digest."""

@@ -9,16 +9,21 @@ from __future__ import annotations
 import pulumi
 from pulumi_azure_native import authorization, resources
 
-from infra.components.access import AccessControl, AccessControlArgs, Grant, PrincipalType
+from infra.access_policy import Scopes, stack_grants
+from infra.components.access import AccessControl, AccessControlArgs
 from infra.components.compute import ClusterSpec, ComputeFleet, ComputeFleetArgs, ComputeInstanceSpec
 from infra.components.container_registry import ContainerRegistry, ContainerRegistryArgs
+from infra.components.governance import Governance, GovernanceArgs
 from infra.components.key_vault import KeyVault, KeyVaultArgs
+from infra.components.ml_registry import MachineLearningRegistry, MachineLearningRegistryArgs
 from infra.components.monitoring import Monitoring, MonitoringArgs
+from infra.components.network import PrivateNetwork, PrivateNetworkArgs
+from infra.components.private_endpoints import PrivateEndpoints, PrivateEndpointsArgs
 from infra.components.storage import SecureStorageAccount, SecureStorageAccountArgs
 from infra.components.workspace import Workspace, WorkspaceArgs
 from infra.config import StackConfig, parse_stack_config, project_config_values
 from infra.naming import CPU_CLUSTER_NAME, GPU_CLUSTER_NAME, ResourceNames
-from infra.roles import BuiltInRole
+from infra.private_profile import PACKAGE_HOSTS, PRIVATE_ENDPOINT_SUBNET, endpoint_specs, subnets
 from infra.tags import standard_tags
 
 
@@ -153,6 +158,7 @@ def build(config: StackConfig) -> None:
             data_lake_account_name=data_lake.account_name,
             data_lake_datastores=datastores,
             data_lake_account_id=data_lake.account_id,
+            fqdn_outbound_rules=PACKAGE_HOSTS,
             protect=protect,
         ),
         opts=pulumi.ResourceOptions(depends_on=[data_lake]),
@@ -178,12 +184,102 @@ def build(config: StackConfig) -> None:
             ),
         ),
     )
+    aml_registry = (
+        MachineLearningRegistry(
+            "aml-registry",
+            MachineLearningRegistryArgs(
+                resource_group_name=group.name,
+                location=config.location,
+                registry_name=names.aml_registry,
+                public_network_access=public,
+                storage_sku=config.storage_sku,
+                tags=tags,
+                protect=protect,
+            ),
+        )
+        if config.create_aml_registry
+        else None
+    )
     AccessControl(
         "access",
         AccessControlArgs(
             subscription_id=client.subscription_id,
             stack_suffix=names.suffix,
-            grants=_grants(config, workspace, workspace_storage, data_lake, vault, registry, compute),
+            grants=stack_grants(
+                config,
+                Scopes(
+                    workspace=workspace.workspace_id,
+                    workspace_storage=workspace_storage.account_id,
+                    data_lake=data_lake.account_id,
+                    key_vault=vault.vault_id,
+                    container_registry=registry.registry_id,
+                    aml_registry=aml_registry.registry_id if aml_registry else None,
+                ),
+                workspace.principal_id,
+                compute.cluster_principal_ids,
+            ),
+        ),
+    )
+    if config.is_private:
+        network = PrivateNetwork(
+            "network",
+            PrivateNetworkArgs(
+                resource_group_name=group.name,
+                location=config.location,
+                vnet_name=names.virtual_network,
+                address_space=config.vnet_address_space,
+                subnets=subnets(config.vnet_address_space),
+                nsg_name=names.network_security_group,
+                tags=tags,
+            ),
+        )
+        PrivateEndpoints(
+            "private-endpoints",
+            PrivateEndpointsArgs(
+                resource_group_name=group.name,
+                location=config.location,
+                subnet_id=network.subnet_ids[PRIVATE_ENDPOINT_SUBNET],
+                zone_ids=network.zone_ids,
+                endpoints=endpoint_specs(
+                    names,
+                    workspace_id=workspace.workspace_id,
+                    storage_id=workspace_storage.account_id,
+                    data_lake_id=data_lake.account_id,
+                    key_vault_id=vault.vault_id,
+                    container_registry_id=registry.registry_id,
+                    aml_registry_id=aml_registry.registry_id if aml_registry else None,
+                ),
+                tags=tags,
+            ),
+        )
+    Governance(
+        "governance",
+        GovernanceArgs(
+            resource_group_name=group.name,
+            resource_group_id=group.id,
+            log_analytics_workspace_id=monitoring.log_analytics_workspace_id,
+            tags=tags,
+            action_group_name=names.action_group,
+            action_group_short_name=names.action_group_short,
+            # Storage accounts log per service: the blob service carries the data-plane logs.
+            diagnostics={
+                "workspace": workspace.workspace_id,
+                "key-vault": vault.vault_id,
+                "container-registry": registry.registry_id,
+                "workspace-storage-blob": workspace_storage.account_id.apply(
+                    lambda i: f"{i}/blobServices/default"
+                ),
+                "data-lake-blob": data_lake.account_id.apply(lambda i: f"{i}/blobServices/default"),
+            },
+            monthly_budget_usd=config.monthly_budget_usd,
+            alert_emails=config.alert_emails,
+            delete_locks={
+                "workspace-storage": workspace_storage.account_id,
+                "data-lake": data_lake.account_id,
+                "key-vault": vault.vault_id,
+            }
+            if protect
+            else {},
         ),
     )
 
@@ -202,113 +298,4 @@ def build(config: StackConfig) -> None:
     pulumi.export("containerRegistryName", registry.registry_name)
     pulumi.export("containerRegistryLoginServer", registry.login_server)
     pulumi.export("applicationInsightsName", monitoring.application_insights_name)
-
-
-def _grants(
-    config: StackConfig,
-    workspace: Workspace,
-    workspace_storage: SecureStorageAccount,
-    data_lake: SecureStorageAccount,
-    vault: KeyVault,
-    registry: ContainerRegistry,
-    compute: ComputeFleet,
-) -> tuple[Grant, ...]:
-    """Who may do what, on which single resource: the narrowest built-in role for each need."""
-    ws = workspace.principal_id
-    grants = [
-        # The workspace identity reads and writes its own storage (artifacts, notebooks, snapshots) ...
-        Grant(
-            key="workspace-storage-blob",
-            principal_id=ws,
-            principal_type="ServicePrincipal",
-            role=BuiltInRole.STORAGE_BLOB_DATA_CONTRIBUTOR,
-            scope=workspace_storage.account_id,
-        ),
-        Grant(
-            key="workspace-storage-file",
-            principal_id=ws,
-            principal_type="ServicePrincipal",
-            role=BuiltInRole.STORAGE_FILE_DATA_PRIVILEGED_CONTRIBUTOR,
-            scope=workspace_storage.account_id,
-        ),
-        # ... previews data lake data for Studio (datastores use the workspace identity for that) ...
-        Grant(
-            key="workspace-datalake-read",
-            principal_id=ws,
-            principal_type="ServicePrincipal",
-            role=BuiltInRole.STORAGE_BLOB_DATA_READER,
-            scope=data_lake.account_id,
-        ),
-        # ... keeps connection secrets in its vault, and pushes the environment images it builds.
-        Grant(
-            key="workspace-keyvault-secrets",
-            principal_id=ws,
-            principal_type="ServicePrincipal",
-            role=BuiltInRole.KEY_VAULT_SECRETS_OFFICER,
-            scope=vault.vault_id,
-        ),
-        Grant(
-            key="workspace-registry-push",
-            principal_id=ws,
-            principal_type="ServicePrincipal",
-            role=BuiltInRole.ACR_PUSH,
-            scope=registry.registry_id,
-        ),
-    ]
-    for cluster, principal in compute.cluster_principal_ids.items():
-        # Jobs run as the cluster's identity: pull images, read and write data and job outputs.
-        grants += [
-            Grant(
-                key=f"{cluster}-registry-pull",
-                principal_id=principal,
-                principal_type="ServicePrincipal",
-                role=BuiltInRole.ACR_PULL,
-                scope=registry.registry_id,
-            ),
-            Grant(
-                key=f"{cluster}-datalake",
-                principal_id=principal,
-                principal_type="ServicePrincipal",
-                role=BuiltInRole.STORAGE_BLOB_DATA_CONTRIBUTOR,
-                scope=data_lake.account_id,
-            ),
-            Grant(
-                key=f"{cluster}-storage",
-                principal_id=principal,
-                principal_type="ServicePrincipal",
-                role=BuiltInRole.STORAGE_BLOB_DATA_CONTRIBUTOR,
-                scope=workspace_storage.account_id,
-            ),
-        ]
-    people: list[tuple[str, str, PrincipalType]] = []
-    if config.data_scientist_group_id:
-        people.append(("data-scientists", config.data_scientist_group_id, "Group"))
-    if config.deployer_principal_id:
-        people.append(("deployer", config.deployer_principal_id, "ServicePrincipal"))
-    for label, principal, kind in people:
-        # Data scientists and CI run jobs, register models and deploy endpoints, but cannot create compute or
-        # change the workspace; identity-based datastores need their own data-plane roles.
-        grants += [
-            Grant(
-                key=f"{label}-workspace",
-                principal_id=principal,
-                principal_type=kind,
-                role=BuiltInRole.AZUREML_DATA_SCIENTIST,
-                scope=workspace.workspace_id,
-            ),
-            Grant(
-                key=f"{label}-storage",
-                principal_id=principal,
-                principal_type=kind,
-                role=BuiltInRole.STORAGE_BLOB_DATA_CONTRIBUTOR,
-                scope=workspace_storage.account_id,
-            ),
-            Grant(
-                key=f"{label}-datalake",
-                principal_id=principal,
-                principal_type=kind,
-                role=BuiltInRole.STORAGE_BLOB_DATA_CONTRIBUTOR,
-                scope=data_lake.account_id,
-            ),
-        ]
-    return tuple(grants)
+    pulumi.export("amlRegistryName", aml_registry.registry_name if aml_registry else "")

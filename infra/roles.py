@@ -24,6 +24,8 @@ class BuiltInRole(StrEnum):
     """Push and pull images: the workspace's environment image builds."""
     AZUREML_DATA_SCIENTIST = "f6c7c914-8db3-469d-8ca1-694a8f32e121"
     """Run jobs, register models, deploy endpoints; cannot create compute or change the workspace."""
+    AZUREML_REGISTRY_USER = "1823dd4f-9b8c-4ab6-ab4e-7397a3684615"
+    """Read and create assets in an Azure ML registry: share a model into it, deploy a model from it."""
 
 
 def role_definition_id(subscription_id: str, role: BuiltInRole) -> str:

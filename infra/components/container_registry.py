@@ -26,7 +26,8 @@ class ContainerRegistryArgs:
     public_network_access: bool
     """Required. False disables the public endpoint; Azure allows that only on Premium."""
     protect: bool = False
-    """Optional. Refuse deletion of the registry from `pulumi destroy`."""
+    """Optional. Refuse deletion of the registry from `pulumi destroy`, and keep it in Azure if it leaves the
+    stack (retain on delete)."""
 
     def __post_init__(self) -> None:
         if not self.public_network_access and self.sku != "Premium":
@@ -73,7 +74,7 @@ class ContainerRegistry(pulumi.ComponentResource):
             else None,
             zone_redundancy="Enabled" if premium else "Disabled",
             tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect),
         )
         self.registry_id = registry.id
         self.registry_name = registry.name

@@ -29,7 +29,8 @@ class KeyVaultArgs:
     soft_delete_days: int
     """Required. Days deleted vault objects stay recoverable (7-90)."""
     protect: bool = False
-    """Optional. Refuse deletion of the vault from `pulumi destroy`."""
+    """Optional. Refuse deletion of the vault from `pulumi destroy`, and keep it in Azure if it leaves the
+    stack (retain on delete)."""
 
 
 class KeyVault(pulumi.ComponentResource):
@@ -73,7 +74,7 @@ class KeyVault(pulumi.ComponentResource):
                 ),
             ),
             tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect),
         )
         self.vault_id = vault.id
         self.vault_name = vault.name

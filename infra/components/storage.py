@@ -33,7 +33,8 @@ class SecureStorageAccountArgs:
     containers: tuple[str, ...] = ()
     """Optional. Private blob containers (file systems, with a hierarchical namespace) to create."""
     protect: bool = False
-    """Optional. Refuse deletion of the account (stateful data) from `pulumi destroy`."""
+    """Optional. Refuse deletion of the account (stateful data) from `pulumi destroy`, and keep it in Azure if it
+    leaves the stack (retain on delete)."""
 
 
 class SecureStorageAccount(pulumi.ComponentResource):
@@ -91,7 +92,7 @@ class SecureStorageAccount(pulumi.ComponentResource):
                 ),
             ),
             tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect),
         )
         retention = storage.DeleteRetentionPolicyArgs(enabled=True, days=args.soft_delete_days)
         blob_service = storage.BlobServiceProperties(

@@ -41,8 +41,12 @@ class WorkspaceArgs:
     data_lake_account_id: pulumi.Input[str] | None = None
     """Conditional. ARM ID of the data lake account; required when public_network_access is False and
     data_lake_datastores is set: the managed network then reaches the lake through private endpoints."""
+    fqdn_outbound_rules: dict[str, str] = field(default_factory=dict)
+    """Conditional. Rule name -> FQDN the managed network may reach; used when isolation_mode is
+    AllowOnlyApprovedOutbound (the other modes either allow all outbound or have no managed network)."""
     protect: bool = False
-    """Optional. Refuse deletion of the workspace from `pulumi destroy`."""
+    """Optional. Refuse deletion of the workspace from `pulumi destroy`, and keep it in Azure if it leaves the
+    stack (retain on delete)."""
 
 
 class Workspace(pulumi.ComponentResource):
@@ -73,6 +77,7 @@ class Workspace(pulumi.ComponentResource):
             msg = "WorkspaceArgs.data_lake_account_id is required when public_network_access is False"
             raise ValueError(msg)
 
+        fqdn_rules = args.fqdn_outbound_rules if args.isolation_mode == "AllowOnlyApprovedOutbound" else {}
         workspace_name = f"{name}-workspace"
         if args.public_network_access:
             _waive_public_workspace(workspace_name)
@@ -98,10 +103,17 @@ class Workspace(pulumi.ComponentResource):
                 isolation_mode=args.isolation_mode,
                 # The workspace's own storage, vault and registry get managed private endpoints from Azure;
                 # a private data lake is not one of them, so jobs reach it only through these rules.
-                outbound_rules=_data_lake_endpoints(args.data_lake_account_id) if private_lake else None,
+                outbound_rules={
+                    **(_data_lake_endpoints(args.data_lake_account_id) if private_lake else {}),
+                    **_fqdn_rules(fqdn_rules),
+                }
+                or None,
+                # FQDN rules run through an Azure Firewall in the managed network; Basic is enough for a
+                # handful of package hosts and costs a fraction of Standard.
+                firewall_sku="Basic" if fqdn_rules else None,
             ),
             tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect),
         )
         datastores = [
             ml.Datastore(
@@ -152,6 +164,13 @@ def _data_lake_endpoints(
             ),
         )
         for target in ("dfs", "blob")
+    }
+
+
+def _fqdn_rules(rules: dict[str, str]) -> dict[str, ml.FqdnOutboundRuleArgs]:
+    return {
+        key: ml.FqdnOutboundRuleArgs(type="FQDN", category="UserDefined", destination=fqdn)
+        for key, fqdn in rules.items()
     }
 
 

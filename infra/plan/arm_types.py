@@ -34,6 +34,9 @@ class ArmResourceType:
     """SDK wire name -> ARM name, where azure-native's flattened input differs from the ARM property."""
     nested_properties: bool = False
     """True where azure-native keeps ARM's `properties` object as an input instead of flattening it."""
+    sub_resources: tuple[str, ...] = ()
+    """Inputs holding sub-resources (a VNet's subnets, an NSG's rules) that azure-native flattens too: the
+    ARM model nests each one's settings back under its own `properties`, beside its `name` and `id`."""
     scope_input: str | None = None
     """Extension resources (role assignments): the input holding the ID of the resource they attach to."""
 
@@ -146,6 +149,58 @@ ARM_RESOURCE_TYPES: dict[str, ArmResourceType] = {
     ),
     "azure-native:databricks:Workspace": ArmResourceType(
         "Microsoft.Databricks/workspaces", ("workspaceName",), "2026-01-01", _WITH_SKU
+    ),
+    "azure-native:machinelearningservices:Registry": ArmResourceType(
+        "Microsoft.MachineLearningServices/registries",
+        ("registryName",),
+        "2025-12-01",
+        _WITH_SKU | {"kind", "identity"},
+    ),
+    "azure-native:network:VirtualNetwork": ArmResourceType(
+        "Microsoft.Network/virtualNetworks", ("virtualNetworkName",), "2024-05-01", sub_resources=("subnets",)
+    ),
+    "azure-native:network:NetworkSecurityGroup": ArmResourceType(
+        "Microsoft.Network/networkSecurityGroups",
+        ("networkSecurityGroupName",),
+        "2024-05-01",
+        sub_resources=("securityRules",),
+    ),
+    "azure-native:network:PrivateEndpoint": ArmResourceType(
+        "Microsoft.Network/privateEndpoints",
+        ("privateEndpointName",),
+        "2024-05-01",
+        sub_resources=("privateLinkServiceConnections", "subnet"),
+    ),
+    "azure-native:network:PrivateDnsZoneGroup": ArmResourceType(
+        "Microsoft.Network/privateEndpoints/privateDnsZoneGroups",
+        ("privateEndpointName", "privateDnsZoneGroupName"),
+        "2024-05-01",
+        frozenset(),
+        sub_resources=("privateDnsZoneConfigs",),
+    ),
+    "azure-native:privatedns:PrivateZone": ArmResourceType(
+        "Microsoft.Network/privateDnsZones", ("privateZoneName",), "2024-06-01"
+    ),
+    "azure-native:privatedns:VirtualNetworkLink": ArmResourceType(
+        "Microsoft.Network/privateDnsZones/virtualNetworkLinks",
+        ("privateZoneName", "virtualNetworkLinkName"),
+        "2024-06-01",
+    ),
+    "azure-native:monitor:ActionGroup": ArmResourceType(
+        "Microsoft.Insights/actionGroups", ("actionGroupName",), "2024-10-01-preview"
+    ),
+    "azure-native:monitor:DiagnosticSetting": ArmResourceType(
+        "Microsoft.Insights/diagnosticSettings",
+        ("name",),
+        "2021-05-01-preview",
+        frozenset(),
+        scope_input="resourceUri",
+    ),
+    "azure-native:consumption:Budget": ArmResourceType(
+        "Microsoft.Consumption/budgets", ("budgetName",), "2024-08-01", frozenset(), scope_input="scope"
+    ),
+    "azure-native:authorization:ManagementLockByScope": ArmResourceType(
+        "Microsoft.Authorization/locks", ("lockName",), "2020-05-01", frozenset(), scope_input="scope"
     ),
     "azure-native:authorization:RoleAssignment": ArmResourceType(
         "Microsoft.Authorization/roleAssignments",

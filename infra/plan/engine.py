@@ -49,6 +49,8 @@ class PlannedResource:
     """True for cloud resources, False for components."""
     resource_id: str | None = None
     """The ARM ID the mocks gave it (None for components)."""
+    retain_on_delete: bool = False
+    """Whether Pulumi leaves it in Azure when it is deleted from the stack."""
 
 
 @dataclass
@@ -140,17 +142,24 @@ class _AzureMocks(pulumi.runtime.Mocks):
 
 
 class _RecordingMonitor(pulumi_mocks.MockMonitor):
-    """The SDK's mock monitor, also keeping what mocks never see: parents and `protect`."""
+    """The SDK's mock monitor, also keeping what mocks never see: parents, `protect`, retain-on-delete."""
 
     def __init__(self, mocks: _AzureMocks) -> None:
         super().__init__(mocks)
-        self.registrations: list[tuple[str, str, str, bool, bool]] = []
+        self.registrations: list[tuple[str, str, str, bool, bool, bool]] = []
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
             self.registrations.append(
-                (request.type, request.name, request.parent, bool(request.protect), bool(request.custom))
+                (
+                    request.type,
+                    request.name,
+                    request.parent,
+                    bool(request.protect),
+                    bool(request.custom),
+                    bool(request.retainOnDelete),
+                )
             )
         return response
 
@@ -201,7 +210,7 @@ def run_program(
         _sync_await(pulumi_mocks.run_pulumi_func(run))
     finally:
         plan.waivers.extend(take_recorded())
-        for token, name, parent, protect, custom in monitor.registrations:
+        for token, name, parent, protect, custom, retain in monitor.registrations:
             plan.resources.append(
                 PlannedResource(
                     type=token,
@@ -211,6 +220,7 @@ def run_program(
                     protect=protect,
                     custom=custom,
                     resource_id=mocks.ids.get((token, name)),
+                    retain_on_delete=retain,
                 )
             )
     return plan

@@ -81,7 +81,9 @@ def test_each_listed_user_gets_a_personal_instance_that_shuts_down_when_idle() -
 
 
 def test_people_get_least_privilege_roles_on_single_resources() -> None:
-    plan = run_program("prod", stack_config("prod", dataScientistGroupId=GROUP, deployerPrincipalId=DEPLOYER))
+    plan = run_program(
+        "staging", stack_config("staging", dataScientistGroupId=GROUP, deployerPrincipalId=DEPLOYER)
+    )
     workspace = plan.one("azure-native:machinelearningservices:Workspace").resource_id
     storage = plan.named("workspace-storage-account").resource_id
     lake = plan.named("data-lake-account").resource_id
@@ -116,3 +118,14 @@ def test_role_assignment_names_are_stable_guids(plans: dict[str, Plan]) -> None:
     )
     assert first == second
     assert len(set(first)) == len(first)
+
+
+def test_registry_users_from_other_stacks_are_granted_registry_user_only() -> None:
+    other = "55555555-5555-5555-5555-555555555555"
+    plan = run_program(
+        "prod", stack_config("prod", deployerPrincipalId=DEPLOYER, amlRegistryUserIds=json.dumps([other]))
+    )
+    registry = plan.one("azure-native:machinelearningservices:Registry").resource_id
+    user_role = BuiltInRole.AZUREML_REGISTRY_USER.value
+    assert _grants(plan, other) == {(user_role, registry)}
+    assert (user_role, registry) in _grants(plan, DEPLOYER)

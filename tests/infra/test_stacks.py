@@ -21,7 +21,8 @@ DATASTORE = "azure-native:machinelearningservices:Datastore"
 INSIGHTS = "azure-native:applicationinsights:Component"
 LOGS = "azure-native:operationalinsights:Workspace"
 ROLE = "azure-native:authorization:RoleAssignment"
-STATEFUL = (STORAGE, VAULT, REGISTRY, WORKSPACE)
+AML_REGISTRY = "azure-native:machinelearningservices:Registry"
+STATEFUL = (STORAGE, VAULT, REGISTRY, WORKSPACE, AML_REGISTRY)
 
 EXPECTED_COUNTS = {
     "azure-native:resources:ResourceGroup": 1,
@@ -50,6 +51,7 @@ EXPECTED_OUTPUTS = {
     "containerRegistryName",
     "containerRegistryLoginServer",
     "applicationInsightsName",
+    "amlRegistryName",
 }
 
 
@@ -69,8 +71,8 @@ def test_the_environment_is_complete(plan: Plan) -> None:
 
 
 def test_components_parent_their_resources(plan: Plan) -> None:
-    components = {r.name for r in plan.resources if not r.custom}
-    assert components == {
+    config = config_of(plan.stack)
+    expected = {
         "monitoring",
         "workspace-storage",
         "data-lake",
@@ -79,7 +81,14 @@ def test_components_parent_their_resources(plan: Plan) -> None:
         "workspace",
         "compute",
         "access",
+        "governance",
     }
+    if config.is_private:
+        expected |= {"network", "private-endpoints"}
+    if config.create_aml_registry:
+        expected.add("aml-registry")
+    components = {r.name for r in plan.resources if not r.custom}
+    assert components == expected
     orphans = [
         r.name
         for r in plan.resources
@@ -162,15 +171,17 @@ def test_stateful_resources_are_protected_exactly_where_configured(
     plan = plans[stack]
     wanted = config_of(stack).protect_stateful_resources
     stateful = [r for r in plan.resources if r.type in STATEFUL]
-    assert len(stateful) == 5
-    assert {r.name: r.protect for r in stateful} == {r.name: wanted for r in stateful}
+    assert len(stateful) == 5 + int(config_of(stack).create_aml_registry)
+    assert {r.name: (r.protect, r.retain_on_delete) for r in stateful} == {
+        r.name: (wanted, wanted) for r in stateful
+    }
     unprotected_elsewhere = [r.name for r in plan.resources if r.type not in STATEFUL and r.protect]
     assert unprotected_elsewhere == []
 
 
 def test_prod_protects_stateful_resources_and_dev_does_not(plans: dict[str, Plan]) -> None:
-    assert all(r.protect for r in plans["prod"].resources if r.type in STATEFUL)
-    assert not any(r.protect for r in plans["dev"].resources)
+    assert all(r.protect and r.retain_on_delete for r in plans["prod"].resources if r.type in STATEFUL)
+    assert not any(r.protect or r.retain_on_delete for r in plans["dev"].resources)
 
 
 def test_stacks_get_distinct_globally_unique_names(plans: dict[str, Plan]) -> None:

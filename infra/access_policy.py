@@ -1,0 +1,129 @@
+"""Who may do what, on which single resource: every role assignment of a stack, in one place.
+
+Each grant is the narrowest built-in role for one need, scoped to one resource, never to the resource
+group or subscription.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from infra.components.access import Grant, PrincipalType
+from infra.config import StackConfig
+from infra.roles import BuiltInRole as Role
+
+_IDENTITY: PrincipalType = "ServicePrincipal"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Scopes:
+    """ARM IDs of the resources that grants apply to."""
+
+    workspace: pulumi.Input[str]
+    workspace_storage: pulumi.Input[str]
+    data_lake: pulumi.Input[str]
+    key_vault: pulumi.Input[str]
+    container_registry: pulumi.Input[str]
+    aml_registry: pulumi.Input[str] | None = None
+    """The shared Azure ML registry, when this stack creates it."""
+
+
+def _grant(
+    key: str, principal: pulumi.Input[str], kind: PrincipalType, role: Role, scope: pulumi.Input[str]
+) -> Grant:
+    return Grant(key=key, principal_id=principal, principal_type=kind, role=role, scope=scope)
+
+
+def stack_grants(
+    config: StackConfig,
+    scopes: Scopes,
+    workspace_principal: pulumi.Input[str],
+    cluster_principals: dict[str, pulumi.Output[str]],
+) -> tuple[Grant, ...]:
+    """The role assignments of a stack."""
+    ws = workspace_principal
+    grants = [
+        # The workspace identity reads and writes its own storage (artifacts, notebooks, snapshots) ...
+        _grant(
+            "workspace-storage-blob",
+            ws,
+            _IDENTITY,
+            Role.STORAGE_BLOB_DATA_CONTRIBUTOR,
+            scopes.workspace_storage,
+        ),
+        _grant(
+            "workspace-storage-file",
+            ws,
+            _IDENTITY,
+            Role.STORAGE_FILE_DATA_PRIVILEGED_CONTRIBUTOR,
+            scopes.workspace_storage,
+        ),
+        # ... previews data lake data for Studio (datastores use the workspace identity for that) ...
+        _grant("workspace-datalake-read", ws, _IDENTITY, Role.STORAGE_BLOB_DATA_READER, scopes.data_lake),
+        # ... keeps connection secrets in its vault, and pushes the environment images it builds.
+        _grant("workspace-keyvault-secrets", ws, _IDENTITY, Role.KEY_VAULT_SECRETS_OFFICER, scopes.key_vault),
+        _grant("workspace-registry-push", ws, _IDENTITY, Role.ACR_PUSH, scopes.container_registry),
+    ]
+    for cluster, principal in cluster_principals.items():
+        # Jobs run as the cluster's identity: pull images, read and write data and job outputs.
+        grants += [
+            _grant(
+                f"{cluster}-registry-pull", principal, _IDENTITY, Role.ACR_PULL, scopes.container_registry
+            ),
+            _grant(
+                f"{cluster}-datalake",
+                principal,
+                _IDENTITY,
+                Role.STORAGE_BLOB_DATA_CONTRIBUTOR,
+                scopes.data_lake,
+            ),
+            _grant(
+                f"{cluster}-storage",
+                principal,
+                _IDENTITY,
+                Role.STORAGE_BLOB_DATA_CONTRIBUTOR,
+                scopes.workspace_storage,
+            ),
+        ]
+
+    people: list[tuple[str, str, PrincipalType]] = []
+    if config.data_scientist_group_id:
+        people.append(("data-scientists", config.data_scientist_group_id, "Group"))
+    if config.deployer_principal_id:
+        people.append(("deployer", config.deployer_principal_id, _IDENTITY))
+    for label, principal, kind in people:
+        # Data scientists and CI run jobs, register models and deploy endpoints, but cannot create compute or
+        # change the workspace; identity-based datastores need their own data-plane roles.
+        grants += [
+            _grant(f"{label}-workspace", principal, kind, Role.AZUREML_DATA_SCIENTIST, scopes.workspace),
+            _grant(
+                f"{label}-storage",
+                principal,
+                kind,
+                Role.STORAGE_BLOB_DATA_CONTRIBUTOR,
+                scopes.workspace_storage,
+            ),
+            _grant(
+                f"{label}-datalake", principal, kind, Role.STORAGE_BLOB_DATA_CONTRIBUTOR, scopes.data_lake
+            ),
+        ]
+
+    if scopes.aml_registry is not None:
+        # Promotion through the shared registry: deployers share models into it, and this stack's workspace
+        # (its endpoints) deploys models from it. Nobody but the owning stack manages the registry itself.
+        registry_users: list[tuple[str, pulumi.Input[str]]] = [("workspace", ws)]
+        if config.deployer_principal_id:
+            registry_users.append(("deployer", config.deployer_principal_id))
+        # Keyed by the object ID, not the list position, so reordering the config replaces nothing.
+        registry_users += [
+            (f"registry-user-{principal[:8]}", principal) for principal in config.aml_registry_user_ids
+        ]
+        grants += [
+            _grant(
+                f"{label}-aml-registry", principal, _IDENTITY, Role.AZUREML_REGISTRY_USER, scopes.aml_registry
+            )
+            for label, principal in registry_users
+        ]
+    return tuple(grants)

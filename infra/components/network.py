@@ -1,0 +1,289 @@
+"""Network: the virtual network of the private profile, its subnets, NSGs and private DNS zones."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_azure_native import network, privatedns
+
+PRIVATE_DNS_ZONES: dict[str, str] = {
+    "aml-api": "privatelink.api.azureml.ms",
+    "aml-notebooks": "privatelink.notebooks.azure.net",
+    "blob": "privatelink.blob.core.windows.net",
+    "file": "privatelink.file.core.windows.net",
+    "dfs": "privatelink.dfs.core.windows.net",
+    "vault": "privatelink.vaultcore.azure.net",
+    "registry": "privatelink.azurecr.io",
+}
+"""Zone key -> private DNS zone of the Azure public cloud for each private link sub-resource we use."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SecurityRule:
+    """One NSG rule; Azure's defaults (allow VNet, allow load balancer, deny the rest inbound) stay below."""
+
+    name: str
+    """Required. Rule name, unique within its NSG."""
+    priority: int
+    """Required. 100-4096; lower wins."""
+    direction: str
+    """Required. Inbound or Outbound."""
+    access: str
+    """Required. Allow or Deny."""
+    destination: str
+    """Required. Address prefix or service tag, e.g. AzureMachineLearning."""
+    ports: tuple[str, ...]
+    """Required. Destination ports or ranges, e.g. ("443",)."""
+    source: str = "VirtualNetwork"
+    """Optional. Address prefix or service tag of the source."""
+    protocol: str = "Tcp"
+    """Optional. Tcp, Udp or * (any)."""
+    why: str = ""
+    """Optional. The reason for the rule, shown in Azure as its description."""
+
+
+# Outbound traffic of VNet-injected compute and self-hosted build agents: the service tags Azure ML
+# documents as required (https://learn.microsoft.com/azure/machine-learning/how-to-access-azureml-behind-firewall),
+# then nothing else: the internet is denied.
+COMPUTE_RULES: tuple[SecurityRule, ...] = (
+    SecurityRule(
+        name="allow-azureml",
+        priority=100,
+        direction="Outbound",
+        access="Allow",
+        destination="AzureMachineLearning",
+        ports=("443", "8787", "18881"),
+        why="Azure ML service: job control, compute instance services",
+    ),
+    SecurityRule(
+        name="allow-entra",
+        priority=110,
+        direction="Outbound",
+        access="Allow",
+        destination="AzureActiveDirectory",
+        ports=("443",),
+        why="token acquisition for identities",
+    ),
+    SecurityRule(
+        name="allow-arm",
+        priority=120,
+        direction="Outbound",
+        access="Allow",
+        destination="AzureResourceManager",
+        ports=("443",),
+        why="control plane calls of the SDK and CLI",
+    ),
+    SecurityRule(
+        name="allow-storage",
+        priority=130,
+        direction="Outbound",
+        access="Allow",
+        destination="Storage",
+        ports=("443",),
+        why="job snapshots and outputs in workspace storage",
+    ),
+    SecurityRule(
+        name="allow-acr",
+        priority=140,
+        direction="Outbound",
+        access="Allow",
+        destination="AzureContainerRegistry",
+        ports=("443",),
+        why="environment images",
+    ),
+    SecurityRule(
+        name="allow-mcr",
+        priority=150,
+        direction="Outbound",
+        access="Allow",
+        destination="MicrosoftContainerRegistry",
+        ports=("443",),
+        why="Azure ML base images",
+    ),
+    SecurityRule(
+        name="allow-frontdoor",
+        priority=160,
+        direction="Outbound",
+        access="Allow",
+        destination="AzureFrontDoor.FirstParty",
+        ports=("443",),
+        why="MCR image layers are served here",
+    ),
+    SecurityRule(
+        name="allow-monitor",
+        priority=170,
+        direction="Outbound",
+        access="Allow",
+        destination="AzureMonitor",
+        ports=("443",),
+        why="metrics and logs of jobs",
+    ),
+    SecurityRule(
+        name="deny-internet",
+        priority=4000,
+        direction="Outbound",
+        access="Deny",
+        destination="Internet",
+        ports=("*",),
+        protocol="*",
+        why="no other egress",
+    ),
+)
+
+# Private endpoints only ever answer clients inside the VNet on HTTPS and SMB (the notebooks file share).
+PRIVATE_ENDPOINT_RULES: tuple[SecurityRule, ...] = (
+    SecurityRule(
+        name="allow-vnet-https-smb",
+        priority=100,
+        direction="Inbound",
+        access="Allow",
+        destination="VirtualNetwork",
+        ports=("443", "445"),
+        why="clients in the VNet reach services",
+    ),
+    SecurityRule(
+        name="deny-other-inbound",
+        priority=4000,
+        direction="Inbound",
+        access="Deny",
+        destination="*",
+        source="*",
+        ports=("*",),
+        protocol="*",
+        why="nothing else reaches endpoints",
+    ),
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SubnetSpec:
+    name: str
+    """Required. Subnet name, unique within the VNet."""
+    address_prefix: str
+    """Required. CIDR inside the VNet's address space."""
+    rules: tuple[SecurityRule, ...]
+    """Required. Rules of the subnet's own NSG."""
+    private_endpoints: bool = False
+    """Optional. True lets NSG rules apply to the private endpoints placed in this subnet."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PrivateNetworkArgs:
+    resource_group_name: pulumi.Input[str]
+    """Required. Resource group of the network resources."""
+    location: str
+    """Required. Azure region."""
+    vnet_name: str
+    """Required. Name of the virtual network."""
+    address_space: str
+    """Required. CIDR of the VNet, a private range."""
+    subnets: tuple[SubnetSpec, ...]
+    """Required. Subnets, each with its own NSG."""
+    nsg_name: str
+    """Required. Name prefix of the NSGs; each gets `-<subnet>` appended."""
+    tags: dict[str, str]
+    """Required. Tags for every network resource."""
+    dns_zones: tuple[str, ...] = tuple(PRIVATE_DNS_ZONES)
+    """Optional. Keys of PRIVATE_DNS_ZONES to create and link to the VNet."""
+
+
+class PrivateNetwork(pulumi.ComponentResource):
+    """A VNet whose subnets each have an NSG, plus the private DNS zones that resolve private endpoints."""
+
+    vnet_id: pulumi.Output[str]
+    """ARM ID of the virtual network."""
+    subnet_ids: dict[str, pulumi.Output[str]]
+    """Subnet name -> ARM ID."""
+    zone_ids: dict[str, pulumi.Output[str]]
+    """Zone key (see PRIVATE_DNS_ZONES) -> ARM ID of the private DNS zone."""
+
+    def __init__(
+        self, name: str, args: PrivateNetworkArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("azure-mlops:network:PrivateNetwork", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        groups = {
+            spec.name: network.NetworkSecurityGroup(
+                f"{name}-nsg-{spec.name}",
+                network_security_group_name=f"{args.nsg_name}-{spec.name}",
+                resource_group_name=args.resource_group_name,
+                location=args.location,
+                security_rules=[_security_rule(rule) for rule in spec.rules],
+                tags=args.tags,
+                opts=child,
+            )
+            for spec in args.subnets
+        }
+        # Subnets are declared inline: separate Subnet resources fight the VNet over its subnet list.
+        vnet = network.VirtualNetwork(
+            f"{name}-vnet",
+            virtual_network_name=args.vnet_name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            address_space=network.AddressSpaceArgs(address_prefixes=[args.address_space]),
+            subnets=[
+                network.SubnetArgs(
+                    name=spec.name,
+                    address_prefix=spec.address_prefix,
+                    network_security_group=network.NetworkSecurityGroupArgs(id=groups[spec.name].id),
+                    # Azure retires implicit outbound internet access; egress must be explicit.
+                    default_outbound_access=False,
+                    private_endpoint_network_policies="Enabled" if spec.private_endpoints else "Disabled",
+                )
+                for spec in args.subnets
+            ],
+            tags=args.tags,
+            opts=child,
+        )
+        self.vnet_id = vnet.id
+        self.subnet_ids = {
+            spec.name: vnet.id.apply(lambda vnet_id, subnet=spec.name: f"{vnet_id}/subnets/{subnet}")
+            for spec in args.subnets
+        }
+
+        self.zone_ids = {}
+        for key in args.dns_zones:
+            zone = privatedns.PrivateZone(
+                f"{name}-zone-{key}",
+                private_zone_name=PRIVATE_DNS_ZONES[key],
+                resource_group_name=args.resource_group_name,
+                location="global",
+                tags=args.tags,
+                opts=child,
+            )
+            privatedns.VirtualNetworkLink(
+                f"{name}-link-{key}",
+                virtual_network_link_name=f"{args.vnet_name}-link",
+                private_zone_name=zone.name,
+                resource_group_name=args.resource_group_name,
+                location="global",
+                virtual_network=privatedns.SubResourceArgs(id=vnet.id),
+                registration_enabled=False,
+                tags=args.tags,
+                opts=child,
+            )
+            self.zone_ids[key] = zone.id
+
+        self.register_outputs({"vnet_id": vnet.id})
+
+
+def _security_rule(rule: SecurityRule) -> network.SecurityRuleArgs:
+    ports = (
+        {"destination_port_range": rule.ports[0]}
+        if len(rule.ports) == 1
+        else {"destination_port_ranges": list(rule.ports)}
+    )
+    return network.SecurityRuleArgs(
+        name=rule.name,
+        priority=rule.priority,
+        direction=rule.direction,
+        access=rule.access,
+        protocol=rule.protocol,
+        source_address_prefix=rule.source,
+        source_port_range="*",
+        destination_address_prefix=rule.destination,
+        description=rule.why,
+        **ports,
+    )

@@ -1,0 +1,77 @@
+"""What the private network profile adds: subnets, private endpoints and the managed network's egress.
+
+Kept apart from the stack program so that the one place listing every private endpoint and every
+outbound rule can be read, and reviewed, on its own.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pulumi
+
+from infra.components.network import COMPUTE_RULES, PRIVATE_ENDPOINT_RULES, SubnetSpec
+from infra.components.private_endpoints import EndpointSpec
+from infra.naming import ResourceNames
+
+PRIVATE_ENDPOINT_SUBNET = "private-endpoints"
+COMPUTE_SUBNET = "compute"
+
+PACKAGE_HOSTS: dict[str, str] = {
+    # MLflow no-code deployment builds the serving image from the model's requirements with pip ...
+    "pypi": "pypi.org",
+    # ... which downloads the wheels themselves from PyPI's file host ...
+    "pythonhosted": "files.pythonhosted.org",
+    # ... inside a conda environment whose python comes from the conda-forge channel (the MLflow model's
+    # conda.yaml). Azure ML's own required hosts (service tags, MCR) are added by the service itself.
+    "conda-forge": "conda.anaconda.org",
+}
+"""Outbound rule name -> the only FQDNs the managed network may reach under AllowOnlyApprovedOutbound."""
+
+
+def subnets(address_space: str) -> tuple[SubnetSpec, ...]:
+    """The first /24 of the VNet for private endpoints, the second for VNet-injected compute and build agents.
+
+    Self-hosted pipeline agents live in the compute subnet: with public access off, only clients inside
+    the VNet can submit jobs, share models into the registry or deploy.
+    """
+    first, second = list(ipaddress.ip_network(address_space).subnets(new_prefix=24))[:2]
+    return (
+        SubnetSpec(
+            name=PRIVATE_ENDPOINT_SUBNET,
+            address_prefix=str(first),
+            rules=PRIVATE_ENDPOINT_RULES,
+            private_endpoints=True,
+        ),
+        SubnetSpec(name=COMPUTE_SUBNET, address_prefix=str(second), rules=COMPUTE_RULES),
+    )
+
+
+def endpoint_specs(
+    names: ResourceNames,
+    *,
+    workspace_id: pulumi.Input[str],
+    storage_id: pulumi.Input[str],
+    data_lake_id: pulumi.Input[str],
+    key_vault_id: pulumi.Input[str],
+    container_registry_id: pulumi.Input[str],
+    aml_registry_id: pulumi.Input[str] | None,
+) -> dict[str, EndpointSpec]:
+    """Every private endpoint of the private profile: (target, sub-resource, DNS zones that resolve it)."""
+    wanted: list[tuple[str, pulumi.Input[str], str, tuple[str, ...]]] = [
+        ("workspace", workspace_id, "amlworkspace", ("aml-api", "aml-notebooks")),
+        ("storage-blob", storage_id, "blob", ("blob",)),
+        ("storage-file", storage_id, "file", ("file",)),  # notebooks live on the workspace's file share
+        ("datalake-dfs", data_lake_id, "dfs", ("dfs",)),
+        ("datalake-blob", data_lake_id, "blob", ("blob",)),
+        ("vault", key_vault_id, "vault", ("vault",)),
+        ("registry", container_registry_id, "registry", ("registry",)),
+    ]
+    if aml_registry_id is not None:
+        wanted.append(("aml-registry", aml_registry_id, "amlregistry", ("aml-api",)))
+    return {
+        key: EndpointSpec(
+            target_id=target, group_id=group, zone_keys=zones, endpoint_name=names.private_endpoint(key)
+        )
+        for key, target, group, zones in wanted
+    }

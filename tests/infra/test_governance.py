@@ -1,0 +1,107 @@
+"""Budgets and alerts, diagnostic logs, and proof that destroying prod cannot delete data."""
+
+from __future__ import annotations
+
+from infra.components.governance import BUDGET_THRESHOLDS
+from infra.plan.engine import Plan
+from infra.roles import BuiltInRole
+from tests.infra.conftest import STACKS, config_of
+
+DATA_STORES = ("azure-native:storage:StorageAccount", "azure-native:keyvault:Vault")
+
+
+def test_diagnostics_of_workspace_vault_registry_and_storage_go_to_log_analytics(plan: Plan) -> None:
+    logs = plan.one("azure-native:operationalinsights:Workspace").resource_id
+    settings = plan.of_type("azure-native:monitor:DiagnosticSetting")
+    targets = {s.inputs["resourceUri"] for s in settings}
+    expected = {
+        plan.one("azure-native:machinelearningservices:Workspace").resource_id,
+        plan.one("azure-native:keyvault:Vault").resource_id,
+        plan.one("azure-native:containerregistry:Registry").resource_id,
+        plan.named("workspace-storage-account").resource_id + "/blobServices/default",
+        plan.named("data-lake-account").resource_id + "/blobServices/default",
+    }
+    assert targets == expected
+    for setting in settings:
+        assert setting.inputs["workspaceId"] == logs
+        assert setting.inputs["logs"] == [{"categoryGroup": "allLogs", "enabled": True}]
+
+
+def test_budget_alerts_the_action_group_at_each_threshold(plans: dict[str, Plan]) -> None:
+    for stack in STACKS:
+        config, plan = config_of(stack), plans[stack]
+        budgets = plan.of_type("azure-native:consumption:Budget")
+        if config.monthly_budget_usd == 0:
+            assert budgets == []
+            continue
+        (budget,) = budgets
+        group = plan.one("azure-native:monitor:ActionGroup")
+        assert budget.inputs["amount"] == config.monthly_budget_usd
+        assert budget.inputs["scope"] == plan.one("azure-native:resources:ResourceGroup").resource_id
+        assert budget.inputs["timeGrain"] == "Monthly"
+        notifications = budget.inputs["notifications"]
+        assert {
+            key: (n["threshold"], n["thresholdType"]) for key, n in notifications.items()
+        } == BUDGET_THRESHOLDS
+        assert all(n["contactGroups"] == [group.resource_id] for n in notifications.values())
+        emails = [r["emailAddress"] for r in group.inputs["emailReceivers"]]
+        assert emails == list(config.alert_emails)
+        assert len(group.inputs["groupShortName"]) <= 12
+
+
+def test_a_prod_destroy_cannot_delete_data(plans: dict[str, Plan]) -> None:
+    plan = plans["prod"]
+    stores = [r for r in plan.resources if r.type in DATA_STORES]
+    assert len(stores) == 3
+    # `pulumi destroy` refuses protected resources, and a resource removed from the program stays in Azure ...
+    assert all(r.protect and r.retain_on_delete for r in stores)
+    # ... and Azure itself refuses to delete what is locked, whoever asks (portal, CLI, another tool).
+    locks = {
+        lock.inputs["scope"]: lock.inputs["level"]
+        for lock in plan.of_type("azure-native:authorization:ManagementLockByScope")
+    }
+    assert locks == {r.resource_id: "CanNotDelete" for r in stores}
+    registry = plan.one("azure-native:machinelearningservices:Registry")
+    assert registry.protect and registry.retain_on_delete
+
+
+def test_deleted_data_stays_recoverable(plans: dict[str, Plan]) -> None:
+    plan = plans["prod"]
+    vault = plan.one("azure-native:keyvault:Vault").inputs["properties"]
+    assert vault["enablePurgeProtection"] is True
+    for service in plan.of_type("azure-native:storage:BlobServiceProperties"):
+        assert service.inputs["deleteRetentionPolicy"]["enabled"] is True
+        assert service.inputs["containerDeleteRetentionPolicy"]["enabled"] is True
+
+
+def test_no_locks_where_stacks_may_be_torn_down(plans: dict[str, Plan]) -> None:
+    for stack in ("dev", "staging"):
+        assert plans[stack].of_type("azure-native:authorization:ManagementLockByScope") == []
+
+
+def test_locks_never_cover_the_resource_group(plans: dict[str, Plan]) -> None:
+    group = plans["prod"].one("azure-native:resources:ResourceGroup").resource_id
+    scopes = {
+        lock.inputs["scope"]
+        for lock in plans["prod"].of_type("azure-native:authorization:ManagementLockByScope")
+    }
+    assert group not in scopes  # a group lock would stop Azure ML deleting old deployments after a release
+
+
+def test_the_shared_registry_lives_in_prod_and_its_users_can_promote_models(plans: dict[str, Plan]) -> None:
+    assert [s for s in STACKS if plans[s].of_type("azure-native:machinelearningservices:Registry")] == [
+        "prod"
+    ]
+    plan = plans["prod"]
+    registry = plan.one("azure-native:machinelearningservices:Registry")
+    assert registry.inputs["publicNetworkAccess"] == "Disabled"
+    assert plan.outputs["amlRegistryName"] == registry.inputs["registryName"]
+    user_role = BuiltInRole.AZUREML_REGISTRY_USER.value
+    grants = [
+        r
+        for r in plan.of_type("azure-native:authorization:RoleAssignment")
+        if r.inputs["scope"] == registry.resource_id
+    ]
+    assert grants
+    assert {g.inputs["roleDefinitionId"].rsplit("/", 1)[-1] for g in grants} == {user_role}
+    assert {g.name for g in grants} == {"access-workspace-aml-registry"}

@@ -1,0 +1,138 @@
+"""The private network profile: endpoints, DNS, NSGs and managed-network egress, all present and wired."""
+
+from __future__ import annotations
+
+from infra.components.network import PRIVATE_DNS_ZONES
+from infra.plan.engine import Plan
+from infra.private_profile import PACKAGE_HOSTS
+from tests.infra.conftest import config_of
+
+PRIVATE_STACKS = ("staging", "prod")
+ENDPOINT = "azure-native:network:PrivateEndpoint"
+ZONE = "azure-native:privatedns:PrivateZone"
+
+
+def _endpoints(plan: Plan) -> dict[str, tuple[str, str]]:
+    """Endpoint resource name -> (target ARM ID, sub-resource)."""
+    found = {}
+    for endpoint in plan.of_type(ENDPOINT):
+        (connection,) = endpoint.inputs["privateLinkServiceConnections"]
+        (group,) = connection["groupIds"]
+        found[endpoint.name] = (connection["privateLinkServiceId"], group)
+    return found
+
+
+def test_every_dependency_has_a_private_endpoint_in_the_endpoint_subnet(plans: dict[str, Plan]) -> None:
+    for stack in PRIVATE_STACKS:
+        plan = plans[stack]
+        storage, lake = plan.named("workspace-storage-account"), plan.named("data-lake-account")
+        expected = {
+            (plan.one("azure-native:machinelearningservices:Workspace").resource_id, "amlworkspace"),
+            (storage.resource_id, "blob"),
+            (storage.resource_id, "file"),
+            (lake.resource_id, "dfs"),
+            (lake.resource_id, "blob"),
+            (plan.one("azure-native:keyvault:Vault").resource_id, "vault"),
+            (plan.one("azure-native:containerregistry:Registry").resource_id, "registry"),
+        }
+        if config_of(stack).create_aml_registry:
+            expected.add(
+                (plan.one("azure-native:machinelearningservices:Registry").resource_id, "amlregistry")
+            )
+        assert set(_endpoints(plan).values()) == expected, stack
+        vnet = plan.one("azure-native:network:VirtualNetwork").resource_id
+        subnets = {e.inputs["subnet"]["id"] for e in plan.of_type(ENDPOINT)}
+        assert subnets == {f"{vnet}/subnets/private-endpoints"}
+
+
+def test_each_endpoint_registers_in_the_zones_that_resolve_it(plans: dict[str, Plan]) -> None:
+    plan = plans["prod"]
+    zone_ids = {z.inputs["privateZoneName"]: z.resource_id for z in plan.of_type(ZONE)}
+    expected_zones = {
+        "amlworkspace": {PRIVATE_DNS_ZONES["aml-api"], PRIVATE_DNS_ZONES["aml-notebooks"]},
+        "amlregistry": {PRIVATE_DNS_ZONES["aml-api"]},
+        "blob": {PRIVATE_DNS_ZONES["blob"]},
+        "file": {PRIVATE_DNS_ZONES["file"]},
+        "dfs": {PRIVATE_DNS_ZONES["dfs"]},
+        "vault": {PRIVATE_DNS_ZONES["vault"]},
+        "registry": {PRIVATE_DNS_ZONES["registry"]},
+    }
+    groups = {
+        g.inputs["privateEndpointName"]: g for g in plan.of_type("azure-native:network:PrivateDnsZoneGroup")
+    }
+    assert len(groups) == len(plan.of_type(ENDPOINT))
+    for endpoint in plan.of_type(ENDPOINT):
+        (_, group_id) = _endpoints(plan)[endpoint.name]
+        configs = groups[endpoint.inputs["privateEndpointName"]].inputs["privateDnsZoneConfigs"]
+        used = {c["privateDnsZoneId"] for c in configs}
+        assert used == {zone_ids[zone] for zone in expected_zones[group_id]}, endpoint.name
+
+
+def test_every_zone_is_linked_to_the_vnet_without_auto_registration(plans: dict[str, Plan]) -> None:
+    plan = plans["prod"]
+    vnet = plan.one("azure-native:network:VirtualNetwork").resource_id
+    zones = {z.inputs["privateZoneName"] for z in plan.of_type(ZONE)}
+    assert zones == set(PRIVATE_DNS_ZONES.values())
+    links = plan.of_type("azure-native:privatedns:VirtualNetworkLink")
+    assert {link.inputs["privateZoneName"] for link in links} == zones
+    assert {link.inputs["virtualNetwork"]["id"] for link in links} == {vnet}
+    assert {link.inputs["registrationEnabled"] for link in links} == {False}
+
+
+def test_every_subnet_has_its_own_nsg_and_compute_egress_ends_in_deny(plans: dict[str, Plan]) -> None:
+    plan = plans["prod"]
+    vnet = plan.one("azure-native:network:VirtualNetwork").inputs
+    groups = {g.resource_id: g.inputs for g in plan.of_type("azure-native:network:NetworkSecurityGroup")}
+    subnets = {s["name"]: s for s in vnet["subnets"]}
+    assert set(subnets) == {"private-endpoints", "compute"}
+    assert len({s["networkSecurityGroup"]["id"] for s in subnets.values()}) == 2
+    for subnet in subnets.values():
+        assert subnet["networkSecurityGroup"]["id"] in groups
+        assert subnet["defaultOutboundAccess"] is False
+    assert subnets["private-endpoints"]["privateEndpointNetworkPolicies"] == "Enabled"
+    compute_rules = groups[subnets["compute"]["networkSecurityGroup"]["id"]]["securityRules"]
+    last = max(compute_rules, key=lambda rule: rule["priority"])
+    assert (last["direction"], last["access"], last["destinationAddressPrefix"]) == (
+        "Outbound",
+        "Deny",
+        "Internet",
+    )
+    allowed = {r["destinationAddressPrefix"] for r in compute_rules if r["access"] == "Allow"}
+    assert "Internet" not in allowed
+    assert "AzureMachineLearning" in allowed
+
+
+def test_vnet_uses_the_configured_private_range(plans: dict[str, Plan]) -> None:
+    for stack in PRIVATE_STACKS:
+        vnet = plans[stack].one("azure-native:network:VirtualNetwork").inputs
+        assert vnet["addressSpace"]["addressPrefixes"] == [config_of(stack).vnet_address_space]
+
+
+def test_managed_network_allows_only_package_hosts_and_the_data_lake(plans: dict[str, Plan]) -> None:
+    plan = plans["prod"]
+    network = plan.one("azure-native:machinelearningservices:Workspace").inputs["managedNetwork"]
+    assert network["isolationMode"] == "AllowOnlyApprovedOutbound"
+    rules = network["outboundRules"]
+    fqdns = {rule["destination"] for rule in rules.values() if rule["type"] == "FQDN"}
+    assert fqdns == set(PACKAGE_HOSTS.values())
+    lake = plan.named("data-lake-account").resource_id
+    endpoints = {
+        (r["destination"]["serviceResourceId"], r["destination"]["subresourceTarget"])
+        for r in rules.values()
+        if r["type"] == "PrivateEndpoint"
+    }
+    assert endpoints == {(lake, "dfs"), (lake, "blob")}
+    assert network["firewallSku"] == "Basic"
+
+
+def test_the_public_dev_stack_stays_cheap(plans: dict[str, Plan]) -> None:
+    dev = plans["dev"]
+    network_types = {
+        r.type
+        for r in dev.resources
+        if r.type.startswith(("azure-native:network:", "azure-native:privatedns:"))
+    }
+    assert network_types == set()
+    managed = dev.one("azure-native:machinelearningservices:Workspace").inputs["managedNetwork"]
+    assert "firewallSku" not in managed
+    assert len(dev.resources) < len(plans["prod"].resources)
