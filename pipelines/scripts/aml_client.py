@@ -101,16 +101,20 @@ class AzureMlClient:
             entity.traffic = dict(traffic)
             self._ml.online_endpoints.begin_create_or_update(entity).result()
 
+    def _deploy(
+        self, load: Any, operations: Any, endpoint: str, deployment: str, spec: Path, model: str | None
+    ) -> None:
+        # Online and batch deployments load and apply the same way; only the SDK loader and operations differ.
+        with translated_errors(f"deploy {deployment} to {endpoint}"):
+            entity = load(source=spec, params_override=_overrides(endpoint, deployment, model))
+            operations.begin_create_or_update(entity).result()
+
     def create_or_update_deployment(
         self, endpoint: str, deployment: str, spec: Path, model: str | None
     ) -> None:
         from azure.ai.ml import load_online_deployment
 
-        with translated_errors(f"deploy {deployment} to {endpoint}"):
-            entity = load_online_deployment(
-                source=spec, params_override=_overrides(endpoint, deployment, model)
-            )
-            self._ml.online_deployments.begin_create_or_update(entity).result()
+        self._deploy(load_online_deployment, self._ml.online_deployments, endpoint, deployment, spec, model)
 
     def deployment_state(self, endpoint: str, deployment: str) -> str:
         with translated_errors(f"get deployment {deployment} of {endpoint}"):
@@ -168,11 +172,8 @@ class AzureMlClient:
     ) -> None:
         from azure.ai.ml import load_batch_deployment
 
-        with translated_errors(f"deploy batch {deployment} to {endpoint}"):
-            entity = load_batch_deployment(
-                source=spec, params_override=_overrides(endpoint, deployment, model)
-            )
-            self._ml.batch_deployments.begin_create_or_update(entity).result()
+        self._deploy(load_batch_deployment, self._ml.batch_deployments, endpoint, deployment, spec, model)
+        with translated_errors(f"make {deployment} the default of {endpoint}"):
             batch_endpoint = self._ml.batch_endpoints.get(endpoint)
             batch_endpoint.defaults.deployment_name = deployment
             self._ml.batch_endpoints.begin_create_or_update(batch_endpoint).result()

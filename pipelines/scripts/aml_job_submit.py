@@ -27,10 +27,7 @@ def _variable_name(value: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    cli.add_workspace_arguments(parser)
+    parser = cli.workspace_parser(__doc__)
     parser.add_argument("--job-file", required=True, type=cli.existing_file, help="CLI v2 job YAML")
     parser.add_argument("--experiment-name", type=cli.asset_name, default=None)
     parser.add_argument("--output-variable", type=_variable_name, default="amlJobName")

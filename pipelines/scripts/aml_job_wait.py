@@ -108,10 +108,7 @@ def _out_of_budget(jobs: JobsApi, name: str, status: str, policy: WaitPolicy) ->
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    cli.add_workspace_arguments(parser)
+    parser = cli.workspace_parser(__doc__)
     parser.add_argument("--job-name", required=True, type=cli.job_name, help="Azure ML job name")
     parser.add_argument("--attempt-budget-minutes", type=cli.positive_int, default=50)
     parser.add_argument("--poll-seconds", type=cli.positive_int, default=30)

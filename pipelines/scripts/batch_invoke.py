@@ -36,10 +36,7 @@ def _input(value: str) -> tuple[str, str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    cli.add_workspace_arguments(parser)
+    parser = cli.workspace_parser(__doc__)
     parser.add_argument("--endpoint", required=True, type=cli.endpoint_name)
     parser.add_argument(
         "--deployment", type=cli.endpoint_name, default=None, help="default: endpoint default"

@@ -171,10 +171,7 @@ def _request_file(value: str) -> Path:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    cli.add_workspace_arguments(parser)
+    parser = cli.workspace_parser(__doc__)
     parser.add_argument("--endpoint", required=True, type=cli.endpoint_name)
     parser.add_argument(
         "--deployment-spec", required=True, type=cli.existing_file, help="online deployment YAML"

@@ -90,6 +90,13 @@ def existing_file(value: str) -> Path:
     return path
 
 
+def workspace_parser(doc: str | None) -> argparse.ArgumentParser:
+    """A parser whose help is the script's docstring, with the workspace arguments already added."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_workspace_arguments(parser)
+    return parser
+
+
 def add_workspace_arguments(parser: argparse.ArgumentParser) -> None:
     """The three arguments that locate an Azure ML workspace (Pulumi outputs of the same names)."""
     parser.add_argument("--subscription-id", required=True, type=subscription_id, help="subscriptionId")

@@ -76,10 +76,7 @@ def register_and_share(api: ModelsApi, args: argparse.Namespace) -> dict[str, st
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    cli.add_workspace_arguments(parser)
+    parser = cli.workspace_parser(__doc__)
     parser.add_argument("--name", required=True, type=cli.asset_name, help="model name")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--job-name", type=cli.job_name, help="training job whose output holds the model")

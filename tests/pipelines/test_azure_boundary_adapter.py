@@ -61,3 +61,29 @@ def test_logging_command_values_cannot_inject_a_second_command():
     lines = stream.getvalue().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("##vso[task.setvariable variable=modelVersion;isOutput=true]1%5D%0A")
+
+
+def test_deployment_yaml_gets_name_endpoint_and_model_from_the_pipeline(tmp_path):
+    # Real azure-ai-ml loader and schema; only the network-facing operations object is stubbed.
+    from types import SimpleNamespace
+
+    spec = tmp_path / "online-deployment.yml"
+    spec.write_text(
+        "name: placeholder\nendpoint_name: placeholder\nmodel: azureml:churn:1\n"
+        "instance_type: Standard_DS3_v2\ninstance_count: 1\n"
+    )
+    applied = []
+
+    class Operations:
+        def begin_create_or_update(self, entity):
+            applied.append(entity)
+            return SimpleNamespace(result=lambda: entity)
+
+    client = AzureMlClient(subscription_id="s", resource_group="r", workspace="w")
+    client.__dict__["_ml"] = SimpleNamespace(online_deployments=Operations())
+    client.create_or_update_deployment(
+        "churn-online", "green", spec, "azureml://registries/reg/models/churn/versions/3"
+    )
+    (entity,) = applied
+    assert (entity.name, entity.endpoint_name) == ("green", "churn-online")
+    assert entity.model == "azureml://registries/reg/models/churn/versions/3"
