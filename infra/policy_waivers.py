@@ -18,7 +18,7 @@ MIN_REASON_LENGTH = 30
 """A reason shorter than this cannot say why the finding is acceptable."""
 
 
-class InvalidWaiver(ValueError):  # noqa: N818 (named like the errors in infra/errors.py)
+class InvalidWaiver(ValueError):
     """Raised when a waiver's check ID is malformed, its reason too short, or it repeats a waiver."""
 
 

@@ -41,6 +41,18 @@ def _ints(value: Any) -> Any:
     return value
 
 
+_SUB_RESOURCE_KEYS = frozenset({"name", "id", "type", "etag"})
+
+
+def _sub_resource(item: Any) -> Any:
+    """A flattened sub-resource back in ARM shape: name and id beside, its settings under `properties`."""
+    if not isinstance(item, dict):
+        return item
+    nested = {k: v for k, v in item.items() if k in _SUB_RESOURCE_KEYS}
+    settings = {k: v for k, v in item.items() if k not in _SUB_RESOURCE_KEYS}
+    return {**nested, "properties": settings} if settings else nested
+
+
 def arm_resource(token: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
     """One resource in ARM template shape, from its Pulumi token and wire inputs (PlanError if unmapped)."""
     mapping = arm_resource_type(token)
@@ -64,6 +76,10 @@ def arm_resource(token: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
             resource[key] = value
         elif mapping.nested_properties and key == "properties":
             properties.update(value)
+        elif key in mapping.sub_resources:
+            properties[key] = (
+                [_sub_resource(v) for v in value] if isinstance(value, list) else _sub_resource(value)
+            )
         else:
             properties[mapping.renames.get(key, key)] = value
     resource["properties"] = properties

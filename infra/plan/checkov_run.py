@@ -20,8 +20,8 @@ from infra.errors import PlanError
 
 FRAMEWORKS = ("arm", "azure_pipelines", "github_actions", "dockerfile", "secrets")
 """What the gate asks checkov to scan."""
-SKIPPED_PATHS = (r"\.venv", r"\.tools", r"\.git/", r"_cache", r"build/plan", r"node_modules", r"\{\{")
-"""Path patterns checkov leaves out: environments, caches, plan output and unrendered template sources."""
+SKIPPED_PATHS = (r"\.venv", r"\.tools", r"\.git/", r"_cache", r"node_modules", r"\{\{")
+"""Path patterns checkov leaves out: environments, caches and unrendered template sources."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,11 @@ def _findings(document: Mapping[str, Any]) -> list[Finding]:
 
 
 def run_checkov(
-    root: Path, scan_root: Path, external_checks: Path, frameworks: Iterable[str] = FRAMEWORKS
+    root: Path,
+    scan_root: Path,
+    external_checks: Path,
+    frameworks: Iterable[str] = FRAMEWORKS,
+    skipped_paths: Iterable[str] = (),
 ) -> list[Finding]:
     """Every check result of one offline checkov run over `scan_root` with our custom checks loaded."""
     command = [
@@ -101,8 +105,10 @@ def run_checkov(
         "--output", "json",
         # No --quiet: in JSON it drops the passed checks, which the gate counts.
         "--compact", "--skip-download",
+        # Without it the secrets framework reads only IaC files (.tf, .yml, .json ...), not code or .env.
+        "--enable-secret-scan-all-files",
     ]  # fmt: skip
-    for pattern in SKIPPED_PATHS:
+    for pattern in (*SKIPPED_PATHS, *skipped_paths):
         command += ["--skip-path", pattern]
     env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "ANSI_COLORS_DISABLED": "1", "LOG_LEVEL": "WARNING"}
     env.pop("BC_API_KEY", None)

@@ -90,6 +90,36 @@ def _private_endpoints(resource: PlannedResource) -> int:
     return IMPLICIT_ENDPOINTS + len(declared)
 
 
+def _managed_network_lines(resource: PlannedResource, region: str, hours: float) -> list[CostLine]:
+    """Managed private endpoints, and the Azure Firewall a managed network adds for FQDN outbound rules."""
+    table, lines = price_table(), []
+    if count := _private_endpoints(resource):
+        monthly = round(count * table["privateEndpointHourly"][region] * hours, 2)
+        lines.append(CostLine(resource.name, f"{count} managed private endpoints", monthly, monthly))
+    network = resource.inputs.get("managedNetwork") or {}
+    rules = (network.get("outboundRules") or {}).values()
+    if network.get("isolationMode") == "AllowOnlyApprovedOutbound" and any(
+        r.get("type") == "FQDN" for r in rules
+    ):
+        sku = network.get("firewallSku") or "Standard"
+        hourly = table["managedFirewallHourly"][sku][region]
+        monthly = round(hourly * hours, 2)
+        lines.append(CostLine(resource.name, f"managed Azure Firewall {sku} (FQDN rules)", monthly, monthly))
+    return lines
+
+
+def _fixed_line(resource: PlannedResource, region: str, hours: float) -> CostLine:
+    """A resource billed at a flat rate while it exists (an endpoint by the hour, a DNS zone by the month)."""
+    table = price_table()
+    if resource.type in table["fixedHourly"]:
+        meter = table["fixedHourly"][resource.type]
+        monthly = round(meter["price"][region] * hours, 2)
+    else:
+        meter = table["fixedMonthly"][resource.type]
+        monthly = meter["price"][region]
+    return CostLine(resource.name, meter["item"], monthly, monthly)
+
+
 def estimate(plan: Plan) -> CostEstimate:
     """The stack's monthly estimate from the price table."""
     table = price_table()
@@ -112,6 +142,8 @@ def estimate(plan: Plan) -> CostEstimate:
             else:
                 monthly = round(daily * hours / 24, 2)
                 result.lines.append(CostLine(resource.name, f"registry {sku}", monthly, monthly))
+        elif token in table["fixedHourly"] or token in table["fixedMonthly"]:
+            result.lines.append(_fixed_line(resource, region, hours))
         elif token in table["usage"]:
             meter = table["usage"][token]
             result.usage.append((resource.name, meter["unit"], meter["price"][region]))
@@ -119,11 +151,8 @@ def estimate(plan: Plan) -> CostEstimate:
             result.free.append((resource.name, table["free"][token]))
         else:
             result.unpriced.append((resource.name, f"resource type {token} is not in the price table"))
-        if token == WORKSPACE and (count := _private_endpoints(resource)):
-            monthly = round(count * table["privateEndpointHourly"][region] * hours, 2)
-            result.lines.append(
-                CostLine(resource.name, f"{count} managed private endpoints", monthly, monthly)
-            )
+        if token == WORKSPACE:
+            result.lines.extend(_managed_network_lines(resource, region, hours))
     return result
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -70,6 +71,13 @@ def _source(path: str, inputs: ScanInputs, root: Path) -> str:
     return str(resolved.relative_to(root)) if resolved.is_relative_to(root) else path
 
 
+def _other_outputs(root: Path, scan_dir: Path) -> str:
+    """A checkov skip pattern for the build folder (plan output, earlier scans) except this scan's folder."""
+    scan_dir = scan_dir.resolve()
+    parent = scan_dir.parent.relative_to(root) if scan_dir.parent.is_relative_to(root) else scan_dir.parent
+    return rf"{re.escape(str(parent))}/(?!{re.escape(scan_dir.name)}(/|$))"
+
+
 def run_gate(root: Path, stacks: list[str], out_dir: Path, scan_dir: Path) -> GateResult:
     """Plan `stacks`, stage everything under `scan_dir`, run checkov once and judge the result."""
     root = root.resolve()
@@ -84,7 +92,8 @@ def run_gate(root: Path, stacks: list[str], out_dir: Path, scan_dir: Path) -> Ga
     generate_projects(root / "templates", inputs)
     for project in inputs.generated:
         stage_pipelines(project, project.parent.name, inputs, root)
-    findings = run_checkov(root, root, root / "policy" / "checkov_checks")
+    checks = root / "policy" / "checkov_checks"
+    findings = run_checkov(root, root, checks, skipped_paths=[_other_outputs(root, scan_dir)])
     findings = apply_graph_waivers(findings, inputs.templates)
     result = GateResult(findings, inputs, idle_cost=idle)
     for path, stack in inputs.stacks.items():

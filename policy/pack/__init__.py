@@ -1,0 +1,1 @@
+"""The Pulumi policy pack (`pulumi preview --policy-pack policy/pack`)."""

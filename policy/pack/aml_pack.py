@@ -1,0 +1,48 @@
+"""The policy pack's policies: one mandatory ResourceValidationPolicy per rule in policy/rules/aml.py."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+)
+
+from policy.rules import wire
+from policy.rules.aml import RULES, Rule
+
+PACK_NAME = "azure-mlops-aml"
+CONFIG_SCHEMA = PolicyConfigSchema(
+    properties={
+        "networkProfile": {"type": "string", "enum": list(wire.NETWORK_PROFILES), "default": "private"},
+        "environment": {"type": "string", "description": "Overrides the resources' `environment` tag."},
+    }
+)
+"""Set per stack with `--policy-pack-config`: the stack's networkProfile and environment."""
+
+
+def _validator(rule: Rule) -> Callable[[ResourceValidationArgs, ReportViolation], None]:
+    def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+        context = wire.stack_context(args.props, args.get_config() or {})
+        for _, message in wire.violations(args.resource_type, args.props, context, (rule,)):
+            report_violation(f"{rule.id}: {message}", args.urn)
+
+    return validate
+
+
+def policies() -> list[ResourceValidationPolicy]:
+    """The pack's policies, mandatory: a violation stops `pulumi preview` and `pulumi up`."""
+    return [
+        ResourceValidationPolicy(
+            name=rule.name,
+            description=f"{rule.id}: {rule.description}",
+            validate=_validator(rule),
+            enforcement_level=EnforcementLevel.MANDATORY,
+            config_schema=CONFIG_SCHEMA,
+        )
+        for rule in RULES
+    ]

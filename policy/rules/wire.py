@@ -1,0 +1,41 @@
+"""Evaluate our rules on a resource as Pulumi sees it: its type token and wire (camelCase) inputs.
+
+The Pulumi policy pack gets the resource's inputs, not its ARM shape; the ARM model's own conversion
+(infra/plan/arm_model.py, pure) turns them into the shape the rules read, so the pack and checkov judge
+the same thing. Resource types the ARM model does not map carry none of our rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from infra.plan.arm_model import arm_resource
+from infra.plan.arm_types import ARM_RESOURCE_TYPES
+from policy.rules.aml import RULES, Rule, StackContext
+
+NETWORK_PROFILES = ("public", "private")
+
+
+def stack_context(inputs: Mapping[str, Any], config: Mapping[str, Any]) -> StackContext:
+    """The context from the pack's configuration, the environment falling back to the resource's tag.
+
+    The network profile defaults to `private`: without configuration the pack applies the strict rules.
+    """
+    profile = config.get("networkProfile", "private")
+    if profile not in NETWORK_PROFILES:
+        msg = f"policy config networkProfile = {profile!r}: must be one of {list(NETWORK_PROFILES)}"
+        raise ValueError(msg)
+    tags = inputs.get("tags") if isinstance(inputs.get("tags"), Mapping) else {}
+    environment = config.get("environment") or tags.get("environment") or ""
+    return StackContext(environment=str(environment), private=profile == "private")
+
+
+def violations(
+    token: str, inputs: Mapping[str, Any], context: StackContext, rules: tuple[Rule, ...] = RULES
+) -> list[tuple[Rule, str]]:
+    """(rule, message) for every violation of `rules` by the resource; none for unmapped types."""
+    if token not in ARM_RESOURCE_TYPES:
+        return []
+    resource = arm_resource(token, inputs)
+    return [(rule, message) for rule in rules for message in rule.violations(resource, context) or []]

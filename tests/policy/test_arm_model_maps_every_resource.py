@@ -1,0 +1,132 @@
+"""The ARM model: one entry per Azure resource, the right type, API version, shape and wire names."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import re
+from typing import Any
+
+import pytest
+
+from infra.errors import PlanError
+from infra.plan.arm_model import arm_resource
+from infra.plan.arm_types import ARM_RESOURCE_TYPES
+from infra.plan.engine import Plan
+
+# Types whose ARM schema is not vendored in fixtures/arm_schema_names.json, each with the reason; their
+# property names are checked against the azure-native SDK's own input names instead.
+WITHOUT_VENDORED_SCHEMA = {
+    "Microsoft.Resources/resourceGroups": "subscription-scope type: not in the resource-group schemas",
+    "Microsoft.Insights/actionGroups": "the 2024-10-01-preview schema was not in the reference snapshot",
+}
+
+
+def sdk_wire_names(token: str) -> set[str]:
+    """The wire names of the SDK resource's inputs (`__props__.__dict__["name"]` in its source)."""
+    _, module, name = token.split(":")
+    cls = getattr(importlib.import_module(f"pulumi_azure_native.{module}"), name)
+    snake = re.findall(r'__props__\.__dict__\["(\w+)"\] = (?!None)', inspect.getsource(cls))
+    return {re.sub(r"_([a-z0-9])", lambda m: m.group(1).upper(), name) for name in snake}
+
+
+def sdk_api_version(token: str) -> str:
+    """The API version the azure-native SDK documents for `token` ("Uses Azure REST API version ...")."""
+    _, module, name = token.split(":")
+    cls = getattr(importlib.import_module(f"pulumi_azure_native.{module}"), name)
+    match = re.search(r"Uses Azure REST API version (\S+?)\.?\s", inspect.getsource(cls))
+    assert match, f"{token}: no API version in the SDK docstring"
+    return match.group(1)
+
+
+def test_every_declared_type_is_mapped(plans: dict[str, Plan]) -> None:
+    declared = {r.type for plan in plans.values() for r in plan.resources if r.custom}
+    unmapped = sorted(declared - set(ARM_RESOURCE_TYPES))
+    assert unmapped == [], f"resource types without an ARM mapping: {unmapped}"
+    assert len(declared) >= 10
+
+
+def test_one_template_entry_per_azure_resource(plans: dict[str, Plan], templates: dict[str, Any]) -> None:
+    for stack, plan in plans.items():
+        azure = sorted(r.name for r in plan.resources if r.custom)
+        modelled = sorted(r["metadata"]["azureMlops"]["logicalName"] for r in templates[stack]["resources"])
+        assert modelled == azure, stack
+        assert templates[stack]["$schema"].endswith("deploymentTemplate.json#")
+        assert templates[stack]["contentVersion"] == "1.0.0.0"
+        assert "not a deployment artifact" in templates[stack]["metadata"]["description"]
+
+
+def test_api_versions_are_the_azure_native_defaults() -> None:
+    for token, mapping in ARM_RESOURCE_TYPES.items():
+        assert mapping.api_version == sdk_api_version(token), token
+
+
+def test_keys_and_properties_exist_in_the_arm_schema(templates: dict[str, Any], schema_names: dict) -> None:
+    """Every property name the model writes exists in that type's ARM schema: SDK names were renamed."""
+    checked = set()
+    for template in templates.values():
+        for resource in template["resources"]:
+            if resource["type"] in WITHOUT_VENDORED_SCHEMA:
+                token = resource["metadata"]["azureMlops"]["pulumiType"]
+                assert set(resource) - {"metadata", "type", "apiVersion", "name", "properties"} <= {
+                    "location",
+                    "tags",
+                }
+                unknown = sorted(set(resource["properties"]) - sdk_wire_names(token))
+                assert unknown == [], f"{token}: not SDK input names: {unknown}"
+                checked.add(resource["type"])
+                continue
+            names = schema_names[resource["type"]]
+            assert resource["apiVersion"] == names["apiVersion"]
+            unknown = sorted(set(resource["properties"]) - set(names["properties"]))
+            assert unknown == [], f"{resource['type']} {resource['name']}: not ARM property names: {unknown}"
+            extra = sorted(set(resource) - set(names["topLevel"]) - {"metadata", "scope"})
+            assert extra == [], f"{resource['type']}: not ARM resource keys: {extra}"
+            checked.add(resource["type"])
+    assert len(checked) == len({r["type"] for t in templates.values() for r in t["resources"]})
+
+
+def test_sdk_names_become_wire_names(plans: dict[str, Plan]) -> None:
+    account = arm_resource(
+        "azure-native:storage:StorageAccount", plans["dev"].named("workspace-storage-account").inputs
+    )
+    assert account["properties"]["supportsHttpsTrafficOnly"] is True
+    assert account["properties"]["networkAcls"]["defaultAction"] == "Allow"
+    assert "enableHttpsTrafficOnly" not in account["properties"]
+    assert account["sku"] == {"name": "Standard_LRS"} and account["kind"] == "StorageV2"
+    insights = arm_resource(
+        "azure-native:applicationinsights:Component", plans["dev"].named("monitoring-insights").inputs
+    )
+    assert insights["properties"]["Application_Type"] == "web"
+    assert insights["properties"]["WorkspaceResourceId"].endswith("/workspaces/log-mlops-dev-we")
+    logs = arm_resource(
+        "azure-native:operationalinsights:Workspace", plans["dev"].named("monitoring-logs").inputs
+    )
+    assert logs["properties"]["sku"] == {"name": "PerGB2018"} and "sku" not in logs
+
+
+def test_child_and_extension_resources(plans: dict[str, Plan]) -> None:
+    plan = plans["prod"]
+    container = arm_resource("azure-native:storage:BlobContainer", plan.named("data-lake-raw").inputs)
+    assert container["name"].endswith("/default/raw")
+    compute = arm_resource(
+        "azure-native:machinelearningservices:Compute", plan.named("compute-cpu-cluster").inputs
+    )
+    assert compute["name"] == "mlw-mlops-prod-we/cpu-cluster"
+    assert compute["properties"]["properties"]["scaleSettings"]["minNodeCount"] == 0  # an int, not 0.0
+    grant = next(r for r in plan.resources if r.type == "azure-native:authorization:RoleAssignment")
+    assignment = arm_resource(grant.type, grant.inputs)
+    assert assignment["scope"] == grant.inputs["scope"] and "scope" not in assignment["properties"]
+
+
+def test_flattened_sub_resources_are_nested_again(plans: dict[str, Plan]) -> None:
+    vnets = plans["prod"].of_type("azure-native:network:VirtualNetwork")
+    assert vnets, "prod declares a virtual network"
+    subnet = arm_resource(vnets[0].type, vnets[0].inputs)["properties"]["subnets"][0]
+    assert set(subnet) == {"name", "properties"} and "addressPrefix" in subnet["properties"]
+
+
+def test_unmapped_type_is_an_error_naming_it() -> None:
+    with pytest.raises(PlanError) as raised:
+        arm_resource("azure-native:web:WebApp", {"name": "app"})
+    assert "azure-native:web:WebApp" in str(raised.value)

@@ -1,0 +1,72 @@
+"""The Pulumi policy pack: its rules on captured wire inputs, and its wiring in its own environment."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from infra.plan.engine import Plan
+from policy.rules import wire
+from policy.rules.aml import rule
+from tests.policy.conftest import REPO
+from tests.policy.rule_cases import rule_cases
+
+PACK_PYTHON = REPO / ".venv-policy" / "bin" / "python"
+
+
+def _config(private: bool, environment: str) -> dict[str, str]:
+    return {"networkProfile": "private" if private else "public", "environment": environment}
+
+
+def test_wire_inputs_pass_and_violate(plans: dict[str, Plan]) -> None:
+    for case in rule_cases(plans):
+        only = (rule(case.rule_id),)
+        context = wire.stack_context(case.compliant, _config(case.context.private, case.context.environment))
+        assert wire.violations(case.token, case.compliant, context, only) == [], case.rule_id
+        found = wire.violations(case.token, case.violating, context, only)
+        assert [r.id for r, _ in found] == [case.rule_id] and case.expected in found[0][1]
+
+
+def test_environment_falls_back_to_the_tag_and_profile_defaults_to_private(plans: dict[str, Plan]) -> None:
+    inputs = plans["dev"].named("compute-cpu-cluster").inputs
+    context = wire.stack_context(inputs, {})
+    assert context.environment == "dev" and context.private is True
+    with pytest.raises(ValueError, match="networkProfile = 'open'") as raised:
+        wire.stack_context(inputs, {"networkProfile": "open"})
+    assert "public" in str(raised.value)
+
+
+def test_unmapped_types_carry_no_rule() -> None:
+    context = wire.stack_context({}, {})
+    assert wire.violations("random:index/randomString:RandomString", {"length": 8}, context) == []
+
+
+def test_pack_policies_report_in_the_pack_environment(plans: dict[str, Plan]) -> None:
+    """pulumi-policy's own ResourceValidationArgs through each policy's validate (.venv-policy)."""
+    if not PACK_PYTHON.is_file():
+        pytest.fail("the policy pack environment is missing: run `make setup-policy-pack` (make test does)")
+    cases, expected = [], {}
+    for index, case in enumerate(rule_cases(plans)):
+        policy = rule(case.rule_id).name
+        for verdict, inputs in (("pass", case.compliant), ("fail", case.violating)):
+            label = f"{index}-{case.rule_id}-{verdict}"
+            config = _config(case.context.private, case.context.environment)
+            cases.append(
+                {"label": label, "policy": policy, "token": case.token, "inputs": inputs, "config": config}
+            )
+            expected[label] = (verdict, case.rule_id, case.expected)
+    completed = subprocess.run(
+        [str(PACK_PYTHON), str(REPO / "policy/pack/tests/run_pack_cases.py")],
+        input=json.dumps(cases), capture_output=True, text=True, check=False, cwd=REPO, timeout=120,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    results = {r["label"]: r["reported"] for r in json.loads(completed.stdout)}
+    assert set(results) == set(expected)
+    for label, (verdict, rule_id, fragment) in expected.items():
+        if verdict == "pass":
+            assert results[label] == [], label
+        else:
+            assert len(results[label]) == 1 and results[label][0].startswith(f"{rule_id}: "), label
+            assert fragment in results[label][0], label
