@@ -10,12 +10,77 @@ import ipaddress
 
 import pulumi
 
-from infra.components.network import COMPUTE_RULES, PRIVATE_ENDPOINT_RULES, SubnetSpec
+from infra.components.network import SecurityRule, SubnetSpec
 from infra.components.private_endpoints import EndpointSpec
 from infra.naming import ResourceNames
 
 PRIVATE_ENDPOINT_SUBNET = "private-endpoints"
 COMPUTE_SUBNET = "compute"
+
+# Egress of VNet-injected compute and self-hosted build agents: the service tags Azure ML documents as
+# required (https://learn.microsoft.com/azure/machine-learning/how-to-access-azureml-behind-firewall).
+_COMPUTE_EGRESS: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    (
+        "AzureMachineLearning",
+        ("443", "8787", "18881"),
+        "Azure ML service: job control, compute instance services",
+    ),
+    ("AzureActiveDirectory", ("443",), "token acquisition for identities"),
+    ("AzureResourceManager", ("443",), "control plane calls of the SDK and CLI"),
+    ("Storage", ("443",), "job snapshots and outputs in workspace storage"),
+    ("AzureContainerRegistry", ("443",), "environment images"),
+    ("MicrosoftContainerRegistry", ("443",), "Azure ML base images"),
+    ("AzureFrontDoor.FirstParty", ("443",), "MCR serves image layers from here"),
+    ("AzureMonitor", ("443",), "metrics and logs of jobs"),
+)
+COMPUTE_RULES: tuple[SecurityRule, ...] = (
+    *(
+        SecurityRule(
+            name=f"allow-{tag.lower().replace('.', '-')}",
+            priority=100 + 10 * index,
+            direction="Outbound",
+            access="Allow",
+            destination=tag,
+            ports=ports,
+            why=why,
+        )
+        for index, (tag, ports, why) in enumerate(_COMPUTE_EGRESS)
+    ),
+    SecurityRule(
+        name="deny-internet",
+        priority=4000,
+        direction="Outbound",
+        access="Deny",
+        destination="Internet",
+        ports=("*",),
+        protocol="*",
+        why="no other egress",
+    ),
+)
+
+# Private endpoints only ever answer clients inside the VNet, on HTTPS and SMB (the notebooks file share).
+PRIVATE_ENDPOINT_RULES: tuple[SecurityRule, ...] = (
+    SecurityRule(
+        name="allow-vnet-https-smb",
+        priority=100,
+        direction="Inbound",
+        access="Allow",
+        destination="VirtualNetwork",
+        ports=("443", "445"),
+        why="clients in the VNet reach services",
+    ),
+    SecurityRule(
+        name="deny-other-inbound",
+        priority=4000,
+        direction="Inbound",
+        access="Deny",
+        destination="*",
+        source="*",
+        ports=("*",),
+        protocol="*",
+        why="nothing else reaches the endpoints",
+    ),
+)
 
 PACKAGE_HOSTS: dict[str, str] = {
     # MLflow no-code deployment builds the serving image from the model's requirements with pip ...
