@@ -10,7 +10,8 @@ from mlflow import MlflowClient
 
 from tests.templates.generation import VENV_BIN, run_tool
 
-pytestmark = pytest.mark.slow
+# SQLAlchemy deprecation warnings come from MLflow's own store code, not from the project.
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
 MODEL_NAME = "diabetes-progression"  # the default slug
 
