@@ -63,6 +63,7 @@ def test_logging_command_values_cannot_inject_a_second_command():
     assert lines[0].startswith("##vso[task.setvariable variable=modelVersion;isOutput=true]1%5D%0A")
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::FutureWarning")
 def test_deployment_yaml_gets_name_endpoint_and_model_from_the_pipeline(tmp_path):
     # Real azure-ai-ml loader and schema; only the network-facing operations object is stubbed.
     from types import SimpleNamespace
