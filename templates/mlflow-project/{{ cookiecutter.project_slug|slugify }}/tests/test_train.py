@@ -8,11 +8,12 @@ import mlflow
 import pandas as pd
 from mlflow import MlflowClient
 
-from {{ cookiecutter.package_name }}.data import FEATURE_NAMES
+from {{ cookiecutter.package_name }}.data import FEATURE_NAMES, features_and_target
 from {{ cookiecutter.package_name }}.handoff import Candidate
 from {{ cookiecutter.package_name }}.prep import PreparedData
 from {{ cookiecutter.package_name }}.score_batch import feature_drift, score
-from {{ cookiecutter.package_name }}.train import TrainParams, train
+from {{ cookiecutter.package_name }}.tracking import log_sklearn_model, step_run
+from {{ cookiecutter.package_name }}.train import TrainParams, build_model, train
 
 
 def test_training_logs_params_metrics_plots_and_a_servable_model(
@@ -46,3 +47,19 @@ def test_batch_scoring_keeps_features_for_drift_checks(
     assert feature_drift(rows, scored).max() < 0.01
     shifted = scored.assign(**{FEATURE_NAMES[0]: scored[FEATURE_NAMES[0]] * 3 + 100})
     assert feature_drift(rows, shifted).idxmax() == FEATURE_NAMES[0]
+
+
+def test_the_azure_ml_fallback_logs_a_model_that_registers(
+    tiny_prepared: PreparedData, fast_params: TrainParams, model_name: str
+) -> None:
+    """The path taken when tracking to Azure ML, where MLflow 3's logged-model API has answered 404."""
+    features, target = features_and_target(pd.read_parquet(tiny_prepared.train))
+    model = build_model(fast_params).fit(features, target)
+    with step_run("fallback"):
+        model_uri = log_sklearn_model(model, features.head(5), as_run_artifacts=True)
+
+    assert model_uri.startswith("runs:/") and model_uri.endswith("/model")
+    version = mlflow.register_model(model_uri, model_name)
+    loaded = mlflow.pyfunc.load_model(f"models:/{model_name}/{version.version}")
+    assert loaded.metadata.get_input_schema().input_names() == FEATURE_NAMES
+    assert len(loaded.predict(features.head(3))) == 3

@@ -52,10 +52,17 @@ def step_run(name: str) -> Iterator[mlflow.ActiveRun]:
         yield run
 
 
-def log_sklearn_model(model: BaseEstimator, example: pd.DataFrame) -> str:
-    """Log `model` with its signature and an input example into the active run; return its URI."""
+def log_sklearn_model(
+    model: BaseEstimator, example: pd.DataFrame, *, as_run_artifacts: bool | None = None
+) -> str:
+    """Log `model` with its signature and an input example into the active run; return its URI.
+
+    `as_run_artifacts` (default: only when tracking to Azure ML) logs through plain run artifacts.
+    """
     signature = infer_signature(example, model.predict(example))
-    if mlflow.get_tracking_uri().startswith("azureml"):
+    if as_run_artifacts is None:
+        as_run_artifacts = mlflow.get_tracking_uri().startswith("azureml")
+    if as_run_artifacts:
         return _log_as_run_artifacts(model, example, signature)
     info = mlflow.sklearn.log_model(
         model,
