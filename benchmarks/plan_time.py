@@ -23,7 +23,9 @@ def run_once(command: list[str]) -> tuple[float, float]:
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{' '.join(command)} failed:\n{process.stderr.read().decode() if process.stderr else ''}")
+        stderr = process.stderr.read().decode() if process.stderr else ""
+        msg = f"{' '.join(command)} failed:\n{stderr}"
+        raise SystemExit(msg)
     return elapsed, usage.ru_maxrss / 1024
 
 

@@ -66,7 +66,10 @@ NAME_RULES: dict[str, NameRule] = {
     ),
     "ml_datastore": NameRule(1, 255, re.compile(r"[a-z0-9_]+"), "lower-case letters, digits and _"),
     "network": NameRule(
-        2, 64, re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*[A-Za-z0-9_]"), "letters, digits, - . _, alphanumeric start"
+        2,
+        64,
+        re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*[A-Za-z0-9_]"),
+        "letters, digits, - . _, alphanumeric start",
     ),
     "action_group_short": NameRule(1, 12, re.compile(r"[A-Za-z0-9-]+"), "letters, digits and hyphens"),
 }
