@@ -18,6 +18,8 @@ class BuiltInRole(StrEnum):
     """Read and write the workspace's notebook file share with identity-based access."""
     KEY_VAULT_SECRETS_OFFICER = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
     """Manage secrets (not keys, certificates or access): workspace connection secrets."""
+    KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
+    """Read secret values only: Key Vault references in app settings, a Key Vault-backed Databricks scope."""
     ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
     """Pull images: compute running jobs."""
     ACR_PUSH = "8311e382-0749-4cb8-b61a-304f252e45ec"
@@ -26,6 +28,12 @@ class BuiltInRole(StrEnum):
     """Run jobs, register models, deploy endpoints; cannot create compute or change the workspace."""
     AZUREML_REGISTRY_USER = "1823dd4f-9b8c-4ab6-ab4e-7397a3684615"
     """Read and create assets in an Azure ML registry: share a model into it, deploy a model from it."""
+    STORAGE_BLOB_DATA_OWNER = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"
+    """Blobs plus their ACLs: what the Functions host needs on its own storage (leases, keys, code package)."""
+    STORAGE_TABLE_DATA_CONTRIBUTOR = "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3"
+    """Read, insert and update table entities: the lifecycle handler's audit records."""
+    MONITORING_METRICS_PUBLISHER = "3913510d-42f4-4e42-8a64-420c390055eb"
+    """Send telemetry with an Entra token (Application Insights with Entra authentication)."""
 
 
 def role_definition_id(subscription_id: str, role: BuiltInRole) -> str:
