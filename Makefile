@@ -52,3 +52,7 @@ demo: setup  ## The main job on the local default (no Azure account).
 
 clean:
 	rm -rf build .venv .venv-checkov .venv-policy $(TOOLS)
+
+.PHONY: sync-template
+sync-template: setup  ## Copy pipelines/ templates and scripts into templates/mlflow-project (byte for byte).
+	$(UV) run --frozen --no-sync python -m pipelines.sync_template

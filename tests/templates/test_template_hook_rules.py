@@ -108,7 +108,8 @@ def test_a_missing_or_non_string_answer_is_refused() -> None:
     ("answers_override", "pruned"),
     [
         ({}, [".github", "aml/batch", "databricks"]),
-        ({"ci_provider": "none", "deployment": "both"}, [".azure-pipelines", ".github", "databricks"]),
+        ({"ci_provider": "none", "deployment": "both"},
+         [".azure-pipelines", "pipelines", ".github", "databricks"]),
         ({"ci_provider": "github-actions", "deployment": "batch", "databricks_job": "yes"},
          [".azure-pipelines", "aml/online"]),
     ],
@@ -118,7 +119,10 @@ def test_only_the_unselected_parts_are_pruned(answers_override: dict[str, str], 
 
 
 def test_prune_removes_folders_and_files_and_can_run_twice(tmp_path: Path) -> None:
-    owned = [path for owners in OWNED_PATHS.values() for paths in owners.values() for path in paths]
+    # dict.fromkeys: `pipelines` belongs to both CI providers.
+    owned = dict.fromkeys(
+        path for owners in OWNED_PATHS.values() for paths in owners.values() for path in paths
+    )
     for relative in owned:
         (tmp_path / relative).mkdir(parents=True)
         (tmp_path / relative / "kept-only-if-selected.yml").write_text("x: 1\n")

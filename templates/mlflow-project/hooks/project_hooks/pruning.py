@@ -2,7 +2,9 @@
 
 The template renders every optional part; the post-generation hook deletes what the answers did
 not select. Ownership is declared per folder, not per file, so a pipeline file added later under
-`.azure-pipelines/` or `.github/` is pruned with its provider without touching this module.
+`.azure-pipelines/` or `.github/` is pruned with its provider without touching this module. A path owned by
+several values of one answer (the vendored `pipelines/` scripts, used by both CI providers) stays when any
+of them is selected.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from pathlib import Path
 
 OWNED_PATHS: dict[str, dict[str, tuple[str, ...]]] = {
     "ci_provider": {
-        "azure-pipelines": (".azure-pipelines",),
-        "github-actions": (".github",),
+        "azure-pipelines": (".azure-pipelines", "pipelines"),
+        "github-actions": (".github", "pipelines"),
     },
     "deployment": {
         "online": ("aml/online",),
@@ -44,17 +46,20 @@ def selected_values(field: str, value: str) -> frozenset[str]:
 
 
 def unselected_paths(answers: Mapping[str, object]) -> list[str]:
-    """Paths owned by values the answers did not select, in a stable order.
+    """Paths owned only by values the answers did not select, in a stable order.
 
     >>> unselected_paths({"ci_provider": "github-actions", "deployment": "both", "databricks_job": "no"})
     ['.azure-pipelines', 'databricks']
+    >>> unselected_paths({"ci_provider": "none", "deployment": "both", "databricks_job": "yes"})
+    ['.azure-pipelines', 'pipelines', '.github']
     """
     paths: list[str] = []
     for field, owners in OWNED_PATHS.items():
         chosen = selected_values(field, str(answers[field]))
+        kept = {path for value, owned in owners.items() if value in chosen for path in owned}
         for value, owned in owners.items():
             if value not in chosen:
-                paths.extend(owned)
+                paths.extend(path for path in owned if path not in kept and path not in paths)
     return paths
 
 

@@ -1,0 +1,1 @@
+"""Azure Pipelines definitions and the scripts they call (`pipelines.scripts`)."""

@@ -1,0 +1,92 @@
+"""The typed boundary between the scripts and Azure ML.
+
+Scripts depend on these Protocols only. `aml_client.AzureMlClient` implements them with `azure-ai-ml`'s
+`MLClient`; tests implement them with in-memory fakes. Implementations raise `TransientAzureError` for
+retryable failures and `DeploymentError` for everything else, never SDK exceptions.
+"""
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Protocol
+
+
+class JobsApi(Protocol):
+    """Azure ML jobs in one workspace."""
+
+    def submit_job(self, spec: Path, *, experiment_name: str | None) -> str:
+        """Submit the CLI v2 job YAML at `spec`; return the job name."""
+        ...
+
+    def job_status(self, name: str) -> str:
+        """Return the job's status string (`Running`, `Completed`, `Failed`, `Canceled`, ...)."""
+        ...
+
+    def cancel_job(self, name: str) -> None:
+        """Request cancellation of a running job."""
+        ...
+
+
+class OnlineEndpointsApi(Protocol):
+    """One workspace's managed online endpoints and their deployments."""
+
+    def get_traffic(self, endpoint: str) -> dict[str, int]:
+        """Return the endpoint's traffic split, deployment name to percent."""
+        ...
+
+    def set_traffic(self, endpoint: str, traffic: Mapping[str, int]) -> None:
+        """Set the traffic split and wait until the endpoint has applied it."""
+        ...
+
+    def create_or_update_deployment(
+        self, endpoint: str, deployment: str, spec: Path, model: str | None
+    ) -> None:
+        """Create or replace `deployment` from YAML at `spec` (its `model:` replaced by `model` if given)."""
+        ...
+
+    def deployment_state(self, endpoint: str, deployment: str) -> str:
+        """Return the deployment's provisioning state (`Succeeded`, `Failed`, `Updating`, ...)."""
+        ...
+
+    def invoke(self, endpoint: str, deployment: str, request_file: Path) -> str:
+        """Score `request_file` against one deployment, bypassing the traffic split; return the body."""
+        ...
+
+    def delete_deployment(self, endpoint: str, deployment: str) -> None:
+        """Delete a deployment that receives no traffic."""
+        ...
+
+
+class ModelsApi(Protocol):
+    """Models in a workspace and in an Azure ML registry."""
+
+    def register_model(
+        self, *, name: str, path: str, model_type: str, description: str, tags: Mapping[str, str]
+    ) -> str:
+        """Register a model version in the workspace from `path`; return the new version."""
+        ...
+
+    def registry_has_model(self, *, registry: str, name: str, version: str) -> bool:
+        """Whether `name` at `version` already exists in `registry`."""
+        ...
+
+    def share_model(
+        self, *, name: str, version: str, registry: str, registry_name: str, registry_version: str
+    ) -> None:
+        """Copy a workspace model version into `registry` as `registry_name`:`registry_version`."""
+        ...
+
+
+class BatchEndpointsApi(Protocol):
+    """One workspace's batch endpoints and their deployments."""
+
+    def create_or_update_batch_deployment(
+        self, endpoint: str, deployment: str, spec: Path, model: str | None
+    ) -> None:
+        """Create or replace `deployment` from `spec` (optionally with `model`); make it the default."""
+        ...
+
+    def invoke_batch(
+        self, endpoint: str, deployment: str | None, inputs: Mapping[str, str], input_type: str
+    ) -> str:
+        """Start a batch scoring job over `inputs` (name to data URI) of `input_type`; return its name."""
+        ...

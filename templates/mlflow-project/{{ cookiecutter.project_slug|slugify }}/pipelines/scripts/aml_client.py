@@ -1,0 +1,198 @@
+"""`azure-ai-ml` implementation of the `aml_boundary` Protocols.
+
+Under AzureCLI@2 the Azure CLI is signed in with the service connection's federated identity, so
+`DefaultAzureCredential` resolves to the CLI credential: no client secret exists anywhere. SDK imports are
+deferred to first use because `azure.ai.ml` takes seconds to import and the unit tests never need it.
+"""
+
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from pipelines.scripts.errors import DeploymentError, TransientAzureError
+
+logger = logging.getLogger(__name__)
+
+# HTTP statuses that mean "try again": throttling and server-side failures.
+_RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+
+
+@contextmanager
+def translated_errors(operation: str) -> Iterator[None]:
+    """Re-raise SDK exceptions from `operation` as this package's `TransientAzureError`/`DeploymentError`."""
+    from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
+
+    try:
+        yield
+    except (ServiceRequestError, ServiceResponseError) as err:
+        msg = f"{operation}: connection problem: {err}"
+        raise TransientAzureError(msg) from err
+    except HttpResponseError as err:
+        status = err.status_code
+        if status in _RETRYABLE_STATUS:
+            msg = f"{operation}: HTTP {status} (retryable): {err.message}"
+            raise TransientAzureError(msg) from err
+        msg = f"{operation}: HTTP {status}: {err.message}"
+        raise DeploymentError(msg) from err
+    except Exception as err:
+        # azure-ai-ml raises its own ValidationException/MlException for bad YAML and failed LROs.
+        if type(err).__module__.startswith("azure."):
+            msg = f"{operation}: {type(err).__name__}: {err}"
+            raise DeploymentError(msg) from err
+        raise
+
+
+def _overrides(endpoint: str, deployment: str, model: str | None) -> list[dict[str, str]]:
+    # The YAML stays environment-neutral: names and the promoted model version come from the pipeline.
+    overrides = [{"name": deployment}, {"endpoint_name": endpoint}]
+    if model:
+        overrides.append({"model": model})
+    return overrides
+
+
+class AzureMlClient:
+    """One Azure ML workspace, reached through `MLClient`; implements every `aml_boundary` Protocol."""
+
+    def __init__(self, *, subscription_id: str, resource_group: str, workspace: str) -> None:
+        self._subscription_id = subscription_id
+        self._resource_group = resource_group
+        self._workspace = workspace
+
+    @cached_property
+    def _credential(self) -> Any:
+        from azure.identity import DefaultAzureCredential
+
+        return DefaultAzureCredential(exclude_interactive_browser_credential=True)
+
+    @cached_property
+    def _ml(self) -> Any:
+        from azure.ai.ml import MLClient
+
+        return MLClient(self._credential, self._subscription_id, self._resource_group, self._workspace)
+
+    # JobsApi
+    def submit_job(self, spec: Path, *, experiment_name: str | None) -> str:
+        from azure.ai.ml import load_job
+
+        with translated_errors(f"submit job {spec}"):
+            job = self._ml.jobs.create_or_update(load_job(source=spec), experiment_name=experiment_name)
+        return str(job.name)
+
+    def job_status(self, name: str) -> str:
+        with translated_errors(f"get job {name}"):
+            return str(self._ml.jobs.get(name).status)
+
+    def cancel_job(self, name: str) -> None:
+        with translated_errors(f"cancel job {name}"):
+            self._ml.jobs.begin_cancel(name).result()
+
+    # OnlineEndpointsApi
+    def get_traffic(self, endpoint: str) -> dict[str, int]:
+        with translated_errors(f"get endpoint {endpoint}"):
+            traffic = self._ml.online_endpoints.get(endpoint).traffic or {}
+        return {name: int(percent) for name, percent in traffic.items()}
+
+    def set_traffic(self, endpoint: str, traffic: Mapping[str, int]) -> None:
+        with translated_errors(f"set traffic {dict(traffic)} on {endpoint}"):
+            entity = self._ml.online_endpoints.get(endpoint)
+            entity.traffic = dict(traffic)
+            self._ml.online_endpoints.begin_create_or_update(entity).result()
+
+    def _deploy(
+        self, load: Any, operations: Any, endpoint: str, deployment: str, spec: Path, model: str | None
+    ) -> None:
+        # Online and batch deployments load and apply the same way; only the SDK loader and operations differ.
+        with translated_errors(f"deploy {deployment} to {endpoint}"):
+            entity = load(source=spec, params_override=_overrides(endpoint, deployment, model))
+            operations.begin_create_or_update(entity).result()
+
+    def create_or_update_deployment(
+        self, endpoint: str, deployment: str, spec: Path, model: str | None
+    ) -> None:
+        from azure.ai.ml import load_online_deployment
+
+        self._deploy(load_online_deployment, self._ml.online_deployments, endpoint, deployment, spec, model)
+
+    def deployment_state(self, endpoint: str, deployment: str) -> str:
+        with translated_errors(f"get deployment {deployment} of {endpoint}"):
+            return str(self._ml.online_deployments.get(deployment, endpoint).provisioning_state)
+
+    def invoke(self, endpoint: str, deployment: str, request_file: Path) -> str:
+        with translated_errors(f"invoke {endpoint}/{deployment}"):
+            return str(
+                self._ml.online_endpoints.invoke(
+                    endpoint_name=endpoint, deployment_name=deployment, request_file=str(request_file)
+                )
+            )
+
+    def delete_deployment(self, endpoint: str, deployment: str) -> None:
+        with translated_errors(f"delete deployment {deployment} of {endpoint}"):
+            self._ml.online_deployments.begin_delete(name=deployment, endpoint_name=endpoint).result()
+
+    # ModelsApi
+    def register_model(
+        self, *, name: str, path: str, model_type: str, description: str, tags: Mapping[str, str]
+    ) -> str:
+        from azure.ai.ml.entities import Model
+
+        model = Model(name=name, path=path, type=model_type, description=description, tags=dict(tags))
+        with translated_errors(f"register model {name} from {path}"):
+            return str(self._ml.models.create_or_update(model).version)
+
+    def registry_has_model(self, *, registry: str, name: str, version: str) -> bool:
+        from azure.ai.ml import MLClient
+        from azure.core.exceptions import ResourceNotFoundError
+
+        registry_client = MLClient(self._credential, registry_name=registry)
+        with translated_errors(f"look up {name}:{version} in registry {registry}"):
+            try:
+                registry_client.models.get(name=name, version=version)
+            except ResourceNotFoundError:
+                return False
+        return True
+
+    def share_model(
+        self, *, name: str, version: str, registry: str, registry_name: str, registry_version: str
+    ) -> None:
+        with translated_errors(f"share model {name}:{version} to registry {registry}"):
+            self._ml.models.share(
+                name,
+                version,
+                registry_name=registry,
+                share_with_name=registry_name,
+                share_with_version=registry_version,
+            )
+
+    # BatchEndpointsApi
+    def create_or_update_batch_deployment(
+        self, endpoint: str, deployment: str, spec: Path, model: str | None
+    ) -> None:
+        from azure.ai.ml import load_batch_deployment
+
+        self._deploy(load_batch_deployment, self._ml.batch_deployments, endpoint, deployment, spec, model)
+        with translated_errors(f"make {deployment} the default of {endpoint}"):
+            batch_endpoint = self._ml.batch_endpoints.get(endpoint)
+            batch_endpoint.defaults.deployment_name = deployment
+            self._ml.batch_endpoints.begin_create_or_update(batch_endpoint).result()
+
+    def invoke_batch(
+        self, endpoint: str, deployment: str | None, inputs: Mapping[str, str], input_type: str
+    ) -> str:
+        from azure.ai.ml import Input
+
+        sdk_inputs = {name: Input(type=input_type, path=uri) for name, uri in inputs.items()}
+        with translated_errors(f"invoke batch endpoint {endpoint}"):
+            job = self._ml.batch_endpoints.invoke(
+                endpoint_name=endpoint, deployment_name=deployment, inputs=sdk_inputs
+            )
+        return str(job.name)
+
+
+def from_args(args: Any) -> AzureMlClient:
+    """Build the client from the parsed `add_workspace_arguments` arguments."""
+    return AzureMlClient(
+        subscription_id=args.subscription_id, resource_group=args.resource_group, workspace=args.workspace
+    )

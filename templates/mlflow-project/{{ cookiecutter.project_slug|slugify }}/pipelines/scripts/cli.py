@@ -1,0 +1,122 @@
+"""Argument validators, the shared workspace arguments and the process wrapper every script uses.
+
+Validators are argparse `type=` callables: argparse prefixes their message with the argument's name, so
+`--traffic-steps: 10,5,100 must increase strictly` reaches the log without extra plumbing.
+"""
+
+import argparse
+import logging
+import re
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from pipelines.scripts import ado, exit_codes
+from pipelines.scripts.errors import InvalidArgumentError, PipelineScriptError
+
+logger = logging.getLogger(__name__)
+
+# Azure ML naming rules (online/batch endpoints and deployments; jobs; assets such as models).
+_ENDPOINT_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,30}[A-Za-z0-9]$")
+_JOB_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$")
+_ASSET_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
+_GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+# An unexpanded Azure Pipelines macro means the variable the template referenced was never defined.
+_UNEXPANDED_MACRO_RE = re.compile(r"\$\([^)]*\)")
+
+
+def _checked(value: str, pattern: re.Pattern[str], rule: str) -> str:
+    if _UNEXPANDED_MACRO_RE.search(value):
+        msg = f"{value!r} is an unexpanded pipeline variable: define it in the variable group"
+        raise argparse.ArgumentTypeError(msg)
+    if not pattern.fullmatch(value):
+        msg = f"{value!r} is not valid: {rule}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def endpoint_name(value: str) -> str:
+    """An online/batch endpoint or deployment name."""
+    return _checked(value, _ENDPOINT_RE, "3-32 letters, digits or '-', starting with a letter")
+
+
+def job_name(value: str) -> str:
+    """An Azure ML job name."""
+    return _checked(value, _JOB_RE, "1-255 letters, digits, '_' or '-', starting with a letter or digit")
+
+
+def asset_name(value: str) -> str:
+    """An Azure ML asset name (model, environment, data) or workspace/registry name."""
+    return _checked(value, _ASSET_RE, "1-255 letters, digits, '.', '_' or '-', starting alphanumeric")
+
+
+def subscription_id(value: str) -> str:
+    """An Azure subscription ID (a GUID)."""
+    return _checked(value, _GUID_RE, "must be a GUID such as 00000000-0000-0000-0000-000000000000")
+
+
+def positive_int(value: str) -> int:
+    """An integer > 0."""
+    try:
+        number = int(value)
+    except ValueError:
+        msg = f"{value!r} is not an integer"
+        raise argparse.ArgumentTypeError(msg) from None
+    if number <= 0:
+        msg = f"{number} must be greater than 0"
+        raise argparse.ArgumentTypeError(msg)
+    return number
+
+
+def non_negative_int(value: str) -> int:
+    """An integer >= 0."""
+    return 0 if value.strip() == "0" else positive_int(value)
+
+
+def model_uri(value: str) -> str:
+    """An `azureml:` model URI, or empty for "keep the model named in the deployment YAML"."""
+    if value and not value.startswith("azureml:"):
+        msg = f"{value!r} must be an azureml: model URI (azureml:name:version or azureml://registries/...)"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def existing_file(value: str) -> Path:
+    """A path to a file that exists now (checked before any Azure call, so typos fail fast)."""
+    path = Path(value)
+    if not path.is_file():
+        msg = f"{value!r} is not an existing file"
+        raise argparse.ArgumentTypeError(msg)
+    return path
+
+
+def workspace_parser(doc: str | None) -> argparse.ArgumentParser:
+    """A parser whose help is the script's docstring, with the workspace arguments already added."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_workspace_arguments(parser)
+    return parser
+
+
+def add_workspace_arguments(parser: argparse.ArgumentParser) -> None:
+    """The three arguments that locate an Azure ML workspace (Pulumi outputs of the same names)."""
+    parser.add_argument("--subscription-id", required=True, type=subscription_id, help="subscriptionId")
+    parser.add_argument("--resource-group", required=True, type=asset_name, help="resourceGroupName")
+    parser.add_argument("--workspace", required=True, type=asset_name, help="workspaceName")
+
+
+def run(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None) -> int:
+    """Run a script's `main`, turning our exceptions into a logged issue and a documented exit code."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return main(argv)
+    except InvalidArgumentError as err:
+        ado.log_issue("error", str(err))
+        return exit_codes.USAGE
+    except PipelineScriptError as err:
+        ado.log_issue("error", str(err))
+        return exit_codes.FAILED
+
+
+def exit_with(main: Callable[[Sequence[str] | None], int]) -> None:
+    """Entry point helper for `if __name__ == "__main__"` blocks."""
+    sys.exit(run(main))
