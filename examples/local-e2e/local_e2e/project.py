@@ -1,0 +1,189 @@
+"""The generated project: made from the cookiecutter template with its default answers, and its entry
+points run as the project's own code (a subprocess with the project's src/ on PYTHONPATH)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import IO
+
+from local_e2e.errors import StageFailedError
+from local_e2e.workdir import WorkPaths
+
+REPO = Path(__file__).resolve().parents[3]
+TEMPLATE = REPO / "templates" / "mlflow-project"
+_IGNORED_PARTS = {"__pycache__", ".ruff_cache", ".pytest_cache"}
+# Variables that would attach the steps to someone else's run or experiment.
+_INHERITED_MLFLOW = ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_TRACKING_URI")
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    package: str
+    slug: str
+    template_fingerprint: str
+
+    @property
+    def src(self) -> Path:
+        return self.root / "src"
+
+
+@dataclass(frozen=True)
+class ProjectChoice:
+    project: Project
+    generated: bool
+    reason: str
+
+
+def template_fingerprint(template: Path = TEMPLATE) -> str:
+    """A hash of every template file's path and content: it changes exactly when the template does."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in template.rglob("*") if p.is_file() and not _IGNORED_PARTS & set(p.parts)):
+        digest.update(str(path.relative_to(template)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def ensure_project(paths: WorkPaths, *, regenerate: bool) -> ProjectChoice:
+    """Reuse the project generated earlier when the template is unchanged; otherwise generate it.
+
+    Reuse keeps what a user changed in the generated project and its artifacts/; a changed template means
+    the demo would no longer show the current template, so the project is generated again. The MLflow
+    store lives outside the project, so runs, versions and aliases survive either way.
+    """
+    fingerprint = template_fingerprint()
+    previous = _read_record(paths.project_record)
+    if previous is not None and previous.root.is_dir() and not regenerate:
+        if previous.template_fingerprint == fingerprint:
+            return ProjectChoice(previous, generated=False, reason="reused: the template is unchanged")
+        reason = "generated again: the template changed since the last run"
+    elif regenerate:
+        reason = "generated again: --regenerate"
+    else:
+        reason = "generated: first run in this work folder"
+    if previous is not None and previous.root.is_dir():
+        shutil.rmtree(previous.root)
+    project = generate(paths.root, fingerprint)
+    paths.project_record.write_text(
+        json.dumps({**asdict(project), "root": str(project.root)}, indent=2) + "\n"
+    )
+    return ProjectChoice(project, generated=True, reason=reason)
+
+
+def generate(output_dir: Path, fingerprint: str) -> Project:
+    """Generate with the template's default answers (what `cookiecutter --no-input` does)."""
+    from cookiecutter.main import cookiecutter  # imported here: only generation needs it
+
+    root = Path(
+        cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(output_dir), overwrite_if_exists=True)
+    )
+    packages = [init.parent.name for init in (root / "src").glob("*/__init__.py")]
+    if len(packages) != 1:
+        msg = f"generated project {root}: expected one package under src/, found {packages}"
+        raise StageFailedError(msg, stage="project", log=str(root))
+    return Project(root=root, package=packages[0], slug=root.name, template_fingerprint=fingerprint)
+
+
+def _read_record(path: Path) -> Project | None:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return Project(**{**raw, "root": Path(raw["root"])})
+    except (FileNotFoundError, ValueError, TypeError, KeyError):
+        return None
+
+
+@dataclass(frozen=True)
+class StepOutput:
+    returncode: int
+    output: str
+    log: Path
+
+
+class ProjectRunner:
+    """Runs the project's entry points with the repo's interpreter, tracking to the demo's server."""
+
+    def __init__(self, project: Project, tracking_uri: str, logs: Path, timeout: float) -> None:
+        self.project = project
+        self.tracking_uri = tracking_uri
+        self.logs = logs
+        self.timeout = timeout
+
+    def environment(self) -> dict[str, str]:
+        env = {key: value for key, value in os.environ.items() if key not in _INHERITED_MLFLOW}
+        bin_dir = str(Path(sys.executable).parent)
+        return {
+            **env,
+            "PYTHONPATH": str(self.project.src),
+            "MLFLOW_TRACKING_URI": self.tracking_uri,
+            # `mlflow models serve` starts uvicorn by name: this interpreter's bin folder goes first.
+            "PATH": os.pathsep.join([bin_dir, env.get("PATH", "")]),
+        }
+
+    def module_command(self, module: str, args: Sequence[str]) -> list[str]:
+        return [sys.executable, "-m", f"{self.project.package}.{module}", *args]
+
+    def run_module(self, stage: str, module: str, args: Sequence[str] = ()) -> StepOutput:
+        """`python -m <package>.<module> args` in the project folder; output to logs/<stage>.log."""
+        return self.run(stage, self.module_command(module, args))
+
+    def run(self, stage: str, command: Sequence[str]) -> StepOutput:
+        return self.start(stage, command).wait()
+
+    def start(self, stage: str, command: Sequence[str]) -> RunningStep:
+        """Start `command` without waiting: independent steps overlap on a multi-core machine."""
+        log = self.logs / f"{stage}.log"
+        stream = log.open("w", encoding="utf-8")
+        stream.write(f"$ {' '.join(command)}\n")
+        stream.flush()
+        process = subprocess.Popen(
+            list(command),
+            cwd=self.project.root,
+            env=self.environment(),
+            stdout=stream,
+            stderr=subprocess.STDOUT,
+        )
+        return RunningStep(stage, process, log, stream, time.monotonic() + self.timeout, self.timeout)
+
+
+@dataclass
+class RunningStep:
+    """A started entry point; `wait` is bounded by --stage-timeout and always closes the log."""
+
+    stage: str
+    process: subprocess.Popen[bytes]
+    log: Path
+    stream: IO[str]
+    deadline: float
+    timeout: float
+
+    def wait(self) -> StepOutput:
+        try:
+            self.process.wait(timeout=max(0.0, self.deadline - time.monotonic()))
+        except subprocess.TimeoutExpired as err:
+            self.process.kill()
+            self.process.wait()
+            msg = f"still running after --stage-timeout {self.timeout:.0f} s"
+            raise StageFailedError(msg, stage=self.stage, log=str(self.log)) from err
+        finally:
+            if self.process.poll() is None:  # interrupted while waiting: never leave a step behind
+                self.process.kill()
+                self.process.wait()
+            self.stream.close()
+        output = self.log.read_text(encoding="utf-8", errors="replace").split("\n", 1)[1]
+        return StepOutput(self.process.returncode, output, self.log)
+
+    def cancel(self) -> None:
+        """Stop the step if it still runs (the loop ended before needing it) and close its log."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.stream.close()

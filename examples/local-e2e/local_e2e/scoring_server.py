@@ -1,0 +1,126 @@
+"""The local scoring endpoint: the project's `serve` (MLflow's scoring server) on the champion, and the
+HTTP smoke test a user would run against it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from local_e2e import processes
+from local_e2e.errors import SmokeTestError
+from local_e2e.ports import LOOPBACK, choose_port
+from local_e2e.project import ProjectRunner
+from local_e2e.workdir import WorkPaths
+
+
+@dataclass
+class ScoringServer:
+    record: processes.ServerRecord
+    reused: bool
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return self.record.url
+
+    @property
+    def version(self) -> str:
+        return self.record.details["version"]
+
+    def stop(self, paths: WorkPaths) -> None:
+        processes.stop(self.record.pid, process=self.process)
+        paths.scoring_record.unlink(missing_ok=True)
+
+
+def ensure_scoring_server(
+    runner: ProjectRunner, paths: WorkPaths, *, champion: str, port: int, avoid: int
+) -> ScoringServer:
+    """Reuse a recorded server already serving version `champion`; otherwise (re)start `serve`.
+
+    `models:/<name>@champion` is resolved once, when the server starts: after the alias moves, only a
+    restart serves the new champion. `avoid` is the tracking server's port.
+    """
+    record = processes.ServerRecord.read(paths.scoring_record)
+    if record is not None and record.is_running():
+        same = (
+            record.details.get("version") == champion and record.details.get("model") == runner.project.slug
+        )
+        if same and processes.is_healthy(f"{record.url}/ping"):
+            return ScoringServer(record, reused=True)
+        processes.stop(record.pid)
+    paths.scoring_record.unlink(missing_ok=True)
+    chosen = choose_port(port, option="--serving-port", taken={avoid})
+    log = paths.logs / "scoring-server.log"
+    log.unlink(missing_ok=True)
+    command = runner.module_command("serve", ["--host", LOOPBACK, "--port", str(chosen)])
+    process = processes.start_background(command, env=runner.environment(), cwd=runner.project.root, log=log)
+    record = processes.ServerRecord(
+        name="MLflow scoring server",
+        pid=process.pid,
+        port=chosen,
+        url=f"http://{LOOPBACK}:{chosen}",
+        log=str(log),
+        # `serve` execs `mlflow models serve`: the PID stays, the command line becomes MLflow's.
+        markers=("models", "serve", f"--port {chosen}"),
+        details={"version": champion, "model": runner.project.slug},
+    )
+    record.write(paths.scoring_record)
+    return ScoringServer(record, reused=False, process=process)
+
+
+def wait_for(server: ScoringServer, timeout: float) -> float:
+    return processes.wait_until_healthy(
+        f"{server.url}/ping",
+        what="the MLflow scoring server",
+        timeout=timeout,
+        log=Path(server.record.log),
+        process=server.process,
+    )
+
+
+@dataclass(frozen=True)
+class SmokeResult:
+    predictions: list[float]
+    malformed_status: int
+    malformed_message: str
+
+
+def post_json(url: str, body: bytes, timeout: float = 30.0) -> tuple[int, dict[str, object]]:
+    request = urllib.request.Request(
+        url, data=body, headers={"Content-Type": "application/json"}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        raw = err.read().decode(errors="replace")
+        try:
+            return err.code, json.loads(raw)
+        except json.JSONDecodeError:
+            return err.code, {"message": raw}
+
+
+def smoke_test(server_url: str, request: Path, malformed: Path, *, dropped_column: str) -> SmokeResult:
+    """A valid body must answer 200 with one prediction per row; a body missing `dropped_column` must
+    answer 4xx with a message that names that column."""
+    invocations = f"{server_url}/invocations"
+    body = request.read_bytes()
+    rows = len(json.loads(body)["dataframe_split"]["data"])
+    status, answer = post_json(invocations, body)
+    predictions = answer.get("predictions")
+    if status != 200 or not isinstance(predictions, list) or len(predictions) != rows:
+        msg = f"POST {invocations} with {rows} valid rows answered {status}: {answer}"
+        raise SmokeTestError(msg)
+    bad_status, bad_answer = post_json(invocations, malformed.read_bytes())
+    message = str(bad_answer.get("message", bad_answer))
+    if not 400 <= bad_status < 500 or dropped_column not in message:
+        msg = (
+            f"POST {invocations} without column {dropped_column!r} answered {bad_status} {message[:300]!r}: "
+            f"expected a 4xx naming {dropped_column!r}"
+        )
+        raise SmokeTestError(msg)
+    return SmokeResult([float(p) for p in predictions], bad_status, message)
