@@ -82,6 +82,11 @@ def copies(repo: Path = REPO, project: Path = PROJECT_TEMPLATE) -> list[Copy]:
     ]
 
 
+def _shown(path: Path) -> str:
+    """`path` relative to the repository when it is inside it (messages name files the way git does)."""
+    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
+
+
 def _stale(pairs: Sequence[Copy], owned: Sequence[Path]) -> list[Path]:
     expected = {pair.target for pair in pairs}
     return sorted(
@@ -98,14 +103,12 @@ def problems(pairs: Sequence[Copy] | None = None, owned: Sequence[Path] = OWNED_
     pairs = copies() if pairs is None else pairs
     found: list[str] = []
     for pair in pairs:
-        target, source = pair.target.relative_to(REPO), pair.source.relative_to(REPO)
+        target, source = _shown(pair.target), _shown(pair.source)
         if not pair.target.is_file():
             found.append(f"{target} is missing (copy of {source})")
         elif pair.drifted():
             found.append(f"{target} differs from {source}")
-    found += [
-        f"{path.relative_to(REPO)} is not a copy of anything in pipelines/" for path in _stale(pairs, owned)
-    ]
+    found += [f"{_shown(path)} is not a copy of anything in pipelines/" for path in _stale(pairs, owned)]
     return found
 
 
@@ -138,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("run `python -m pipelines.sync_template` (make sync-template)", file=sys.stderr)
         return 1 if found else 0
     for path in sync():
-        print(f"synced {path.relative_to(REPO)}")
+        print(f"synced {_shown(path)}")
     return 0
 
 

@@ -111,7 +111,7 @@ def test_a_missing_or_non_string_answer_is_refused() -> None:
         ({"ci_provider": "none", "deployment": "both"},
          [".azure-pipelines", "pipelines", ".github", "databricks"]),
         ({"ci_provider": "github-actions", "deployment": "batch", "databricks_job": "yes"},
-         [".azure-pipelines", "aml/online"]),
+         [".azure-pipelines", "aml/online", "aml/monitoring.yml"]),
     ],
 )  # fmt: skip
 def test_only_the_unselected_parts_are_pruned(answers_override: dict[str, str], pruned: list[str]) -> None:

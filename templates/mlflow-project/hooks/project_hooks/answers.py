@@ -40,6 +40,7 @@ DEFAULT_ANSWERS: dict[str, str] = {
     "data_source": "sample",
     "endpoint_name": "diabetes-progression-ep",
     "aml_registry": "mlops-registry",
+    "alert_email": "mlops-alerts@contoso.com",
 }
 """A valid set of answers (the template's defaults, rendered): a base for tests and examples."""
 
@@ -104,6 +105,13 @@ PATTERN_RULES: dict[str, PatternRule] = {
         3,
         33,
         "3-33 letters, digits, - and _, starting with a letter or digit (Azure ML registry names)",
+    ),
+    # Lands in aml/monitoring.yml's alert_notification; a plain address, no display name or list.
+    "alert_email": PatternRule(
+        re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"),
+        6,
+        254,
+        "one e-mail address such as mlops-alerts@contoso.com (Azure ML monitoring alert recipient)",
     ),
 }
 

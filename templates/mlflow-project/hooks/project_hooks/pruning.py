@@ -19,7 +19,8 @@ OWNED_PATHS: dict[str, dict[str, tuple[str, ...]]] = {
         "github-actions": (".github", "pipelines"),
     },
     "deployment": {
-        "online": ("aml/online",),
+        # Data collection and model monitoring exist for online deployments only.
+        "online": ("aml/online", "aml/monitoring.yml"),
         "batch": ("aml/batch",),
     },
     "databricks_job": {

@@ -32,7 +32,10 @@ LOADERS: dict[str, str] = {
     "batchEndpoint.schema.json": "load_batch_endpoint",
     "batchDeployment.schema.json": "load_batch_deployment",
     "model.schema.json": "load_model",
+    "monitorSchedule.schema.json": "load_schedule",
 }
+# azure.ai.ml does not re-export load_schedule (it is what `az ml schedule create` calls): import its home.
+LOADER_MODULES: dict[str, str] = {"load_schedule": "azure.ai.ml.entities._load_functions"}
 LOCAL_PATH_KEYS = ("code", "conda_file")
 # The SDK logs a warning per experimental schema class it touches: noise, not findings.
 logging.getLogger("azure.ai.ml._utils._experimental").setLevel(logging.ERROR)
@@ -64,7 +67,7 @@ def validate_spec(path: Path) -> Any:
     problems = [*_missing_local_paths(document, path.parent), *_dangling_references(document)]
     if problems:
         raise SpecError(f"{path}:\n  " + "\n  ".join(problems))
-    loader = getattr(importlib.import_module("azure.ai.ml"), loader_name)
+    loader = getattr(importlib.import_module(LOADER_MODULES.get(loader_name, "azure.ai.ml")), loader_name)
     try:
         with warnings.catch_warnings():
             # load_batch_deployment builds the BatchDeployment base class, which warns that it is

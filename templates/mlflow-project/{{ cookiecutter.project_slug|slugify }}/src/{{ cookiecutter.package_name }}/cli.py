@@ -2,8 +2,10 @@
 
 import argparse
 import logging
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from pathlib import Path
 
 from {{ cookiecutter.package_name }}.errors import ProjectError
 
@@ -25,3 +27,17 @@ def run(step: Callable[[], int]) -> int:
     except ProjectError as err:
         print(f"ERROR: {err}", file=sys.stderr)
         return EXIT_FAILED
+
+
+def publish_outputs(outputs: Mapping[str, str], environ: Mapping[str, str] | None = None) -> None:
+    """Hand values to later pipeline jobs: Azure Pipelines output variables (`TF_BUILD` is set on its agents)
+    or GitHub Actions step outputs (`GITHUB_OUTPUT` names the file). Always printed, for people reading logs."""
+    env = os.environ if environ is None else environ
+    for name, value in outputs.items():
+        print(f"{name}={value}")
+        if env.get("TF_BUILD"):
+            # Names and values here are model names, versions and URIs: no ';' or ']' to escape.
+            print(f"##vso[task.setvariable variable={name};isOutput=true]{value}")
+    if env.get("GITHUB_OUTPUT"):
+        with Path(env["GITHUB_OUTPUT"]).open("a", encoding="utf-8") as stream:
+            stream.writelines(f"{name}={value}\n" for name, value in outputs.items())

@@ -4,6 +4,8 @@
 
 Aliases, never stages (MLflow 3 has no stages). Refuses a rejected verdict, and a verdict made
 against a champion that has since changed: the comparison no longer holds, so evaluate again.
+The new version carries the gate's metrics (`gate.*`) and its provenance (`governance.*`: git commit,
+pipeline run, training run, data version), so the registry alone says where a model came from.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import mlflow
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 
-from {{ cookiecutter.package_name }} import cli
+from {{ cookiecutter.package_name }} import cli, governance
 from {{ cookiecutter.package_name }}.errors import GateRejectedError, StaleVerdictError
 from {{ cookiecutter.package_name }}.evaluate import champion_version
 from {{ cookiecutter.package_name }}.handoff import Registration, Verdict
@@ -36,12 +38,21 @@ def register(verdict: Verdict, model_name: str = MODEL_NAME) -> ModelVersion:
     gate_metrics = {f"gate.{name}": f"{value:.6g}" for name, value in verdict.candidate_metrics.items()}
     version = mlflow.register_model(verdict.model_uri, model_name, tags=gate_metrics)
     client = MlflowClient()
+    governance.set_tags(client, model_name, str(version.version), _provenance(client, version).tags())
     client.set_registered_model_alias(model_name, CHAMPION_ALIAS, version.version)
     if verdict.champion_version is not None:
         client.set_model_version_tag(
             model_name, version.version, "replaced_champion", verdict.champion_version
         )
     return version
+
+
+def _provenance(client: MlflowClient, version: ModelVersion) -> governance.Provenance:
+    if version.run_id:
+        return governance.provenance_of(client.get_run(version.run_id))
+    # A model registered from a path rather than a run: only the CI context is known.
+    unknown = governance.NOT_RECORDED
+    return governance.Provenance(unknown, governance.pipeline_run_url() or unknown, unknown, unknown)
 
 
 def main(argv: list[str] | None = None) -> int:

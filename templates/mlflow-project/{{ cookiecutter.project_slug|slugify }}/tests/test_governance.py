@@ -1,0 +1,154 @@
+"""Governance tags: every registered version says where it came from; promotion adds who approved it and when."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+
+from {{ cookiecutter.package_name }} import cli, governance, promote
+from {{ cookiecutter.package_name }}.evaluate import judge
+from {{ cookiecutter.package_name }}.gate import GateConfig
+from {{ cookiecutter.package_name }}.handoff import Candidate, Registration
+from {{ cookiecutter.package_name }}.prep import PreparedData
+from {{ cookiecutter.package_name }}.register import register
+
+GITHUB_RUN = {
+    "GITHUB_SERVER_URL": "https://github.com",
+    "GITHUB_REPOSITORY": "team/model",
+    "GITHUB_RUN_ID": "99",
+}
+
+
+class FakeModels:
+    def __init__(self) -> None:
+        self.shared: list[dict[str, str]] = []
+
+    def share(self, **kwargs: str) -> None:
+        self.shared.append(kwargs)
+
+
+class FakeJobs:
+    """Writes registered.json where the SDK puts a pipeline job's named output."""
+
+    def __init__(self, registration: Registration | None) -> None:
+        self.registration = registration
+
+    def download(self, name: str, output_name: str, download_path: str) -> None:
+        if self.registration is not None:
+            self.registration.write(Path(download_path) / "named-outputs" / output_name)
+
+
+def fake_ml_client(registration: Registration | None = None) -> Any:
+    return SimpleNamespace(models=FakeModels(), jobs=FakeJobs(registration))
+
+
+@pytest.fixture
+def registered(
+    good_candidate: Candidate, prepared: PreparedData, model_name: str, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """A version registered by a GitHub Actions run from a git checkout."""
+    for key, value in GITHUB_RUN.items():
+        monkeypatch.setenv(key, value)
+    MlflowClient().set_tag(good_candidate.run_id, "mlflow.source.git.commit", "0123abcd")
+    verdict = judge(good_candidate, pd.read_parquet(prepared.test), GateConfig.load(), model_name)
+    return str(register(verdict, model_name).version)
+
+
+def test_a_registered_version_carries_its_provenance(
+    registered: str, good_candidate: Candidate, model_name: str
+) -> None:
+    tags = MlflowClient().get_model_version(model_name, registered).tags
+    digest = MlflowClient().get_run(good_candidate.run_id).inputs.dataset_inputs[0].dataset.digest
+
+    assert tags[governance.GIT_COMMIT] == "0123abcd"
+    assert tags[governance.PIPELINE_RUN] == "https://github.com/team/model/actions/runs/99"
+    assert tags[governance.TRAINING_JOB] == good_candidate.run_id
+    assert tags[governance.DATA_VERSION] == f"train@{digest}"
+    assert governance.APPROVED_BY not in tags, "nobody approved anything yet"
+
+
+def test_promotion_records_the_approver_and_the_ci_context_then_shares_that_version(
+    registered: str, model_name: str
+) -> None:
+    client = fake_ml_client()
+    args = promote.build_parser().parse_args([
+        "--version", registered, "--model-name", model_name, "--approved-by", "ana@contoso.com",
+        "--git-commit", "feedbeef", "--training-job", "quiet_lamp_42", "--pipeline-run", "https://ci/run/7",
+    ])  # fmt: skip
+
+    uri = promote.promote(client, model_name, registered, "shared", tags=promote.governance_tags(args))
+
+    assert uri == f"azureml://registries/shared/models/{model_name}/versions/{registered}"
+    assert client.models.shared == [{"name": model_name, "version": registered, "registry_name": "shared",
+                                     "share_with_name": model_name, "share_with_version": registered}]  # fmt: skip
+    tags = MlflowClient().get_model_version(model_name, registered).tags
+    assert tags[governance.APPROVED_BY] == "ana@contoso.com"
+    assert tags[governance.APPROVED_AT].endswith("+00:00")
+    assert tags[governance.GIT_COMMIT] == "feedbeef"
+    assert tags[governance.TRAINING_JOB] == "quiet_lamp_42"
+    assert tags[governance.PIPELINE_RUN] == "https://ci/run/7"
+    assert tags[governance.DATA_VERSION].startswith("train@"), "promotion must not erase the data version"
+
+
+def test_a_rerun_after_the_copy_exists_tags_again_but_does_not_share_twice(
+    registered: str, model_name: str
+) -> None:
+    client = fake_ml_client()
+    promote.promote(
+        client, model_name, registered, "shared", tags={governance.APPROVED_BY: "bo"}, already_shared=True
+    )
+    assert client.models.shared == []
+    assert MlflowClient().get_model_version(model_name, registered).tags[governance.APPROVED_BY] == "bo"
+
+
+def test_the_version_to_promote_comes_from_the_training_jobs_output(tmp_path: Path) -> None:
+    registration = Registration("m", "7", "models:/m-1")
+    assert promote.registration_from_job(fake_ml_client(registration), "job", tmp_path) == registration
+    with pytest.raises(promote.RegistrationNotFoundError, match="gate rejected the candidate"):
+        promote.registration_from_job(fake_ml_client(None), "job", tmp_path / "empty")
+
+
+def test_promote_needs_exactly_one_way_to_name_the_version() -> None:
+    with pytest.raises(SystemExit):
+        promote.build_parser().parse_args([])
+    with pytest.raises(SystemExit):
+        promote.build_parser().parse_args(["--version", "1", "--from-job", "j"])
+
+
+def test_history_answers_who_approved_what_and_when(
+    registered: str, model_name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    promote.promote(fake_ml_client(), model_name, registered, "shared", tags=governance.approval_tags("ana"))
+
+    rows = governance.history(MlflowClient(), model_name, approved_only=True)
+
+    assert [row.version for row in rows] == [registered]
+    assert governance.main(["history", "--model-name", model_name]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith(f"v{registered} | registered ")
+    assert "approved by ana at " in line and "commit 0123abcd" in line and "data train@" in line
+
+
+def test_outputs_reach_azure_pipelines_and_github_actions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    github_output = tmp_path / "github_output"
+    cli.publish_outputs({"modelVersion": "3"}, {"TF_BUILD": "True", "GITHUB_OUTPUT": str(github_output)})
+    assert "##vso[task.setvariable variable=modelVersion;isOutput=true]3" in capsys.readouterr().out
+    assert github_output.read_text() == "modelVersion=3\n"
+
+
+def test_the_pipeline_run_of_azure_pipelines_is_its_results_page() -> None:
+    environ = {
+        "SYSTEM_COLLECTIONURI": "https://dev.azure.com/org/",
+        "SYSTEM_TEAMPROJECT": "ml",
+        "BUILD_BUILDID": "5",
+    }
+    assert governance.pipeline_run_url(environ) == "https://dev.azure.com/org/ml/_build/results?buildId=5"
+    assert json.dumps(governance.approval_tags("x"))  # plain strings: MLflow and Azure ML tags both take them

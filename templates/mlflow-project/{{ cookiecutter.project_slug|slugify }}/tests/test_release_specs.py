@@ -1,0 +1,65 @@
+"""What a release relies on: the smoke-test request, data collection and the monitoring thresholds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from {{ cookiecutter.package_name }}.payload import AML_KEY, from_aml_online, sample_request
+
+PROJECT = Path(__file__).resolve().parents[1]
+ONLINE = PROJECT / "aml" / "online"
+
+pytestmark = pytest.mark.skipif(not ONLINE.is_dir(), reason="online deployment not chosen")
+
+
+def test_the_smoke_test_request_is_what_payload_generates() -> None:
+    """CD smoke-tests the idle colour with this file: it must stay in step with the model's features."""
+    committed = json.loads((ONLINE / "sample-request.json").read_text(encoding="utf-8"))
+    assert committed == sample_request(2, AML_KEY)
+    assert len(from_aml_online(committed)) == 2
+
+
+@pytest.mark.parametrize("colour", ["blue", "green"])
+def test_both_colours_collect_model_inputs_and_outputs(colour: str) -> None:
+    spec = yaml.safe_load((ONLINE / f"{colour}.yml").read_text(encoding="utf-8"))
+    collections = spec["data_collector"]["collections"]
+    assert {name for name, setting in collections.items() if setting["enabled"] == "true"} == {
+        "model_inputs",
+        "model_outputs",
+    }
+
+
+def test_every_monitoring_threshold_says_what_it_flags() -> None:
+    lines = (PROJECT / "aml" / "monitoring.yml").read_text(encoding="utf-8").splitlines()
+    inside, undocumented, thresholds = False, [], 0
+    for number, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped.startswith("metric_thresholds:"):
+            inside, indent = True, len(line) - len(line.lstrip())
+            continue
+        if inside and stripped and len(line) - len(line.lstrip()) <= indent:
+            inside = False
+        if inside and ":" in stripped and not stripped.startswith("#") and not stripped.endswith(":"):
+            thresholds += 1
+            if not lines[number - 1].strip().startswith("#"):
+                undocumented.append(stripped)
+    assert thresholds >= 4
+    assert undocumented == []
+
+
+def test_the_monitor_is_pointed_at_the_live_colour() -> None:
+    pytest.importorskip("azure.ai.ml", reason="needs the `azure` extra: make setup")
+    from {{ cookiecutter.package_name }}.monitoring import load_monitor
+
+    monitor = load_monitor(PROJECT / "aml" / "monitoring.yml", "{{ cookiecutter.endpoint_name }}", "green")
+
+    target = monitor.create_monitor.monitoring_target
+    assert target.endpoint_deployment_id == "azureml:{{ cookiecutter.endpoint_name }}:green"
+    assert target.ml_task == "{{ cookiecutter.task }}"
+    signals = {type(signal).__name__ for signal in monitor.create_monitor.monitoring_signals.values()}
+    assert signals == {"DataDriftSignal", "PredictionDriftSignal", "DataQualitySignal"}
+    assert monitor.create_monitor.alert_notification.emails == ["{{ cookiecutter.alert_email }}"]
