@@ -110,6 +110,8 @@ def stack_grants(
             ),
         ]
 
+    grants += _databricks_grants(config, scopes)
+
     if scopes.aml_registry is not None:
         # Promotion through the shared registry: deployers share models into it, and this stack's workspace
         # (its endpoints) deploys models from it. Nobody but the owning stack manages the registry itself.
@@ -127,3 +129,34 @@ def stack_grants(
             for label, principal in registry_users
         ]
     return tuple(grants)
+
+
+def _databricks_grants(config: StackConfig, scopes: Scopes) -> list[Grant]:
+    """The Databricks training job's principal logs to Azure ML; the scope's backend reads the vault."""
+    job, first_party = config.databricks_job_principal_id, config.azure_databricks_principal_id
+    if not config.databricks_enabled or job is None or first_party is None:
+        return []
+    return [
+        # Runs, metrics and model registrations in the workspace, nothing that changes the workspace ...
+        _grant("databricks-job-workspace", job, _IDENTITY, Role.AZUREML_DATA_SCIENTIST, scopes.workspace),
+        # ... MLflow artifacts into the workspace's identity-based default datastore ...
+        _grant(
+            "databricks-job-storage",
+            job,
+            _IDENTITY,
+            Role.STORAGE_BLOB_DATA_CONTRIBUTOR,
+            scopes.workspace_storage,
+        ),
+        # ... and training data from the lake, read-only.
+        _grant(
+            "databricks-job-datalake-read", job, _IDENTITY, Role.STORAGE_BLOB_DATA_READER, scopes.data_lake
+        ),
+        # A Key Vault-backed scope reads secrets as the AzureDatabricks application; an RBAC vault must let it.
+        _grant(
+            "azure-databricks-keyvault-read",
+            first_party,
+            _IDENTITY,
+            Role.KEY_VAULT_SECRETS_USER,
+            scopes.key_vault,
+        ),
+    ]

@@ -101,6 +101,17 @@ Region = Annotated[str, AfterValidator(_supported_region)]
 Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")]
 """An e-mail address."""
 
+SparkVersion = Annotated[
+    str, StringConstraints(pattern=r"^\d{1,2}\.\d{1,2}\.x-(?:cpu-ml-|gpu-ml-)?scala2\.1[23]$")
+]
+"""A pinned Databricks Runtime version key such as 17.3.x-cpu-ml-scala2.13 (never `latest`)."""
+
+PackageName = Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]{0,49}$")]
+"""A Python package name as the project template generates it: lower-case letters, digits and _."""
+
+SecretName = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z-]{1,127}$")]
+"""A Key Vault secret name: 1-127 letters, digits and hyphens."""
+
 StorageSku = Literal[
     "Standard_LRS", "Standard_ZRS", "Standard_GRS", "Standard_GZRS", "Standard_RAGRS", "Standard_RAGZRS"
 ]
@@ -223,6 +234,50 @@ class StackConfig(BaseModel):
     """Optional. Mark storage, key vault, registry and workspace `protect` and retain-on-delete, and lock
     the data stores against deletion, so that neither `pulumi destroy` nor a portal click deletes data."""
 
+    databricks_enabled: bool = False
+    """Optional. Create an Azure Databricks workspace linked to the AML workspace, with a cluster policy, a Key
+    Vault-backed secret scope and a training job that tracks to the AML workspace."""
+
+    databricks_node_types: Annotated[tuple[VmSize, ...], AfterValidator(_non_empty_unique)] = Field(
+        default=("Standard_D4ds_v5", "Standard_D8ds_v5"), max_length=10
+    )
+    """Conditional. VM sizes the cluster policy allows; the training job uses the first. Used when
+    databricksEnabled is true."""
+
+    databricks_spark_version: SparkVersion = "17.3.x-cpu-ml-scala2.13"
+    """Conditional. Databricks Runtime every policy cluster runs, pinned (17.3 LTS ML: Spark 4.0, MLflow
+    preinstalled). Used when databricksEnabled is true."""
+
+    databricks_auto_termination_minutes: int = Field(default=30, ge=10, le=120)
+    """Conditional. Minutes before an idle interactive cluster terminates (10-120; job clusters end with
+    their run). Used when databricksEnabled is true."""
+
+    databricks_max_workers: int = Field(default=4, ge=1, le=50)
+    """Conditional. Most workers a policy cluster may autoscale to (1-50). Used when databricksEnabled is
+    true."""
+
+    databricks_job_package: Annotated[PackageName | None, BeforeValidator(_empty_is_unset)] = None
+    """Conditional. Python package of the generated MLflow project the training job runs (the template's
+    `package_name`); its bundle deploys to /Workspace/Shared/azure-mlops/<package>. Required when
+    databricksEnabled is true."""
+
+    databricks_job_client_id: Annotated[ObjectId | None, BeforeValidator(_empty_is_unset)] = None
+    """Conditional. Application (client) ID of the service principal the training job runs as and logs to
+    the AML workspace with. Required when databricksEnabled is true."""
+
+    databricks_job_principal_id: Annotated[ObjectId | None, BeforeValidator(_empty_is_unset)] = None
+    """Conditional. Object ID of that service principal: the role assignments name it. Required when
+    databricksEnabled is true."""
+
+    databricks_job_secret_name: SecretName = "databricks-job-client-secret"
+    """Conditional. Key Vault secret holding that service principal's client secret (set by its owner,
+    never by Pulumi); the job reads it through the secret scope. Used when databricksEnabled is true."""
+
+    azure_databricks_principal_id: Annotated[ObjectId | None, BeforeValidator(_empty_is_unset)] = None
+    """Conditional. Object ID, in this tenant, of the AzureDatabricks first-party application (app ID
+    2ff814a6-3304-4ab8-85cb-cd0e6f879c1d): the Key Vault-backed secret scope reads the RBAC vault as this
+    identity. Required when databricksEnabled is true."""
+
     @model_validator(mode="after")
     def _check_rules_across_keys(self) -> StackConfig:
         problems: list[str] = []
@@ -252,9 +307,25 @@ class StackConfig(BaseModel):
                 f"{PROJECT}:alertEmails = []: must list at least one address when monthlyBudgetUsd is set "
                 f"({self.monthly_budget_usd})"
             )
+        problems += self._databricks_problems()
         if problems:
             raise ValueError("\n  - ".join(problems))
         return self
+
+    def _databricks_problems(self) -> list[str]:
+        if not self.databricks_enabled:
+            return []
+        required = {
+            "databricksJobPackage": self.databricks_job_package,
+            "databricksJobClientId": self.databricks_job_client_id,
+            "databricksJobPrincipalId": self.databricks_job_principal_id,
+            "azureDatabricksPrincipalId": self.azure_databricks_principal_id,
+        }
+        return [
+            f"{PROJECT}:{key} = None: is required when databricksEnabled is true"
+            for key, value in required.items()
+            if value is None
+        ]
 
     @property
     def is_private(self) -> bool:

@@ -71,6 +71,9 @@ NAME_RULES: dict[str, NameRule] = {
         re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*[A-Za-z0-9_]"),
         "letters, digits, - . _, alphanumeric start",
     ),
+    "databricks_workspace": NameRule(
+        3, 64, re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*"), "letters, digits, - and _, starting alphanumeric"
+    ),
     "action_group_short": NameRule(1, 12, re.compile(r"[A-Za-z0-9-]+"), "letters, digits and hyphens"),
 }
 
@@ -188,6 +191,15 @@ class ResourceNames:
     @property
     def action_group(self) -> str:
         return self._fit("network", "ag-{workload}-{environment}-{region}")
+
+    @property
+    def databricks_workspace(self) -> str:
+        return self._fit("databricks_workspace", "dbw-{workload}-{environment}-{region}")
+
+    @property
+    def databricks_managed_resource_group(self) -> str:
+        """The resource group Azure Databricks creates and locks for the workspace's own resources."""
+        return self._fit("resource_group", "rg-{workload}-{environment}-{region}-dbw-managed")
 
     @property
     def action_group_short(self) -> str:

@@ -16,6 +16,11 @@ from infra.naming import ResourceNames
 
 PRIVATE_ENDPOINT_SUBNET = "private-endpoints"
 COMPUTE_SUBNET = "compute"
+DATABRICKS_HOST_SUBNET = "databricks-host"
+"""Databricks' "public" subnet (host side of each node); with no public IP it has no public address at all."""
+DATABRICKS_CONTAINER_SUBNET = "databricks-container"
+"""Databricks' "private" subnet (container side of each node)."""
+DATABRICKS_DELEGATION = "Microsoft.Databricks/workspaces"
 
 # Egress of VNet-injected compute and self-hosted build agents: the service tags Azure ML documents as
 # required (https://learn.microsoft.com/azure/machine-learning/how-to-access-azureml-behind-firewall).
@@ -33,19 +38,28 @@ _COMPUTE_EGRESS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("AzureFrontDoor.FirstParty", ("443",), "MCR serves image layers from here"),
     ("AzureMonitor", ("443",), "metrics and logs of jobs"),
 )
-COMPUTE_RULES: tuple[SecurityRule, ...] = (
-    *(
+
+
+def _egress(
+    table: tuple[tuple[str, tuple[str, ...], str], ...], first_priority: int
+) -> tuple[SecurityRule, ...]:
+    """One outbound allow rule per (service tag, ports, why), in table order, 10 priorities apart."""
+    return tuple(
         SecurityRule(
             name=f"allow-{tag.lower().replace('.', '-')}",
-            priority=100 + 10 * index,
+            priority=first_priority + 10 * index,
             direction="Outbound",
             access="Allow",
             destination=tag,
             ports=ports,
             why=why,
         )
-        for index, (tag, ports, why) in enumerate(_COMPUTE_EGRESS)
-    ),
+        for index, (tag, ports, why) in enumerate(table)
+    )
+
+
+COMPUTE_RULES: tuple[SecurityRule, ...] = (
+    *_egress(_COMPUTE_EGRESS, 100),
     SecurityRule(
         name="deny-internet",
         priority=4000,
@@ -82,6 +96,61 @@ PRIVATE_ENDPOINT_RULES: tuple[SecurityRule, ...] = (
     ),
 )
 
+# With requiredNsgRules = NoAzureDatabricksRules, Azure Databricks adds no rules of its own: the compute plane
+# reaches the control plane through the workspace's private endpoint (inside the VNet), and these rules are
+# all the nodes get (https://learn.microsoft.com/azure/databricks/security/network/classic/vnet-inject).
+_DATABRICKS_EGRESS: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("AzureActiveDirectory", ("443",), "tokens of the job's service principal (MLflow to Azure ML)"),
+    ("Storage", ("443",), "DBFS root and Databricks artifact storage"),
+    ("EventHub", ("9093",), "Databricks log and telemetry delivery"),
+    ("Sql", ("3306",), "the workspace's Hive metastore"),
+    ("Internet", ("443",), "PyPI: the job's pinned libraries (azureml-mlflow)"),
+)
+DATABRICKS_RULES: tuple[SecurityRule, ...] = (
+    SecurityRule(
+        name="allow-workers-inbound",
+        priority=100,
+        direction="Inbound",
+        access="Allow",
+        destination="VirtualNetwork",
+        ports=("*",),
+        protocol="*",
+        why="nodes of a cluster talk to each other",
+    ),
+    SecurityRule(
+        name="allow-vnet-outbound",
+        priority=100,
+        direction="Outbound",
+        access="Allow",
+        destination="VirtualNetwork",
+        ports=("*",),
+        protocol="*",
+        why="other nodes and the private endpoints (Databricks control plane, Azure ML, storage)",
+    ),
+    *_egress(_DATABRICKS_EGRESS, 110),
+    SecurityRule(
+        name="deny-other-inbound",
+        priority=4000,
+        direction="Inbound",
+        access="Deny",
+        destination="*",
+        source="*",
+        ports=("*",),
+        protocol="*",
+        why="nothing outside the VNet reaches the nodes (no public IP)",
+    ),
+    SecurityRule(
+        name="deny-other-outbound",
+        priority=4000,
+        direction="Outbound",
+        access="Deny",
+        destination="*",
+        ports=("*",),
+        protocol="*",
+        why="no other egress",
+    ),
+)
+
 PACKAGE_HOSTS: dict[str, str] = {
     # MLflow no-code deployment builds the serving image from the model's requirements with pip ...
     "pypi": "pypi.org",
@@ -94,14 +163,16 @@ PACKAGE_HOSTS: dict[str, str] = {
 """Outbound rule name -> the only FQDNs the managed network may reach under AllowOnlyApprovedOutbound."""
 
 
-def subnets(address_space: str) -> tuple[SubnetSpec, ...]:
-    """The first /24 of the VNet for private endpoints, the second for VNet-injected compute and build agents.
+def subnets(address_space: str, *, databricks: bool = False) -> tuple[SubnetSpec, ...]:
+    """The first /24 of the VNet for private endpoints, the second for VNet-injected compute and build agents;
+    with `databricks`, the third and fourth for the Databricks workspace's host and container subnets.
 
     Self-hosted pipeline agents live in the compute subnet: with public access off, only clients inside
-    the VNet can submit jobs, share models into the registry or deploy.
+    the VNet can submit jobs, share models into the registry or deploy. Databricks needs two subnets of its
+    own, delegated to it and each with an NSG; a /24 each holds 250 nodes.
     """
-    first, second = list(ipaddress.ip_network(address_space).subnets(new_prefix=24))[:2]
-    return (
+    first, second, third, fourth = list(ipaddress.ip_network(address_space).subnets(new_prefix=24))[:4]
+    specs = [
         SubnetSpec(
             name=PRIVATE_ENDPOINT_SUBNET,
             address_prefix=str(first),
@@ -109,7 +180,18 @@ def subnets(address_space: str) -> tuple[SubnetSpec, ...]:
             private_endpoints=True,
         ),
         SubnetSpec(name=COMPUTE_SUBNET, address_prefix=str(second), rules=COMPUTE_RULES),
-    )
+    ]
+    if databricks:
+        specs += [
+            SubnetSpec(
+                name=name,
+                address_prefix=str(prefix),
+                rules=DATABRICKS_RULES,
+                delegation=DATABRICKS_DELEGATION,
+            )
+            for name, prefix in ((DATABRICKS_HOST_SUBNET, third), (DATABRICKS_CONTAINER_SUBNET, fourth))
+        ]
+    return tuple(specs)
 
 
 def endpoint_specs(
@@ -121,6 +203,7 @@ def endpoint_specs(
     key_vault_id: pulumi.Input[str],
     container_registry_id: pulumi.Input[str],
     aml_registry_id: pulumi.Input[str] | None,
+    databricks_workspace_id: pulumi.Input[str] | None = None,
 ) -> dict[str, EndpointSpec]:
     """Every private endpoint of the private profile: (target, sub-resource, DNS zones that resolve it)."""
     wanted: list[tuple[str, pulumi.Input[str], str, tuple[str, ...]]] = [
@@ -134,6 +217,10 @@ def endpoint_specs(
     ]
     if aml_registry_id is not None:
         wanted.append(("aml-registry", aml_registry_id, "amlregistry", ("aml-api",)))
+    if databricks_workspace_id is not None:
+        # One endpoint serves both directions in this VNet: users to the workspace (front end) and the
+        # clusters' secure cluster connectivity to the control plane (back end).
+        wanted.append(("databricks", databricks_workspace_id, "databricks_ui_api", ("databricks",)))
     return {
         key: EndpointSpec(
             target_id=target, group_id=group, zone_keys=zones, endpoint_name=names.private_endpoint(key)

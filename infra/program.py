@@ -17,11 +17,12 @@ from infra.components.governance import Governance, GovernanceArgs
 from infra.components.key_vault import KeyVault, KeyVaultArgs
 from infra.components.ml_registry import MachineLearningRegistry, MachineLearningRegistryArgs
 from infra.components.monitoring import Monitoring, MonitoringArgs
-from infra.components.network import PrivateNetwork, PrivateNetworkArgs
+from infra.components.network import PRIVATE_DNS_ZONES, PrivateNetwork, PrivateNetworkArgs
 from infra.components.private_endpoints import PrivateEndpoints, PrivateEndpointsArgs
 from infra.components.storage import SecureStorageAccount, SecureStorageAccountArgs
 from infra.components.workspace import Workspace, WorkspaceArgs
 from infra.config import StackConfig, parse_stack_config, project_config_values
+from infra.databricks_stack import DatabricksStack, StackResources, build_databricks
 from infra.naming import CPU_CLUSTER_NAME, GPU_CLUSTER_NAME, ResourceNames
 from infra.private_profile import PACKAGE_HOSTS, PRIVATE_ENDPOINT_SUBNET, endpoint_specs, subnets
 from infra.tags import standard_tags
@@ -220,19 +221,43 @@ def build(config: StackConfig) -> None:
             ),
         ),
     )
-    if config.is_private:
-        network = PrivateNetwork(
+    network = (
+        PrivateNetwork(
             "network",
             PrivateNetworkArgs(
                 resource_group_name=group.name,
                 location=config.location,
                 vnet_name=names.virtual_network,
                 address_space=config.vnet_address_space,
-                subnets=subnets(config.vnet_address_space),
+                subnets=subnets(config.vnet_address_space, databricks=config.databricks_enabled),
                 nsg_name=names.network_security_group,
                 tags=tags,
+                dns_zones=(*PRIVATE_DNS_ZONES, *(("databricks",) if config.databricks_enabled else ())),
             ),
         )
+        if config.is_private
+        else None
+    )
+    dbw: DatabricksStack | None = (
+        build_databricks(
+            config,
+            names,
+            StackResources(
+                resource_group_name=group.name,
+                subscription_id=client.subscription_id,
+                tenant_id=client.tenant_id,
+                tags=tags,
+                aml_workspace_id=workspace.workspace_id,
+                mlflow_tracking_uri=workspace.mlflow_tracking_uri,
+                key_vault_id=vault.vault_id,
+                key_vault_name=vault.vault_name,
+                vnet_id=network.vnet_id if network else None,
+            ),
+        )
+        if config.databricks_enabled
+        else None
+    )
+    if network is not None:
         PrivateEndpoints(
             "private-endpoints",
             PrivateEndpointsArgs(
@@ -248,6 +273,7 @@ def build(config: StackConfig) -> None:
                     key_vault_id=vault.vault_id,
                     container_registry_id=registry.registry_id,
                     aml_registry_id=aml_registry.registry_id if aml_registry else None,
+                    databricks_workspace_id=dbw.workspace_id if dbw else None,
                 ),
                 tags=tags,
             ),
@@ -299,3 +325,7 @@ def build(config: StackConfig) -> None:
     pulumi.export("containerRegistryLoginServer", registry.login_server)
     pulumi.export("applicationInsightsName", monitoring.application_insights_name)
     pulumi.export("amlRegistryName", aml_registry.registry_name if aml_registry else "")
+    pulumi.export("databricksWorkspaceUrl", dbw.workspace_url.apply(lambda u: f"https://{u}") if dbw else "")
+    pulumi.export("databricksWorkspaceId", dbw.workspace_id if dbw else "")
+    pulumi.export("databricksJobId", dbw.job_id if dbw else "")
+    pulumi.export("databricksClusterPolicyId", dbw.policy_id if dbw else "")

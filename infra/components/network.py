@@ -18,6 +18,11 @@ PRIVATE_DNS_ZONES: dict[str, str] = {
 }
 """Zone key -> private DNS zone of the Azure public cloud for each private link sub-resource we use."""
 
+OPTIONAL_DNS_ZONES: dict[str, str] = {
+    "databricks": "privatelink.azuredatabricks.net",
+}
+"""Zones that exist only with an optional feature (Databricks); request them through `dns_zones`."""
+
 
 @dataclass(frozen=True, kw_only=True)
 class SecurityRule:
@@ -53,6 +58,8 @@ class SubnetSpec:
     """Required. Rules of the subnet's own NSG."""
     private_endpoints: bool = False
     """Optional. True lets NSG rules apply to the private endpoints placed in this subnet."""
+    delegation: str | None = None
+    """Optional. Service the subnet is delegated to, e.g. Microsoft.Databricks/workspaces (VNet injection)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,7 +79,7 @@ class PrivateNetworkArgs:
     tags: dict[str, str]
     """Required. Tags for every network resource."""
     dns_zones: tuple[str, ...] = tuple(PRIVATE_DNS_ZONES)
-    """Optional. Keys of PRIVATE_DNS_ZONES to create and link to the VNet."""
+    """Optional. Keys of PRIVATE_DNS_ZONES or OPTIONAL_DNS_ZONES to create and link to the VNet."""
 
 
 class PrivateNetwork(pulumi.ComponentResource):
@@ -118,6 +125,9 @@ class PrivateNetwork(pulumi.ComponentResource):
                     # Azure retires implicit outbound internet access; egress must be explicit.
                     default_outbound_access=False,
                     private_endpoint_network_policies="Enabled" if spec.private_endpoints else "Disabled",
+                    delegations=[network.DelegationArgs(name=spec.name, service_name=spec.delegation)]
+                    if spec.delegation
+                    else None,
                 )
                 for spec in args.subnets
             ],
@@ -134,7 +144,7 @@ class PrivateNetwork(pulumi.ComponentResource):
         for key in args.dns_zones:
             zone = privatedns.PrivateZone(
                 f"{name}-zone-{key}",
-                private_zone_name=PRIVATE_DNS_ZONES[key],
+                private_zone_name={**PRIVATE_DNS_ZONES, **OPTIONAL_DNS_ZONES}[key],
                 resource_group_name=args.resource_group_name,
                 location="global",
                 tags=args.tags,

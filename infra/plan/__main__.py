@@ -12,6 +12,7 @@ from infra.errors import AzureMlopsError
 from infra.plan.artifacts import write_artifacts
 from infra.plan.engine import DEFAULT_SUBSCRIPTION_ID, run_program
 from infra.plan.report import print_plan
+from infra.plan.scenarios import SCENARIOS
 from infra.plan.stack_files import load_stack_config
 
 
@@ -20,7 +21,11 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m infra.plan",
         description="Run the stack program under Pulumi's mock engine: no Azure account, no Pulumi CLI.",
     )
-    parser.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
+    parser.add_argument(
+        "--stack",
+        required=True,
+        help=f"stack name (reads Pulumi.<stack>.yaml) or a scenario: {sorted(SCENARIOS)}",
+    )
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="folder holding Pulumi.yaml")
     parser.add_argument("--out", type=Path, default=Path("build/plan"), help="output folder")
     parser.add_argument(
@@ -29,7 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     console = Console()
     try:
-        config = load_stack_config(args.root, args.stack)
+        scenario = SCENARIOS.get(args.stack)
+        config = scenario.config(args.root) if scenario else load_stack_config(args.root, args.stack)
         plan = run_program(args.stack, config, subscription_id=args.subscription_id)
         artifacts = write_artifacts(plan, args.out)
     except AzureMlopsError as err:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from infra.errors import PlanError
-from infra.plan.arm_types import arm_resource_type
+from infra.plan.arm_types import arm_resource_type, is_arm_token
 
 if TYPE_CHECKING:
     from infra.plan.engine import Plan, PlannedResource
@@ -117,16 +117,17 @@ def arm_template(plan: Plan, project: str) -> dict[str, Any]:
     skips: dict[str, list[str]] = {}
     for waiver in plan.waivers:
         skips.setdefault(waiver.resource, []).append(waiver.checkov_comment())
-    known = {r.name for r in plan.resources if r.custom}
+    azure = [r for r in plan.resources if r.custom and is_arm_token(r.type)]
+    known = {r.name for r in azure}
     orphans = sorted(set(skips) - known)
     if orphans:
         # A waiver naming no resource would silently skip nothing: the logical name is wrong.
         msg = f"checkov waivers name resources the program did not declare: {orphans}"
         raise PlanError(msg)
+    # Databricks objects and providers are not Azure resources: no ARM type exists to model them with.
     resources = [
         _template_resource(r, context, sorted(skips.get(r.name, [])))
-        for r in sorted(plan.resources, key=lambda r: r.name)
-        if r.custom
+        for r in sorted(azure, key=lambda r: r.name)
     ]
     return {
         "$schema": TEMPLATE_SCHEMA,

@@ -212,6 +212,17 @@ ARM_RESOURCE_TYPES: dict[str, ArmResourceType] = {
 }
 
 
+NON_ARM_PREFIXES: tuple[str, ...] = ("databricks:", "pulumi:providers:")
+"""Tokens of resources that are not Azure resources: objects inside a Databricks workspace (pulumi-databricks
+calls the workspace's REST API, not ARM) and provider instances. The plan records them, the ARM model leaves
+them out on purpose, and checkov never sees them."""
+
+
+def is_arm_token(token: str) -> bool:
+    """False for the tokens NON_ARM_PREFIXES names: they have no ARM type, and need none."""
+    return not token.startswith(NON_ARM_PREFIXES)
+
+
 def arm_resource_type(token: str) -> ArmResourceType:
     """The mapping for `token`; raises PlanError for a token nobody has mapped yet."""
     try:

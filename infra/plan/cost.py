@@ -14,12 +14,15 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from infra.plan.arm_types import is_arm_token
 from infra.plan.engine import Plan, PlannedResource
 
 PRICE_TABLE = Path(__file__).with_name("price_table.json")
 COMPUTE = "azure-native:machinelearningservices:Compute"
 REGISTRY = "azure-native:containerregistry:Registry"
 WORKSPACE = "azure-native:machinelearningservices:Workspace"
+DATABRICKS_OBJECTS = "databricks:*"
+"""Price table key of every object inside a Databricks workspace (policies, jobs, scopes): no charge of its own."""
 IMPLICIT_ENDPOINTS = 4
 """Private endpoints a managed network creates by itself: workspace storage (blob, file), vault, registry."""
 
@@ -128,7 +131,11 @@ def estimate(plan: Plan) -> CostEstimate:
     result = CostEstimate(plan.stack, region)
     for resource in sorted((r for r in plan.resources if r.custom), key=lambda r: r.name):
         token = resource.type
-        if token == COMPUTE:
+        if token.startswith("pulumi:providers:"):
+            continue  # a provider instance is configuration, not something Azure bills
+        if not is_arm_token(token):
+            result.free.append((resource.name, table["free"][DATABRICKS_OBJECTS]))
+        elif token == COMPUTE:
             line = _compute_line(resource, region, hours)
             if isinstance(line, str):
                 result.unpriced.append((resource.name, line))

@@ -8,6 +8,7 @@ resources are real values that tests can compare.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from pulumi.runtime.settings import SETTINGS, set_root_resource
 from pulumi.runtime.sync_await import _sync_await
 
 from infra.config import PROJECT
-from infra.plan.arm_types import arm_resource_type
+from infra.plan.arm_types import arm_resource_type, is_arm_token
 from infra.policy_waivers import Waiver, take_recorded
 
 DEFAULT_SUBSCRIPTION_ID = "6f1a3c52-0d4e-4b7a-9c1e-2f3a4b5c6d7e"
@@ -48,7 +49,7 @@ class PlannedResource:
     custom: bool
     """True for cloud resources, False for components."""
     resource_id: str | None = None
-    """The ARM ID the mocks gave it (None for components)."""
+    """The ARM ID the mocks gave it (a Databricks object: its workspace-level ID; None for components)."""
     retain_on_delete: bool = False
     """Whether Pulumi leaves it in Azure when it is deleted from the stack."""
 
@@ -94,6 +95,30 @@ class Plan:
         raise KeyError(msg)
 
 
+def mock_number(*parts: str, digits: int = 15) -> str:
+    """A stable decimal ID of `digits` digits for `parts`: Databricks numbers its workspaces, jobs and users."""
+    number = int.from_bytes(hashlib.sha256("/".join(parts).encode()).digest()[:8], "big")
+    return str(10 ** (digits - 1) + number % (9 * 10 ** (digits - 1)))
+
+
+def _databricks_object(token: str, name: str, inputs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """ID and computed outputs of an object inside a Databricks workspace, shaped as its REST API returns it."""
+    kind = token.rsplit(":", 1)[-1]
+    state: dict[str, Any] = dict(inputs)
+    if kind == "ClusterPolicy":
+        object_id = hashlib.sha256(name.encode()).hexdigest()[:16].upper()  # policy IDs are 16 hex digits
+        state["policyId"] = object_id
+    elif kind == "SecretScope":
+        object_id = str(inputs["name"])
+    elif kind == "SecretAcl":
+        object_id = f"{inputs['scope']}|||{inputs['principal']}"
+    elif kind == "Permissions":
+        object_id = f"/cluster-policies/{inputs.get('clusterPolicyId', '')}"
+    else:  # jobs, service principals ...: numeric IDs
+        object_id = mock_number(token, name)
+    return object_id, state
+
+
 def mock_principal_id(resource_id: str) -> str:
     """The object ID the mocks give the system-assigned identity of the resource with ARM ID `resource_id`."""
     return str(uuid.uuid5(_IDENTITY_NAMESPACE, resource_id))
@@ -112,6 +137,12 @@ class _AzureMocks(pulumi.runtime.Mocks):
         self.inputs[(args.typ, args.name)] = dict(args.inputs)
         if not args.custom:
             return None, {}
+        if args.typ.startswith("pulumi:providers:"):
+            return str(uuid.uuid5(_IDENTITY_NAMESPACE, args.name)), dict(args.inputs)
+        if not is_arm_token(args.typ):
+            object_id, state = _databricks_object(args.typ, args.name, args.inputs)
+            self.ids[(args.typ, args.name)] = object_id
+            return object_id, state
         arm = arm_resource_type(args.typ)
         resource_id = arm.resource_id(args.inputs, self.subscription_id)
         self.ids[(args.typ, args.name)] = resource_id
@@ -124,6 +155,12 @@ class _AzureMocks(pulumi.runtime.Mocks):
             }
         if args.typ == "azure-native:containerregistry:Registry":
             state["loginServer"] = f"{args.inputs['registryName'].lower()}.azurecr.io"
+        if args.typ == "azure-native:databricks:Workspace":
+            workspace_number = mock_number(resource_id, digits=16)
+            state["workspaceId"] = workspace_number
+            state["workspaceUrl"] = (
+                f"adb-{workspace_number}.{int(workspace_number) % 19 + 1}.azuredatabricks.net"
+            )
         if args.typ == "azure-native:machinelearningservices:Workspace":
             region = args.inputs["location"]
             state["mlFlowTrackingUri"] = f"azureml://{region}.api.azureml.ms/mlflow/v1.0{resource_id}"

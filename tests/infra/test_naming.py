@@ -37,6 +37,8 @@ NAMED_RESOURCES = {
     "key_vault": "key_vault",
     "container_registry": "container_registry",
     "ml_workspace": "ml_workspace",
+    "databricks_workspace": "databricks_workspace",
+    "databricks_managed_resource_group": "resource_group",
 }
 
 # Azure's rules restated independently of infra/naming.py, so a wrong rule there cannot pass.
@@ -48,6 +50,7 @@ AZURE_RULES = {
     "ml_compute": re.compile(r"[A-Za-z][A-Za-z0-9-]{1,14}[A-Za-z0-9]"),
     "resource_group": re.compile(r"[-\w.()]{0,89}[-\w()]"),
     "log_analytics": re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{2,61}[A-Za-z0-9]"),
+    "databricks_workspace": re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{2,63}"),
 }
 
 
@@ -129,6 +132,8 @@ def test_caf_abbreviations_lead_each_name() -> None:
     assert names.storage_account.startswith("stmlopsdev")
     assert names.key_vault.startswith("kv-mlops-dev-")
     assert names.container_registry.startswith("crmlopsdev")
+    assert names.databricks_workspace == "dbw-mlops-dev-we"
+    assert names.databricks_managed_resource_group == "rg-mlops-dev-we-dbw-managed"
 
 
 def test_long_parts_are_shortened_but_keep_the_suffix() -> None:

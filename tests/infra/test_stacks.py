@@ -52,6 +52,10 @@ EXPECTED_OUTPUTS = {
     "containerRegistryLoginServer",
     "applicationInsightsName",
     "amlRegistryName",
+    "databricksWorkspaceUrl",
+    "databricksWorkspaceId",
+    "databricksJobId",
+    "databricksClusterPolicyId",
 }
 
 

@@ -15,6 +15,7 @@ from infra.plan.arm_model import CONTENT_VERSION, CONTEXT_KEY, TEMPLATE_SCHEMA, 
 from infra.plan.checkov_run import Finding, apply_graph_waivers, run_checkov
 from infra.plan.engine import Plan
 from infra.plan.gate import run_gate
+from infra.plan.scenarios import SCENARIOS
 from tests.policy.conftest import REPO, STACKS, require_checkov
 from tests.policy.rule_cases import rule_cases
 
@@ -87,10 +88,23 @@ def test_waivers_skip_graph_checks_too(tmp_path: Path, templates: dict[str, Any]
 
 
 def test_every_committed_stack_passes_the_gate(tmp_path: Path) -> None:
+    """The committed stacks and the scenarios that switch on what no stack uses yet (Databricks)."""
     require_checkov()
-    result = run_gate(REPO, list(STACKS), tmp_path / "plan", REPO / "build" / "scan-test")
+    result = run_gate(REPO, list(STACKS), tmp_path / "plan", REPO / "build" / "scan-test", SCENARIOS)
     assert result.problems == []
-    assert set(result.resources_scanned) == set(STACKS)
+    assert set(result.resources_scanned) == set(STACKS) | set(SCENARIOS)
+    databricks = {
+        (result.inputs.stacks[f.file], f.check_id): f.result
+        for f in result.findings
+        if f.file in result.inputs.stacks and f.resource.startswith("Microsoft.Databricks/workspaces.")
+    }
+    assert databricks[("prod-databricks", "CKV_AZURE_158")] == "passed"
+    assert databricks[("dev-databricks", "CKV_AZURE_158")] == "skipped"  # the public profile, waived
+    assert (
+        databricks[("prod-databricks", "CKV_AMLOPS_8")]
+        == databricks[("dev-databricks", "CKV_AMLOPS_8")]
+        == "passed"
+    )
     assert all(count > 0 for count in result.resources_scanned.values())
     assert all(count > 0 for count in result.passed_per_stack().values())
     skips = result.of("skipped")
@@ -104,6 +118,10 @@ def test_every_committed_stack_passes_the_gate(tmp_path: Path) -> None:
         "CKV_AZURE_139",
         "CKV2_AZURE_49",
     }
-    private = [f for f in skips if f.check_id in network and result.inputs.stacks.get(f.file) != "dev"]
+    private = [
+        f
+        for f in skips
+        if f.check_id in network and result.inputs.stacks.get(f.file) not in ("dev", "dev-databricks")
+    ]
     assert private == []
     assert PROJECT == "azure-mlops"

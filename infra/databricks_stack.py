@@ -1,0 +1,99 @@
+"""The Databricks part of a stack: the workspace (an Azure resource) and what runs inside it.
+
+Kept beside the stack program so that the program reads the same with the feature on or off, and so that
+pulumi-databricks is imported only by stacks that set databricksEnabled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from infra.components.databricks import DatabricksWorkspace, DatabricksWorkspaceArgs, VnetInjection
+from infra.config import StackConfig
+from infra.naming import ResourceNames
+from infra.private_profile import DATABRICKS_CONTAINER_SUBNET, DATABRICKS_HOST_SUBNET
+
+
+@dataclass(frozen=True)
+class DatabricksStack:
+    """The stack's Databricks outputs."""
+
+    workspace_id: pulumi.Output[str]
+    """ARM ID of the Databricks workspace."""
+    workspace_url: pulumi.Output[str]
+    """Host name of the workspace."""
+    job_id: pulumi.Output[str]
+    """ID of the training job."""
+    policy_id: pulumi.Output[str]
+    """ID of the cluster policy."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class StackResources:
+    """What the Databricks part needs from the rest of the stack."""
+
+    resource_group_name: pulumi.Input[str]
+    subscription_id: str
+    tenant_id: str
+    tags: dict[str, str]
+    aml_workspace_id: pulumi.Input[str]
+    mlflow_tracking_uri: pulumi.Input[str]
+    key_vault_id: pulumi.Input[str]
+    key_vault_name: pulumi.Input[str]
+    vnet_id: pulumi.Input[str] | None
+    """The stack's VNet on the private profile, None on the public one."""
+
+
+def build_databricks(config: StackConfig, names: ResourceNames, stack: StackResources) -> DatabricksStack:
+    """Declare the workspace linked to the AML workspace, then the policy, secret scope and job inside it."""
+    from infra.components.databricks_job import DatabricksTraining, DatabricksTrainingArgs
+
+    if config.databricks_job_package is None or config.databricks_job_client_id is None:
+        msg = "build_databricks needs a configuration validated with databricksEnabled (package, client ID)"
+        raise ValueError(msg)
+    workspace = DatabricksWorkspace(
+        "databricks",
+        DatabricksWorkspaceArgs(
+            resource_group_name=stack.resource_group_name,
+            subscription_id=stack.subscription_id,
+            location=config.location,
+            workspace_name=names.databricks_workspace,
+            managed_resource_group_name=names.databricks_managed_resource_group,
+            aml_workspace_id=stack.aml_workspace_id,
+            tags=stack.tags,
+            public_network_access=not config.is_private,
+            vnet=VnetInjection(
+                vnet_id=stack.vnet_id,
+                host_subnet=DATABRICKS_HOST_SUBNET,
+                container_subnet=DATABRICKS_CONTAINER_SUBNET,
+            )
+            if stack.vnet_id is not None
+            else None,
+        ),
+    )
+    training = DatabricksTraining(
+        "databricks-training",
+        DatabricksTrainingArgs(
+            workspace_url=workspace.workspace_url,
+            workspace_resource_id=workspace.workspace_id,
+            tenant_id=stack.tenant_id,
+            mlflow_tracking_uri=stack.mlflow_tracking_uri,
+            key_vault_id=stack.key_vault_id,
+            key_vault_name=stack.key_vault_name,
+            node_types=config.databricks_node_types,
+            spark_version=config.databricks_spark_version,
+            auto_termination_minutes=config.databricks_auto_termination_minutes,
+            max_workers=config.databricks_max_workers,
+            package=config.databricks_job_package,
+            job_client_id=config.databricks_job_client_id,
+            job_secret_name=config.databricks_job_secret_name,
+        ),
+    )
+    return DatabricksStack(
+        workspace_id=workspace.workspace_id,
+        workspace_url=workspace.workspace_url,
+        job_id=training.job_id,
+        policy_id=training.policy_id,
+    )
