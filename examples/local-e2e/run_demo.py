@@ -227,7 +227,7 @@ def finish(
         if keep:
             summary.kept_running.append(f"{server.record.name}: {server.url} (pid {server.record.pid})")
         else:
-            server.stop(paths)
+            server.stop()
 
 
 def stop_left_running(paths: WorkPaths, console: Console) -> int:

@@ -58,6 +58,25 @@ class ServerRecord:
         return command is not None and all(marker in command for marker in self.markers)
 
 
+@dataclass
+class RunningServer:
+    """A server this run uses: started now (`process` set, this run reaps it) or reused from a record."""
+
+    record: ServerRecord
+    record_path: Path
+    reused: bool
+    """True when a server a --keep-running demo left up was healthy and is used again."""
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return self.record.url
+
+    def stop(self) -> None:
+        stop(self.record.pid, process=self.process)
+        self.record_path.unlink(missing_ok=True)
+
+
 def command_line(pid: int) -> str | None:
     """The command line of `pid` (space-joined), or None when no such live process exists."""
     try:

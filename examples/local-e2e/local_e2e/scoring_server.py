@@ -4,7 +4,6 @@ HTTP smoke test a user would run against it."""
 from __future__ import annotations
 
 import json
-import subprocess
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -17,23 +16,11 @@ from local_e2e.project import ProjectRunner
 from local_e2e.workdir import WorkPaths
 
 
-@dataclass
-class ScoringServer:
-    record: processes.ServerRecord
-    reused: bool
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return self.record.url
-
+class ScoringServer(processes.RunningServer):
     @property
     def version(self) -> str:
+        """The registered version the server loaded when it started."""
         return self.record.details["version"]
-
-    def stop(self, paths: WorkPaths) -> None:
-        processes.stop(self.record.pid, process=self.process)
-        paths.scoring_record.unlink(missing_ok=True)
 
 
 def ensure_scoring_server(
@@ -50,7 +37,7 @@ def ensure_scoring_server(
             record.details.get("version") == champion and record.details.get("model") == runner.project.slug
         )
         if same and processes.is_healthy(f"{record.url}/ping"):
-            return ScoringServer(record, reused=True)
+            return ScoringServer(record, paths.scoring_record, reused=True)
         processes.stop(record.pid)
     paths.scoring_record.unlink(missing_ok=True)
     chosen = choose_port(port, option="--serving-port", taken={avoid})
@@ -69,7 +56,7 @@ def ensure_scoring_server(
         details={"version": champion, "model": runner.project.slug},
     )
     record.write(paths.scoring_record)
-    return ScoringServer(record, reused=False, process=process)
+    return ScoringServer(record, paths.scoring_record, reused=False, process=process)
 
 
 def wait_for(server: ScoringServer, timeout: float) -> float:

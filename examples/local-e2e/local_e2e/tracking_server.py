@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 from local_e2e import processes
@@ -13,22 +11,7 @@ from local_e2e.options import DemoOptions
 from local_e2e.ports import LOOPBACK, choose_port
 from local_e2e.workdir import WorkPaths
 
-
-@dataclass
-class TrackingServer:
-    record: processes.ServerRecord
-    reused: bool
-    """True when a server a --keep-running demo left up was healthy and is used again."""
-    process: subprocess.Popen[bytes] | None = None
-    """Set when this run started it (then this run reaps it)."""
-
-    @property
-    def url(self) -> str:
-        return self.record.url
-
-    def stop(self, paths: WorkPaths) -> None:
-        processes.stop(self.record.pid, process=self.process)
-        paths.tracking_record.unlink(missing_ok=True)
+TrackingServer = processes.RunningServer
 
 
 def server_command(options: DemoOptions, port: int) -> list[str]:
@@ -60,7 +43,7 @@ def ensure_tracking_server(options: DemoOptions, paths: WorkPaths) -> TrackingSe
     if record is not None and record.is_running():
         same_store = record.details.get("backend_store_uri") == options.backend_store_uri
         if same_store and processes.is_healthy(f"{record.url}/health"):
-            return TrackingServer(record, reused=True)
+            return TrackingServer(record, paths.tracking_record, reused=True)
         processes.stop(record.pid)  # ours but unhealthy or on another store: replace it
     paths.tracking_record.unlink(missing_ok=True)  # stale: the PID is gone or is another program now
     port = choose_port(options.tracking_port, option="--tracking-port")
@@ -79,7 +62,7 @@ def ensure_tracking_server(options: DemoOptions, paths: WorkPaths) -> TrackingSe
         details={"backend_store_uri": options.backend_store_uri},
     )
     record.write(paths.tracking_record)  # before waiting: an interrupted start is found and stopped next time
-    return TrackingServer(record, reused=False, process=process)
+    return TrackingServer(record, paths.tracking_record, reused=False, process=process)
 
 
 def wait_for(server: TrackingServer, options: DemoOptions) -> float:
