@@ -152,8 +152,8 @@ def test_selected_parts_are_present_and_the_others_pruned(case: tuple[str, Path]
     assert (project / ".github" / "workflows" / "pr.yml").is_file() == (ci == "github-actions")
     assert not (project / ".github").exists() or ci == "github-actions"
     assert not (project / ".azure-pipelines").exists() or ci == "azure-pipelines"
-    # Databricks jobs are not generated yet (another change owns them): the answer must not leave a stub.
-    assert not (project / "databricks").exists()
+    # The Databricks bundle and entry points exist only with databricks_job=yes (tests/templates/test_databricks_job.py).
+    assert (project / "databricks" / "databricks.yml").is_file() == (answers["databricks_job"] == "yes")
 
 
 def test_no_jinja_is_left_behind(case: tuple[str, Path]) -> None:
