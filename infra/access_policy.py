@@ -160,3 +160,57 @@ def _databricks_grants(config: StackConfig, scopes: Scopes) -> list[Grant]:
             scopes.key_vault,
         ),
     ]
+
+
+@dataclass(frozen=True, kw_only=True)
+class LifecycleScopes:
+    """The lifecycle event handler's identities and the resources they may touch."""
+
+    function_principal: pulumi.Input[str]
+    """Object ID of the handler app's system-assigned identity."""
+    topic_principal: pulumi.Input[str]
+    """Object ID of the Event Grid system topic's identity."""
+    function_storage: pulumi.Input[str]
+    """The handler's own storage account."""
+    dead_letter_container: pulumi.Input[str]
+    """The dead-letter container in that account."""
+    audit_store: pulumi.Input[str]
+    """The audit store's account."""
+    key_vault: pulumi.Input[str]
+    """The stack's vault, holding the notification webhook secret."""
+    application_insights: pulumi.Input[str]
+    """The stack's Application Insights component."""
+
+
+def lifecycle_grants(scopes: LifecycleScopes) -> tuple[Grant, ...]:
+    """The handler reads no workspace data: its host storage, its audit table, one secret, its telemetry."""
+    app, topic = scopes.function_principal, scopes.topic_principal
+    return (
+        # The Functions host keeps leases and its code package in blobs of its own account (identity-based
+        # AzureWebJobsStorage and Flex deployment storage need Owner, not Contributor) ...
+        _grant(
+            "lifecycle-host-storage", app, _IDENTITY, Role.STORAGE_BLOB_DATA_OWNER, scopes.function_storage
+        ),
+        # ... writes audit records, and only tables, in the audit store ...
+        _grant(
+            "lifecycle-audit-table", app, _IDENTITY, Role.STORAGE_TABLE_DATA_CONTRIBUTOR, scopes.audit_store
+        ),
+        # ... resolves the webhook's Key Vault reference (read-only, values only) ...
+        _grant("lifecycle-keyvault-read", app, _IDENTITY, Role.KEY_VAULT_SECRETS_USER, scopes.key_vault),
+        # ... and sends its telemetry with an Entra token.
+        _grant(
+            "lifecycle-telemetry",
+            app,
+            _IDENTITY,
+            Role.MONITORING_METRICS_PUBLISHER,
+            scopes.application_insights,
+        ),
+        # Event Grid dead-letters undeliverable events with the topic's identity, into one container only.
+        _grant(
+            "lifecycle-dead-letters",
+            topic,
+            _IDENTITY,
+            Role.STORAGE_BLOB_DATA_CONTRIBUTOR,
+            scopes.dead_letter_container,
+        ),
+    )

@@ -278,9 +278,62 @@ class StackConfig(BaseModel):
     2ff814a6-3304-4ab8-85cb-cd0e6f879c1d): the Key Vault-backed secret scope reads the RBAC vault as this
     identity. Required when databricksEnabled is true."""
 
+    lifecycle_events_enabled: bool = False
+    """Optional. Subscribe to the workspace's lifecycle events (model registered and deployed, failed runs,
+    model monitor threshold breaches) with Event Grid and handle them in a serverless function that audits
+    each one, queues retraining on breaches and notifies on failures; idle cost is near zero. Public network
+    profile only, until the handler joins the private VNet."""
+
+    retrain_pipeline_id: int = Field(default=0, ge=0, le=2_147_483_647)
+    """Conditional. Azure Pipelines definition ID of the retraining pipeline that monitor breaches queue;
+    0 means breaches are audited and notified but nothing is queued. Needs azureDevOpsOrganization and
+    azureDevOpsProject."""
+
+    azure_devops_organization: Annotated[
+        Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,48}[A-Za-z0-9])?$")] | None,
+        BeforeValidator(_empty_is_unset),
+    ] = Field(default=None, alias="azureDevOpsOrganization")
+    """Conditional. Azure DevOps organization name (dev.azure.com/<name>) of the retraining pipeline; a
+    name, not a credential: the handler authenticates with its managed identity."""
+
+    azure_devops_project: Annotated[
+        Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$")] | None,
+        BeforeValidator(_empty_is_unset),
+    ] = Field(default=None, alias="azureDevOpsProject")
+    """Conditional. Azure DevOps project name of the retraining pipeline."""
+
+    notification_webhook_secret_name: Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z-]{1,127}$")] = (
+        "lifecycle-notification-webhook"
+    )
+    """Conditional. Name of the stack key vault's secret holding the Teams or Slack incoming webhook URL that
+    failure notifications go to; the handler reads it through a Key Vault reference, never from config."""
+
     @model_validator(mode="after")
     def _check_rules_across_keys(self) -> StackConfig:
         problems: list[str] = []
+        devops = {
+            "retrainPipelineId": self.retrain_pipeline_id or None,
+            "azureDevOpsOrganization": self.azure_devops_organization,
+            "azureDevOpsProject": self.azure_devops_project,
+        }
+        given = sorted(key for key, value in devops.items() if value is not None)
+        if given and len(given) != len(devops):
+            missing = sorted(set(devops) - set(given))
+            problems.append(
+                f"{PROJECT}:{missing[0]} is unset: retraining needs all of {sorted(devops)} "
+                f"(set: {given}, missing: {missing})"
+            )
+        if self.lifecycle_events_enabled and self.network_profile == "private":
+            problems.append(
+                f"{PROJECT}:lifecycleEventsEnabled = True: needs networkProfile 'public' for now; the handler's "
+                "storage and the vault it reads would need VNet integration and private endpoints, which the "
+                "private profile does not give it yet"
+            )
+        if given and not self.lifecycle_events_enabled:
+            problems.append(
+                f"{PROJECT}:lifecycleEventsEnabled = False: {given} have no effect without lifecycle events; "
+                "enable them or unset those keys"
+            )
         if self.cpu_cluster_max_nodes < self.cpu_cluster_min_nodes:
             problems.append(
                 f"{PROJECT}:cpuClusterMaxNodes = {self.cpu_cluster_max_nodes}: must not be below "

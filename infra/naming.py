@@ -75,6 +75,14 @@ NAME_RULES: dict[str, NameRule] = {
         3, 64, re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*"), "letters, digits, - and _, starting alphanumeric"
     ),
     "action_group_short": NameRule(1, 12, re.compile(r"[A-Za-z0-9-]+"), "letters, digits and hyphens"),
+    # Function apps are reached at <name>.azurewebsites.net: the name is global, like a storage account's.
+    "web": NameRule(
+        2,
+        60,
+        re.compile(r"[A-Za-z0-9](?!.*--)[A-Za-z0-9-]*[A-Za-z0-9]"),
+        "letters, digits and single hyphens",
+    ),
+    "event_grid": NameRule(3, 64, re.compile(r"[A-Za-z0-9-]+"), "letters, digits and hyphens"),
 }
 
 
@@ -189,10 +197,6 @@ class ResourceNames:
         return self._fit("network", "pep-{workload}-{environment}-" + key)
 
     @property
-    def action_group(self) -> str:
-        return self._fit("network", "ag-{workload}-{environment}-{region}")
-
-    @property
     def databricks_workspace(self) -> str:
         return self._fit("databricks_workspace", "dbw-{workload}-{environment}-{region}")
 
@@ -202,9 +206,38 @@ class ResourceNames:
         return self._fit("resource_group", "rg-{workload}-{environment}-{region}-dbw-managed")
 
     @property
+    def action_group(self) -> str:
+        return self._fit("network", "ag-{workload}-{environment}-{region}")
+
+    @property
     def action_group_short(self) -> str:
         """The action group's short name: 12 characters at most, shown in alert messages."""
         return self._fit("action_group_short", "{workload}-{environment}")
+
+    @property
+    def event_grid_topic(self) -> str:
+        """The Event Grid system topic of the workspace's lifecycle events."""
+        return self._fit("event_grid", "evgt-{workload}-{environment}-{region}")
+
+    @property
+    def function_plan(self) -> str:
+        """The Flex Consumption plan of the lifecycle event handler."""
+        return self._fit("web", "asp-{workload}-{environment}-{region}")
+
+    @property
+    def function_app(self) -> str:
+        """The lifecycle event handler's function app (globally unique host name)."""
+        return self._fit("web", "func-{workload}-{environment}-{suffix}")
+
+    @property
+    def function_storage(self) -> str:
+        """The function app's own storage: host state, code package, dead-lettered events (globally unique)."""
+        return self._fit("storage_account", "stfn{workload}{environment}{suffix}")
+
+    @property
+    def audit_storage(self) -> str:
+        """The audit store of lifecycle events (globally unique)."""
+        return self._fit("storage_account", "staud{workload}{environment}{suffix}")
 
     def compute_instance(self, user_object_id: str) -> str:
         """A user's compute instance: unique per region, so it carries the stack suffix and a user digest."""

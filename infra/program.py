@@ -23,6 +23,7 @@ from infra.components.storage import SecureStorageAccount, SecureStorageAccountA
 from infra.components.workspace import Workspace, WorkspaceArgs
 from infra.config import StackConfig, parse_stack_config, project_config_values
 from infra.databricks_stack import DatabricksStack, StackResources, build_databricks
+from infra.lifecycle_stack import SharedResources, build_alerts, build_lifecycle, diagnostics_of, grants_of
 from infra.naming import CPU_CLUSTER_NAME, GPU_CLUSTER_NAME, ResourceNames
 from infra.private_profile import PACKAGE_HOSTS, PRIVATE_ENDPOINT_SUBNET, endpoint_specs, subnets
 from infra.tags import standard_tags
@@ -201,12 +202,24 @@ def build(config: StackConfig) -> None:
         if config.create_aml_registry
         else None
     )
+    shared = SharedResources(
+        resource_group_name=group.name,
+        tags=tags,
+        workspace_id=workspace.workspace_id,
+        key_vault_id=vault.vault_id,
+        key_vault_name=vault.vault_name,
+        application_insights_id=monitoring.application_insights_id,
+        application_insights_connection_string=monitoring.application_insights_connection_string,
+        log_analytics_workspace_id=monitoring.log_analytics_workspace_id,
+    )
+    lifecycle = build_lifecycle(config, names, shared)
     AccessControl(
         "access",
         AccessControlArgs(
             subscription_id=client.subscription_id,
             stack_suffix=names.suffix,
-            grants=stack_grants(
+            grants=grants_of(lifecycle, shared)
+            + stack_grants(
                 config,
                 Scopes(
                     workspace=workspace.workspace_id,
@@ -278,7 +291,7 @@ def build(config: StackConfig) -> None:
                 tags=tags,
             ),
         )
-    Governance(
+    governance = Governance(
         "governance",
         GovernanceArgs(
             resource_group_name=group.name,
@@ -296,6 +309,7 @@ def build(config: StackConfig) -> None:
                     lambda i: f"{i}/blobServices/default"
                 ),
                 "data-lake-blob": data_lake.account_id.apply(lambda i: f"{i}/blobServices/default"),
+                **diagnostics_of(lifecycle),
             },
             monthly_budget_usd=config.monthly_budget_usd,
             alert_emails=config.alert_emails,
@@ -308,6 +322,7 @@ def build(config: StackConfig) -> None:
             else {},
         ),
     )
+    build_alerts(config, names, shared, governance.action_group_id)
 
     pulumi.export("subscriptionId", client.subscription_id)
     pulumi.export("resourceGroupName", group.name)
@@ -325,6 +340,8 @@ def build(config: StackConfig) -> None:
     pulumi.export("containerRegistryLoginServer", registry.login_server)
     pulumi.export("applicationInsightsName", monitoring.application_insights_name)
     pulumi.export("amlRegistryName", aml_registry.registry_name if aml_registry else "")
+    pulumi.export("lifecycleFunctionAppName", lifecycle.function_app_name if lifecycle else "")
+    pulumi.export("lifecycleAuditStorageName", lifecycle.audit_storage_name if lifecycle else "")
     pulumi.export("databricksWorkspaceUrl", dbw.workspace_url.apply(lambda u: f"https://{u}") if dbw else "")
     pulumi.export("databricksWorkspaceId", dbw.workspace_id if dbw else "")
     pulumi.export("databricksJobId", dbw.job_id if dbw else "")

@@ -32,15 +32,16 @@ class GovernanceArgs:
     tags: dict[str, str]
     """Required. Tags for the action group."""
     action_group_name: str
-    """Required. Name of the action group that receives cost alerts."""
+    """Required. Name of the stack's action group: cost and operational alerts notify it."""
     action_group_short_name: str
     """Required. Short name (at most 12 characters) shown in alert e-mails and SMS."""
     diagnostics: dict[str, pulumi.Input[str]] = field(default_factory=dict)
     """Optional. Stable key -> ARM ID of a resource whose logs and metrics go to Log Analytics."""
     monthly_budget_usd: int = 0
-    """Optional. Monthly cost budget of the group; 0 creates no budget and no action group."""
+    """Optional. Monthly cost budget of the group; 0 creates no budget."""
     alert_emails: tuple[str, ...] = ()
-    """Conditional. Who is mailed at each budget threshold; used when monthly_budget_usd is set."""
+    """Conditional. Who the action group mails; without any there is no action group. Required when
+    monthly_budget_usd is set."""
     delete_locks: dict[str, pulumi.Input[str]] = field(default_factory=dict)
     """Optional. Stable key -> ARM ID of a resource that gets a CanNotDelete lock."""
 
@@ -59,7 +60,7 @@ class Governance(pulumi.ComponentResource):
     """Budget with alert thresholds and an action group, diagnostic settings, and a delete lock."""
 
     action_group_id: pulumi.Output[str] | None
-    """ARM ID of the action group, when a budget exists."""
+    """ARM ID of the stack's action group, when alert e-mails are set."""
 
     def __init__(self, name: str, args: GovernanceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("azure-mlops:governance:Governance", name, None, opts)
@@ -78,8 +79,9 @@ class Governance(pulumi.ComponentResource):
                 opts=child,
             )
 
+        # One action group per stack: budgets here and operational alerts elsewhere all notify it.
         self.action_group_id = None
-        if args.monthly_budget_usd > 0:
+        if args.alert_emails:
             group = monitor.ActionGroup(
                 f"{name}-action-group",
                 action_group_name=args.action_group_name,
@@ -97,6 +99,7 @@ class Governance(pulumi.ComponentResource):
                 opts=child,
             )
             self.action_group_id = group.id
+        if args.monthly_budget_usd > 0 and self.action_group_id is not None:
             consumption.Budget(
                 f"{name}-budget",
                 budget_name=f"{args.action_group_name}-monthly",
@@ -111,7 +114,7 @@ class Governance(pulumi.ComponentResource):
                         operator="GreaterThan",
                         threshold=percent,
                         threshold_type=kind,
-                        contact_groups=[group.id],
+                        contact_groups=[self.action_group_id],
                         contact_emails=list(args.alert_emails),
                     )
                     for key, (percent, kind) in BUDGET_THRESHOLDS.items()

@@ -33,6 +33,8 @@ class Monitoring(pulumi.ComponentResource):
     """ARM ID of the Application Insights component: linked to the AML workspace."""
     application_insights_name: pulumi.Output[str]
     """Name of the Application Insights component."""
+    application_insights_connection_string: pulumi.Output[str]
+    """Connection string of the component (ingestion only, not a secret): how other apps send telemetry."""
 
     def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("azure-mlops:monitoring:Monitoring", name, None, opts)
@@ -67,6 +69,7 @@ class Monitoring(pulumi.ComponentResource):
         self.log_analytics_workspace_id = logs.id
         self.application_insights_id = insights.id
         self.application_insights_name = insights.name
+        self.application_insights_connection_string = insights.connection_string
         self.register_outputs(
             {
                 "log_analytics_workspace_id": logs.id,

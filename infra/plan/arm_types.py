@@ -202,6 +202,42 @@ ARM_RESOURCE_TYPES: dict[str, ArmResourceType] = {
     "azure-native:authorization:ManagementLockByScope": ArmResourceType(
         "Microsoft.Authorization/locks", ("lockName",), "2020-05-01", frozenset(), scope_input="scope"
     ),
+    "azure-native:storage:Table": ArmResourceType(
+        "Microsoft.Storage/storageAccounts/tableServices/tables",
+        ("accountName", "=default", "tableName"),
+        "2024-01-01",
+        frozenset(),
+    ),
+    "azure-native:web:AppServicePlan": ArmResourceType(
+        "Microsoft.Web/serverfarms", ("name",), "2025-05-01", _WITH_SKU | {"kind"}
+    ),
+    "azure-native:web:WebApp": ArmResourceType(
+        "Microsoft.Web/sites", ("name",), "2025-05-01", _WITH_IDENTITY | {"kind"}
+    ),
+    "azure-native:web:WebAppFtpAllowed": ArmResourceType(
+        "Microsoft.Web/sites/basicPublishingCredentialsPolicies", ("name", "=ftp"), "2025-05-01", frozenset()
+    ),
+    "azure-native:web:WebAppScmAllowed": ArmResourceType(
+        "Microsoft.Web/sites/basicPublishingCredentialsPolicies", ("name", "=scm"), "2025-05-01", frozenset()
+    ),
+    "azure-native:eventgrid:SystemTopic": ArmResourceType(
+        "Microsoft.EventGrid/systemTopics", ("systemTopicName",), "2025-02-15", _WITH_IDENTITY
+    ),
+    "azure-native:eventgrid:SystemTopicEventSubscription": ArmResourceType(
+        "Microsoft.EventGrid/systemTopics/eventSubscriptions",
+        ("systemTopicName", "eventSubscriptionName"),
+        "2025-02-15",
+        frozenset(),
+    ),
+    "azure-native:monitor:MetricAlert": ArmResourceType(
+        "Microsoft.Insights/metricAlerts", ("ruleName",), "2018-03-01"
+    ),
+    "azure-native:monitor:ScheduledQueryRule": ArmResourceType(
+        "Microsoft.Insights/scheduledQueryRules",
+        ("ruleName",),
+        "2025-01-01-preview",
+        _TRACKED | {"kind", "identity"},
+    ),
     "azure-native:authorization:RoleAssignment": ArmResourceType(
         "Microsoft.Authorization/roleAssignments",
         ("roleAssignmentName",),

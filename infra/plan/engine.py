@@ -164,6 +164,11 @@ class _AzureMocks(pulumi.runtime.Mocks):
         if args.typ == "azure-native:machinelearningservices:Workspace":
             region = args.inputs["location"]
             state["mlFlowTrackingUri"] = f"azureml://{region}.api.azureml.ms/mlflow/v1.0{resource_id}"
+        if args.typ == "azure-native:applicationinsights:Component":
+            key = mock_principal_id(resource_id)
+            state["connectionString"] = (
+                f"InstrumentationKey={key};IngestionEndpoint=https://{args.inputs['location']}-0.in.applicationinsights.azure.com/"
+            )
         return resource_id, state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:

@@ -21,6 +21,9 @@ def test_diagnostics_of_workspace_vault_registry_and_storage_go_to_log_analytics
         plan.named("workspace-storage-account").resource_id + "/blobServices/default",
         plan.named("data-lake-account").resource_id + "/blobServices/default",
     }
+    if config_of(plan.stack).lifecycle_events_enabled:
+        # The audit table's data-plane log is the audit trail's tamper evidence.
+        expected.add(plan.named("lifecycle-audit-account").resource_id + "/tableServices/default")
     assert targets == expected
     for setting in settings:
         assert setting.inputs["workspaceId"] == logs

@@ -56,6 +56,8 @@ EXPECTED_OUTPUTS = {
     "databricksWorkspaceId",
     "databricksJobId",
     "databricksClusterPolicyId",
+    "lifecycleFunctionAppName",
+    "lifecycleAuditStorageName",
 }
 
 
@@ -64,10 +66,17 @@ def _storage(plan: Plan, component: str):
 
 
 def test_the_environment_is_complete(plan: Plan) -> None:
-    counts = {token: len(plan.of_type(token)) for token in EXPECTED_COUNTS}
-    assert counts == EXPECTED_COUNTS
     config = config_of(plan.stack)
-    containers = [c.inputs["containerName"] for c in plan.of_type("azure-native:storage:BlobContainer")]
+    counts = {token: len(plan.of_type(token)) for token in EXPECTED_COUNTS}
+    # Lifecycle events add the handler's own storage account and the audit store.
+    lifecycle = 2 if config.lifecycle_events_enabled else 0
+    services = "azure-native:storage:BlobServiceProperties"
+    assert counts == EXPECTED_COUNTS | {STORAGE: 2 + lifecycle, services: 2 + lifecycle}
+    containers = [
+        c.inputs["containerName"]
+        for c in plan.of_type("azure-native:storage:BlobContainer")
+        if c.parent == "data-lake"
+    ]
     assert sorted(containers) == sorted(config.data_lake_containers)
     assert len(plan.of_type(DATASTORE)) == len(config.data_lake_containers)
     clusters = [c.inputs["computeName"] for c in plan.of_type(COMPUTE)]
@@ -91,6 +100,10 @@ def test_components_parent_their_resources(plan: Plan) -> None:
         expected |= {"network", "private-endpoints"}
     if config.create_aml_registry:
         expected.add("aml-registry")
+    if config.lifecycle_events_enabled:
+        expected |= {"lifecycle", "lifecycle-storage", "lifecycle-audit"}
+    if config.alert_emails:
+        expected.add("alerts")
     components = {r.name for r in plan.resources if not r.custom}
     assert components == expected
     orphans = [
@@ -175,7 +188,9 @@ def test_stateful_resources_are_protected_exactly_where_configured(
     plan = plans[stack]
     wanted = config_of(stack).protect_stateful_resources
     stateful = [r for r in plan.resources if r.type in STATEFUL]
-    assert len(stateful) == 5 + int(config_of(stack).create_aml_registry)
+    config = config_of(stack)
+    lifecycle_accounts = 2 if config.lifecycle_events_enabled else 0
+    assert len(stateful) == 5 + int(config.create_aml_registry) + lifecycle_accounts
     assert {r.name: (r.protect, r.retain_on_delete) for r in stateful} == {
         r.name: (wanted, wanted) for r in stateful
     }

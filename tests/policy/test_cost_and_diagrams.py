@@ -37,11 +37,11 @@ def test_unknown_types_and_sizes_are_reported_not_priced_at_zero(plans: dict[str
     inputs["properties"]["properties"] = {**inputs["properties"]["properties"], "vmSize": "Standard_Z99_v9"}
     odd = [
         dataclasses.replace(cluster, inputs=inputs),
-        PlannedResource("azure-native:web:WebApp", "app", None, {"location": "westeurope"}, False, True),
+        PlannedResource("azure-native:cache:Redis", "app", None, {"location": "westeurope"}, False, True),
     ]
     estimate = cost.estimate(Plan(stack="dev", resources=odd))
     assert [name for name, _ in estimate.unpriced] == ["app", "compute-cpu-cluster"]
-    assert "WebApp" in estimate.unpriced[0][1] and "Standard_Z99_v9" in estimate.unpriced[1][1]
+    assert "Redis" in estimate.unpriced[0][1] and "Standard_Z99_v9" in estimate.unpriced[1][1]
     assert estimate.lines == []
 
 

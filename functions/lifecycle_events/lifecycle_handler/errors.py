@@ -1,0 +1,23 @@
+"""Exceptions of the lifecycle event handler: one base class, names that state the condition."""
+
+from __future__ import annotations
+
+
+class LifecycleHandlerError(Exception):
+    """Base class of the handler's errors: the adapter catches this, not Exception."""
+
+
+class InvalidEvent(LifecycleHandlerError):
+    """Raised when an event is malformed, of a type the handler does not subscribe to, or from another topic."""
+
+    def __init__(self, message: str, *, event_id: str = "") -> None:
+        super().__init__(message)
+        self.event_id = event_id
+
+
+class InvalidSettings(LifecycleHandlerError):
+    """Raised when an app setting is missing or malformed; the message names the setting and the rule."""
+
+
+class ActionFailed(LifecycleHandlerError):
+    """Raised when Azure DevOps, the webhook or the audit store refuses a request; Event Grid then retries."""

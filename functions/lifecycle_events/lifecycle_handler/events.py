@@ -1,0 +1,148 @@
+"""The Event Grid event schema and the `data` of each Azure ML event the handler subscribes to.
+
+Shapes follow "Azure Machine Learning as an Event Grid source"
+(https://learn.microsoft.com/azure/event-grid/event-schema-machine-learning): model events use PascalCase
+data keys, run events camelCase, and ModelVersion is a number in the example but a string in the
+property table, so both are accepted. Unknown fields are ignored (Microsoft's advice for handlers), but
+every field the handler relies on is required and typed.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from lifecycle_handler.errors import InvalidEvent
+
+MODEL_REGISTERED = "Microsoft.MachineLearningServices.ModelRegistered"
+MODEL_DEPLOYED = "Microsoft.MachineLearningServices.ModelDeployed"
+RUN_STATUS_CHANGED = "Microsoft.MachineLearningServices.RunStatusChanged"
+SUBSCRIBED_TYPES = (MODEL_REGISTERED, MODEL_DEPLOYED, RUN_STATUS_CHANGED)
+"""The event types infra/components/lifecycle_events.py subscribes the handler to."""
+
+MONITOR_BREACH_TAG = "azureml_modelmonitor_threshold_breached"
+"""Run tag that Azure ML model monitoring sets on a monitoring run whose signal breached its threshold."""
+
+_WORKSPACE_ID = re.compile(
+    r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.MachineLearningServices/workspaces/[^/]+$",
+    re.IGNORECASE,
+)
+
+
+def _text(value: Any) -> Any:
+    """Numbers arrive where the schema says string (ModelVersion): keep them as text."""
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
+def _tags(value: Any) -> Any:
+    """Tag and property maps may be null or hold non-string values: normalise to str -> str."""
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        return {str(k): v if isinstance(v, str) else ("" if v is None else str(v)) for k, v in value.items()}
+    return value
+
+
+Text = Annotated[str, BeforeValidator(_text)]
+Tags = Annotated[dict[str, str], BeforeValidator(_tags)]
+NonEmpty = Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+
+class ModelRegisteredData(_Data):
+    model_name: NonEmpty = Field(alias="ModelName")
+    model_version: Annotated[Text, Field(min_length=1, max_length=64)] = Field(alias="ModelVersion")
+    model_tags: Tags = Field(default_factory=dict, alias="ModelTags")
+    model_properties: Tags = Field(default_factory=dict, alias="ModelProperties")
+
+
+class ModelDeployedData(_Data):
+    service_name: NonEmpty = Field(alias="ServiceName")
+    service_compute_type: str = Field(default="", alias="ServiceComputeType")
+    model_ids: str = Field(default="", alias="ModelIds")
+    """Comma-separated `name:version` of the models the endpoint serves."""
+    service_tags: Tags = Field(default_factory=dict, alias="ServiceTags")
+    service_properties: Tags = Field(default_factory=dict, alias="ServiceProperties")
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        return tuple(m.strip() for m in self.model_ids.split(",") if m.strip())
+
+
+class RunStatusChangedData(_Data):
+    experiment_id: str = Field(default="", alias="experimentId")
+    experiment_name: str = Field(default="", alias="experimentName")
+    run_id: NonEmpty = Field(alias="runId")
+    run_type: str | None = Field(default=None, alias="runType")
+    run_tags: Tags = Field(default_factory=dict, alias="runTags")
+    run_properties: Tags = Field(default_factory=dict, alias="runProperties")
+    run_status: NonEmpty = Field(alias="runStatus")
+
+    @property
+    def breach(self) -> str | None:
+        """The monitor's breach message when this is a monitoring run that breached a threshold."""
+        return self.run_tags.get(MONITOR_BREACH_TAG) or None
+
+
+class EventGridEvent(BaseModel):
+    """One event in the Event Grid schema (the schema the subscriptions deliver)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    id: Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[A-Za-z0-9._:-]+$")]
+    topic: Annotated[str, Field(pattern=_WORKSPACE_ID.pattern)]
+    subject: NonEmpty
+    event_type: Literal[MODEL_REGISTERED, MODEL_DEPLOYED, RUN_STATUS_CHANGED] = Field(alias="eventType")  # type: ignore[valid-type]
+    event_time: datetime = Field(alias="eventTime")
+    data: dict[str, Any]
+    data_version: str = Field(default="", alias="dataVersion")
+
+
+AmlData = ModelRegisteredData | ModelDeployedData | RunStatusChangedData
+_DATA_MODELS: dict[str, type[_Data]] = {
+    MODEL_REGISTERED: ModelRegisteredData,
+    MODEL_DEPLOYED: ModelDeployedData,
+    RUN_STATUS_CHANGED: RunStatusChangedData,
+}
+
+
+class LifecycleEvent(BaseModel):
+    """A validated event: the envelope and its typed data."""
+
+    model_config = ConfigDict(frozen=True)
+
+    envelope: EventGridEvent
+    data: AmlData
+
+
+def _first_problem(error: ValidationError) -> str:
+    first = error.errors()[0]
+    location = ".".join(str(part) for part in first["loc"]) or "(event)"
+    return f"{location}: {first['msg']} (got {str(first.get('input'))[:80]!r})"
+
+
+def parse_event(raw: Any, *, expected_topic: str | None = None) -> LifecycleEvent:
+    """Validate one raw event; raises InvalidEvent naming the first bad field, the value and the rule."""
+    if not isinstance(raw, dict):
+        msg = f"event must be a JSON object, got {type(raw).__name__}"
+        raise InvalidEvent(msg)
+    event_type = raw.get("eventType")
+    if event_type not in SUBSCRIBED_TYPES:
+        msg = f"eventType {event_type!r} is not one of the subscribed types {list(SUBSCRIBED_TYPES)}"
+        raise InvalidEvent(msg, event_id=str(raw.get("id", "")))
+    try:
+        envelope = EventGridEvent.model_validate(raw)
+        data = _DATA_MODELS[envelope.event_type].model_validate(envelope.data)
+    except ValidationError as err:
+        raise InvalidEvent(_first_problem(err), event_id=str(raw.get("id", ""))) from err
+    # Several subscriptions (or a misconfigured one) may point at the handler: act only on our workspace.
+    if expected_topic and envelope.topic.lower() != expected_topic.lower():
+        msg = f"topic {envelope.topic!r} is not this stack's workspace {expected_topic!r}"
+        raise InvalidEvent(msg, event_id=envelope.id)
+    return LifecycleEvent(envelope=envelope, data=data)  # type: ignore[arg-type]

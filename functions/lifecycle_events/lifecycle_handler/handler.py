@@ -1,0 +1,145 @@
+"""Handle one delivered event: validate, claim it in the audit store, act, and report what was done.
+
+Order matters for at-least-once delivery. The audit record is created first (create-if-absent on the
+event ID): a redelivery of a completed event finds it and stops. Actions run next; if one fails the
+record stays pending and the exception makes Event Grid retry, and the retry repeats only the actions.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from lifecycle_handler.audit import COMPLETED, AuditRecord, AuditStore
+from lifecycle_handler.decisions import Action, Decision, decide
+from lifecycle_handler.errors import InvalidEvent
+from lifecycle_handler.events import parse_event
+from lifecycle_handler.outbound import (
+    AZURE_DEVOPS_SCOPE,
+    OutboundRequest,
+    Sender,
+    TokenProvider,
+    notification_request,
+    retrain_request,
+)
+from lifecycle_handler.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the handler did with one event; `requests` lists what was sent, or would be in a dry run."""
+
+    event_id: str
+    status: str
+    """rejected, duplicate, handled or dry-run."""
+    decision: Decision | None = None
+    requests: tuple[OutboundRequest, ...] = ()
+    detail: str = ""
+    run: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    """The boundary: the audit store, the HTTP sender and the token provider."""
+
+    audit: AuditStore
+    send: Sender
+    token: TokenProvider
+
+
+def handle(raw: Any, settings: Settings, deps: Dependencies) -> Outcome:
+    """Process one raw Event Grid event (a dict) end to end."""
+    try:
+        event = parse_event(raw, expected_topic=settings.workspace_id)
+    except InvalidEvent as err:
+        # One line, no action: retrying a malformed event would fail the same way, so it is acknowledged.
+        logger.warning("lifecycle event rejected id=%s: %s", err.event_id or "(none)", err)
+        return Outcome(err.event_id, "rejected", detail=str(err))
+
+    decision = decide(event)
+    record = AuditRecord.of(event, decision)
+    if not deps.audit.create_if_absent(record):
+        if deps.audit.status_of(record.partition_key, record.row_key) == COMPLETED:
+            logger.info("lifecycle event duplicate id=%s: already handled, skipped", record.row_key)
+            return Outcome(record.row_key, "duplicate", decision)
+        logger.info(
+            "lifecycle event id=%s: earlier attempt did not complete, retrying its actions", record.row_key
+        )
+
+    requests = _requests(decision, record.row_key, event.envelope.subject, settings, deps)
+    if settings.dry_run:
+        deps.audit.complete(
+            record, "dry run: " + ("; ".join(f"{r.method} {_target(r)}" for r in requests) or "no action")
+        )
+        logger.info(
+            "lifecycle event dry-run id=%s kind=%s: %s", record.row_key, decision.kind, decision.reason
+        )
+        return Outcome(record.row_key, "dry-run", decision, tuple(requests))
+
+    run: dict[str, Any] = {}
+    for request in requests:
+        answer = deps.send(request)
+        if "dev.azure.com" in request.url:
+            run = {"id": answer.get("id"), "url": answer.get("_links", {}).get("web", {}).get("href", "")}
+    outcome = f"retraining run {run.get('id')} queued" if run else "audited"
+    if Action.NOTIFY in decision.actions:
+        outcome += (
+            "; team notified" if settings.webhook_url else "; no webhook configured, notification logged"
+        )
+    deps.audit.complete(record, outcome)
+    # The structured audit line: Application Insights keeps it beside the table record.
+    logger.info(
+        "lifecycle event handled id=%s kind=%s subject=%s model=%s:%s endpoint=%s run=%s commit=%s "
+        "pipeline_run=%s approver=%s outcome=%s",
+        record.row_key,
+        record.kind,
+        record.subject,
+        record.model_name,
+        record.model_version,
+        record.endpoint,
+        record.run_id,
+        record.git_commit,
+        record.pipeline_run,
+        record.approver,
+        outcome,
+    )
+    return Outcome(record.row_key, "handled", decision, tuple(requests), outcome, run)
+
+
+def _requests(
+    decision: Decision, event_id: str, subject: str, settings: Settings, deps: Dependencies
+) -> list[OutboundRequest]:
+    requests: list[OutboundRequest] = []
+    if Action.RETRAIN in decision.actions:
+        if settings.devops is None:
+            logger.warning(
+                "lifecycle event id=%s: breach, but no retraining pipeline is configured", event_id
+            )
+        else:
+            # A dry run never asks for a token: it must not need Azure DevOps at all.
+            token = "<dry-run>" if settings.dry_run else deps.token(AZURE_DEVOPS_SCOPE)
+            requests.append(
+                retrain_request(
+                    settings.devops, model_name=decision.model_name, event_id=event_id, token=token
+                )
+            )
+    if Action.NOTIFY in decision.actions and settings.webhook_url:
+        lines = [decision.reason, f"Event: {event_id}", f"Subject: {subject}"]
+        if settings.devops is not None and Action.RETRAIN in decision.actions:
+            lines.append(
+                f"Retraining queued: pipeline {settings.devops.pipeline_id} in {settings.devops.project}"
+            )
+        title = (
+            "Model monitor threshold breached"
+            if Action.RETRAIN in decision.actions
+            else "Azure ML run failed"
+        )
+        requests.append(notification_request(settings.webhook_url, title=title, lines=lines))
+    return requests
+
+
+def _target(request: OutboundRequest) -> str:
+    return request.url.split("?")[0] if "dev.azure.com" in request.url else "notification webhook"

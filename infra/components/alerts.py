@@ -1,0 +1,211 @@
+"""Operational alerts: compute health of the workspace and serving health of its online endpoints.
+
+Endpoints do not exist at `pulumi up` time (the project's CD creates and replaces them), and Azure
+Monitor's multi-resource metric alerts do not cover Azure ML endpoints, so a metric alert cannot be
+scoped to them in advance. Endpoint alerts are therefore log search alerts on the stack's Log
+Analytics workspace: they match every endpoint by name, present or future, as soon as its diagnostic
+setting sends AmlOnlineEndpointTrafficLog and the deployments' metrics (AzureMetrics) there, which the
+CD does for each endpoint it creates (docs/lifecycle-events.md). Compute alerts are ordinary metric
+alerts on the workspace itself, which exists. Everything goes to the stack's one action group.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_azure_native import monitor
+
+WORKSPACE_METRICS = "Microsoft.MachineLearningServices/workspaces"
+
+
+@dataclass(frozen=True)
+class MetricRule:
+    """A static-threshold metric alert on the workspace."""
+
+    metric: str
+    aggregation: str
+    threshold: float
+    window: str
+    severity: int
+    why: str
+
+
+@dataclass(frozen=True)
+class LogRule:
+    """A log search alert: `query` yields one row per (endpoint, deployment) with a `value` column."""
+
+    query: str
+    threshold: float
+    severity: int
+    why: str
+
+
+# Metric names as Azure Monitor lists them for Microsoft.MachineLearningServices/workspaces.
+METRIC_RULES: dict[str, MetricRule] = {
+    "quota": MetricRule(
+        "Quota Utilization Percentage",
+        "Maximum",
+        90,
+        "PT1H",
+        2,
+        "a cluster family is above 90% of its core quota: the next scale-out or job will queue",
+    ),
+    "unusable-nodes": MetricRule(
+        "Unusable Nodes",
+        "Maximum",
+        0,
+        "PT15M",
+        2,
+        "cluster nodes are unusable (failed provisioning or disk/driver faults): jobs wait or fail",
+    ),
+    "failed-runs": MetricRule(
+        "Failed Runs",
+        "Total",
+        0,
+        "PT1H",
+        3,
+        "jobs failed in the workspace; the lifecycle handler posts each one's details to the team channel",
+    ),
+}
+
+_TRAFFIC = "AmlOnlineEndpointTrafficLog"
+_DEPLOYMENT_METRICS = (
+    'AzureMetrics | where ResourceProvider == "MICROSOFT.MACHINELEARNINGSERVICES" '
+    '| extend EndpointName = tostring(split(ResourceId, "/")[10]), DeploymentName = tostring(split(ResourceId, "/")[12])'
+)
+# Online endpoint and deployment columns as the AmlOnlineEndpointTrafficLog table and the
+# Microsoft.MachineLearningServices/workspaces/onlineEndpoints(/deployments) metrics document them.
+LOG_RULES: dict[str, LogRule] = {
+    "endpoint-latency": LogRule(
+        f"{_TRAFFIC} | summarize value = percentile(TotalDurationMs, 95) by EndpointName, DeploymentName",
+        1000,
+        2,
+        "p95 request latency of an endpoint deployment above one second",
+    ),
+    "endpoint-5xx": LogRule(
+        f"{_TRAFFIC} | summarize value = 100.0 * countif(toint(ResponseCode) >= 500) / count() "
+        "by EndpointName, DeploymentName",
+        5,
+        1,
+        "more than 5% of an endpoint deployment's responses are server errors",
+    ),
+    "deployment-cpu": LogRule(
+        f'{_DEPLOYMENT_METRICS} | where MetricName == "CpuUtilizationPercentage" '
+        "| summarize value = avg(Average) by EndpointName, DeploymentName",
+        85,
+        2,
+        "a deployment's instances average above 85% CPU: scale out before latency grows",
+    ),
+    "deployment-memory": LogRule(
+        f'{_DEPLOYMENT_METRICS} | where MetricName == "CpuMemoryUtilizationPercentage" '
+        "| summarize value = avg(Average) by EndpointName, DeploymentName",
+        85,
+        2,
+        "a deployment's instances average above 85% memory: the scoring container risks being killed",
+    ),
+}
+LOG_RULE_FREQUENCY = "PT15M"
+"""Every 15 minutes: the cheapest log alert tier, quick enough for serving that has its own autoscale."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class OperationalAlertsArgs:
+    resource_group_name: pulumi.Input[str]
+    """Required. Resource group of the alert rules."""
+    location: str
+    """Required. Region of the log search alerts (the Log Analytics workspace's)."""
+    workspace_id: pulumi.Input[str]
+    """Required. ARM ID of the Azure ML workspace: scope of the compute alerts."""
+    log_analytics_workspace_id: pulumi.Input[str]
+    """Required. ARM ID of the Log Analytics workspace: scope of the endpoint alerts."""
+    action_group_id: pulumi.Input[str]
+    """Required. The stack's action group: every alert notifies it."""
+    name_prefix: str
+    """Required. Prefix of the rule names, e.g. the stack's workload and environment."""
+    tags: dict[str, str]
+    """Required. Tags for the rules."""
+
+
+class OperationalAlerts(pulumi.ComponentResource):
+    """Metric alerts on the workspace's compute and log search alerts on its online endpoints."""
+
+    def __init__(
+        self, name: str, args: OperationalAlertsArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("azure-mlops:monitoring:OperationalAlerts", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        for key, rule in METRIC_RULES.items():
+            monitor.MetricAlert(
+                f"{name}-{key}",
+                rule_name=f"{args.name_prefix}-{key}",
+                resource_group_name=args.resource_group_name,
+                location="global",
+                description=rule.why,
+                severity=rule.severity,
+                enabled=True,
+                scopes=[args.workspace_id],
+                evaluation_frequency="PT5M" if rule.window == "PT15M" else "PT15M",
+                window_size=rule.window,
+                auto_mitigate=True,
+                criteria=monitor.MetricAlertSingleResourceMultipleMetricCriteriaArgs(
+                    odata_type="Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria",
+                    all_of=[
+                        monitor.MetricCriteriaArgs(
+                            criterion_type="StaticThresholdCriterion",
+                            name=key,
+                            metric_namespace=WORKSPACE_METRICS,
+                            metric_name=rule.metric,
+                            operator="GreaterThan",
+                            threshold=rule.threshold,
+                            time_aggregation=rule.aggregation,
+                        )
+                    ],
+                ),
+                actions=[monitor.MetricAlertActionArgs(action_group_id=args.action_group_id)],
+                tags=args.tags,
+                opts=child,
+            )
+
+        for key, rule in LOG_RULES.items():
+            monitor.ScheduledQueryRule(
+                f"{name}-{key}",
+                rule_name=f"{args.name_prefix}-{key}",
+                resource_group_name=args.resource_group_name,
+                location=args.location,
+                kind="LogAlert",
+                description=rule.why,
+                severity=rule.severity,
+                enabled=True,
+                scopes=[args.log_analytics_workspace_id],
+                evaluation_frequency=LOG_RULE_FREQUENCY,
+                window_size=LOG_RULE_FREQUENCY,
+                # The endpoint tables appear with the first endpoint's logs; validating the query before
+                # then would fail the deployment of a fresh stack.
+                skip_query_validation=True,
+                auto_mitigate=True,
+                criteria=monitor.ScheduledQueryRuleCriteriaArgs(
+                    all_of=[
+                        monitor.ConditionArgs(
+                            query=rule.query,
+                            time_aggregation="Maximum",
+                            metric_measure_column="value",
+                            operator="GreaterThan",
+                            threshold=rule.threshold,
+                            # One alert per endpoint deployment, so the notification names the one at fault.
+                            dimensions=[
+                                monitor.DimensionArgs(name=column, operator="Include", values=["*"])
+                                for column in ("EndpointName", "DeploymentName")
+                            ],
+                            failing_periods=monitor.ConditionFailingPeriodsArgs(
+                                number_of_evaluation_periods=1, min_failing_periods_to_alert=1
+                            ),
+                        )
+                    ]
+                ),
+                actions=monitor.ActionsArgs(action_groups=[args.action_group_id]),
+                tags=args.tags,
+                opts=child,
+            )
+        self.register_outputs({})

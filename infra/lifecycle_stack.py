@@ -1,0 +1,111 @@
+"""How the stack program composes lifecycle events and operational alerts from the validated config.
+
+Kept beside program.py so the program stays a readable list of components: this module maps config keys
+and the stack's shared resources onto LifecycleEventsArgs, the handler's role grants, and the alerts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from infra.access_policy import LifecycleScopes, lifecycle_grants
+from infra.components.access import Grant
+from infra.components.alerts import OperationalAlerts, OperationalAlertsArgs
+from infra.components.lifecycle_events import LifecycleEvents, LifecycleEventsArgs
+from infra.config import StackConfig
+from infra.naming import ResourceNames
+
+
+@dataclass(frozen=True, kw_only=True)
+class SharedResources:
+    """What the lifecycle feature uses from the rest of the stack."""
+
+    resource_group_name: pulumi.Input[str]
+    tags: dict[str, str]
+    workspace_id: pulumi.Input[str]
+    key_vault_id: pulumi.Input[str]
+    key_vault_name: pulumi.Input[str]
+    application_insights_id: pulumi.Input[str]
+    application_insights_connection_string: pulumi.Input[str]
+    log_analytics_workspace_id: pulumi.Input[str]
+
+
+def build_lifecycle(
+    config: StackConfig, names: ResourceNames, shared: SharedResources
+) -> LifecycleEvents | None:
+    """The lifecycle events component, when lifecycleEventsEnabled is true."""
+    if not config.lifecycle_events_enabled:
+        return None
+    devops = None
+    if config.retrain_pipeline_id and config.azure_devops_organization and config.azure_devops_project:
+        devops = (config.azure_devops_organization, config.azure_devops_project, config.retrain_pipeline_id)
+    return LifecycleEvents(
+        "lifecycle",
+        LifecycleEventsArgs(
+            resource_group_name=shared.resource_group_name,
+            location=config.location,
+            workspace_id=shared.workspace_id,
+            topic_name=names.event_grid_topic,
+            plan_name=names.function_plan,
+            function_app_name=names.function_app,
+            function_storage_name=names.function_storage,
+            audit_storage_name=names.audit_storage,
+            key_vault_name=shared.key_vault_name,
+            webhook_secret_name=config.notification_webhook_secret_name,
+            application_insights_connection_string=shared.application_insights_connection_string,
+            storage_sku=config.storage_sku,
+            soft_delete_days=config.soft_delete_retention_days,
+            tags=shared.tags,
+            devops=devops,
+            protect=config.protect_stateful_resources,
+        ),
+    )
+
+
+def grants_of(lifecycle: LifecycleEvents | None, shared: SharedResources) -> tuple[Grant, ...]:
+    """The handler's and the topic's role assignments (none without the feature)."""
+    if lifecycle is None:
+        return ()
+    return lifecycle_grants(
+        LifecycleScopes(
+            function_principal=lifecycle.function_principal_id,
+            topic_principal=lifecycle.topic_principal_id,
+            function_storage=lifecycle.function_storage_id,
+            dead_letter_container=lifecycle.dead_letter_container_id,
+            audit_store=lifecycle.audit_storage_id,
+            key_vault=shared.key_vault_id,
+            application_insights=shared.application_insights_id,
+        )
+    )
+
+
+def diagnostics_of(lifecycle: LifecycleEvents | None) -> dict[str, pulumi.Input[str]]:
+    """The audit table's data-plane log (every write and delete, with its caller): the trail's tamper evidence."""
+    if lifecycle is None:
+        return {}
+    return {"audit-store-table": lifecycle.audit_storage_id.apply(lambda i: f"{i}/tableServices/default")}
+
+
+def build_alerts(
+    config: StackConfig,
+    names: ResourceNames,
+    shared: SharedResources,
+    action_group_id: pulumi.Output[str] | None,
+) -> OperationalAlerts | None:
+    """Compute and endpoint alerts, routed to the stack's action group; none without one (no alertEmails)."""
+    if action_group_id is None:
+        return None
+    return OperationalAlerts(
+        "alerts",
+        OperationalAlertsArgs(
+            resource_group_name=shared.resource_group_name,
+            location=config.location,
+            workspace_id=shared.workspace_id,
+            log_analytics_workspace_id=shared.log_analytics_workspace_id,
+            action_group_id=action_group_id,
+            name_prefix=f"alert-{names.workload}-{names.environment}",
+            tags=shared.tags,
+        ),
+    )
