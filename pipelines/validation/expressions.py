@@ -16,7 +16,7 @@ WHOLE = re.compile(r"^\$\{\{(.*)\}\}$", re.DOTALL)
 EMBEDDED = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
 
 
-class Unresolvable(Exception):  # noqa: N818 - a signal, not an error: the value is unknown statically
+class Unresolvable(Exception):  # a signal, not an error: the value is unknown statically
     """Raised when an expression uses something this evaluator does not model."""
 
 
