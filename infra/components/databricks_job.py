@@ -110,6 +110,11 @@ class DatabricksTraining(pulumi.ComponentResource):
     The job's cluster must use the policy; it runs as a service principal (never as the deployer) whose
     client secret stays in the stack's key vault and reaches the cluster through the Key Vault-backed scope.
     MLflow points at the AML workspace, and azureml-mlflow is installed from PyPI, pinned.
+
+    Azure limitation: creating a Key Vault-backed secret scope needs a Microsoft Entra ID token, so `pulumi up`
+    must run as an Entra user or a service principal (accepted since 2023; a Databricks personal access token
+    is refused), and on an RBAC vault the AzureDatabricks application must hold Key Vault Secrets User to read
+    (the stack grants it: azureDatabricksPrincipalId).
     """
 
     policy_id: pulumi.Output[str]
