@@ -42,12 +42,33 @@ CD_FILES: dict[str, tuple[str, ...]] = {
 SCHEMA = ("--regex-variant", "nonunicode")
 
 
-@pytest.fixture(scope="module", params=list(CASES))
-def case(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[dict[str, str], Path]:
-    answers = CASES[request.param]
-    return answers, generate(tmp_path_factory.mktemp(request.param), **answers)
+_GENERATED: dict[str, Path] = {}
+
+
+def _cases_with(*providers: str) -> list[str]:
+    return [name for name, answers in CASES.items() if answers["ci_provider"] in providers]
+
+
+def _case_fixture(names: list[str]) -> Any:
+    """A module fixture over `names`: tests for one provider run only on its cases instead of skipping
+    the others; each project is generated once per module, whichever fixture asks first."""
+
+    @pytest.fixture(scope="module", params=names)
+    def fixture(
+        request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    ) -> tuple[dict[str, str], Path]:
+        answers = CASES[request.param]
+        if request.param not in _GENERATED:
+            _GENERATED[request.param] = generate(tmp_path_factory.mktemp(request.param), **answers)
+        return answers, _GENERATED[request.param]
+
+    return fixture
+
+
+case = _case_fixture(list(CASES))
+ci_case = _case_fixture(_cases_with("azure-pipelines", "github-actions"))
+azure_case = _case_fixture(_cases_with("azure-pipelines"))
+github_case = _case_fixture(_cases_with("github-actions"))
 
 
 def _ci_files(project: Path) -> list[Path]:
@@ -84,11 +105,9 @@ def test_each_provider_gets_its_cd_files_and_nothing_else(case: tuple[dict[str, 
 
 
 def test_vendored_templates_and_scripts_are_byte_identical_to_pipelines(
-    case: tuple[dict[str, str], Path],
+    ci_case: tuple[dict[str, str], Path],
 ) -> None:
-    answers, project = case
-    if answers["ci_provider"] == "none":
-        pytest.skip("no CI: nothing vendored")
+    answers, project = ci_case
     pairs = sync_template.copies(REPO, project)
     if answers["ci_provider"] == "github-actions":
         pairs = [pair for pair in pairs if ".azure-pipelines" not in pair.target.parts]
@@ -118,11 +137,9 @@ def test_drift_is_reported_with_the_file_named_and_sync_repairs_it(tmp_path: Pat
     assert sync_template.problems(pairs, [target.parent]) == []
 
 
-def test_the_vendored_scripts_run_from_the_project_alone(case: tuple[dict[str, str], Path]) -> None:
+def test_the_vendored_scripts_run_from_the_project_alone(ci_case: tuple[dict[str, str], Path]) -> None:
     """From a copy of the project outside this repository: `pipelines` must resolve to the project's own copy."""
-    answers, project = case
-    if answers["ci_provider"] == "none":
-        pytest.skip("no CI: nothing vendored")
+    _answers, project = ci_case
     env = {"PATH": str(VENV_BIN), "HOME": os.environ.get("HOME", "/tmp")}  # no PYTHONPATH to this repository
     result = run_tool(
         VENV_BIN / "python", "-m", "pipelines.scripts.aml_job_wait", "--help", cwd=project, env=env
@@ -140,11 +157,9 @@ def test_the_vendored_scripts_run_from_the_project_alone(case: tuple[dict[str, s
     assert Path(result.stdout.strip()).resolve() == (project / "pipelines" / "__init__.py").resolve()
 
 
-def test_azure_pipelines_pass_the_platform_validation(case: tuple[dict[str, str], Path]) -> None:
+def test_azure_pipelines_pass_the_platform_validation(azure_case: tuple[dict[str, str], Path]) -> None:
     """Schema (with its documented false positives), template binding, dependsOn, anchors and house rules."""
-    answers, project = case
-    if answers["ci_provider"] != "azure-pipelines":
-        pytest.skip("no Azure Pipelines")
+    _answers, project = azure_case
     result = run_tool(
         VENV_BIN / "python", "-m", "pipelines.validation", project / ".azure-pipelines", cwd=REPO
     )
@@ -166,10 +181,8 @@ def test_the_validation_does_catch_a_broken_cd_pipeline(tmp_path: Path, default_
     assert "Trian" in result.stdout and "continueOnError: true" in result.stdout
 
 
-def test_github_workflows_and_action_match_their_schemas(case: tuple[dict[str, str], Path]) -> None:
-    answers, project = case
-    if answers["ci_provider"] != "github-actions":
-        pytest.skip("no GitHub Actions")
+def test_github_workflows_and_action_match_their_schemas(github_case: tuple[dict[str, str], Path]) -> None:
+    _answers, project = github_case
     for workflow in sorted((project / ".github" / "workflows").glob("*.yml")):
         result = run_tool(
             VENV_BIN / "check-jsonschema", "--builtin-schema", "vendor.github-workflows", *SCHEMA, workflow
@@ -189,10 +202,8 @@ def test_no_step_may_continue_on_error(case: tuple[dict[str, str], Path]) -> Non
                 assert str(mapping.get(key, "false")).lower() == "false", f"{path}: {key} in {mapping}"
 
 
-def test_github_actions_are_pinned_and_azure_login_is_oidc(case: tuple[dict[str, str], Path]) -> None:
-    answers, project = case
-    if answers["ci_provider"] != "github-actions":
-        pytest.skip("no GitHub Actions")
+def test_github_actions_are_pinned_and_azure_login_is_oidc(github_case: tuple[dict[str, str], Path]) -> None:
+    _answers, project = github_case
     uses = [step["uses"] for path in _ci_files(project) for step in _walk(yaml.safe_load(path.read_text()))
             if isinstance(step.get("uses"), str)]  # fmt: skip
     external = [use for use in uses if not use.startswith("./")]
@@ -205,11 +216,9 @@ def test_github_actions_are_pinned_and_azure_login_is_oidc(case: tuple[dict[str,
 
 
 def test_azure_pipelines_train_with_resumable_waits_and_release_the_registry_copy(
-    case: tuple[dict[str, str], Path],
+    azure_case: tuple[dict[str, str], Path],
 ) -> None:
-    answers, project = case
-    if answers["ci_provider"] != "azure-pipelines":
-        pytest.skip("no Azure Pipelines")
+    answers, project = azure_case
     cd = yaml.safe_load((project / ".azure-pipelines/cd.yml").read_text())
     train = _stage(cd, "Train")["jobs"][0]
     assert train["template"] == "templates/jobs/aml-job.yml"
@@ -242,11 +251,9 @@ def test_azure_pipelines_train_with_resumable_waits_and_release_the_registry_cop
 
 
 def test_github_actions_train_with_resumable_waits_and_release_the_registry_copy(
-    case: tuple[dict[str, str], Path],
+    github_case: tuple[dict[str, str], Path],
 ) -> None:
-    answers, project = case
-    if answers["ci_provider"] != "github-actions":
-        pytest.skip("no GitHub Actions")
+    answers, project = github_case
     jobs = yaml.safe_load((project / ".github/workflows/cd.yml").read_text())["jobs"]
     waits = [name for name in jobs if name.startswith("train_wait_")]
     assert len(waits) >= 2 and all(jobs[name]["timeout-minutes"] <= 360 for name in waits)
@@ -266,10 +273,8 @@ def test_github_actions_train_with_resumable_waits_and_release_the_registry_copy
     assert release.count('--model "$MODEL_URI"') == (2 if answers["deployment"] == "both" else 1)
 
 
-def test_the_project_scripts_the_pipelines_call_answer_help(case: tuple[dict[str, str], Path]) -> None:
-    answers, project = case
-    if answers["ci_provider"] == "none":
-        pytest.skip("no CI")
+def test_the_project_scripts_the_pipelines_call_answer_help(ci_case: tuple[dict[str, str], Path]) -> None:
+    answers, project = ci_case
     package = next(path.name for path in (project / "src").iterdir() if (path / "__init__.py").is_file())
     env = {"PATH": str(VENV_BIN), "PYTHONPATH": str(project / "src"), "HOME": os.environ.get("HOME", "/tmp")}
     for module in ("promote", "monitoring", "governance"):
