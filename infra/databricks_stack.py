@@ -14,6 +14,7 @@ from infra.components.databricks import DatabricksWorkspace, DatabricksWorkspace
 from infra.config import StackConfig
 from infra.naming import ResourceNames
 from infra.private_profile import DATABRICKS_CONTAINER_SUBNET, DATABRICKS_HOST_SUBNET
+from infra.stack_resources import StackResources
 
 
 @dataclass(frozen=True)
@@ -30,23 +31,9 @@ class DatabricksStack:
     """ID of the cluster policy."""
 
 
-@dataclass(frozen=True, kw_only=True)
-class StackResources:
-    """What the Databricks part needs from the rest of the stack."""
-
-    resource_group_name: pulumi.Input[str]
-    subscription_id: str
-    tenant_id: str
-    tags: dict[str, str]
-    aml_workspace_id: pulumi.Input[str]
-    mlflow_tracking_uri: pulumi.Input[str]
-    key_vault_id: pulumi.Input[str]
-    key_vault_name: pulumi.Input[str]
-    vnet_id: pulumi.Input[str] | None
-    """The stack's VNet on the private profile, None on the public one."""
-
-
-def build_databricks(config: StackConfig, names: ResourceNames, stack: StackResources) -> DatabricksStack:
+def build_databricks(
+    config: StackConfig, names: ResourceNames, stack: StackResources, vnet_id: pulumi.Input[str] | None
+) -> DatabricksStack:
     """Declare the workspace linked to the AML workspace, then the policy, secret scope and job inside it."""
     from infra.components.databricks_job import DatabricksTraining, DatabricksTrainingArgs
 
@@ -61,15 +48,15 @@ def build_databricks(config: StackConfig, names: ResourceNames, stack: StackReso
             location=config.location,
             workspace_name=names.databricks_workspace,
             managed_resource_group_name=names.databricks_managed_resource_group,
-            aml_workspace_id=stack.aml_workspace_id,
+            aml_workspace_id=stack.workspace_id,
             tags=stack.tags,
             public_network_access=not config.is_private,
             vnet=VnetInjection(
-                vnet_id=stack.vnet_id,
+                vnet_id=vnet_id,
                 host_subnet=DATABRICKS_HOST_SUBNET,
                 container_subnet=DATABRICKS_CONTAINER_SUBNET,
             )
-            if stack.vnet_id is not None
+            if vnet_id is not None
             else None,
         ),
     )

@@ -6,8 +6,6 @@ and the stack's shared resources onto LifecycleEventsArgs, the handler's role gr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pulumi
 
 from infra.access_policy import LifecycleScopes, lifecycle_grants
@@ -16,24 +14,11 @@ from infra.components.alerts import OperationalAlerts, OperationalAlertsArgs
 from infra.components.lifecycle_events import LifecycleEvents, LifecycleEventsArgs
 from infra.config import StackConfig
 from infra.naming import ResourceNames
-
-
-@dataclass(frozen=True, kw_only=True)
-class SharedResources:
-    """What the lifecycle feature uses from the rest of the stack."""
-
-    resource_group_name: pulumi.Input[str]
-    tags: dict[str, str]
-    workspace_id: pulumi.Input[str]
-    key_vault_id: pulumi.Input[str]
-    key_vault_name: pulumi.Input[str]
-    application_insights_id: pulumi.Input[str]
-    application_insights_connection_string: pulumi.Input[str]
-    log_analytics_workspace_id: pulumi.Input[str]
+from infra.stack_resources import StackResources
 
 
 def build_lifecycle(
-    config: StackConfig, names: ResourceNames, shared: SharedResources
+    config: StackConfig, names: ResourceNames, shared: StackResources
 ) -> LifecycleEvents | None:
     """The lifecycle events component, when lifecycleEventsEnabled is true."""
     if not config.lifecycle_events_enabled:
@@ -64,7 +49,7 @@ def build_lifecycle(
     )
 
 
-def grants_of(lifecycle: LifecycleEvents | None, shared: SharedResources) -> tuple[Grant, ...]:
+def grants_of(lifecycle: LifecycleEvents | None, shared: StackResources) -> tuple[Grant, ...]:
     """The handler's and the topic's role assignments (none without the feature)."""
     if lifecycle is None:
         return ()
@@ -91,7 +76,7 @@ def diagnostics_of(lifecycle: LifecycleEvents | None) -> dict[str, pulumi.Input[
 def build_alerts(
     config: StackConfig,
     names: ResourceNames,
-    shared: SharedResources,
+    shared: StackResources,
     action_group_id: pulumi.Output[str] | None,
 ) -> OperationalAlerts | None:
     """Compute and endpoint alerts, routed to the stack's action group; none without one (no alertEmails)."""

@@ -22,10 +22,11 @@ from infra.components.private_endpoints import PrivateEndpoints, PrivateEndpoint
 from infra.components.storage import SecureStorageAccount, SecureStorageAccountArgs
 from infra.components.workspace import Workspace, WorkspaceArgs
 from infra.config import StackConfig, parse_stack_config, project_config_values
-from infra.databricks_stack import DatabricksStack, StackResources, build_databricks
-from infra.lifecycle_stack import SharedResources, build_alerts, build_lifecycle, diagnostics_of, grants_of
+from infra.databricks_stack import DatabricksStack, build_databricks
+from infra.lifecycle_stack import build_alerts, build_lifecycle, diagnostics_of, grants_of
 from infra.naming import CPU_CLUSTER_NAME, GPU_CLUSTER_NAME, ResourceNames
 from infra.private_profile import PACKAGE_HOSTS, PRIVATE_ENDPOINT_SUBNET, endpoint_specs, subnets
+from infra.stack_resources import StackResources
 from infra.tags import standard_tags
 
 
@@ -202,10 +203,13 @@ def build(config: StackConfig) -> None:
         if config.create_aml_registry
         else None
     )
-    shared = SharedResources(
+    shared = StackResources(
         resource_group_name=group.name,
+        subscription_id=client.subscription_id,
+        tenant_id=client.tenant_id,
         tags=tags,
         workspace_id=workspace.workspace_id,
+        mlflow_tracking_uri=workspace.mlflow_tracking_uri,
         key_vault_id=vault.vault_id,
         key_vault_name=vault.vault_name,
         application_insights_id=monitoring.application_insights_id,
@@ -252,21 +256,7 @@ def build(config: StackConfig) -> None:
         else None
     )
     dbw: DatabricksStack | None = (
-        build_databricks(
-            config,
-            names,
-            StackResources(
-                resource_group_name=group.name,
-                subscription_id=client.subscription_id,
-                tenant_id=client.tenant_id,
-                tags=tags,
-                aml_workspace_id=workspace.workspace_id,
-                mlflow_tracking_uri=workspace.mlflow_tracking_uri,
-                key_vault_id=vault.vault_id,
-                key_vault_name=vault.vault_name,
-                vnet_id=network.vnet_id if network else None,
-            ),
-        )
+        build_databricks(config, names, shared, network.vnet_id if network else None)
         if config.databricks_enabled
         else None
     )
