@@ -192,6 +192,15 @@ class ResourceNames:
         """Prefix of the NSGs; each subnet's NSG appends `-<subnet>`."""
         return self._fit("network", "nsg-{workload}-{environment}-{region}")
 
+    @property
+    def nat_gateway(self) -> str:
+        return self._fit("network", "ng-{workload}-{environment}-{region}")
+
+    @property
+    def nat_public_ip(self) -> str:
+        """The NAT gateway's outbound address."""
+        return self._fit("network", "pip-ng-{workload}-{environment}-{region}")
+
     def private_endpoint(self, key: str) -> str:
         """The private endpoint named by `key` (e.g. `workspace`, `storage-blob`)."""
         return self._fit("network", "pep-{workload}-{environment}-" + key)

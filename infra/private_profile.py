@@ -58,8 +58,22 @@ def _egress(
     )
 
 
+AZURE_DEVOPS_RANGES: tuple[str, ...] = ("13.107.6.0/24", "13.107.9.0/24", "13.107.42.0/24", "13.107.43.0/24")
+"""The IPv4 ranges Azure DevOps Services documents for outbound connections of self-hosted agents (dev.azure.com,
+pkgs.dev.azure.com for Azure Artifacts feeds); it has no outbound service tag
+(https://learn.microsoft.com/azure/devops/organizations/security/allow-list-ip-url)."""
+
 COMPUTE_RULES: tuple[SecurityRule, ...] = (
     *_egress(_COMPUTE_EGRESS, 100),
+    SecurityRule(
+        name="allow-azure-devops",
+        priority=200,
+        direction="Outbound",
+        access="Allow",
+        destination=AZURE_DEVOPS_RANGES,
+        ports=("443",),
+        why="self-hosted agents poll Azure DevOps for jobs and install packages from Azure Artifacts feeds",
+    ),
     SecurityRule(
         name="deny-internet",
         priority=4000,
@@ -179,7 +193,7 @@ def subnets(address_space: str, *, databricks: bool = False) -> tuple[SubnetSpec
             rules=PRIVATE_ENDPOINT_RULES,
             private_endpoints=True,
         ),
-        SubnetSpec(name=COMPUTE_SUBNET, address_prefix=str(second), rules=COMPUTE_RULES),
+        SubnetSpec(name=COMPUTE_SUBNET, address_prefix=str(second), rules=COMPUTE_RULES, nat_egress=True),
     ]
     if databricks:
         specs += [
@@ -188,6 +202,7 @@ def subnets(address_space: str, *, databricks: bool = False) -> tuple[SubnetSpec
                 address_prefix=str(prefix),
                 rules=DATABRICKS_RULES,
                 delegation=DATABRICKS_DELEGATION,
+                nat_egress=True,
             )
             for name, prefix in ((DATABRICKS_HOST_SUBNET, third), (DATABRICKS_CONTAINER_SUBNET, fourth))
         ]

@@ -248,6 +248,8 @@ def build(config: StackConfig) -> None:
                 address_space=config.vnet_address_space,
                 subnets=subnets(config.vnet_address_space, databricks=config.databricks_enabled),
                 nsg_name=names.network_security_group,
+                nat_gateway_name=names.nat_gateway,
+                nat_public_ip_name=names.nat_public_ip,
                 tags=tags,
                 dns_zones=(*PRIVATE_DNS_ZONES, *(("databricks",) if config.databricks_enabled else ())),
             ),
@@ -329,9 +331,11 @@ def build(config: StackConfig) -> None:
     pulumi.export("containerRegistryName", registry.registry_name)
     pulumi.export("containerRegistryLoginServer", registry.login_server)
     pulumi.export("applicationInsightsName", monitoring.application_insights_name)
+    pulumi.export("logAnalyticsWorkspaceId", monitoring.log_analytics_workspace_id)
     pulumi.export("amlRegistryName", aml_registry.registry_name if aml_registry else "")
     pulumi.export("lifecycleFunctionAppName", lifecycle.function_app_name if lifecycle else "")
     pulumi.export("lifecycleAuditStorageName", lifecycle.audit_storage_name if lifecycle else "")
+    pulumi.export("natEgressIp", network.nat_public_ip if network and network.nat_public_ip else "")
     pulumi.export("databricksWorkspaceUrl", dbw.workspace_url.apply(lambda u: f"https://{u}") if dbw else "")
     pulumi.export("databricksWorkspaceId", dbw.workspace_id if dbw else "")
     pulumi.export("databricksJobId", dbw.job_id if dbw else "")

@@ -36,8 +36,8 @@ class SecurityRule:
     """Required. Inbound or Outbound."""
     access: str
     """Required. Allow or Deny."""
-    destination: str
-    """Required. Address prefix or service tag, e.g. AzureMachineLearning."""
+    destination: str | tuple[str, ...]
+    """Required. Address prefix or service tag, e.g. AzureMachineLearning; or several address prefixes."""
     ports: tuple[str, ...]
     """Required. Destination ports or ranges, e.g. ("443",)."""
     source: str = "VirtualNetwork"
@@ -60,6 +60,10 @@ class SubnetSpec:
     """Optional. True lets NSG rules apply to the private endpoints placed in this subnet."""
     delegation: str | None = None
     """Optional. Service the subnet is delegated to, e.g. Microsoft.Databricks/workspaces (VNet injection)."""
+    nat_egress: bool = False
+    """Optional. Route the subnet's internet-bound traffic through the VNet's NAT gateway. Subnets have no
+    default outbound access, so a subnet whose clients must reach public endpoints (service tags, PyPI,
+    Azure DevOps) needs this; its NSG still decides which destinations are allowed."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,6 +84,25 @@ class PrivateNetworkArgs:
     """Required. Tags for every network resource."""
     dns_zones: tuple[str, ...] = tuple(PRIVATE_DNS_ZONES)
     """Optional. Keys of PRIVATE_DNS_ZONES or OPTIONAL_DNS_ZONES to create and link to the VNet."""
+    nat_gateway_name: str | None = None
+    """Optional. Name of the NAT gateway that subnets with `nat_egress` send internet-bound traffic through;
+    required when any subnet sets `nat_egress`."""
+    nat_public_ip_name: str | None = None
+    """Optional. Name of the NAT gateway's static public IP address; required with `nat_gateway_name`."""
+    nat_idle_timeout_minutes: int = 4
+    """Optional. 4-120: minutes an idle outbound TCP flow keeps its SNAT port (Azure's default is 4)."""
+
+    def __post_init__(self) -> None:
+        nat_subnets = [spec.name for spec in self.subnets if spec.nat_egress]
+        if nat_subnets and not (self.nat_gateway_name and self.nat_public_ip_name):
+            msg = (
+                f"PrivateNetworkArgs.nat_gateway_name and nat_public_ip_name: required because subnets "
+                f"{nat_subnets} set nat_egress"
+            )
+            raise ValueError(msg)
+        if not 4 <= self.nat_idle_timeout_minutes <= 120:
+            msg = f"PrivateNetworkArgs.nat_idle_timeout_minutes = {self.nat_idle_timeout_minutes}: must be 4-120"
+            raise ValueError(msg)
 
 
 class PrivateNetwork(pulumi.ComponentResource):
@@ -91,6 +114,10 @@ class PrivateNetwork(pulumi.ComponentResource):
     """Subnet name -> ARM ID."""
     zone_ids: dict[str, pulumi.Output[str]]
     """Zone key (see PRIVATE_DNS_ZONES) -> ARM ID of the private DNS zone."""
+    nat_gateway_id: pulumi.Output[str] | None
+    """ARM ID of the NAT gateway; None when no subnet sets `nat_egress`."""
+    nat_public_ip: pulumi.Output[str] | None
+    """The one public address that all NAT egress leaves from (allow-list it at PyPI mirrors, firewalls)."""
 
     def __init__(
         self, name: str, args: PrivateNetworkArgs, opts: pulumi.ResourceOptions | None = None
@@ -110,6 +137,9 @@ class PrivateNetwork(pulumi.ComponentResource):
             )
             for spec in args.subnets
         }
+        self.nat_public_ip = None
+        nat = self._nat_gateway(name, args, child) if any(s.nat_egress for s in args.subnets) else None
+        self.nat_gateway_id = nat.id if nat else None
         # Subnets are declared inline: separate Subnet resources fight the VNet over its subnet list.
         vnet = network.VirtualNetwork(
             f"{name}-vnet",
@@ -124,6 +154,7 @@ class PrivateNetwork(pulumi.ComponentResource):
                     network_security_group=network.NetworkSecurityGroupArgs(id=groups[spec.name].id),
                     # Azure retires implicit outbound internet access; egress must be explicit.
                     default_outbound_access=False,
+                    nat_gateway=network.SubResourceArgs(id=nat.id) if nat and spec.nat_egress else None,
                     private_endpoint_network_policies="Enabled" if spec.private_endpoints else "Disabled",
                     delegations=[network.DelegationArgs(name=spec.name, service_name=spec.delegation)]
                     if spec.delegation
@@ -165,12 +196,51 @@ class PrivateNetwork(pulumi.ComponentResource):
 
         self.register_outputs({"vnet_id": vnet.id})
 
+    def _nat_gateway(
+        self, name: str, args: PrivateNetworkArgs, child: pulumi.ResourceOptions
+    ) -> network.NatGateway:
+        """A Standard NAT gateway with one static Standard public IP: explicit, auditable egress.
+
+        Subnets have no default outbound access, and no-public-IP compute (Databricks nodes, agents) has no
+        other way out; a NAT gateway gives them outbound-only connectivity (nothing can connect in through it)
+        from one known address, while each subnet's NSG keeps deciding which destinations are allowed.
+        """
+        address = network.PublicIPAddress(
+            f"{name}-nat-ip",
+            public_ip_address_name=args.nat_public_ip_name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            # NAT gateways take Standard static addresses only.
+            sku=network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"),
+            public_ip_allocation_method="Static",
+            public_ip_address_version="IPv4",
+            tags=args.tags,
+            opts=child,
+        )
+        self.nat_public_ip = address.ip_address.apply(lambda ip: ip or "")
+        return network.NatGateway(
+            f"{name}-nat",
+            nat_gateway_name=args.nat_gateway_name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            sku=network.NatGatewaySkuArgs(name="Standard"),
+            idle_timeout_in_minutes=args.nat_idle_timeout_minutes,
+            public_ip_addresses=[network.SubResourceArgs(id=address.id)],
+            tags=args.tags,
+            opts=child,
+        )
+
 
 def _security_rule(rule: SecurityRule) -> network.SecurityRuleArgs:
     ports = (
         {"destination_port_range": rule.ports[0]}
         if len(rule.ports) == 1
         else {"destination_port_ranges": list(rule.ports)}
+    )
+    destination = (
+        {"destination_address_prefixes": list(rule.destination)}
+        if isinstance(rule.destination, tuple)
+        else {"destination_address_prefix": rule.destination}
     )
     return network.SecurityRuleArgs(
         name=rule.name,
@@ -180,7 +250,7 @@ def _security_rule(rule: SecurityRule) -> network.SecurityRuleArgs:
         protocol=rule.protocol,
         source_address_prefix=rule.source,
         source_port_range="*",
-        destination_address_prefix=rule.destination,
         description=rule.why,
+        **destination,
         **ports,
     )

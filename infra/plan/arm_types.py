@@ -165,6 +165,12 @@ ARM_RESOURCE_TYPES: dict[str, ArmResourceType] = {
         "2024-05-01",
         sub_resources=("securityRules",),
     ),
+    "azure-native:network:NatGateway": ArmResourceType(
+        "Microsoft.Network/natGateways", ("natGatewayName",), "2024-05-01", _WITH_SKU | {"zones"}
+    ),
+    "azure-native:network:PublicIPAddress": ArmResourceType(
+        "Microsoft.Network/publicIPAddresses", ("publicIpAddressName",), "2024-05-01", _WITH_SKU | {"zones"}
+    ),
     "azure-native:network:PrivateEndpoint": ArmResourceType(
         "Microsoft.Network/privateEndpoints",
         ("privateEndpointName",),

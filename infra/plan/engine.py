@@ -161,6 +161,9 @@ class _AzureMocks(pulumi.runtime.Mocks):
             state["workspaceUrl"] = (
                 f"adb-{workspace_number}.{int(workspace_number) % 19 + 1}.azuredatabricks.net"
             )
+        if args.typ == "azure-native:network:PublicIPAddress":
+            # Azure allocates the address; the mock takes one from the documentation range (RFC 5737).
+            state["ipAddress"] = f"203.0.113.{int(mock_number(resource_id, digits=3)) % 254 + 1}"
         if args.typ == "azure-native:machinelearningservices:Workspace":
             region = args.inputs["location"]
             state["mlFlowTrackingUri"] = f"azureml://{region}.api.azureml.ms/mlflow/v1.0{resource_id}"

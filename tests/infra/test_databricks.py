@@ -130,6 +130,15 @@ def test_the_private_profile_injects_the_workspace_into_two_delegated_subnets(pr
     assert len(nsg_ids) == 2, "each Databricks subnet has its own NSG"
 
 
+def test_no_public_ip_nodes_reach_pypi_and_azure_through_the_nat_gateway(private: Plan) -> None:
+    """Without default outbound access, the NAT gateway is the nodes' only way to PyPI and service tags."""
+    nat = private.one("azure-native:network:NatGateway")
+    subnets = {s["name"]: s for s in private.one("azure-native:network:VirtualNetwork").inputs["subnets"]}
+    for name in ("databricks-host", "databricks-container"):
+        assert subnets[name]["natGateway"]["id"] == nat.resource_id, name
+    assert "natGateway" not in subnets["private-endpoints"]
+
+
 def test_the_private_profile_disables_public_access_behind_a_private_endpoint(private: Plan) -> None:
     workspace = private.one(WORKSPACE)
     assert workspace.inputs["publicNetworkAccess"] == "Disabled"

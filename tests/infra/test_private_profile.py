@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from infra.components.network import PRIVATE_DNS_ZONES
+import pytest
+
+from infra.components.network import PRIVATE_DNS_ZONES, PrivateNetworkArgs
 from infra.plan.engine import Plan
-from infra.private_profile import PACKAGE_HOSTS
+from infra.private_profile import AZURE_DEVOPS_RANGES, PACKAGE_HOSTS, subnets
 from tests.infra.conftest import config_of
 
 PRIVATE_STACKS = ("staging", "prod")
@@ -97,9 +99,76 @@ def test_every_subnet_has_its_own_nsg_and_compute_egress_ends_in_deny(plans: dic
         "Deny",
         "Internet",
     )
-    allowed = {r["destinationAddressPrefix"] for r in compute_rules if r["access"] == "Allow"}
+    allowed = {r.get("destinationAddressPrefix") for r in compute_rules if r["access"] == "Allow"}
     assert "Internet" not in allowed
     assert "AzureMachineLearning" in allowed
+
+
+def test_agent_subnet_egress_leaves_through_one_nat_gateway_and_one_static_address(
+    plans: dict[str, Plan],
+) -> None:
+    for stack in PRIVATE_STACKS:
+        plan = plans[stack]
+        nat, address = (
+            plan.one("azure-native:network:NatGateway"),
+            plan.one("azure-native:network:PublicIPAddress"),
+        )
+        assert nat.inputs["sku"] == {"name": "Standard"}
+        assert nat.inputs["publicIpAddresses"] == [{"id": address.resource_id}]
+        assert 4 <= nat.inputs["idleTimeoutInMinutes"] <= 120
+        assert address.inputs["sku"] == {"name": "Standard", "tier": "Regional"}
+        assert address.inputs["publicIPAllocationMethod"] == "Static"
+        subnets = {s["name"]: s for s in plan.one("azure-native:network:VirtualNetwork").inputs["subnets"]}
+        assert subnets["compute"]["natGateway"] == {"id": nat.resource_id}, stack
+        # Private endpoints only answer inside the VNet: they never get a way out.
+        assert "natGateway" not in subnets["private-endpoints"], stack
+        assert plan.outputs["natEgressIp"].startswith("203.0.113."), stack
+    assert plans["dev"].outputs["natEgressIp"] == ""
+
+
+def test_agents_reach_azure_devops_on_its_documented_ranges_and_nothing_else_on_the_internet(
+    plans: dict[str, Plan],
+) -> None:
+    plan = plans["prod"]
+    vnet = plan.one("azure-native:network:VirtualNetwork").inputs
+    (compute,) = [s for s in vnet["subnets"] if s["name"] == "compute"]
+    groups = {g.resource_id: g.inputs for g in plan.of_type("azure-native:network:NetworkSecurityGroup")}
+    rules = {r["name"]: r for r in groups[compute["networkSecurityGroup"]["id"]]["securityRules"]}
+    devops = rules["allow-azure-devops"]
+    assert devops["destinationAddressPrefixes"] == list(AZURE_DEVOPS_RANGES)
+    assert "destinationAddressPrefix" not in devops
+    assert (devops["direction"], devops["access"], devops["destinationPortRange"]) == (
+        "Outbound",
+        "Allow",
+        "443",
+    )
+    assert devops["priority"] < rules["deny-internet"]["priority"]
+
+
+def test_nat_egress_without_a_gateway_name_is_refused_naming_the_fields() -> None:
+    args = {
+        "resource_group_name": "rg",
+        "location": "westeurope",
+        "vnet_name": "vnet",
+        "address_space": "10.40.0.0/16",
+        "subnets": subnets("10.40.0.0/16"),
+        "nsg_name": "nsg",
+        "tags": {},
+    }
+    with pytest.raises(ValueError) as missing:
+        PrivateNetworkArgs(**args)
+    assert "nat_gateway_name and nat_public_ip_name: required because subnets ['compute']" in str(
+        missing.value
+    )
+    with pytest.raises(ValueError) as timeout:
+        PrivateNetworkArgs(
+            **args, nat_gateway_name="ng", nat_public_ip_name="pip", nat_idle_timeout_minutes=3
+        )
+    assert "nat_idle_timeout_minutes = 3: must be 4-120" in str(timeout.value)
+    assert (
+        PrivateNetworkArgs(**args, nat_gateway_name="ng", nat_public_ip_name="pip").nat_idle_timeout_minutes
+        == 4
+    )
 
 
 def test_vnet_uses_the_configured_private_range(plans: dict[str, Plan]) -> None:

@@ -51,7 +51,9 @@ EXPECTED_OUTPUTS = {
     "containerRegistryName",
     "containerRegistryLoginServer",
     "applicationInsightsName",
+    "logAnalyticsWorkspaceId",
     "amlRegistryName",
+    "natEgressIp",
     "databricksWorkspaceUrl",
     "databricksWorkspaceId",
     "databricksJobId",
@@ -159,6 +161,11 @@ def test_outputs_are_what_pipelines_and_examples_consume(plan: Plan) -> None:
         f"azureml://{workspace.inputs['location']}.api.azureml.ms/mlflow/v1.0{workspace.resource_id}"
     )
     assert outputs["storageAccountName"] == _storage(plan, "workspace-storage").inputs["accountName"]
+    # Deployments send their endpoint logs here: the endpoint log alerts query this workspace.
+    assert (
+        outputs["logAnalyticsWorkspaceId"]
+        == plan.one("azure-native:operationalinsights:Workspace").resource_id
+    )
     assert outputs["dataLakeAccountName"] == _storage(plan, "data-lake").inputs["accountName"]
     assert outputs["containerRegistryLoginServer"] == f"{outputs['containerRegistryName']}.azurecr.io"
     assert outputs["cpuClusterName"] == "cpu-cluster"
