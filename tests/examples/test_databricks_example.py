@@ -40,6 +40,8 @@ def _load(name: str) -> ModuleType:
 def test_spark_training_tracks_and_registers_a_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     training = _load("spark_training")
     tracking = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    # A sqlite store's default artifact root is ./mlruns: keep the artifacts out of the repository.
+    monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking)
     mlflow.set_tracking_uri(tracking)
     spark = training.spark_session("local[1]")
