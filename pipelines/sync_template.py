@@ -42,6 +42,7 @@ SCRIPT_FILES: tuple[str, ...] = (
     "scripts/batch_invoke.py",
     "scripts/blue_green.py",
     "scripts/cli.py",
+    "scripts/endpoint_diagnostics.py",
     "scripts/errors.py",
     "scripts/exit_codes.py",
     "scripts/traffic_plan.py",

@@ -18,6 +18,9 @@ logger = logging.getLogger(__name__)
 
 # HTTP statuses that mean "try again": throttling and server-side failures.
 _RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+ARM_ENDPOINT = "https://management.azure.com"
+DIAGNOSTIC_SETTINGS_API_VERSION = "2021-05-01-preview"
+"""Microsoft.Insights/diagnosticSettings: the version `az monitor diagnostic-settings` uses."""
 
 
 @contextmanager
@@ -43,6 +46,13 @@ def translated_errors(operation: str) -> Iterator[None]:
             msg = f"{operation}: {type(err).__name__}: {err}"
             raise DeploymentError(msg) from err
         raise
+
+
+def load_job_spec(spec: Path, overrides: Mapping[str, str] | None = None) -> Any:
+    """The job YAML at `spec` through the SDK's own loader, each dotted-path override applied first."""
+    from azure.ai.ml import load_job
+
+    return load_job(source=spec, params_override=[{path: value} for path, value in (overrides or {}).items()])
 
 
 def _overrides(endpoint: str, deployment: str, model: str | None) -> list[dict[str, str]]:
@@ -73,12 +83,41 @@ class AzureMlClient:
 
         return MLClient(self._credential, self._subscription_id, self._resource_group, self._workspace)
 
-    # JobsApi
-    def submit_job(self, spec: Path, *, experiment_name: str | None) -> str:
-        from azure.ai.ml import load_job
+    @cached_property
+    def _arm(self) -> Any:
+        # Plain ARM REST for what azure-ai-ml does not cover (diagnostic settings), on azure-core, which the SDK
+        # already brings: no azure-mgmt-monitor dependency for one PUT.
+        from azure.core import PipelineClient
+        from azure.core.pipeline.policies import BearerTokenCredentialPolicy, RetryPolicy
 
+        scope = f"{ARM_ENDPOINT}/.default"
+        return PipelineClient(
+            base_url=ARM_ENDPOINT,
+            policies=[RetryPolicy(), BearerTokenCredentialPolicy(self._credential, scope)],
+        )
+
+    def _arm_json(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
+        from azure.core.rest import HttpRequest
+
+        request = HttpRequest(
+            method,
+            f"{ARM_ENDPOINT}{path}",
+            params={"api-version": DIAGNOSTIC_SETTINGS_API_VERSION},
+            json=body,
+        )
+        with translated_errors(f"{method} {path}"):
+            response = self._arm.send_request(request)
+            response.raise_for_status()
+        return response.json() if response.text() else {}
+
+    # JobsApi
+    def submit_job(
+        self, spec: Path, *, experiment_name: str | None, overrides: Mapping[str, str] | None = None
+    ) -> str:
         with translated_errors(f"submit job {spec}"):
-            job = self._ml.jobs.create_or_update(load_job(source=spec), experiment_name=experiment_name)
+            job = self._ml.jobs.create_or_update(
+                load_job_spec(spec, overrides), experiment_name=experiment_name
+            )
         return str(job.name)
 
     def job_status(self, name: str) -> str:
@@ -189,6 +228,19 @@ class AzureMlClient:
                 endpoint_name=endpoint, deployment_name=deployment, inputs=sdk_inputs
             )
         return str(job.name)
+
+    # DiagnosticSettingsApi
+    def online_deployment_names(self, endpoint: str) -> list[str]:
+        with translated_errors(f"list deployments of {endpoint}"):
+            return sorted(str(deployment.name) for deployment in self._ml.online_deployments.list(endpoint))
+
+    def diagnostic_settings(self, resource_id: str) -> list[dict[str, Any]]:
+        body = self._arm_json("GET", f"{resource_id}/providers/Microsoft.Insights/diagnosticSettings")
+        return list(body.get("value") or [])
+
+    def put_diagnostic_setting(self, resource_id: str, name: str, properties: Mapping[str, Any]) -> None:
+        path = f"{resource_id}/providers/Microsoft.Insights/diagnosticSettings/{name}"
+        self._arm_json("PUT", path, {"properties": dict(properties)})
 
 
 def from_args(args: Any) -> AzureMlClient:

@@ -5,6 +5,7 @@ Validators are argparse `type=` callables: argparse prefixes their message with 
 """
 
 import argparse
+import json
 import logging
 import re
 import sys
@@ -20,9 +21,16 @@ logger = logging.getLogger(__name__)
 _ENDPOINT_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,30}[A-Za-z0-9]$")
 _JOB_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$")
 _ASSET_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
+_LOG_ANALYTICS_RE = re.compile(
+    r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.OperationalInsights/workspaces/[^/]+$",
+    re.IGNORECASE,
+)
 _GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 # An unexpanded Azure Pipelines macro means the variable the template referenced was never defined.
 _UNEXPANDED_MACRO_RE = re.compile(r"\$\([^)]*\)")
+# A dotted path into a job YAML, as `az ml job create --set` takes it (inputs.lr, outputs.data.version, tags.x).
+_NON_EMPTY_RE = re.compile(r".+", re.DOTALL)
+_YAML_PATH_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)*$")
 
 
 def _checked(value: str, pattern: re.Pattern[str], rule: str) -> str:
@@ -55,6 +63,12 @@ def subscription_id(value: str) -> str:
     return _checked(value, _GUID_RE, "must be a GUID such as 00000000-0000-0000-0000-000000000000")
 
 
+def log_analytics_workspace_id(value: str) -> str:
+    """The ARM ID of a Log Analytics workspace (Pulumi output logAnalyticsWorkspaceId)."""
+    rule = "must be /subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.OperationalInsights/workspaces/<name>"
+    return _checked(value, _LOG_ANALYTICS_RE, rule)
+
+
 def positive_int(value: str) -> int:
     """An integer > 0."""
     try:
@@ -79,6 +93,38 @@ def model_uri(value: str) -> str:
         msg = f"{value!r} must be an azureml: model URI (azureml:name:version or azureml://registries/...)"
         raise argparse.ArgumentTypeError(msg)
     return value
+
+
+def _override(path: str, value: object) -> tuple[str, str]:
+    if not _YAML_PATH_RE.fullmatch(path):
+        msg = f"{path!r} is not a dotted path into the job YAML (e.g. inputs.learning_rate)"
+        raise argparse.ArgumentTypeError(msg)
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        msg = f"{path}: {value!r} must be a string or a number"
+        raise argparse.ArgumentTypeError(msg)
+    return path, _checked(str(value), _NON_EMPTY_RE, "must not be empty: leave the override out instead")
+
+
+def job_override(value: str) -> tuple[str, str]:
+    """`PATH=VALUE`: a dotted path into a job YAML and the value to put there."""
+    path, sep, text = value.partition("=")
+    if not sep:
+        msg = f"{value!r} must look like path=value"
+        raise argparse.ArgumentTypeError(msg)
+    return _override(path, text)
+
+
+def job_overrides(value: str) -> dict[str, str]:
+    """A JSON object of dotted paths to values (what a template's convertToJson of an object produces)."""
+    try:
+        document = json.loads(value) if value.strip() else {}
+    except json.JSONDecodeError as err:
+        msg = f"{value!r} is not JSON: {err}"
+        raise argparse.ArgumentTypeError(msg) from None
+    if not isinstance(document, dict):
+        msg = f"{value!r} must be a JSON object of path to value"
+        raise argparse.ArgumentTypeError(msg)
+    return dict(_override(str(path), text) for path, text in document.items())
 
 
 def existing_file(value: str) -> Path:

@@ -18,9 +18,13 @@ class FakeJobs:
         self.status_calls = 0
         self.canceled: list[str] = []
         self.submitted: list[tuple[Path, str | None]] = []
+        self.overrides: list[dict[str, str]] = []
 
-    def submit_job(self, spec: Path, *, experiment_name: str | None) -> str:
+    def submit_job(
+        self, spec: Path, *, experiment_name: str | None, overrides: Mapping[str, str] | None = None
+    ) -> str:
         self.submitted.append((spec, experiment_name))
+        self.overrides.append(dict(overrides or {}))
         return "job-0001"
 
     def job_status(self, name: str) -> str:

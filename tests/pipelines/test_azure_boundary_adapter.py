@@ -44,6 +44,7 @@ def test_non_azure_errors_pass_through_untouched():
         aml_boundary.OnlineEndpointsApi,
         aml_boundary.ModelsApi,
         aml_boundary.BatchEndpointsApi,
+        aml_boundary.DiagnosticSettingsApi,
     ],
 )
 def test_the_adapter_implements_each_protocol_with_the_same_signatures(protocol):

@@ -7,14 +7,16 @@ retryable failures and `DeploymentError` for everything else, never SDK exceptio
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class JobsApi(Protocol):
     """Azure ML jobs in one workspace."""
 
-    def submit_job(self, spec: Path, *, experiment_name: str | None) -> str:
-        """Submit the CLI v2 job YAML at `spec`; return the job name."""
+    def submit_job(
+        self, spec: Path, *, experiment_name: str | None, overrides: Mapping[str, str] | None = None
+    ) -> str:
+        """Submit the CLI v2 job YAML at `spec`, with `overrides` (dotted path to value) applied; return its name."""
         ...
 
     def job_status(self, name: str) -> str:
@@ -89,4 +91,20 @@ class BatchEndpointsApi(Protocol):
         self, endpoint: str, deployment: str | None, inputs: Mapping[str, str], input_type: str
     ) -> str:
         """Start a batch scoring job over `inputs` (name to data URI) of `input_type`; return its name."""
+        ...
+
+
+class DiagnosticSettingsApi(Protocol):
+    """Azure Monitor diagnostic settings of a workspace's online endpoints and their deployments."""
+
+    def online_deployment_names(self, endpoint: str) -> list[str]:
+        """Names of the endpoint's deployments."""
+        ...
+
+    def diagnostic_settings(self, resource_id: str) -> list[dict[str, Any]]:
+        """The resource's diagnostic settings as ARM returns them (`name`, `properties`)."""
+        ...
+
+    def put_diagnostic_setting(self, resource_id: str, name: str, properties: Mapping[str, Any]) -> None:
+        """Create or replace the diagnostic setting `name` of the resource."""
         ...
