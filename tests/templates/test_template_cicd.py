@@ -220,8 +220,10 @@ def test_azure_pipelines_train_with_resumable_waits_and_release_the_registry_cop
 ) -> None:
     answers, project = azure_case
     cd = yaml.safe_load((project / ".azure-pipelines/cd.yml").read_text())
-    train = _stage(cd, "Train")["jobs"][0]
+    request, train = _stage(cd, "Train")["jobs"]
+    assert request["job"] == "request", "the run's modelName and triggeringEventId are checked first"
     assert train["template"] == "templates/jobs/aml-job.yml"
+    assert train["parameters"]["dependsOn"] == ["request"]
     assert train["parameters"]["jobFile"] == "aml/pipeline.yml"
     promote = _stage(cd, "Promote")["jobs"][0]
     assert promote["environment"] == "mlops-promotion", "promotion needs an environment to carry its approval"
@@ -270,7 +272,9 @@ def test_github_actions_train_with_resumable_waits_and_release_the_registry_copy
     assert "promote" in jobs["release_prod"]["needs"] and "release_staging" in jobs["release_prod"]["needs"]
     release = (project / ".github/workflows/release.yml").read_text()
     assert "aml/pipeline.yml" not in release and "aml_job_submit" not in release, "a release must never train"
-    assert release.count('--model "$MODEL_URI"') == (2 if answers["deployment"] == "both" else 1)
+    # The registry model: deployed by blue/green and batch, and the monitor's reference data is promoted with it.
+    online, batch = answers["deployment"] in ("online", "both"), answers["deployment"] in ("batch", "both")
+    assert release.count('--model "$MODEL_URI"') == 2 * online + batch
 
 
 def test_the_project_scripts_the_pipelines_call_answer_help(ci_case: tuple[dict[str, str], Path]) -> None:

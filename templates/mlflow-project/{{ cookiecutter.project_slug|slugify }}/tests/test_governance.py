@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from {{ cookiecutter.package_name }} import cli, governance, promote
+from {{ cookiecutter.package_name }} import cli, governance, promote, reference
 from {{ cookiecutter.package_name }}.evaluate import judge
 from {{ cookiecutter.package_name }}.gate import GateConfig
 from {{ cookiecutter.package_name }}.handoff import Candidate, Registration
@@ -34,18 +34,34 @@ class FakeModels:
 
 
 class FakeJobs:
-    """Writes registered.json where the SDK puts a pipeline job's named output."""
+    """Writes a pipeline job's named outputs where the SDK puts them: registered.json, and the reference MLTable
+    folder when `prepared` (prep's output) is given."""
 
-    def __init__(self, registration: Registration | None) -> None:
+    def __init__(self, registration: Registration | None, prepared: PreparedData | None = None) -> None:
         self.registration = registration
+        self.prepared = prepared
 
     def download(self, name: str, output_name: str, download_path: str) -> None:
-        if self.registration is not None:
-            self.registration.write(Path(download_path) / "named-outputs" / output_name)
+        folder = Path(download_path) / "named-outputs" / output_name
+        if output_name == promote.REGISTERED_OUTPUT and self.registration is not None:
+            self.registration.write(folder)
+        if output_name == promote.TRAINING_DATA_OUTPUT and self.prepared is not None:
+            reference.write_mltable(self.prepared.train.parent, folder)
 
 
-def fake_ml_client(registration: Registration | None = None) -> Any:
-    return SimpleNamespace(models=FakeModels(), jobs=FakeJobs(registration))
+class FakeData:
+    """The registry's data operations: what was created, as the SDK's own Data entities."""
+
+    def __init__(self) -> None:
+        self.created: list[Any] = []
+
+    def create_or_update(self, data: Any) -> Any:
+        self.created.append(data)
+        return data
+
+
+def fake_ml_client(registration: Registration | None = None, prepared: PreparedData | None = None) -> Any:
+    return SimpleNamespace(models=FakeModels(), jobs=FakeJobs(registration, prepared))
 
 
 @pytest.fixture
@@ -112,6 +128,54 @@ def test_the_version_to_promote_comes_from_the_training_jobs_output(tmp_path: Pa
     assert promote.registration_from_job(fake_ml_client(registration), "job", tmp_path) == registration
     with pytest.raises(promote.RegistrationNotFoundError, match="gate rejected the candidate"):
         promote.registration_from_job(fake_ml_client(None), "job", tmp_path / "empty")
+
+
+def test_a_retraining_queued_by_a_monitor_breach_names_its_event_on_the_version(
+    good_candidate: Candidate, prepared: PreparedData, model_name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    verdict = judge(good_candidate, pd.read_parquet(prepared.test), GateConfig.load(), model_name)
+    version = str(register(verdict, model_name, triggering_event="evt-0b2f8c1e").version)
+
+    tags = MlflowClient().get_model_version(model_name, version).tags
+    assert tags[governance.TRIGGERING_EVENT] == "evt-0b2f8c1e"
+    assert tags[governance.TRAINING_JOB] == good_candidate.run_id, "the event adds to the provenance"
+    assert governance.main(["history", "--model-name", model_name]) == 0
+    assert "retrained for event evt-0b2f8c1e" in capsys.readouterr().out
+
+
+def test_a_push_or_manual_run_records_no_event(registered: str, model_name: str) -> None:
+    assert governance.TRIGGERING_EVENT not in MlflowClient().get_model_version(model_name, registered).tags
+    assert governance.triggering_event_tags(governance.NO_EVENT) == {}
+
+
+def test_promotion_copies_the_jobs_reference_table_into_the_registry_at_the_model_version(
+    prepared: PreparedData, tmp_path: Path
+) -> None:
+    pytest.importorskip("azure.ai.ml", reason="needs the `azure` extra: make setup")
+    from azure.ai.ml.entities._data.mltable_metadata import MLTableMetadata
+
+    client = fake_ml_client(Registration("m", "7", "models:/m-1"), prepared)
+    table = promote.reference_table_from_job(client, "quiet_lamp_42", tmp_path / "download")
+    registry_data = FakeData()
+
+    uri = promote.promote_reference_data(registry_data, table, "shared", "7", exists=False)
+
+    assert uri == f"azureml://registries/shared/data/{reference.REFERENCE_DATA_NAME}/versions/7"
+    (data,) = registry_data.created
+    assert (data.name, data.version, data.type) == (reference.REFERENCE_DATA_NAME, "7", "mltable")
+    # What the registry receives is a table Azure ML can read: the SDK's own MLTable schema, and the rows.
+    metadata = MLTableMetadata.load(Path(data.path) / reference.MLTABLE_FILE)
+    assert metadata.paths[0].value == f"./{reference.DATA_FILE}"
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(Path(data.path) / reference.DATA_FILE), pd.read_parquet(prepared.train)
+    )
+    assert promote.promote_reference_data(registry_data, table, "shared", "7", exists=True) == uri
+    assert len(registry_data.created) == 1, "registry versions are immutable: a re-run creates nothing"
+
+
+def test_a_job_without_a_reference_table_is_reported(tmp_path: Path) -> None:
+    with pytest.raises(promote.ReferenceDataNotFoundError, match="training_data"):
+        promote.reference_table_from_job(fake_ml_client(), "job", tmp_path)
 
 
 def test_promote_needs_exactly_one_way_to_name_the_version() -> None:

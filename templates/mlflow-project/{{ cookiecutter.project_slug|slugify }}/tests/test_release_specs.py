@@ -9,6 +9,8 @@ import pytest
 import yaml
 
 from {{ cookiecutter.package_name }}.payload import AML_KEY, from_aml_online, sample_request
+from {{ cookiecutter.package_name }}.reference import REFERENCE_DATA_NAME, NotARegistryModelError
+from {{ cookiecutter.package_name }}.settings import MODEL_NAME
 
 PROJECT = Path(__file__).resolve().parents[1]
 ONLINE = PROJECT / "aml" / "online"
@@ -63,3 +65,40 @@ def test_the_monitor_is_pointed_at_the_live_colour() -> None:
     signals = {type(signal).__name__ for signal in monitor.create_monitor.monitoring_signals.values()}
     assert signals == {"DataDriftSignal", "PredictionDriftSignal", "DataQualitySignal"}
     assert monitor.create_monitor.alert_notification.emails == ["{{ cookiecutter.alert_email }}"]
+
+
+def test_the_monitor_names_its_model_where_the_lifecycle_handler_looks() -> None:
+    """The schedule's tags are the only tags a monitor has; they must reach Azure ML in the request body."""
+    pytest.importorskip("azure.ai.ml", reason="needs the `azure` extra: make setup")
+    from {{ cookiecutter.package_name }}.monitoring import MODEL_NAME_TAG, load_monitor
+
+    spec = PROJECT / "aml" / "monitoring.yml"
+    assert yaml.safe_load(spec.read_text(encoding="utf-8"))["tags"] == {MODEL_NAME_TAG: MODEL_NAME}
+    monitor = load_monitor(spec, "{{ cookiecutter.endpoint_name }}", "blue")
+
+    assert monitor.tags == {MODEL_NAME_TAG: MODEL_NAME}
+    assert monitor._to_rest_object().properties.tags == {MODEL_NAME_TAG: MODEL_NAME}
+
+
+def test_the_monitor_compares_with_the_training_data_of_the_deployed_version() -> None:
+    pytest.importorskip("azure.ai.ml", reason="needs the `azure` extra: make setup")
+    from {{ cookiecutter.package_name }}.monitoring import load_monitor
+
+    spec = PROJECT / "aml" / "monitoring.yml"
+    endpoint = "{{ cookiecutter.endpoint_name }}"
+    registry = "{{ cookiecutter.aml_registry }}"
+    deployed = f"azureml://registries/{registry}/models/{MODEL_NAME}/versions/4"
+    released = load_monitor(spec, endpoint, "green", deployed)
+    workspace_default = load_monitor(spec, endpoint, "green")
+
+    signals = released.create_monitor.monitoring_signals.values()
+    expected = f"azureml://registries/{registry}/data/{REFERENCE_DATA_NAME}/versions/4"
+    assert [signal.reference_data.input_data.path for signal in signals] == [expected] * 3
+    assert {signal.reference_data.input_data.type for signal in signals} == {"mltable"}
+    rest = released._to_rest_object().properties.action.monitor_definition.signals
+    assert {signal.reference_data.uri for signal in rest.values()} == {expected}
+    # Without a release (dev): the workspace asset the training pipeline registers.
+    defaults = workspace_default.create_monitor.monitoring_signals.values()
+    assert {signal.reference_data.input_data.path for signal in defaults} == {f"{REFERENCE_DATA_NAME}@latest"}
+    with pytest.raises(NotARegistryModelError, match="registry model URI"):
+        load_monitor(spec, endpoint, "green", f"azureml:{MODEL_NAME}:4")

@@ -4,7 +4,9 @@
 
 Every version carries the PROVENANCE tags from the moment `register` creates it (git commit, pipeline run,
 training job, data version); CD overwrites the first three with what the pipeline knows for certain, and
-`promote` adds APPROVED_BY/APPROVED_AT once the promotion is approved. `history` answers "who deployed what,
+`promote` adds APPROVED_BY/APPROVED_AT once the promotion is approved. A version retrained because a model
+monitor breached its thresholds also carries TRIGGERING_EVENT, the ID of the Event Grid event that queued the
+retraining: the same ID keys the platform's audit record of that breach. `history` answers "who deployed what,
 when and why" from the registry alone: the tags, the gate metrics (`gate.*`) and the replaced champion.
 """
 
@@ -28,10 +30,14 @@ TRAINING_JOB = "governance.training_job"
 DATA_VERSION = "governance.data_version"
 APPROVED_BY = "governance.approved_by"
 APPROVED_AT = "governance.approved_at"
+TRIGGERING_EVENT = "governance.triggering_event"
+REFERENCE_DATA = "governance.reference_data"
 PROVENANCE = (GIT_COMMIT, PIPELINE_RUN, TRAINING_JOB, DATA_VERSION)
 
 NOT_RECORDED = "not recorded"
 """The value of a provenance tag nobody could know (e.g. the git commit of a run outside a git checkout)."""
+NO_EVENT = "none"
+"""aml/pipeline.yml's default `triggering_event_id`: the run was started by a push or by hand, not by an event."""
 
 # Set on the run by `mlflow run` from a git checkout and by Azure ML for jobs submitted from one.
 _MLFLOW_GIT_COMMIT = "mlflow.source.git.commit"
@@ -99,6 +105,18 @@ def set_tags(client: MlflowClient, name: str, version: str, tags: Mapping[str, s
         client.set_model_version_tag(name, version, key, value)
 
 
+def triggering_event_tags(event_id: str) -> dict[str, str]:
+    """TRIGGERING_EVENT, or nothing for a run no event started.
+
+    >>> triggering_event_tags("0b2f8c1e-3f5a-4c2d-9e7f-1a2b3c4d5e6f")
+    {'governance.triggering_event': '0b2f8c1e-3f5a-4c2d-9e7f-1a2b3c4d5e6f'}
+    >>> triggering_event_tags("none"), triggering_event_tags("")
+    ({}, {})
+    """
+    event_id = event_id.strip()
+    return {TRIGGERING_EVENT: event_id} if event_id and event_id != NO_EVENT else {}
+
+
 def approval_tags(approver: str, when: datetime | None = None) -> dict[str, str]:
     """APPROVED_BY/APPROVED_AT; `when` defaults to now, in UTC, to the second.
 
@@ -131,6 +149,8 @@ class HistoryRow:
             f"data {self.tags.get(DATA_VERSION, '-')}",
             f"gate {gate or '-'}",
         ]
+        if TRIGGERING_EVENT in self.tags:
+            fields.append(f"retrained for event {self.tags[TRIGGERING_EVENT]}")
         if "replaced_champion" in self.tags:
             fields.append(f"replaced v{self.tags['replaced_champion']}")
         return " | ".join(fields)

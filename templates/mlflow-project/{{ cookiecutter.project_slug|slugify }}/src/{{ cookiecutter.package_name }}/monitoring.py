@@ -1,11 +1,17 @@
 """Point the model-monitoring schedule (aml/monitoring.yml) at the live online deployment and apply it.
 
     python -m {{ cookiecutter.package_name }}.monitoring --endpoint {{ cookiecutter.endpoint_name }} --deployment green \\
+        [--model azureml://registries/{{ cookiecutter.aml_registry }}/models/{{ cookiecutter.project_slug }}/versions/<v>] \\
         --subscription <id> --resource-group <rg> --workspace <ws>
 
 Blue/green releases move traffic between two deployments, and a monitor watches one: CD runs this after
-each release with the colour that now serves, so drift is always measured on the data that matters.
-Thresholds are not set here: they live, each with what it flags, in aml/monitoring.yml.
+each release with the colour that now serves, so drift is always measured on the data that matters. With
+`--model` (the registry model the release deployed) every signal's reference becomes that version's training
+data in the registry, which `promote` put there (reference.py); without it the spec's own reference applies
+(the workspace's latest `{{ cookiecutter.project_slug }}-training-data`, which the training pipeline registers in dev).
+The schedule's `model_name` tag is always this project's registered model: the platform's lifecycle handler
+reads it to know which model's retraining a breach queues. Thresholds are not set here: they live, each
+with what it flags, in aml/monitoring.yml.
 """
 
 from __future__ import annotations
@@ -15,27 +21,46 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from {{ cookiecutter.package_name }} import cli
+import yaml
+
+from {{ cookiecutter.package_name }} import cli, reference
 from {{ cookiecutter.package_name }}.promote import WORKSPACE_SETTINGS, workspace_settings
+from {{ cookiecutter.package_name }}.settings import MODEL_NAME
 
 if TYPE_CHECKING:
     from azure.ai.ml import MLClient
 
 MONITORING_SPEC = Path("aml") / "monitoring.yml"
 TARGET_FIELD = "create_monitor.monitoring_target.endpoint_deployment_id"
+MODEL_NAME_TAG = "model_name"
+"""The run tag the platform's lifecycle handler reads to name the model a monitor breach belongs to."""
 
 
-def load_monitor(spec: Path, endpoint: str, deployment: str) -> Any:
-    """The schedule in `spec`, watching `endpoint`'s `deployment` (validated by the SDK's own loader)."""
+def _reference_fields(spec: Path) -> list[str]:
+    signals = yaml.safe_load(spec.read_text(encoding="utf-8"))["create_monitor"]["monitoring_signals"]
+    return [
+        f"create_monitor.monitoring_signals.{name}.reference_data.input_data.path"
+        for name, signal in signals.items()
+        if "reference_data" in signal
+    ]
+
+
+def load_monitor(spec: Path, endpoint: str, deployment: str, model: str | None = None) -> Any:
+    """The schedule in `spec`, watching `endpoint`'s `deployment`, tagged with this project's model, and with
+    the reference data promoted with registry `model` when given (validated by the SDK's own loader)."""
     # azure.ai.ml does not re-export load_schedule; this is the function `az ml schedule create` uses.
     from azure.ai.ml.entities._load_functions import load_schedule
 
-    return load_schedule(source=spec, params_override=[{TARGET_FIELD: f"azureml:{endpoint}:{deployment}"}])
+    overrides = [{TARGET_FIELD: f"azureml:{endpoint}:{deployment}"}, {f"tags.{MODEL_NAME_TAG}": MODEL_NAME}]
+    if model:
+        data = reference.reference_for_model(model)
+        overrides += [{field: data} for field in _reference_fields(spec)]
+    return load_schedule(source=spec, params_override=overrides)
 
 
-def apply(client: MLClient, spec: Path, endpoint: str, deployment: str) -> str:
+def apply(client: MLClient, spec: Path, endpoint: str, deployment: str, model: str | None = None) -> str:
     """Create or update the schedule; return its name."""
-    schedule = load_monitor(spec, endpoint, deployment)
+    schedule = load_monitor(spec, endpoint, deployment, model)
     client.schedules.begin_create_or_update(schedule).result()
     return str(schedule.name)
 
@@ -44,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = cli.parser(__doc__)
     parser.add_argument("--endpoint", required=True, help="online endpoint")
     parser.add_argument("--deployment", required=True, help="the deployment that takes the traffic now")
+    parser.add_argument(
+        "--model", default="", help="the registry model the release deployed: its reference data is used"
+    )
     parser.add_argument("--spec", type=Path, default=MONITORING_SPEC)
     for key in WORKSPACE_SETTINGS:
         parser.add_argument("--" + key.replace("_", "-"), dest=key, default=None)
@@ -60,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
             resource_group_name=settings["resource_group"],
             workspace_name=settings["workspace"],
         )
-        name = apply(client, args.spec, args.endpoint, args.deployment)
+        name = apply(client, args.spec, args.endpoint, args.deployment, args.model or None)
         print(f"monitor {name} watches {args.endpoint}:{args.deployment}")
         return cli.EXIT_OK
 

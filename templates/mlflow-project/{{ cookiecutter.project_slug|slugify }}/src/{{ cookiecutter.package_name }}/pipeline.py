@@ -3,7 +3,8 @@
     python -m {{ cookiecutter.package_name }}.pipeline [--source sample] [--n-estimators 200 ...]
 
 This is the MLproject's `main` entry point (`mlflow run .`). On Azure ML the same four steps run as
-separate jobs of aml/pipeline.yml. Exits 1, registering nothing, when the gate rejects the candidate.
+separate jobs of aml/pipeline.yml. Exits 1, registering nothing, when the gate rejects the candidate; a new
+champion's training split goes to <workdir>/reference as the model monitor's MLTable (reference.py).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 
-from {{ cookiecutter.package_name }} import cli
+from {{ cookiecutter.package_name }} import cli, reference
 from {{ cookiecutter.package_name }}.data import SAMPLE_SOURCE
 from {{ cookiecutter.package_name }}.evaluate import judge, report
 from {{ cookiecutter.package_name }}.gate import GateConfig
@@ -45,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
                 mlflow.set_tag("outcome", "rejected")
                 return cli.EXIT_FAILED
             version = register(verdict, args.model_name)
+            reference.write_mltable(prepared.train.parent, args.workdir / "reference")
             mlflow.set_tag("outcome", f"registered v{version.version}")
             print(
                 f"registered {args.model_name} v{version.version} as @{CHAMPION_ALIAS}, run {run.info.run_id}"

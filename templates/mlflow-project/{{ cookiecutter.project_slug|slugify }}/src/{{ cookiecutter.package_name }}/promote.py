@@ -8,8 +8,10 @@ Prod never retrains: it deploys `azureml://registries/<registry>/models/<name>/v
 very artifact that passed the gate in dev. The registry copy keeps the dev version number, so one
 number names the model everywhere. Before sharing, the workspace version gets the governance tags CD knows
 for certain (commit, pipeline run, training job) and, after the promotion approval, who approved it and
-when; the registry copy is made from the tagged version. Publishes `modelVersion` and `registryModelUri`
-as pipeline outputs. Needs the `azure` extra and an identity with write access to the registry (in an
+when; the registry copy is made from the tagged version. With `--from-job`, the training job's reference
+table (the monitor's training data, reference.py) is copied into the registry first, as
+`{{ cookiecutter.project_slug }}-training-data` at the model's version, and the version is tagged with its URI. Publishes
+`modelVersion`, `registryModelUri` and `referenceDataUri` as pipeline outputs. Needs the `azure` extra and an identity with write access to the registry (in an
 Azure ML job: the compute's managed identity; see aml/promote.yml).
 """
 
@@ -24,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlflow import MlflowClient
 
-from {{ cookiecutter.package_name }} import cli, governance
+from {{ cookiecutter.package_name }} import cli, governance, reference
 from {{ cookiecutter.package_name }}.errors import ProjectError
 from {{ cookiecutter.package_name }}.handoff import Registration
 from {{ cookiecutter.package_name }}.settings import MODEL_NAME
@@ -35,6 +37,8 @@ if TYPE_CHECKING:
 REGISTRY_NAME = "{{ cookiecutter.aml_registry }}"
 REGISTERED_OUTPUT = "registered"
 """The training pipeline's output holding registered.json (aml/pipeline.yml)."""
+TRAINING_DATA_OUTPUT = "training_data"
+"""The training pipeline's output holding the new champion's reference MLTable (aml/pipeline.yml)."""
 
 # Flag -> environment variable Azure ML sets inside every job, so the job spec passes no secrets or IDs.
 WORKSPACE_SETTINGS = {
@@ -58,6 +62,10 @@ class RegistrationNotFoundError(ProjectError):
     """Raised when a training job's `registered` output holds no registered.json (the gate rejected it)."""
 
 
+class ReferenceDataNotFoundError(ProjectError):
+    """Raised when a training job's `training_data` output holds no MLTable (not a run of aml/pipeline.yml)."""
+
+
 def registry_model_uri(name: str, version: str, registry: str = REGISTRY_NAME) -> str:
     """What prod deployments reference.
 
@@ -78,17 +86,59 @@ def workspace_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> 
     return settings
 
 
+def _output_folder(
+    client: MLClient, job_name: str, output: str, file: str, download_dir: Path, missing: ProjectError
+) -> Path:
+    """Download a job's named output; return the folder in it that holds `file`, or raise `missing`."""
+    download_dir.mkdir(parents=True, exist_ok=True)
+    client.jobs.download(name=job_name, output_name=output, download_path=str(download_dir))
+    # The SDK nests named outputs (named-outputs/<name>/); find the file rather than rely on the layout.
+    found = sorted(download_dir.rglob(file))
+    if not found:
+        raise missing
+    return found[0].parent
+
+
 def registration_from_job(client: MLClient, job_name: str, download_dir: Path) -> Registration:
     """The version a training job registered, read from its `registered` output."""
-    client.jobs.download(name=job_name, output_name=REGISTERED_OUTPUT, download_path=str(download_dir))
-    # The SDK nests named outputs (named-outputs/<name>/); find the file rather than rely on the layout.
-    found = sorted(download_dir.rglob(Registration.FILE))
-    if not found:
-        raise RegistrationNotFoundError(
-            f"job {job_name} has no {Registration.FILE} in its {REGISTERED_OUTPUT!r} output: "
-            "its gate rejected the candidate, or it is not a run of aml/pipeline.yml"
+    missing = RegistrationNotFoundError(
+        f"job {job_name} has no {Registration.FILE} in its {REGISTERED_OUTPUT!r} output: "
+        "its gate rejected the candidate, or it is not a run of aml/pipeline.yml"
+    )
+    return Registration.read(
+        _output_folder(client, job_name, REGISTERED_OUTPUT, Registration.FILE, download_dir, missing)
+    )
+
+
+def reference_table_from_job(client: MLClient, job_name: str, download_dir: Path) -> Path:
+    """The folder holding the MLTable that a training job's `register` step wrote."""
+    missing = ReferenceDataNotFoundError(
+        f"job {job_name} has no {reference.MLTABLE_FILE} in its {TRAINING_DATA_OUTPUT!r} output: "
+        "it is not a run of aml/pipeline.yml that passed the gate"
+    )
+    return _output_folder(
+        client, job_name, TRAINING_DATA_OUTPUT, reference.MLTABLE_FILE, download_dir, missing
+    )
+
+
+def promote_reference_data(
+    registry_data: Any, table: Path, registry: str, version: str, *, exists: bool
+) -> str:
+    """Create the reference data `version` in the registry from the local MLTable folder `table` (immutable:
+    skipped when it `exists`); return its URI."""
+    if not exists:
+        from azure.ai.ml.entities import Data
+
+        registry_data.create_or_update(
+            Data(
+                name=reference.REFERENCE_DATA_NAME,
+                version=version,
+                type="mltable",
+                path=str(table),
+                description=f"Training split of {MODEL_NAME} version {version}: the model monitor's reference.",
+            )
         )
-    return Registration.read(found[0].parent)
+    return reference.registry_data_uri(registry, version)
 
 
 def governance_tags(args: argparse.Namespace) -> dict[str, str]:
@@ -126,12 +176,11 @@ def promote(
     return registry_model_uri(name, version, registry)
 
 
-def _registry_has(credential: Any, registry: str, name: str, version: str) -> bool:
-    from azure.ai.ml import MLClient
+def _registry_has(operations: Any, name: str, version: str) -> bool:
     from azure.core.exceptions import ResourceNotFoundError
 
     try:
-        MLClient(credential, registry_name=registry).models.get(name=name, version=version)
+        operations.get(name=name, version=version)
     except ResourceNotFoundError:
         return False
     return True
@@ -179,21 +228,30 @@ def main(argv: list[str] | None = None) -> int:
             resource_group_name=settings["resource_group"],
             workspace_name=settings["workspace"],
         )
+        registry = MLClient(credential, registry_name=args.registry)
+        tags = governance_tags(args)
+        outputs: dict[str, str] = {}
         version = args.version
         if version is None:
             with tempfile.TemporaryDirectory() as download_dir:
-                version = registration_from_job(client, args.from_job, Path(download_dir)).version
+                folder = Path(download_dir)
+                version = registration_from_job(client, args.from_job, folder / "registered").version
+                table = reference_table_from_job(client, args.from_job, folder / "reference")
+                exists = _registry_has(registry.data, reference.REFERENCE_DATA_NAME, version)
+                data_uri = promote_reference_data(registry.data, table, args.registry, version, exists=exists)
+            tags[governance.REFERENCE_DATA] = outputs["referenceDataUri"] = data_uri
+            print(f"reference data at {data_uri}")
         uri = promote(
             client,
             args.model_name,
             version,
             args.registry,
             tracking=_tracking_client(client, settings["workspace"]),
-            tags=governance_tags(args),
-            already_shared=_registry_has(credential, args.registry, args.model_name, version),
+            tags=tags,
+            already_shared=_registry_has(registry.models, args.model_name, version),
         )
         print(f"promoted to {uri}")
-        cli.publish_outputs({"modelVersion": version, "registryModelUri": uri})
+        cli.publish_outputs({"modelVersion": version, "registryModelUri": uri, **outputs})
         return cli.EXIT_OK
 
     return cli.run(step)
