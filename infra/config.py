@@ -29,6 +29,8 @@ from infra.regions import SUPPORTED_REGIONS
 
 PROJECT = "azure-mlops"
 """The Pulumi project name: the namespace of every configuration key."""
+LIFECYCLE_MAX_VNET_PREFIX = 21
+"""Lifecycle events in a private stack take the VNet's fifth /24 (infra/private_profile.py): a /21 at least."""
 
 
 def _supported_region(value: str) -> str:
@@ -281,8 +283,9 @@ class StackConfig(BaseModel):
     lifecycle_events_enabled: bool = False
     """Optional. Subscribe to the workspace's lifecycle events (model registered and deployed, failed runs,
     model monitor threshold breaches) with Event Grid and handle them in a serverless function that audits
-    each one, queues retraining on breaches and notifies on failures; idle cost is near zero. Public network
-    profile only, until the handler joins the private VNet."""
+    each one, queues retraining on breaches and notifies on failures. With networkProfile private the handler
+    joins the VNet (its own /24, so vnetAddressSpace must be a /21 or larger), its storage is reached through
+    private endpoints, and its public endpoint admits only Event Grid."""
 
     retrain_pipeline_id: int = Field(default=0, ge=0, le=2_147_483_647)
     """Conditional. Azure Pipelines definition ID of the retraining pipeline that monitor breaches queue;
@@ -324,11 +327,13 @@ class StackConfig(BaseModel):
                 f"(set: {given}, missing: {missing})"
             )
         if self.lifecycle_events_enabled and self.network_profile == "private":
-            problems.append(
-                f"{PROJECT}:lifecycleEventsEnabled = True: needs networkProfile 'public' for now; the handler's "
-                "storage and the vault it reads would need VNet integration and private endpoints, which the "
-                "private profile does not give it yet"
-            )
+            prefix = ipaddress.ip_network(self.vnet_address_space).prefixlen
+            if prefix > LIFECYCLE_MAX_VNET_PREFIX:
+                problems.append(
+                    f"{PROJECT}:vnetAddressSpace = {self.vnet_address_space!r}: must be a "
+                    f"/{LIFECYCLE_MAX_VNET_PREFIX} or larger when lifecycleEventsEnabled is true and "
+                    "networkProfile is 'private'; the handler's VNet integration subnet is the fifth /24"
+                )
         if given and not self.lifecycle_events_enabled:
             problems.append(
                 f"{PROJECT}:lifecycleEventsEnabled = False: {given} have no effect without lifecycle events; "

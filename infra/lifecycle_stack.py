@@ -11,18 +11,38 @@ import pulumi
 from infra.access_policy import LifecycleScopes, lifecycle_grants
 from infra.components.access import Grant
 from infra.components.alerts import OperationalAlerts, OperationalAlertsArgs
-from infra.components.lifecycle_events import LifecycleEvents, LifecycleEventsArgs
+from infra.components.lifecycle_events import LifecycleEvents, LifecycleEventsArgs, LifecycleNetwork
 from infra.config import StackConfig
-from infra.naming import ResourceNames
+from infra.naming import NAME_RULES, ResourceNames
+from infra.private_profile import LifecycleTargets
 from infra.stack_resources import StackResources
 
 
+def dead_letter_storage_name(names: ResourceNames) -> str:
+    """The dead-letter account's name: the function storage's name with `stdl` for `stfn`.
+
+    Same length and suffix as the function storage's (so as globally unique, and fitted the same way).
+    """
+    name = "stdl" + names.function_storage.removeprefix("stfn")
+    return NAME_RULES["storage_account"].check("storage_account", name)
+
+
 def build_lifecycle(
-    config: StackConfig, names: ResourceNames, shared: StackResources
+    config: StackConfig,
+    names: ResourceNames,
+    shared: StackResources,
+    subnet_id: pulumi.Input[str] | None = None,
 ) -> LifecycleEvents | None:
-    """The lifecycle events component, when lifecycleEventsEnabled is true."""
+    """The lifecycle events component, when lifecycleEventsEnabled is true.
+
+    `subnet_id` is the private profile's lifecycle subnet: the handler joins the VNet there (required when the
+    stack is private, unused when it is public).
+    """
     if not config.lifecycle_events_enabled:
         return None
+    if config.is_private and subnet_id is None:
+        msg = "build_lifecycle: a private stack needs the lifecycle subnet's ID (subnet_id)"
+        raise ValueError(msg)
     devops = None
     if config.retrain_pipeline_id and config.azure_devops_organization and config.azure_devops_project:
         devops = (config.azure_devops_organization, config.azure_devops_project, config.retrain_pipeline_id)
@@ -37,6 +57,7 @@ def build_lifecycle(
             function_app_name=names.function_app,
             function_storage_name=names.function_storage,
             audit_storage_name=names.audit_storage,
+            dead_letter_storage_name=dead_letter_storage_name(names),
             key_vault_name=shared.key_vault_name,
             webhook_secret_name=config.notification_webhook_secret_name,
             application_insights_connection_string=shared.application_insights_connection_string,
@@ -45,7 +66,20 @@ def build_lifecycle(
             tags=shared.tags,
             devops=devops,
             protect=config.protect_stateful_resources,
+            network=LifecycleNetwork(subnet_id=subnet_id) if config.is_private and subnet_id else None,
         ),
+    )
+
+
+def endpoint_targets(lifecycle: LifecycleEvents | None) -> LifecycleTargets | None:
+    """What of the handler gets private endpoints in a private stack (none without the feature)."""
+    if lifecycle is None:
+        return None
+    return LifecycleTargets(
+        function_storage_id=lifecycle.function_storage_id,
+        dead_letter_storage_id=lifecycle.dead_letter_storage_id,
+        audit_storage_id=lifecycle.audit_storage_id,
+        function_app_id=lifecycle.function_app_id,
     )
 
 
@@ -71,6 +105,20 @@ def diagnostics_of(lifecycle: LifecycleEvents | None) -> dict[str, pulumi.Input[
     if lifecycle is None:
         return {}
     return {"audit-store-table": lifecycle.audit_storage_id.apply(lambda i: f"{i}/tableServices/default")}
+
+
+def locks_of(lifecycle: LifecycleEvents | None) -> dict[str, pulumi.Input[str]]:
+    """Where stateful resources are protected: delete locks on the audit trail and the dead-lettered events.
+
+    The handler's own account is not locked: it holds only the code package (the pipeline republishes it) and
+    the host's leases.
+    """
+    if lifecycle is None:
+        return {}
+    return {
+        "lifecycle-audit": lifecycle.audit_storage_id,
+        "lifecycle-dead-letters": lifecycle.dead_letter_storage_id,
+    }
 
 
 def build_alerts(

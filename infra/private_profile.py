@@ -7,6 +7,7 @@ outbound rule can be read, and reviewed, on its own.
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import dataclass
 
 import pulumi
 
@@ -21,6 +22,16 @@ DATABRICKS_HOST_SUBNET = "databricks-host"
 DATABRICKS_CONTAINER_SUBNET = "databricks-container"
 """Databricks' "private" subnet (container side of each node)."""
 DATABRICKS_DELEGATION = "Microsoft.Databricks/workspaces"
+LIFECYCLE_SUBNET = "lifecycle-functions"
+"""The lifecycle handler's VNet integration subnet: its outbound traffic enters the VNet here."""
+FLEX_CONSUMPTION_DELEGATION = "Microsoft.App/environments"
+"""The delegation Flex Consumption VNet integration requires (not Microsoft.Web/serverFarms, which the older
+plans use): https://learn.microsoft.com/azure/azure-functions/flex-consumption-plan#considerations"""
+LIFECYCLE_SUBNET_INDEX = 4
+"""The handler's subnet is the VNet's fifth /24: after the endpoint, compute and both Databricks subnets, so
+turning Databricks on or off never moves it (the VNet must be a /21 or larger; the config checks)."""
+LIFECYCLE_DNS_ZONES: tuple[str, ...] = ("table", "sites")
+"""Zones (network.OPTIONAL_DNS_ZONES) the lifecycle endpoints need besides `blob`: the audit table, the app."""
 
 # Egress of VNet-injected compute and self-hosted build agents: the service tags Azure ML documents as
 # required (https://learn.microsoft.com/azure/machine-learning/how-to-access-azureml-behind-firewall).
@@ -58,6 +69,18 @@ def _egress(
     )
 
 
+_DENY_INTERNET = SecurityRule(
+    name="deny-internet",
+    priority=4000,
+    direction="Outbound",
+    access="Deny",
+    destination="Internet",
+    ports=("*",),
+    protocol="*",
+    why="no other egress",
+)
+"""The last outbound rule of a subnet whose egress is an allow-list."""
+
 AZURE_DEVOPS_RANGES: tuple[str, ...] = ("13.107.6.0/24", "13.107.9.0/24", "13.107.42.0/24", "13.107.43.0/24")
 """The IPv4 ranges Azure DevOps Services documents for outbound connections of self-hosted agents (dev.azure.com,
 pkgs.dev.azure.com for Azure Artifacts feeds); it has no outbound service tag
@@ -74,16 +97,7 @@ COMPUTE_RULES: tuple[SecurityRule, ...] = (
         ports=("443",),
         why="self-hosted agents poll Azure DevOps for jobs and install packages from Azure Artifacts feeds",
     ),
-    SecurityRule(
-        name="deny-internet",
-        priority=4000,
-        direction="Outbound",
-        access="Deny",
-        destination="Internet",
-        ports=("*",),
-        protocol="*",
-        why="no other egress",
-    ),
+    _DENY_INTERNET,
 )
 
 # Private endpoints only ever answer clients inside the VNet, on HTTPS and SMB (the notebooks file share).
@@ -165,6 +179,25 @@ DATABRICKS_RULES: tuple[SecurityRule, ...] = (
     ),
 )
 
+# The lifecycle handler (Flex Consumption, VNet-integrated) reaches its storage, the audit table and the vault
+# through private endpoints in the VNet (allowed by the NSG's default VirtualNetwork rule). Everything else it
+# calls is a public HTTPS endpoint: Entra ID, Application Insights ingestion, dev.azure.com, and the
+# notification webhook, whose host (a Teams workflow, Slack) has no service tag. A notification that cannot be
+# sent makes Event Grid redeliver the event, and the redelivery would queue retraining again, so the webhook
+# must be reachable: HTTPS is allowed out through the NAT gateway's one address, nothing else.
+LIFECYCLE_RULES: tuple[SecurityRule, ...] = (
+    SecurityRule(
+        name="allow-https-egress",
+        priority=100,
+        direction="Outbound",
+        access="Allow",
+        destination="Internet",
+        ports=("443",),
+        why="Entra ID, Application Insights, dev.azure.com and the notification webhook (no service tag)",
+    ),
+    _DENY_INTERNET,
+)
+
 PACKAGE_HOSTS: dict[str, str] = {
     # MLflow no-code deployment builds the serving image from the model's requirements with pip ...
     "pypi": "pypi.org",
@@ -177,15 +210,20 @@ PACKAGE_HOSTS: dict[str, str] = {
 """Outbound rule name -> the only FQDNs the managed network may reach under AllowOnlyApprovedOutbound."""
 
 
-def subnets(address_space: str, *, databricks: bool = False) -> tuple[SubnetSpec, ...]:
+def subnets(
+    address_space: str, *, databricks: bool = False, lifecycle: bool = False
+) -> tuple[SubnetSpec, ...]:
     """The first /24 of the VNet for private endpoints, the second for VNet-injected compute and build agents;
-    with `databricks`, the third and fourth for the Databricks workspace's host and container subnets.
+    with `databricks`, the third and fourth for the Databricks workspace's host and container subnets; with
+    `lifecycle`, the fifth for the lifecycle handler's VNet integration.
 
     Self-hosted pipeline agents live in the compute subnet: with public access off, only clients inside
     the VNet can submit jobs, share models into the registry or deploy. Databricks needs two subnets of its
-    own, delegated to it and each with an NSG; a /24 each holds 250 nodes.
+    own, delegated to it and each with an NSG; a /24 each holds 250 nodes. The handler's subnet is delegated
+    to Flex Consumption, which takes one address per instance (the app scales to 40).
     """
-    first, second, third, fourth = list(ipaddress.ip_network(address_space).subnets(new_prefix=24))[:4]
+    blocks = list(ipaddress.ip_network(address_space).subnets(new_prefix=24))
+    first, second, third, fourth = blocks[:4]
     specs = [
         SubnetSpec(
             name=PRIVATE_ENDPOINT_SUBNET,
@@ -206,7 +244,34 @@ def subnets(address_space: str, *, databricks: bool = False) -> tuple[SubnetSpec
             )
             for name, prefix in ((DATABRICKS_HOST_SUBNET, third), (DATABRICKS_CONTAINER_SUBNET, fourth))
         ]
+    if lifecycle:
+        if len(blocks) <= LIFECYCLE_SUBNET_INDEX:
+            msg = f"vnet {address_space}: has no fifth /24 for the {LIFECYCLE_SUBNET} subnet; use a /21 or larger"
+            raise ValueError(msg)
+        specs.append(
+            SubnetSpec(
+                name=LIFECYCLE_SUBNET,
+                address_prefix=str(blocks[LIFECYCLE_SUBNET_INDEX]),
+                rules=LIFECYCLE_RULES,
+                delegation=FLEX_CONSUMPTION_DELEGATION,
+                nat_egress=True,
+            )
+        )
     return tuple(specs)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LifecycleTargets:
+    """The lifecycle handler's resources that get private endpoints (see LifecycleEvents)."""
+
+    function_storage_id: pulumi.Input[str]
+    """The handler's own account: host state and the code package (blob)."""
+    dead_letter_storage_id: pulumi.Input[str]
+    """The dead-letter account (blob): operators in the VNet read and replay what Event Grid could not deliver."""
+    audit_storage_id: pulumi.Input[str]
+    """The audit store (table)."""
+    function_app_id: pulumi.Input[str]
+    """The function app (sites): its SCM/deploy endpoint answers only through this endpoint."""
 
 
 def endpoint_specs(
@@ -219,6 +284,7 @@ def endpoint_specs(
     container_registry_id: pulumi.Input[str],
     aml_registry_id: pulumi.Input[str] | None,
     databricks_workspace_id: pulumi.Input[str] | None = None,
+    lifecycle: LifecycleTargets | None = None,
 ) -> dict[str, EndpointSpec]:
     """Every private endpoint of the private profile: (target, sub-resource, DNS zones that resolve it)."""
     wanted: list[tuple[str, pulumi.Input[str], str, tuple[str, ...]]] = [
@@ -236,6 +302,14 @@ def endpoint_specs(
         # One endpoint serves both directions in this VNet: users to the workspace (front end) and the
         # clusters' secure cluster connectivity to the control plane (back end).
         wanted.append(("databricks", databricks_workspace_id, "databricks_ui_api", ("databricks",)))
+    if lifecycle is not None:
+        # Only the sub-resources the handler's grants allow: host blobs, audit table entities; plus the app.
+        wanted += [
+            ("lifecycle-storage-blob", lifecycle.function_storage_id, "blob", ("blob",)),
+            ("lifecycle-dead-letters-blob", lifecycle.dead_letter_storage_id, "blob", ("blob",)),
+            ("lifecycle-audit-table", lifecycle.audit_storage_id, "table", ("table",)),
+            ("lifecycle-app", lifecycle.function_app_id, "sites", ("sites",)),
+        ]
     return {
         key: EndpointSpec(
             target_id=target, group_id=group, zone_keys=zones, endpoint_name=names.private_endpoint(key)

@@ -23,9 +23,23 @@ from infra.components.storage import SecureStorageAccount, SecureStorageAccountA
 from infra.components.workspace import Workspace, WorkspaceArgs
 from infra.config import StackConfig, parse_stack_config, project_config_values
 from infra.databricks_stack import DatabricksStack, build_databricks
-from infra.lifecycle_stack import build_alerts, build_lifecycle, diagnostics_of, grants_of
+from infra.lifecycle_stack import (
+    build_alerts,
+    build_lifecycle,
+    diagnostics_of,
+    endpoint_targets,
+    grants_of,
+    locks_of,
+)
 from infra.naming import CPU_CLUSTER_NAME, GPU_CLUSTER_NAME, ResourceNames
-from infra.private_profile import PACKAGE_HOSTS, PRIVATE_ENDPOINT_SUBNET, endpoint_specs, subnets
+from infra.private_profile import (
+    LIFECYCLE_DNS_ZONES,
+    LIFECYCLE_SUBNET,
+    PACKAGE_HOSTS,
+    PRIVATE_ENDPOINT_SUBNET,
+    endpoint_specs,
+    subnets,
+)
 from infra.stack_resources import StackResources
 from infra.tags import standard_tags
 
@@ -216,7 +230,39 @@ def build(config: StackConfig) -> None:
         application_insights_connection_string=monitoring.application_insights_connection_string,
         log_analytics_workspace_id=monitoring.log_analytics_workspace_id,
     )
-    lifecycle = build_lifecycle(config, names, shared)
+    network = (
+        PrivateNetwork(
+            "network",
+            PrivateNetworkArgs(
+                resource_group_name=group.name,
+                location=config.location,
+                vnet_name=names.virtual_network,
+                address_space=config.vnet_address_space,
+                subnets=subnets(
+                    config.vnet_address_space,
+                    databricks=config.databricks_enabled,
+                    lifecycle=config.lifecycle_events_enabled,
+                ),
+                nsg_name=names.network_security_group,
+                nat_gateway_name=names.nat_gateway,
+                nat_public_ip_name=names.nat_public_ip,
+                tags=tags,
+                dns_zones=(
+                    *PRIVATE_DNS_ZONES,
+                    *(("databricks",) if config.databricks_enabled else ()),
+                    *(LIFECYCLE_DNS_ZONES if config.lifecycle_events_enabled else ()),
+                ),
+            ),
+        )
+        if config.is_private
+        else None
+    )
+    lifecycle = build_lifecycle(
+        config,
+        names,
+        shared,
+        network.subnet_ids[LIFECYCLE_SUBNET] if network and config.lifecycle_events_enabled else None,
+    )
     AccessControl(
         "access",
         AccessControlArgs(
@@ -231,31 +277,13 @@ def build(config: StackConfig) -> None:
                     data_lake=data_lake.account_id,
                     key_vault=vault.vault_id,
                     container_registry=registry.registry_id,
+                    log_analytics=monitoring.log_analytics_workspace_id,
                     aml_registry=aml_registry.registry_id if aml_registry else None,
                 ),
                 workspace.principal_id,
                 compute.cluster_principal_ids,
             ),
         ),
-    )
-    network = (
-        PrivateNetwork(
-            "network",
-            PrivateNetworkArgs(
-                resource_group_name=group.name,
-                location=config.location,
-                vnet_name=names.virtual_network,
-                address_space=config.vnet_address_space,
-                subnets=subnets(config.vnet_address_space, databricks=config.databricks_enabled),
-                nsg_name=names.network_security_group,
-                nat_gateway_name=names.nat_gateway,
-                nat_public_ip_name=names.nat_public_ip,
-                tags=tags,
-                dns_zones=(*PRIVATE_DNS_ZONES, *(("databricks",) if config.databricks_enabled else ())),
-            ),
-        )
-        if config.is_private
-        else None
     )
     dbw: DatabricksStack | None = (
         build_databricks(config, names, shared, network.vnet_id if network else None)
@@ -279,6 +307,7 @@ def build(config: StackConfig) -> None:
                     container_registry_id=registry.registry_id,
                     aml_registry_id=aml_registry.registry_id if aml_registry else None,
                     databricks_workspace_id=dbw.workspace_id if dbw else None,
+                    lifecycle=endpoint_targets(lifecycle),
                 ),
                 tags=tags,
             ),
@@ -309,6 +338,7 @@ def build(config: StackConfig) -> None:
                 "workspace-storage": workspace_storage.account_id,
                 "data-lake": data_lake.account_id,
                 "key-vault": vault.vault_id,
+                **locks_of(lifecycle),
             }
             if protect
             else {},

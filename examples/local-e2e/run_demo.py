@@ -6,7 +6,9 @@
 2. generate the project from templates/mlflow-project with its default answers (or reuse it);
 3. run the project's own entry points: prep (validation) -> train -> evaluate (the gate) -> register;
 4. serve @champion with the project's `serve`, batch-score two batches, report drift, smoke-test HTTP;
-5. print a summary and stop what was started (unless --keep-running).
+5. turn each drifted batch into the monitor-breach event Azure ML publishes and let the real lifecycle
+   handler decide on it in dry-run mode: audit record, the retraining request it would send;
+6. print a summary and stop what was started (unless --keep-running).
 
 Exit codes: 0 the loop ran and a champion serves (a rejected candidate included); 1 a stage failed,
 the data was refused, or there is no champion to serve; 2 bad options; 130 interrupted.
@@ -14,11 +16,12 @@ the data was refused, or there is no champion to serve; 2 bad options; 130 inter
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path
 
-from local_e2e import processes, scoring_server, stages, tracking_server
+from local_e2e import lifecycle, processes, scoring_server, stages, tracking_server
 from local_e2e.errors import DataValidationError, DemoError, NoChampionError
 from local_e2e.options import DemoOptions, parse_options
 from local_e2e.project import ProjectRunner, RunningStep, ensure_project
@@ -155,6 +158,30 @@ def run(options: DemoOptions, paths: WorkPaths, console: Console) -> int:
                 f"{d['batch']}: {'DRIFT' if d['drift'] else 'no drift'}" for d in summary.drift
             )
 
+        # lifecycle event: a drifted batch becomes the RunStatusChanged event Azure ML publishes for a monitor
+        # breach, and the real lifecycle handler decides on it in dry-run mode (audit record, retraining request).
+        with progress.stage(
+            "lifecycle event", "drift breach -> RunStatusChanged -> handler (dry run)"
+        ) as stage:
+            reactions = lifecycle.react_to_drift(
+                summary.drift,
+                model_name=project.slug,
+                psi_threshold=options.drift_psi,
+                store=paths.audit_store,
+            )
+            summary.lifecycle = [reaction.summary() for reaction in reactions]
+            stage.detail = (
+                "; ".join(f"{r.batch}: monitor breach -> handler {r.status}" for r in reactions)
+                or "no batch drifted: no event"
+            ) + f"; audit: {paths.audit_store}"
+        for reaction in reactions:
+            for request in reaction.requests:
+                console.print(
+                    f"  would send: {request['method']} {request['url']}\n  {json.dumps(request['body'])}",
+                    highlight=False,
+                    soft_wrap=True,
+                )
+
         # smoke test over HTTP: a valid body answers predictions, a malformed one a 4xx naming the problem.
         with progress.stage("smoke test", f"POST {serving.url}/invocations") as stage:
             waited = scoring_server.wait_for(serving, options.startup_timeout)
@@ -219,6 +246,7 @@ def finish(
         "logs": str(paths.logs),
         "batches": str(paths.batches),
         "drift reports": str(paths.drift),
+        "audit records": str(paths.audit_store),
     }
     keep = options.keep_running and summary.exit_code == EXIT_OK
     for server in (serving, tracking):

@@ -3,17 +3,25 @@
 Azure ML publishes model registrations, deployments and run status changes to Event Grid. Four
 subscriptions, each filtered by event type and advanced filters, deliver to one Python function on a
 Linux Flex Consumption plan. Flex Consumption because it scales to zero (no idle cost in dev), takes its
-code package and host storage with a managed identity (no storage keys anywhere), and can join a VNet
-for the private profile; Linux Consumption can do neither of the last two and gets no new features.
+code package and host storage with a managed identity (no storage keys anywhere), and joins a VNet; Linux
+Consumption can do neither of the last two and gets no new features.
 
 Event Grid pushes events to the function's public HTTPS endpoint, authenticated with the function's
-system key that Event Grid fetches itself: push delivery cannot target a private endpoint. What the
-function reaches (its storage, the audit store, the key vault) is Entra-only but reachable publicly, so
-the stack config allows the feature with the public network profile only, until the app gets VNet
-integration and those resources private endpoints.
+system key that Event Grid fetches itself: push delivery cannot target a private endpoint. So the app's
+inbound stays public but answers only Event Grid: an access restriction allows the AzureEventGrid service
+tag and denies everything else, in every profile.
+
+In the private profile (`network` set) the app is VNet-integrated: its outbound traffic enters a subnet
+delegated to Flex Consumption and reaches its storage, the audit store and the stack's vault through
+private endpoints; both storage accounts turn public network access off. Its SCM (deploy) endpoint denies
+every public caller and answers only through the app's own private endpoint, so code is published from
+inside the VNet. Event Grid writes dead letters with the topic's identity from outside any VNet, as a
+trusted Azure service, which an account whose public network access is disabled refuses: dead letters
+therefore go to a third account whose public endpoint lets only trusted Azure services through (no IP or
+VNet rule, default action Deny), readable from the VNet through its private endpoint.
 
 The code package is not uploaded by Pulumi: azure-native's Blob resource writes with storage account
-keys (pulumi-azure-native#2015, #3719), which these accounts refuse. The deployer publishes
+keys (pulumi-azure-native#2015, #3719), which these accounts refuse. The infra pipeline publishes
 `functions/lifecycle_events` after `pulumi up` with its Entra identity (one deploy, remote build), as
 docs/lifecycle-events.md shows.
 """
@@ -86,6 +94,8 @@ class LifecycleEventsArgs:
     """Required. Globally unique name of the function's own storage account."""
     audit_storage_name: str
     """Required. Globally unique name of the audit store's storage account."""
+    dead_letter_storage_name: str
+    """Required. Globally unique name of the account Event Grid dead-letters undeliverable events into."""
     key_vault_name: pulumi.Input[str]
     """Required. The stack's vault: the notification webhook's secret is read from it by reference."""
     webhook_secret_name: str
@@ -106,6 +116,25 @@ class LifecycleEventsArgs:
     `pulumi destroy`, and retain them when they leave the stack."""
     extra_settings: dict[str, str] = field(default_factory=dict)
     """Optional. More app settings (never secrets: use Key Vault references)."""
+    network: LifecycleNetwork | None = None
+    """Optional. The private profile: VNet integration, no public storage, SCM only through a private endpoint.
+    None (the public profile) keeps the storage accounts' and the SCM site's public endpoints."""
+
+    def __post_init__(self) -> None:
+        if self.dead_letter_storage_name in {self.function_storage_name, self.audit_storage_name}:
+            msg = (
+                f"LifecycleEventsArgs.dead_letter_storage_name = {self.dead_letter_storage_name!r}: must be an "
+                "account of its own (its public endpoint admits trusted Azure services; the others admit none)"
+            )
+            raise ValueError(msg)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LifecycleNetwork:
+    """Where the handler joins the private VNet."""
+
+    subnet_id: pulumi.Input[str]
+    """Required. ARM ID of a subnet delegated to Microsoft.App/environments (Flex Consumption VNet integration)."""
 
 
 class LifecycleEvents(pulumi.ComponentResource):
@@ -121,6 +150,8 @@ class LifecycleEvents(pulumi.ComponentResource):
     """Name of the function app: where the pipeline publishes the handler's code."""
     function_storage_id: pulumi.Output[str]
     """ARM ID of the function's own storage account."""
+    dead_letter_storage_id: pulumi.Output[str]
+    """ARM ID of the dead-letter account."""
     dead_letter_container_id: pulumi.Output[str]
     """ARM ID of the dead-letter container: the topic identity's only grant."""
     audit_storage_id: pulumi.Output[str]
@@ -134,7 +165,11 @@ class LifecycleEvents(pulumi.ComponentResource):
         super().__init__("azure-mlops:lifecycle:LifecycleEvents", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
-        def account(key: str, account_name: str, containers: tuple[str, ...]) -> SecureStorageAccount:
+        public = args.network is None
+
+        def account(
+            key: str, account_name: str, containers: tuple[str, ...], opts: pulumi.ResourceOptions = child
+        ) -> SecureStorageAccount:
             return SecureStorageAccount(
                 f"{name}-{key}",
                 SecureStorageAccountArgs(
@@ -143,16 +178,24 @@ class LifecycleEvents(pulumi.ComponentResource):
                     account_name=account_name,
                     sku=args.storage_sku,
                     tags=args.tags,
-                    public_network_access=True,
+                    public_network_access=public,
                     soft_delete_days=args.soft_delete_days,
                     containers=containers,
                     protect=args.protect,
                 ),
-                opts=child,
+                opts=opts,
             )
 
-        host = account("storage", args.function_storage_name, (DEPLOYMENT_CONTAINER, DEAD_LETTER_CONTAINER))
+        host = account("storage", args.function_storage_name, (DEPLOYMENT_CONTAINER,))
         audit = account("audit", args.audit_storage_name, ())
+        dead_letter_opts = child
+        if not public:
+            # Private profile: Event Grid is no client of the VNet; see the module docstring.
+            _waive_dead_letter_checks(f"{name}-dead-letters-account")
+            dead_letter_opts = pulumi.ResourceOptions(parent=self, transformations=[trusted_services_only])
+        dead_letters = account(
+            "dead-letters", args.dead_letter_storage_name, (DEAD_LETTER_CONTAINER,), dead_letter_opts
+        )
         # Table entities have no soft delete: the audit trail's tamper evidence is the table service's own
         # diagnostic log (every write and delete, with the caller), which governance sends to Log Analytics.
         table = storage.Table(
@@ -187,8 +230,14 @@ class LifecycleEvents(pulumi.ComponentResource):
             identity=web.ManagedServiceIdentityArgs(type="SystemAssigned"),
             https_only=True,
             client_cert_enabled=False,
-            # Event Grid's push delivery needs the public HTTPS endpoint.
+            # Event Grid's push delivery needs the public HTTPS endpoint; site_config admits only Event Grid.
             public_network_access="Enabled",
+            # Private profile: every outbound call (storage, vault, Entra ID, Azure DevOps, the webhook) enters
+            # the VNet through the delegated subnet, where its NSG and the NAT gateway apply.
+            virtual_network_subnet_id=args.network.subnet_id if args.network else None,
+            outbound_vnet_routing=web.OutboundVnetRoutingArgs(application_traffic=True)
+            if args.network
+            else None,
             function_app_config=web.FunctionAppConfigArgs(
                 deployment=web.FunctionsDeploymentArgs(
                     storage=web.FunctionsDeploymentStorageArgs(
@@ -213,6 +262,7 @@ class LifecycleEvents(pulumi.ComponentResource):
                 scm_min_tls_version="1.2",
                 ftps_state="Disabled",
                 http20_enabled=True,
+                **_access_restrictions(scm_public=public),
                 app_settings=[
                     web.NameValuePairArgs(name=key, value=value)
                     for key, value in _app_settings(args, host, audit).items()
@@ -268,7 +318,7 @@ class LifecycleEvents(pulumi.ComponentResource):
                     identity=eventgrid.EventSubscriptionIdentityArgs(type="SystemAssigned"),
                     dead_letter_destination=eventgrid.StorageBlobDeadLetterDestinationArgs(
                         endpoint_type="StorageBlob",
-                        resource_id=host.account_id,
+                        resource_id=dead_letters.account_id,
                         blob_container_name=DEAD_LETTER_CONTAINER,
                     ),
                 ),
@@ -280,12 +330,72 @@ class LifecycleEvents(pulumi.ComponentResource):
         self.function_app_id = app.id
         self.function_app_name = app.name
         self.function_storage_id = host.account_id
-        self.dead_letter_container_id = host.account_id.apply(
+        self.dead_letter_storage_id = dead_letters.account_id
+        self.dead_letter_container_id = dead_letters.account_id.apply(
             lambda i: f"{i}/blobServices/default/containers/{DEAD_LETTER_CONTAINER}"
         )
         self.audit_storage_id = audit.account_id
         self.audit_storage_name = audit.account_name
         self.register_outputs({"function_app_id": app.id, "topic_id": topic.id})
+
+
+EVENT_GRID_SERVICE_TAG = "AzureEventGrid"
+"""The service tag Event Grid delivers from: the only caller the app's public endpoint admits."""
+
+
+def _access_restrictions(*, scm_public: bool) -> dict[str, object]:
+    """Site config: the app answers only Event Grid; in the private profile its SCM site answers no public caller.
+
+    Access restrictions apply to the public endpoints only: requests through the app's private endpoint (the
+    VNet's self-hosted agents publishing code) are not subject to them. In the public profile the SCM site keeps
+    its public endpoint (deploys come from Microsoft-hosted agents) and still takes only Entra tokens.
+    """
+    restrictions: dict[str, object] = {
+        "ip_security_restrictions": [
+            web.IpSecurityRestrictionArgs(
+                name="event-grid",
+                description="Event Grid push delivery to the function's Event Grid trigger",
+                action="Allow",
+                tag="ServiceTag",
+                ip_address=EVENT_GRID_SERVICE_TAG,
+                priority=100,
+            )
+        ],
+        "ip_security_restrictions_default_action": "Deny",
+        # The SCM site never inherits the Event Grid rule: Event Grid has nothing to deploy.
+        "scm_ip_security_restrictions_use_main": False,
+    }
+    if not scm_public:
+        restrictions["scm_ip_security_restrictions_default_action"] = "Deny"
+    return restrictions
+
+
+def trusted_services_only(
+    args: pulumi.ResourceTransformationArgs,
+) -> pulumi.ResourceTransformationResult | None:
+    """Turn a private SecureStorageAccount into one whose public endpoint admits only trusted Azure services.
+
+    SecureStorageAccount's private mode disables public network access, which also shuts out trusted Azure
+    services; Event Grid dead-letters as one (with the topic's identity), from outside any VNet. This reopens
+    the public endpoint and nothing else: the network rule set keeps default action Deny, no IP or VNet rule,
+    and bypass AzureServices; shared keys stay off, so every request still needs an Entra identity with a role.
+    """
+    if args.type_ != "azure-native:storage:StorageAccount":
+        return None
+    rules = args.props["network_rule_set"]
+    if (rules.default_action, rules.bypass, rules.ip_rules, rules.virtual_network_rules) != (
+        "Deny",
+        "AzureServices",
+        None,
+        None,
+    ):
+        msg = (
+            f"{args.name}: trusted_services_only needs default action Deny, bypass AzureServices and no rules"
+        )
+        raise ValueError(msg)
+    return pulumi.ResourceTransformationResult(
+        props={**args.props, "public_network_access": "Enabled"}, opts=args.opts
+    )
 
 
 def _advanced_filter(operator: str, key: str, values: tuple[str, ...]) -> pulumi.Input:
@@ -338,12 +448,23 @@ def _waive_plan_checks(resource: str) -> None:
     )
 
 
+def _waive_dead_letter_checks(resource: str) -> None:
+    waive_check(
+        resource,
+        "CKV_AZURE_59",
+        "Event Grid dead-letters with the topic's managed identity as a trusted Azure service, from outside "
+        "the VNet, which a disabled public endpoint refuses; the endpoint admits only trusted services (default "
+        "action Deny, no IP or VNet rules), shared keys are off, and the topic's identity may write one container",
+    )
+
+
 def _waive_app_checks(resource: str) -> None:
     waive_check(
         resource,
         "CKV_AZURE_222",
-        "Event Grid push delivery cannot reach a private endpoint; the only function is the Event Grid trigger, "
-        "which rejects calls without the system key, and basic-auth publishing is off",
+        "Event Grid push delivery cannot reach a private endpoint; access restrictions admit only the "
+        "AzureEventGrid service tag (default Deny), the only function is the Event Grid trigger, which rejects "
+        "calls without the system key, and basic-auth publishing is off",
     )
     waive_check(
         resource,

@@ -20,6 +20,9 @@ PRIVATE_DNS_ZONES: dict[str, str] = {
 
 OPTIONAL_DNS_ZONES: dict[str, str] = {
     "databricks": "privatelink.azuredatabricks.net",
+    # Lifecycle events: the audit store's table endpoint, and the handler app (its SCM/deploy endpoint).
+    "table": "privatelink.table.core.windows.net",
+    "sites": "privatelink.azurewebsites.net",
 }
 """Zones that exist only with an optional feature (Databricks); request them through `dns_zones`."""
 

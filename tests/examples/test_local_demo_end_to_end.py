@@ -177,6 +177,28 @@ def test_drift_is_reported_for_the_shifted_batch_only(scenario: dict[str, Any]) 
         assert item["run_id"]
 
 
+def test_the_shifted_batchs_breach_goes_to_the_lifecycle_handler_which_would_queue_retraining(
+    scenario: dict[str, Any],
+) -> None:
+    first = scenario["first"]
+    summary = first["summary"]
+    drift = {item["batch"]: item for item in summary["drift"]}
+    (reaction,) = summary["lifecycle"]  # only the shifted batch drifted
+    assert (reaction["batch"], reaction["status"]) == ("batch_shifted", "dry-run")
+    assert reaction["event_id"] == drift["batch_shifted"]["run_id"]
+    (request,) = reaction["requests"]
+    assert request["method"] == "POST" and "/_apis/pipelines/" in request["url"]
+    assert request["body"]["templateParameters"] == {
+        "triggeringEventId": reaction["event_id"],
+        "modelName": summary["model_name"],
+    }
+    assert f"would send: POST {request['url']}" in first["stdout"]
+    audit = json.loads(Path(summary["files"]["audit records"]).read_text(encoding="utf-8"))
+    record = next(r for r in audit.values() if r["RowKey"] == reaction["event_id"])
+    assert (record["Kind"], record["Status"]) == ("monitor-breach", "completed")
+    assert {stage["name"]: stage["status"] for stage in summary["stages"]}["lifecycle event"] == "ok"
+
+
 def test_a_second_identical_run_trains_again_and_the_champion_stays(scenario: dict[str, Any]) -> None:
     first, second = scenario["first"]["summary"], scenario["second"]["summary"]
     assert scenario["second"]["returncode"] == 0

@@ -13,7 +13,7 @@ from infra.components.lifecycle_events import (
     MONITOR_BREACH_TEXT,
 )
 from infra.errors import InvalidStackConfig
-from infra.plan.engine import Plan, run_program
+from infra.plan.engine import Plan, mock_principal_id, run_program
 from infra.roles import BuiltInRole
 from tests.infra.conftest import stack_config
 
@@ -82,7 +82,7 @@ def test_each_subscription_filters_its_event_types_and_data(dev: Plan) -> None:
 def test_subscriptions_deliver_to_the_function_retry_and_dead_letter_with_the_topic_identity(
     dev: Plan,
 ) -> None:
-    app, host = dev.one(APP), dev.named("lifecycle-storage-account")
+    app, dead_letters = dev.one(APP), dev.named("lifecycle-dead-letters-account")
     for subscription in dev.of_type(SUBSCRIPTION):
         inputs = subscription.inputs
         assert inputs["destination"]["endpointType"] == "AzureFunction"
@@ -96,10 +96,17 @@ def test_subscriptions_deliver_to_the_function_retry_and_dead_letter_with_the_to
         assert dead_letter["identity"] == {"type": "SystemAssigned"}
         assert dead_letter["deadLetterDestination"] == {
             "endpointType": "StorageBlob",
-            "resourceId": host.resource_id,
+            "resourceId": dead_letters.resource_id,
             "blobContainerName": DEAD_LETTER_CONTAINER,
         }
         assert "deadLetterDestination" not in inputs  # never the key-based form
+    # Dead letters have an account of their own; the code package's account holds only the package.
+    containers = {
+        (c.parent, c.inputs["containerName"]) for c in dev.of_type("azure-native:storage:BlobContainer")
+    }
+    assert ("lifecycle-dead-letters", DEAD_LETTER_CONTAINER) in containers
+    assert ("lifecycle-storage", "app-package") in containers
+    assert ("lifecycle-storage", DEAD_LETTER_CONTAINER) not in containers
 
 
 def test_the_function_app_is_flex_consumption_https_only_and_identity_based(dev: Plan) -> None:
@@ -134,7 +141,7 @@ def test_the_function_app_is_flex_consumption_https_only_and_identity_based(dev:
 
 
 def test_the_function_storage_and_audit_store_accept_no_keys(dev: Plan) -> None:
-    for name in ("lifecycle-storage-account", "lifecycle-audit-account"):
+    for name in ("lifecycle-storage-account", "lifecycle-audit-account", "lifecycle-dead-letters-account"):
         account = dev.named(name).inputs
         assert account["allowSharedKeyAccess"] is False
         assert account["minimumTlsVersion"] == "TLS1_2"
@@ -180,11 +187,15 @@ def test_retraining_settings_come_from_config_as_names(with_devops: Plan) -> Non
     )
 
 
-def test_the_handler_and_topic_get_exactly_their_roles_on_single_resources(dev: Plan) -> None:
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_handler_and_topic_get_exactly_their_roles_on_single_resources(
+    stack: str, plans: dict[str, Plan]
+) -> None:
+    """Public (dev) and private (prod) profiles grant the same five roles: VNet integration adds none."""
+    dev = plans[stack]
     app, topic = dev.one(APP).resource_id, dev.one(TOPIC).resource_id
-    from infra.plan.engine import mock_principal_id
-
     host = dev.named("lifecycle-storage-account").resource_id
+    dead_letters = dev.named("lifecycle-dead-letters-account").resource_id
     expected = {
         (mock_principal_id(app), BuiltInRole.STORAGE_BLOB_DATA_OWNER, host),
         (
@@ -205,7 +216,7 @@ def test_the_handler_and_topic_get_exactly_their_roles_on_single_resources(dev: 
         (
             mock_principal_id(topic),
             BuiltInRole.STORAGE_BLOB_DATA_CONTRIBUTOR,
-            f"{host}/blobServices/default/containers/dead-letters",
+            f"{dead_letters}/blobServices/default/containers/dead-letters",
         ),
     }
     principals = {mock_principal_id(app), mock_principal_id(topic)}
@@ -257,21 +268,34 @@ def test_alerts_cover_compute_and_endpoints_and_notify_the_stack_action_group(de
         assert needle in text
 
 
-def test_nothing_of_it_exists_where_the_feature_is_off(plans: dict[str, Plan]) -> None:
-    for stack in ("staging", "prod"):
-        plan = plans[stack]
-        assert [r.name for r in plan.resources if r.type in LIFECYCLE_TYPES] == []
-        assert plan.outputs["lifecycleFunctionAppName"] == ""
+@pytest.fixture(scope="module")
+def staging_without() -> Plan:
+    return run_program("staging", stack_config("staging", lifecycleEventsEnabled="false"))
+
+
+def test_nothing_of_it_exists_where_the_feature_is_off(staging_without: Plan, plans: dict[str, Plan]) -> None:
+    plan = staging_without
+    assert [r.name for r in plan.resources if r.type in LIFECYCLE_TYPES] == []
+    assert [r.name for r in plan.resources if r.name.startswith("lifecycle")] == []
+    assert plan.outputs["lifecycleFunctionAppName"] == ""
+    # Neither its subnet nor its DNS zones: the private profile is as before.
+    subnets = {s["name"] for s in plan.one("azure-native:network:VirtualNetwork").inputs["subnets"]}
+    assert subnets == {"private-endpoints", "compute"}
+    zones = {z.inputs["privateZoneName"] for z in plan.of_type("azure-native:privatedns:PrivateZone")}
+    assert not zones & {"privatelink.table.core.windows.net", "privatelink.azurewebsites.net"}
+    # Every committed stack has the feature on.
+    for stack, committed in plans.items():
+        assert committed.outputs["lifecycleFunctionAppName"].startswith("func-"), stack
     # prod has an action group (alertEmails), so it has the alerts; staging has none, so no alerts.
     assert len(plans["prod"].of_type("azure-native:monitor:MetricAlert")) == 3
     assert plans["staging"].of_type("azure-native:monitor:MetricAlert") == []
     assert plans["staging"].of_type("azure-native:monitor:ScheduledQueryRule") == []
 
 
-def test_the_feature_refuses_the_private_profile_and_half_set_retraining() -> None:
+def test_the_feature_refuses_a_vnet_without_room_and_half_set_retraining() -> None:
     cases = {
-        "lifecycleEventsEnabled = True: needs networkProfile 'public'": stack_config(
-            "staging", lifecycleEventsEnabled="true"
+        "vnetAddressSpace = '10.40.0.0/22': must be a /21 or larger when lifecycleEventsEnabled": stack_config(
+            "staging", vnetAddressSpace="10.40.0.0/22"
         ),
         "azureDevOpsOrganization is unset: retraining needs all of": stack_config(
             "dev", retrainPipelineId="42"

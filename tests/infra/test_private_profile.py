@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from infra.components.network import PRIVATE_DNS_ZONES, PrivateNetworkArgs
+from infra.components.network import OPTIONAL_DNS_ZONES, PRIVATE_DNS_ZONES, PrivateNetworkArgs
 from infra.plan.engine import Plan
-from infra.private_profile import AZURE_DEVOPS_RANGES, PACKAGE_HOSTS, subnets
+from infra.private_profile import (
+    AZURE_DEVOPS_RANGES,
+    LIFECYCLE_DNS_ZONES,
+    LIFECYCLE_SUBNET,
+    PACKAGE_HOSTS,
+    subnets,
+)
 from tests.infra.conftest import config_of
 
 PRIVATE_STACKS = ("staging", "prod")
@@ -41,6 +47,13 @@ def test_every_dependency_has_a_private_endpoint_in_the_endpoint_subnet(plans: d
             expected.add(
                 (plan.one("azure-native:machinelearningservices:Registry").resource_id, "amlregistry")
             )
+        if config_of(stack).lifecycle_events_enabled:  # tests/infra/test_lifecycle_private_profile.py
+            expected |= {
+                (plan.named("lifecycle-storage-account").resource_id, "blob"),
+                (plan.named("lifecycle-dead-letters-account").resource_id, "blob"),
+                (plan.named("lifecycle-audit-account").resource_id, "table"),
+                (plan.one("azure-native:web:WebApp").resource_id, "sites"),
+            }
         assert set(_endpoints(plan).values()) == expected, stack
         vnet = plan.one("azure-native:network:VirtualNetwork").resource_id
         subnets = {e.inputs["subnet"]["id"] for e in plan.of_type(ENDPOINT)}
@@ -58,6 +71,8 @@ def test_each_endpoint_registers_in_the_zones_that_resolve_it(plans: dict[str, P
         "dfs": {PRIVATE_DNS_ZONES["dfs"]},
         "vault": {PRIVATE_DNS_ZONES["vault"]},
         "registry": {PRIVATE_DNS_ZONES["registry"]},
+        "table": {OPTIONAL_DNS_ZONES["table"]},
+        "sites": {OPTIONAL_DNS_ZONES["sites"]},
     }
     groups = {
         g.inputs["privateEndpointName"]: g for g in plan.of_type("azure-native:network:PrivateDnsZoneGroup")
@@ -74,7 +89,10 @@ def test_every_zone_is_linked_to_the_vnet_without_auto_registration(plans: dict[
     plan = plans["prod"]
     vnet = plan.one("azure-native:network:VirtualNetwork").resource_id
     zones = {z.inputs["privateZoneName"] for z in plan.of_type(ZONE)}
-    assert zones == set(PRIVATE_DNS_ZONES.values())
+    lifecycle = {OPTIONAL_DNS_ZONES[key] for key in LIFECYCLE_DNS_ZONES}
+    assert zones == set(PRIVATE_DNS_ZONES.values()) | (
+        lifecycle if config_of("prod").lifecycle_events_enabled else set()
+    )
     links = plan.of_type("azure-native:privatedns:VirtualNetworkLink")
     assert {link.inputs["privateZoneName"] for link in links} == zones
     assert {link.inputs["virtualNetwork"]["id"] for link in links} == {vnet}
@@ -86,8 +104,9 @@ def test_every_subnet_has_its_own_nsg_and_compute_egress_ends_in_deny(plans: dic
     vnet = plan.one("azure-native:network:VirtualNetwork").inputs
     groups = {g.resource_id: g.inputs for g in plan.of_type("azure-native:network:NetworkSecurityGroup")}
     subnets = {s["name"]: s for s in vnet["subnets"]}
-    assert set(subnets) == {"private-endpoints", "compute"}
-    assert len({s["networkSecurityGroup"]["id"] for s in subnets.values()}) == 2
+    lifecycle = {LIFECYCLE_SUBNET} if config_of("prod").lifecycle_events_enabled else set()
+    assert set(subnets) == {"private-endpoints", "compute"} | lifecycle
+    assert len({s["networkSecurityGroup"]["id"] for s in subnets.values()}) == 2 + len(lifecycle)
     for subnet in subnets.values():
         assert subnet["networkSecurityGroup"]["id"] in groups
         assert subnet["defaultOutboundAccess"] is False

@@ -123,5 +123,15 @@ def test_every_committed_stack_passes_the_gate(tmp_path: Path) -> None:
         for f in skips
         if f.check_id in network and result.inputs.stacks.get(f.file) not in ("dev", "dev-databricks")
     ]
-    assert private == []
+    # One reasoned exception: Event Grid dead-letters as a trusted Azure service from outside any VNet, so the
+    # lifecycle dead-letter account keeps a public endpoint that admits trusted services only
+    # (infra/components/lifecycle_events.py, tests/infra/test_lifecycle_private_profile.py).
+    dead_letters = [
+        f
+        for f in private
+        if f.check_id == "CKV_AZURE_59" and f.resource.startswith("Microsoft.Storage/storageAccounts.stdl")
+    ]
+    assert {result.inputs.stacks[f.file] for f in dead_letters} >= {"staging", "prod"}
+    assert all("trusted Azure service" in f.reason for f in dead_letters)
+    assert [f for f in private if f not in dead_letters] == []
     assert PROJECT == "azure-mlops"

@@ -42,3 +42,7 @@ class DataValidationError(DemoError):
 
 class NoChampionError(DemoError):
     """Raised when the gate rejected the candidate and no earlier champion exists, so nothing can be served."""
+
+
+class LifecycleDemoError(DemoError):
+    """Raised when the lifecycle dry run tries to reach the outside world, or the handler refuses its event."""

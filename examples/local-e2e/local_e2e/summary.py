@@ -13,6 +13,8 @@ from typing import Any, Literal
 from rich.console import Console
 from rich.table import Table
 
+from local_e2e.lifecycle import reaction_line
+
 StageStatus = Literal["ok", "reused", "rejected", "failed", "skipped", "interrupted"]
 _STYLE: dict[str, tuple[str, str]] = {
     "ok": ("✓", "green"),
@@ -51,6 +53,8 @@ class DemoSummary:
     endpoint: dict[str, Any] | None = None
     batch: dict[str, Any] | None = None
     drift: list[dict[str, Any]] = field(default_factory=list)
+    lifecycle: list[dict[str, Any]] = field(default_factory=list)
+    """Per drifted batch: the breach event's ID and what the lifecycle handler decided (see lifecycle.py)."""
     stages: list[StageTiming] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)
     kept_running: list[str] = field(default_factory=list)
@@ -159,6 +163,12 @@ def summary_table(summary: DemoSummary) -> Table:
     if summary.batch:
         table.add_row("batch", f"scored {summary.batch['rows']} rows into {summary.batch['output']}")
     table.add_row("drift", "\n".join(drift_line(item) for item in summary.drift) or "not reported")
+    if summary.drift:
+        table.add_row(
+            "lifecycle",
+            "\n".join(reaction_line(item) for item in summary.lifecycle)
+            or "no batch drifted: no breach event, nothing to queue",
+        )
     table.add_row("MLflow UI", summary.tracking_url or "-")
     table.add_row("files", "\n".join(f"{name}: {path}" for name, path in summary.files.items()) or "-")
     table.add_row(

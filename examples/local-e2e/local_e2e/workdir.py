@@ -47,6 +47,11 @@ class WorkPaths:
         return self.root / "drift"
 
     @property
+    def audit_store(self) -> Path:
+        """The lifecycle handler's audit records (the audit table's local stand-in), kept across runs."""
+        return self.root / "lifecycle" / "audit.json"
+
+    @property
     def summary(self) -> Path:
         """The last run's summary as JSON: what the tests and the benchmark read."""
         return self.root / "summary.json"
