@@ -26,6 +26,8 @@ class Scopes:
     data_lake: pulumi.Input[str]
     key_vault: pulumi.Input[str]
     container_registry: pulumi.Input[str]
+    log_analytics: pulumi.Input[str]
+    """The stack's Log Analytics workspace: where endpoint diagnostic settings send their logs."""
     aml_registry: pulumi.Input[str] | None = None
     """The shared Azure ML registry, when this stack creates it."""
 
@@ -107,6 +109,28 @@ def stack_grants(
             ),
             _grant(
                 f"{label}-datalake", principal, kind, Role.STORAGE_BLOB_DATA_CONTRIBUTOR, scopes.data_lake
+            ),
+        ]
+
+    if config.deployer_principal_id:
+        # CD gives every online endpoint it deploys a diagnostic setting (pipelines/scripts/
+        # endpoint_diagnostics.py): writing it needs Microsoft.Insights/diagnosticSettings/write on the
+        # endpoint (inherited from the workspace), and naming the Log Analytics workspace as its destination
+        # needs a monitoring role there too. AzureML Data Scientist has neither.
+        grants += [
+            _grant(
+                "deployer-endpoint-diagnostics",
+                config.deployer_principal_id,
+                _IDENTITY,
+                Role.MONITORING_CONTRIBUTOR,
+                scopes.workspace,
+            ),
+            _grant(
+                "deployer-log-analytics",
+                config.deployer_principal_id,
+                _IDENTITY,
+                Role.MONITORING_CONTRIBUTOR,
+                scopes.log_analytics,
             ),
         ]
 

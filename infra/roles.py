@@ -32,6 +32,9 @@ class BuiltInRole(StrEnum):
     """Blobs plus their ACLs: what the Functions host needs on its own storage (leases, keys, code package)."""
     STORAGE_TABLE_DATA_CONTRIBUTOR = "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3"
     """Read, insert and update table entities: the lifecycle handler's audit records."""
+    MONITORING_CONTRIBUTOR = "749f88d5-cbae-40b8-bcfc-e573ddc772fa"
+    """Read monitoring data and edit monitoring settings: diagnostic settings of endpoints, and linking a Log
+    Analytics workspace as their destination. No data-plane or resource changes."""
     MONITORING_METRICS_PUBLISHER = "3913510d-42f4-4e42-8a64-420c390055eb"
     """Send telemetry with an Entra token (Application Insights with Entra authentication)."""
 

@@ -93,7 +93,10 @@ def test_people_get_least_privilege_roles_on_single_resources() -> None:
         (BuiltInRole.STORAGE_BLOB_DATA_CONTRIBUTOR.value, lake),
     }
     assert _grants(plan, GROUP) == expected
-    assert _grants(plan, DEPLOYER) == expected
+    # CD also writes each endpoint's diagnostic setting, pointing at the stack's Log Analytics workspace.
+    log_analytics = plan.one("azure-native:operationalinsights:Workspace").resource_id
+    monitoring = BuiltInRole.MONITORING_CONTRIBUTOR.value
+    assert _grants(plan, DEPLOYER) == expected | {(monitoring, workspace), (monitoring, log_analytics)}
     kinds = {
         r.inputs["principalId"]: r.inputs["principalType"]
         for r in plan.of_type("azure-native:authorization:RoleAssignment")
