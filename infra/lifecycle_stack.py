@@ -13,18 +13,9 @@ from infra.components.access import Grant
 from infra.components.alerts import OperationalAlerts, OperationalAlertsArgs
 from infra.components.lifecycle_events import LifecycleEvents, LifecycleEventsArgs, LifecycleNetwork
 from infra.config import StackConfig
-from infra.naming import NAME_RULES, ResourceNames
+from infra.naming import ResourceNames
 from infra.private_profile import LifecycleTargets
 from infra.stack_resources import StackResources
-
-
-def dead_letter_storage_name(names: ResourceNames) -> str:
-    """The dead-letter account's name: the function storage's name with `stdl` for `stfn`.
-
-    Same length and suffix as the function storage's (so as globally unique, and fitted the same way).
-    """
-    name = "stdl" + names.function_storage.removeprefix("stfn")
-    return NAME_RULES["storage_account"].check("storage_account", name)
 
 
 def build_lifecycle(
@@ -57,7 +48,7 @@ def build_lifecycle(
             function_app_name=names.function_app,
             function_storage_name=names.function_storage,
             audit_storage_name=names.audit_storage,
-            dead_letter_storage_name=dead_letter_storage_name(names),
+            dead_letter_storage_name=names.dead_letter_storage,
             key_vault_name=shared.key_vault_name,
             webhook_secret_name=config.notification_webhook_secret_name,
             application_insights_connection_string=shared.application_insights_connection_string,

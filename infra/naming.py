@@ -240,8 +240,13 @@ class ResourceNames:
 
     @property
     def function_storage(self) -> str:
-        """The function app's own storage: host state, code package, dead-lettered events (globally unique)."""
+        """The function app's own storage: host state and code package (globally unique)."""
         return self._fit("storage_account", "stfn{workload}{environment}{suffix}")
+
+    @property
+    def dead_letter_storage(self) -> str:
+        """Events Event Grid could not deliver (globally unique)."""
+        return self._fit("storage_account", "stdl{workload}{environment}{suffix}")
 
     @property
     def audit_storage(self) -> str:

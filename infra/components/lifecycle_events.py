@@ -168,7 +168,7 @@ class LifecycleEvents(pulumi.ComponentResource):
         public = args.network is None
 
         def account(
-            key: str, account_name: str, containers: tuple[str, ...], opts: pulumi.ResourceOptions = child
+            key: str, account_name: str, containers: tuple[str, ...], *, trusted_services_only: bool = False
         ) -> SecureStorageAccount:
             return SecureStorageAccount(
                 f"{name}-{key}",
@@ -182,19 +182,21 @@ class LifecycleEvents(pulumi.ComponentResource):
                     soft_delete_days=args.soft_delete_days,
                     containers=containers,
                     protect=args.protect,
+                    trusted_services_only=trusted_services_only,
                 ),
-                opts=opts,
+                opts=child,
             )
 
         host = account("storage", args.function_storage_name, (DEPLOYMENT_CONTAINER,))
         audit = account("audit", args.audit_storage_name, ())
-        dead_letter_opts = child
         if not public:
             # Private profile: Event Grid is no client of the VNet; see the module docstring.
             _waive_dead_letter_checks(f"{name}-dead-letters-account")
-            dead_letter_opts = pulumi.ResourceOptions(parent=self, transformations=[trusted_services_only])
         dead_letters = account(
-            "dead-letters", args.dead_letter_storage_name, (DEAD_LETTER_CONTAINER,), dead_letter_opts
+            "dead-letters",
+            args.dead_letter_storage_name,
+            (DEAD_LETTER_CONTAINER,),
+            trusted_services_only=not public,
         )
         # Table entities have no soft delete: the audit trail's tamper evidence is the table service's own
         # diagnostic log (every write and delete, with the caller), which governance sends to Log Analytics.
@@ -368,34 +370,6 @@ def _access_restrictions(*, scm_public: bool) -> dict[str, object]:
     if not scm_public:
         restrictions["scm_ip_security_restrictions_default_action"] = "Deny"
     return restrictions
-
-
-def trusted_services_only(
-    args: pulumi.ResourceTransformationArgs,
-) -> pulumi.ResourceTransformationResult | None:
-    """Turn a private SecureStorageAccount into one whose public endpoint admits only trusted Azure services.
-
-    SecureStorageAccount's private mode disables public network access, which also shuts out trusted Azure
-    services; Event Grid dead-letters as one (with the topic's identity), from outside any VNet. This reopens
-    the public endpoint and nothing else: the network rule set keeps default action Deny, no IP or VNet rule,
-    and bypass AzureServices; shared keys stay off, so every request still needs an Entra identity with a role.
-    """
-    if args.type_ != "azure-native:storage:StorageAccount":
-        return None
-    rules = args.props["network_rule_set"]
-    if (rules.default_action, rules.bypass, rules.ip_rules, rules.virtual_network_rules) != (
-        "Deny",
-        "AzureServices",
-        None,
-        None,
-    ):
-        msg = (
-            f"{args.name}: trusted_services_only needs default action Deny, bypass AzureServices and no rules"
-        )
-        raise ValueError(msg)
-    return pulumi.ResourceTransformationResult(
-        props={**args.props, "public_network_access": "Enabled"}, opts=args.opts
-    )
 
 
 def _advanced_filter(operator: str, key: str, values: tuple[str, ...]) -> pulumi.Input:

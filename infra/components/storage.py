@@ -35,6 +35,19 @@ class SecureStorageAccountArgs:
     protect: bool = False
     """Optional. Refuse deletion of the account (stateful data) from `pulumi destroy`, and keep it in Azure if it
     leaves the stack (retain on delete)."""
+    trusted_services_only: bool = False
+    """Optional. With public_network_access False: keep the public endpoint on, but its firewall admits only
+    trusted Azure services (default action Deny, bypass AzureServices, no IP or VNet rules). For writers that
+    are Azure services outside the VNet, such as Event Grid dead-lettering with a managed identity; a disabled
+    public endpoint refuses them too."""
+
+    def __post_init__(self) -> None:
+        if self.trusted_services_only and self.public_network_access:
+            msg = (
+                "SecureStorageAccountArgs.trusted_services_only = True: only with public_network_access False "
+                "(a public account already admits everyone)"
+            )
+            raise ValueError(msg)
 
 
 class SecureStorageAccount(pulumi.ComponentResource):
@@ -78,7 +91,9 @@ class SecureStorageAccount(pulumi.ComponentResource):
             allow_cross_tenant_replication=False,
             is_local_user_enabled=False,
             is_sftp_enabled=False,
-            public_network_access="Enabled" if args.public_network_access else "Disabled",
+            public_network_access="Enabled"
+            if args.public_network_access or args.trusted_services_only
+            else "Disabled",
             network_rule_set=storage.NetworkRuleSetArgs(
                 default_action="Allow" if args.public_network_access else "Deny",
                 bypass="AzureServices",
@@ -136,6 +151,7 @@ def _waive_stack_choices(resource: str, args: SecureStorageAccountArgs) -> None:
         waive_check(
             resource,
             "CKV_AZURE_206",
-            f"storageSku {args.sku} is the stack's choice: the account holds job artifacts and data that the "
-            "platform rebuilds or re-ingests; geo-replication (Standard_GZRS) is a per-stack opt-in",
+            f"storageSku {args.sku} is the stack's choice for all its accounts "
+            f"({'three copies across zones: survives a zone outage' if 'ZRS' in args.sku else 'three copies in one datacenter'}); "
+            "copies in a second region (Standard_GZRS) are a per-stack opt-in through storageSku",
         )

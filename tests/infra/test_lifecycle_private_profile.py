@@ -4,14 +4,12 @@ private, and its public endpoint answers Event Grid alone."""
 from __future__ import annotations
 
 import ipaddress
-from types import SimpleNamespace
 
-import pulumi
 import pytest
-from pulumi_azure_native import storage
 
-from infra.components.lifecycle_events import DEAD_LETTER_CONTAINER, trusted_services_only
+from infra.components.lifecycle_events import DEAD_LETTER_CONTAINER
 from infra.components.network import OPTIONAL_DNS_ZONES, PRIVATE_DNS_ZONES
+from infra.components.storage import SecureStorageAccountArgs
 from infra.plan.engine import Plan, run_program
 from infra.private_profile import FLEX_CONSUMPTION_DELEGATION, LIFECYCLE_SUBNET, subnets
 from tests.infra.conftest import config_of, stack_config
@@ -184,26 +182,20 @@ def test_dead_letters_are_plainly_public_in_the_public_profile(plans: dict[str, 
     ]
 
 
-def _transformation_args(default_action: str) -> pulumi.ResourceTransformationArgs:
-    rules = storage.NetworkRuleSetArgs(default_action=default_action, bypass="AzureServices")
-    props = {"public_network_access": "Disabled", "network_rule_set": rules}
-    return pulumi.ResourceTransformationArgs(
-        SimpleNamespace(), "azure-native:storage:StorageAccount", "acct", props, pulumi.ResourceOptions()
-    )
-
-
-def test_trusted_services_only_reopens_nothing_but_the_endpoint_and_refuses_an_open_rule_set() -> None:
-    result = trusted_services_only(_transformation_args("Deny"))
-    assert result is not None
-    assert result.props["public_network_access"] == "Enabled"
-    assert result.props["network_rule_set"].default_action == "Deny"
-    with pytest.raises(ValueError, match="default action Deny") as raised:
-        trusted_services_only(_transformation_args("Allow"))
-    assert "acct" in str(raised.value)
-    other = pulumi.ResourceTransformationArgs(
-        SimpleNamespace(), "azure-native:storage:BlobContainer", "c", {}, pulumi.ResourceOptions()
-    )
-    assert trusted_services_only(other) is None
+def test_trusted_services_only_is_refused_on_an_account_that_is_already_public() -> None:
+    args = {
+        "resource_group_name": "rg",
+        "location": "westeurope",
+        "account_name": "stdlmlopsdev123456",
+        "sku": "Standard_LRS",
+        "tags": {},
+        "soft_delete_days": 7,
+        "trusted_services_only": True,
+    }
+    with pytest.raises(ValueError) as raised:
+        SecureStorageAccountArgs(**args, public_network_access=True)
+    assert "trusted_services_only = True: only with public_network_access False" in str(raised.value)
+    assert SecureStorageAccountArgs(**args, public_network_access=False).trusted_services_only
 
 
 def test_prod_locks_the_audit_trail_and_dead_letters_but_not_the_code_package(plans: dict[str, Plan]) -> None:
