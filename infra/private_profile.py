@@ -11,8 +11,15 @@ from dataclasses import dataclass
 
 import pulumi
 
-from infra.components.network import SecurityRule, SubnetSpec
+from infra.components.network import (
+    PRIVATE_DNS_ZONES,
+    PrivateNetwork,
+    PrivateNetworkArgs,
+    SecurityRule,
+    SubnetSpec,
+)
 from infra.components.private_endpoints import EndpointSpec
+from infra.config import StackConfig
 from infra.naming import ResourceNames
 
 PRIVATE_ENDPOINT_SUBNET = "private-endpoints"
@@ -258,6 +265,37 @@ def subnets(
             )
         )
     return tuple(specs)
+
+
+def build_private_network(
+    config: StackConfig, names: ResourceNames, resource_group_name: pulumi.Input[str], tags: dict[str, str]
+) -> PrivateNetwork | None:
+    """The VNet, its subnets, NAT gateway and DNS zones for a private stack, sized to its optional features."""
+    if not config.is_private:
+        return None
+    return PrivateNetwork(
+        "network",
+        PrivateNetworkArgs(
+            resource_group_name=resource_group_name,
+            location=config.location,
+            vnet_name=names.virtual_network,
+            address_space=config.vnet_address_space,
+            subnets=subnets(
+                config.vnet_address_space,
+                databricks=config.databricks_enabled,
+                lifecycle=config.lifecycle_events_enabled,
+            ),
+            nsg_name=names.network_security_group,
+            nat_gateway_name=names.nat_gateway,
+            nat_public_ip_name=names.nat_public_ip,
+            tags=tags,
+            dns_zones=(
+                *PRIVATE_DNS_ZONES,
+                *(("databricks",) if config.databricks_enabled else ()),
+                *(LIFECYCLE_DNS_ZONES if config.lifecycle_events_enabled else ()),
+            ),
+        ),
+    )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -17,7 +17,6 @@ from infra.components.governance import Governance, GovernanceArgs
 from infra.components.key_vault import KeyVault, KeyVaultArgs
 from infra.components.ml_registry import MachineLearningRegistry, MachineLearningRegistryArgs
 from infra.components.monitoring import Monitoring, MonitoringArgs
-from infra.components.network import PRIVATE_DNS_ZONES, PrivateNetwork, PrivateNetworkArgs
 from infra.components.private_endpoints import PrivateEndpoints, PrivateEndpointsArgs
 from infra.components.storage import SecureStorageAccount, SecureStorageAccountArgs
 from infra.components.workspace import Workspace, WorkspaceArgs
@@ -33,12 +32,11 @@ from infra.lifecycle_stack import (
 )
 from infra.naming import CPU_CLUSTER_NAME, GPU_CLUSTER_NAME, ResourceNames
 from infra.private_profile import (
-    LIFECYCLE_DNS_ZONES,
     LIFECYCLE_SUBNET,
     PACKAGE_HOSTS,
     PRIVATE_ENDPOINT_SUBNET,
+    build_private_network,
     endpoint_specs,
-    subnets,
 )
 from infra.stack_resources import StackResources
 from infra.tags import standard_tags
@@ -230,33 +228,7 @@ def build(config: StackConfig) -> None:
         application_insights_connection_string=monitoring.application_insights_connection_string,
         log_analytics_workspace_id=monitoring.log_analytics_workspace_id,
     )
-    network = (
-        PrivateNetwork(
-            "network",
-            PrivateNetworkArgs(
-                resource_group_name=group.name,
-                location=config.location,
-                vnet_name=names.virtual_network,
-                address_space=config.vnet_address_space,
-                subnets=subnets(
-                    config.vnet_address_space,
-                    databricks=config.databricks_enabled,
-                    lifecycle=config.lifecycle_events_enabled,
-                ),
-                nsg_name=names.network_security_group,
-                nat_gateway_name=names.nat_gateway,
-                nat_public_ip_name=names.nat_public_ip,
-                tags=tags,
-                dns_zones=(
-                    *PRIVATE_DNS_ZONES,
-                    *(("databricks",) if config.databricks_enabled else ()),
-                    *(LIFECYCLE_DNS_ZONES if config.lifecycle_events_enabled else ()),
-                ),
-            ),
-        )
-        if config.is_private
-        else None
-    )
+    network = build_private_network(config, names, group.name, tags)
     lifecycle = build_lifecycle(
         config,
         names,
