@@ -14,6 +14,8 @@ import pytest
 import yaml
 
 from pipelines import sync_template
+from pipelines.validation.documents import load
+from pipelines.validation.templates import expand
 from tests.templates.generation import REPO, VENV_BIN, generate, run_tool
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
@@ -287,3 +289,15 @@ def test_the_project_scripts_the_pipelines_call_answer_help(ci_case: tuple[dict[
     text = "\n".join(path.read_text() for path in _ci_files(project))
     assert f"-m {package}.promote" in text
     assert (f"-m {package}.monitoring" in text) == (answers["deployment"] != "batch")
+
+
+def test_every_azure_pipelines_job_runs_the_projects_python(azure_case: tuple[dict[str, str], Path]) -> None:
+    """The job templates default to 3.11: the CD must hand its own Python to every job it calls."""
+    answers, project = azure_case
+    expanded = expand(load(project / ".azure-pipelines" / "cd.yml"), superset=True).body
+    versions = [
+        step["inputs"]["versionSpec"] for step in _walk(expanded) if step.get("task") == "UsePythonVersion@0"
+    ]
+    # Training (submit and every wait attempt), the request check, promotion and each release.
+    assert len(versions) >= 8
+    assert set(versions) == {answers.get("python_version", "3.11")}
