@@ -35,7 +35,12 @@ class AuditRecord:
     run_id: str
     git_commit: str
     pipeline_run: str
+    training_job: str
+    data_version: str
     approver: str
+    approved_at: str
+    triggering_event: str
+    reference_data: str
     tags_json: str
     status: str = PENDING
     outcome: str = ""
@@ -56,9 +61,15 @@ class AuditRecord:
             model_version=decision.model_version,
             endpoint=decision.endpoint,
             run_id=decision.run_id,
+            # One column per provenance field (decisions.GOVERNANCE_TAGS), empty when the tags do not say.
             git_commit=decision.provenance.get("git_commit", ""),
             pipeline_run=decision.provenance.get("pipeline_run", ""),
+            training_job=decision.provenance.get("training_job", ""),
+            data_version=decision.provenance.get("data_version", ""),
             approver=decision.provenance.get("approver", ""),
+            approved_at=decision.provenance.get("approved_at", ""),
+            triggering_event=decision.provenance.get("triggering_event", ""),
+            reference_data=decision.provenance.get("reference_data", ""),
             tags_json=json.dumps(decision.tags, sort_keys=True)[:30000],
         )
 
@@ -78,7 +89,12 @@ class AuditRecord:
             "RunId": self.run_id,
             "GitCommit": self.git_commit,
             "PipelineRun": self.pipeline_run,
+            "TrainingJob": self.training_job,
+            "DataVersion": self.data_version,
             "Approver": self.approver,
+            "ApprovedAt": self.approved_at,
+            "TriggeringEvent": self.triggering_event,
+            "ReferenceData": self.reference_data,
             "Tags": self.tags_json,
             "Status": self.status,
             "Outcome": self.outcome,

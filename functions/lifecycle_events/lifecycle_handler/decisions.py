@@ -5,6 +5,10 @@ own gates decide whether the new model is promoted) and notifies the team; any o
 run notifies the team; registrations and deployments are audited only. The decision depends on the
 event's content, not on the subscription that delivered it, so the breach that both the run-failed and
 the monitor-breach subscriptions deliver is handled once.
+
+Provenance comes from the tags the generated project writes (templates/mlflow-project/<slug>/src/<package>/
+governance.py): GOVERNANCE_TAGS below is the handler's one copy of those names, and
+tests/functions/test_handler_agrees_with_the_template.py fails when the two drift apart.
 """
 
 from __future__ import annotations
@@ -25,12 +29,39 @@ MODEL_NAME_TAGS = ("model_name", "modelName", "azureml.model_name")
 """Run tags naming the monitored model; the project template's monitor schedules set `model_name`."""
 _SIGNAL = re.compile(r"The signal '([^']+)'")
 
-# Tag keys that answer "who, from which commit, through which pipeline run, approved by whom".
-PROVENANCE_TAGS: dict[str, tuple[str, ...]] = {
-    "git_commit": ("git_commit", "gitCommit", "mlflow.source.git.commit", "commit"),
-    "pipeline_run": ("pipeline_run_id", "pipelineRunId", "build_id", "Build.BuildId"),
-    "approver": ("approved_by", "approver", "approvedBy"),
+GOVERNANCE_TAGS: dict[str, str] = {
+    "git_commit": "governance.git_commit",
+    "pipeline_run": "governance.pipeline_run",
+    "training_job": "governance.training_job",
+    "data_version": "governance.data_version",
+    "approver": "governance.approved_by",
+    "approved_at": "governance.approved_at",
+    "triggering_event": "governance.triggering_event",
+    "reference_data": "governance.reference_data",
 }
+"""Provenance field -> the model version tag the generated project writes: the constants GIT_COMMIT,
+PIPELINE_RUN, TRAINING_JOB, DATA_VERSION, APPROVED_BY, APPROVED_AT, TRIGGERING_EVENT and REFERENCE_DATA of
+templates/mlflow-project/{{ cookiecutter.project_slug|slugify }}/src/{{ cookiecutter.package_name }}/governance.py.
+`register` writes the first four and TRIGGERING_EVENT, `promote` the approval and the reference data."""
+
+RUN_TAGS: dict[str, str] = {
+    "git_commit": "mlflow.source.git.commit",
+    "triggering_event": "triggering_event_id",
+}
+"""Where a run (rather than a model version) carries the same facts: MLflow tags a run with the commit it ran
+from, and the generated CD (.azure-pipelines/cd.yml, `tags.triggering_event_id`) tags the Azure ML training
+job it submits for a breach, so a retraining run that fails is audited with the breach that queued it."""
+
+PROVENANCE_TAGS: dict[str, tuple[str, ...]] = {
+    name: (tag, *((RUN_TAGS[name],) if name in RUN_TAGS else ())) for name, tag in GOVERNANCE_TAGS.items()
+}
+"""Provenance field -> the tags that answer it, first match wins: the governance tag, then the run's."""
+
+TEMPLATE_MONITOR_SIGNAL = re.compile(r"^(?P<model>[a-z][a-z0-9-]*)-monitor_(?P<signal>.+)$")
+"""A breached signal of a generated project's monitor. Azure ML names the signal in the breach message
+`<monitor name>_<signal name>` (how-to-monitor-model-performance, "Integrate ... with Event Grid"); the template
+names its monitor `<project slug>-monitor` (aml/monitoring.yml) and registers its model as the slug. A slug
+holds lower-case letters, digits and hyphens only, so the first `-monitor_` ends it."""
 
 
 class Action(StrEnum):
@@ -82,8 +113,13 @@ def _provenance(tags: dict[str, str]) -> dict[str, str]:
     return found
 
 
-def _model_of_run(data: RunStatusChangedData) -> str:
-    return next((data.run_tags[k] for k in MODEL_NAME_TAGS if data.run_tags.get(k)), "")
+def _model_of_breach(data: RunStatusChangedData, signal: str) -> str:
+    """The run's `model_name` tag; without one, the model a generated project's monitor is named after."""
+    tagged = next((data.run_tags[k] for k in MODEL_NAME_TAGS if data.run_tags.get(k)), "")
+    if tagged:
+        return tagged
+    template_monitor = TEMPLATE_MONITOR_SIGNAL.match(signal)
+    return template_monitor.group("model") if template_monitor else ""
 
 
 def decide(event: LifecycleEvent) -> Decision:
@@ -120,14 +156,13 @@ def decide(event: LifecycleEvent) -> Decision:
 def _decide_run(data: RunStatusChangedData) -> Decision:
     common = {"run_id": data.run_id, "provenance": _provenance(data.run_tags), "tags": dict(data.run_tags)}
     if data.breach:
-        signal = _SIGNAL.search(data.breach)
-        model = _model_of_run(data)
+        found = _SIGNAL.search(data.breach)
+        signal = found.group(1) if found else ""
         return Decision(
             Kind.MONITOR_BREACH,
             (Action.AUDIT, Action.RETRAIN, Action.NOTIFY),
-            f"monitor signal {signal.group(1) if signal else '(unnamed)'} breached its threshold in run "
-            f"{data.run_id}",
-            model_name=model,
+            f"monitor signal {signal or '(unnamed)'} breached its threshold in run {data.run_id}",
+            model_name=_model_of_breach(data, signal),
             **common,  # type: ignore[arg-type]
         )
     if data.run_status.lower() in FAILED_STATUSES:

@@ -93,7 +93,7 @@ def handle(raw: Any, settings: Settings, deps: Dependencies) -> Outcome:
     # The structured audit line: Application Insights keeps it beside the table record.
     logger.info(
         "lifecycle event handled id=%s kind=%s subject=%s model=%s:%s endpoint=%s run=%s commit=%s "
-        "pipeline_run=%s approver=%s outcome=%s",
+        "pipeline_run=%s approver=%s triggering_event=%s outcome=%s",
         record.row_key,
         record.kind,
         record.subject,
@@ -104,6 +104,7 @@ def handle(raw: Any, settings: Settings, deps: Dependencies) -> Outcome:
         record.git_commit,
         record.pipeline_run,
         record.approver,
+        record.triggering_event,
         outcome,
     )
     return Outcome(record.row_key, "handled", decision, tuple(requests), outcome, run)
