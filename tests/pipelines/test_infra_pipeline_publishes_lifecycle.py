@@ -5,7 +5,8 @@ resolved) and validated against Microsoft's schema; the jobs are then checked fo
 for `pulumi up`, read the stack output with the stack's own service connection, build the package with
 functions/publish.py, skip when the output is empty, and publish with `az functionapp deployment source
 config-zip` on a pool that can reach the app (self-hosted in the VNet for the private stacks). Publishing is
-a stage of its own after each Deploy stage: the deploy stages keep exactly their one `pulumi up` job.
+a stage of its own after each Deploy stage: the deploy stages keep exactly their one `pulumi up` job, and
+the next stack's Deploy stage waits for it, so a failed publish stops promotion.
 """
 
 from __future__ import annotations
@@ -130,7 +131,7 @@ def test_private_stacks_publish_from_a_pool_inside_the_vnet(document: Document) 
         assert parameters[f"lifecyclePublishPool{title}"]["type"] == "object"
 
 
-def test_publishing_is_after_each_deploy_and_the_deploy_order_is_unchanged(document: Document) -> None:
+def test_publishing_is_after_each_deploy_and_gates_the_next_stacks_deploy(document: Document) -> None:
     stages = _stages(document)
     assert [name for name in stages if name != "Preview"] == [
         "Deploy_dev",
@@ -140,8 +141,21 @@ def test_publishing_is_after_each_deploy_and_the_deploy_order_is_unchanged(docum
         "Deploy_prod",
         "Publish_prod",
     ]
-    assert stages["Deploy_staging"]["dependsOn"] == "Deploy_dev"
-    assert stages["Deploy_prod"]["dependsOn"] == "Deploy_staging"
+    assert stages["Deploy_staging"]["dependsOn"] == ["Deploy_dev", "Publish_dev"]
+    assert stages["Deploy_prod"]["dependsOn"] == ["Deploy_staging", "Publish_staging"]
+    # The default condition (succeeded(): every dependency succeeded) is what makes a failed publish a stop.
+    assert "condition" not in stages["Deploy_staging"] and "condition" not in stages["Deploy_prod"]
+
+
+def test_the_harness_catches_a_deploy_stage_that_waits_for_a_publish_stage_that_does_not_exist(
+    document: Document,
+) -> None:
+    broken = copy.deepcopy(document.data)
+    for stage in broken["stages"]:
+        if stage["stage"] == "Deploy_prod":
+            stage["dependsOn"] = ["Deploy_staging", "Publish_stagin"]
+    findings = template_findings(Document(path=INFRA, data=broken, kind="pipeline"))
+    assert any("'Deploy_prod' dependsOn 'Publish_stagin'" in f for f in findings)
 
 
 def test_the_harness_catches_a_publish_job_that_waits_for_a_job_that_does_not_exist(

@@ -44,16 +44,60 @@ def test_infra_pull_requests_gate_preview_and_publish_every_stack():
         assert publish["inputs"]["artifact"] == f"pulumi-preview-{stack}"
 
 
+def _depends_on(stage: dict[str, Any]) -> list[str]:
+    targets = stage.get("dependsOn", [])
+    return [targets] if isinstance(targets, str) else list(targets)
+
+
+def _stages_run_on_main(stages: dict[str, dict[str, Any]], failing: str | None = None) -> dict[str, str]:
+    """Each stage's result on a main-branch run in which only `failing` fails, as Azure Pipelines decides it:
+    a stage without a condition runs only when every stage it depends on succeeded (`succeeded()`)."""
+    results: dict[str, str] = {}
+    for name, stage in stages.items():
+        if name == "Preview":
+            results[name] = "skipped"  # pull requests only
+            continue
+        if name != "Deploy_dev":
+            assert "condition" not in stage, f"{name} must keep the default condition, succeeded()"
+        ready = all(results[target] == "succeeded" for target in _depends_on(stage))
+        results[name] = ("failed" if name == failing else "succeeded") if ready else "skipped"
+    return results
+
+
 def test_infra_main_deploys_dev_then_staging_then_prod_each_on_its_environment():
     stages = {stage["stage"]: stage for stage in _expanded("infra.yml")["stages"]}
     assert "refs/heads/main" in stages["Deploy_dev"]["condition"]
-    assert stages["Deploy_staging"]["dependsOn"] == "Deploy_dev"
-    assert stages["Deploy_prod"]["dependsOn"] == "Deploy_staging"
+    assert stages["Deploy_dev"]["dependsOn"] == []
+    # Each later stack is promoted only after the previous stack was deployed and its handler published.
+    assert stages["Deploy_staging"]["dependsOn"] == ["Deploy_dev", "Publish_dev"]
+    assert stages["Deploy_prod"]["dependsOn"] == ["Deploy_staging", "Publish_staging"]
     for stack in ("dev", "staging", "prod"):
+        assert stages[f"Publish_{stack}"]["dependsOn"] == f"Deploy_{stack}"
         (job,) = stages[f"Deploy_{stack}"]["jobs"]
         assert (job["deployment"], job["environment"]) == (f"up_{stack}", f"mlops-{stack}")
         assert _pulumi_step(job)["env"]["PULUMI_COMMAND"] == "up"
         assert _pulumi_step(job)["inputs"]["azureSubscription"] == f"sc-mlops-{stack}"
+
+
+def test_infra_a_failed_publish_stops_promotion_to_the_next_stack():
+    stages = {stage["stage"]: stage for stage in _expanded("infra.yml")["stages"]}
+    deploys_and_publishes = [name for name in stages if name != "Preview"]
+    assert set(_stages_run_on_main(stages).values()) == {"skipped", "succeeded"}
+    assert all(_stages_run_on_main(stages)[name] == "succeeded" for name in deploys_and_publishes)
+
+    after_dev = _stages_run_on_main(stages, failing="Publish_dev")
+    assert after_dev["Deploy_dev"] == "succeeded"
+    assert [
+        after_dev[f"{kind}_{stack}"] for stack in ("staging", "prod") for kind in ("Deploy", "Publish")
+    ] == ["skipped"] * 4
+
+    after_staging = _stages_run_on_main(stages, failing="Publish_staging")
+    assert (after_staging["Publish_dev"], after_staging["Deploy_staging"]) == ("succeeded", "succeeded")
+    assert (after_staging["Deploy_prod"], after_staging["Publish_prod"]) == ("skipped", "skipped")
+
+    # A failed `pulumi up` stops its own publish and everything after it, as before.
+    after_up = _stages_run_on_main(stages, failing="Deploy_staging")
+    assert [after_up[name] for name in ("Publish_staging", "Deploy_prod", "Publish_prod")] == ["skipped"] * 3
 
 
 def test_pulumi_cli_is_pinned_and_installed_with_that_version():
