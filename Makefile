@@ -10,6 +10,9 @@ STACK ?= dev
 export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 export UV_LINK_MODE := copy
+# Compile site-packages once at install: with PYTHONDONTWRITEBYTECODE set (as on these machines) every process
+# would otherwise recompile azure-native's sources on import (make plan: 10.6 s -> 7.1 s median).
+export UV_COMPILE_BYTECODE := 1
 
 .PHONY: setup setup-checkov setup-policy-pack test lint plan scan diagrams docs demo clean
 
