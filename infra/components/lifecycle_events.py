@@ -37,7 +37,15 @@ from infra.components.storage import SecureStorageAccount, SecureStorageAccountA
 from infra.policy_waivers import waive_check
 
 FUNCTION_NAME = "on_lifecycle_event"
-"""The Event Grid-triggered function in functions/lifecycle_events/function_app.py."""
+"""The queue-triggered function in functions/lifecycle_events/function_app.py."""
+EVENT_QUEUE = "lifecycle-events"
+"""Storage queue Event Grid delivers every subscribed event into, one event per message."""
+POISON_QUEUE = f"{EVENT_QUEUE}-poison"
+"""Where the Functions host moves a message after its last failed attempt (host.json maxDequeueCount)."""
+QUEUE_CONNECTION = "LIFECYCLE_QUEUE"
+"""Prefix of the identity-based queue connection's app settings (`LIFECYCLE_QUEUE__queueServiceUri`)."""
+QUEUE_NAME_SETTING = "LIFECYCLE_QUEUE_NAME"
+"""App setting naming the queue; the trigger reads it as `%LIFECYCLE_QUEUE_NAME%`."""
 DEPLOYMENT_CONTAINER = "app-package"
 """Blob container the Flex Consumption plan loads the code package from."""
 DEAD_LETTER_CONTAINER = "dead-letters"
