@@ -1,4 +1,23 @@
-"""Azure Functions (Python v2) entry point: binds the Event Grid trigger to the handler, nothing more.
+"""Azure Functions (Python v2) entry point: binds the storage queue trigger to the handler, nothing more.
+
+Event Grid (Event Grid schema) writes each lifecycle event as one message into the storage queue named by
+the app setting LIFECYCLE_QUEUE_NAME; the function reads it with the app's managed identity through the
+identity-based connection LIFECYCLE_QUEUE (LIFECYCLE_QUEUE__queueServiceUri, no keys). Queue delivery,
+rather than an Event Grid trigger, lets the subscription be created before the code is published and needs
+no public inbound endpoint. infra/components/lifecycle_events.py names the function, the queue, its poison
+queue and both settings; tests/functions/test_function_app_adapter.py checks that the literals below agree.
+
+host.json sets the queue trigger's retries (extensions.queues):
+- messageEncoding base64: Event Grid writes the event base64-encoded; the host decodes it, so the message
+  body is the event's JSON.
+- A normal return deletes the message, including an event the handler rejects (retrying it would fail
+  the same way). Raising (InvalidSettings, ActionFailed or any other error) makes the message visible
+  again after visibilityTimeout (10 minutes); after maxDequeueCount (10) attempts the host moves it to the
+  poison queue (<queue>-poison). A failing action is therefore retried for about 90 minutes, long enough to
+  ride out a short Azure DevOps outage, before the message needs an operator.
+- batchSize 1 and newBatchThreshold 0: one message at a time per instance. Events arrive a few per hour,
+  and the breach that two subscriptions both deliver (same event ID) is then handled in turn, the second
+  finding the first's audit record, rather than concurrently.
 
 The Azure SDK clients are created once per worker, lazily, from the app settings; the logic lives in
 lifecycle_handler and is tested without Azure.
@@ -33,31 +52,35 @@ def _runtime() -> tuple[Settings, Dependencies]:
     )
 
 
-def event_payload(event: func.EventGridEvent) -> dict[str, object]:
-    """The Event Grid schema dict the handler validates, rebuilt from the trigger's binding object."""
-    return {
-        "id": event.id,
-        "topic": event.topic,
-        "subject": event.subject,
-        "eventType": event.event_type,
-        "eventTime": event.event_time.isoformat() if event.event_time else None,
-        "dataVersion": event.data_version,
-        "data": event.get_json(),
-    }
-
-
 @app.function_name(name="on_lifecycle_event")
-@app.event_grid_trigger(arg_name="event")
-def on_lifecycle_event(event: func.EventGridEvent) -> None:
-    """Handle one lifecycle event; raising makes Event Grid retry it (then dead-letter it)."""
+@app.queue_trigger(arg_name="message", queue_name="%LIFECYCLE_QUEUE_NAME%", connection="LIFECYCLE_QUEUE")
+def on_lifecycle_event(message: func.QueueMessage) -> None:
+    """Handle one queued lifecycle event; raising makes the host retry the message (then poison it)."""
+    attempt = message.dequeue_count
+    logger.info("lifecycle queue message %s received (attempt %s)", message.id, attempt)
     try:
         settings, deps = _runtime()
     except InvalidSettings:
-        logger.exception("lifecycle handler misconfigured; event %s will be retried", event.id)
+        logger.exception(
+            "lifecycle handler misconfigured; message %s (attempt %s) will be retried, then poisoned",
+            message.id,
+            attempt,
+        )
         raise
     try:
-        outcome: Outcome = handle(event_payload(event), settings, deps)
+        outcome: Outcome = handle(message.get_body(), settings, deps)
     except ActionFailed:
-        logger.exception("lifecycle event %s: an action failed; Event Grid will redeliver it", event.id)
+        logger.exception(
+            "lifecycle queue message %s (attempt %s): an action failed; the host retries it, then poisons it",
+            message.id,
+            attempt,
+        )
         raise
-    logger.info("lifecycle event %s: %s %s", outcome.event_id, outcome.status, outcome.detail)
+    logger.info(
+        "lifecycle event %s (message %s, attempt %s): %s %s",
+        outcome.event_id or "(none)",
+        message.id,
+        attempt,
+        outcome.status,
+        outcome.detail,
+    )

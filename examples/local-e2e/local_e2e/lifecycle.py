@@ -2,11 +2,12 @@
 handler decides what to do with it, in dry-run mode.
 
 On Azure, a model monitor whose signal breaches its threshold fails its monitoring run and tags it
-`azureml_modelmonitor_threshold_breached`; Event Grid delivers that RunStatusChanged event to the handler
-in functions/lifecycle_events, which audits it and queues the retraining pipeline. Here the drift report
-plays the monitor: each batch it finds drifted becomes that same RunStatusChanged event (the envelope and
-`data` of the Event Grid schema, the breach tag and its message, a `model_name` tag), and
-`lifecycle_handler.handle` runs on it unchanged, with LIFECYCLE_DRY_RUN=true: it validates the event,
+`azureml_modelmonitor_threshold_breached`; Event Grid delivers that RunStatusChanged event to the handler's
+storage queue, one message per event, and the queue-triggered handler in functions/lifecycle_events audits it
+and queues the retraining pipeline. Here the drift report plays the monitor: each batch it finds drifted
+becomes that same RunStatusChanged event (the envelope and `data` of the Event Grid schema, the breach tag and
+its message, a `model_name` tag), and `lifecycle_handler.handle` runs unchanged on the bytes the function
+receives for it (the event's UTF-8 JSON), with LIFECYCLE_DRY_RUN=true: it decodes and validates the event,
 writes the audit record (to a JSON file standing in for the audit table), decides, and returns the
 requests it would send (the Azure DevOps `runs` call that queues retraining) without asking for a token
 or sending anything.
@@ -203,7 +204,7 @@ def react_to_drift(
     store: Path,
     now: datetime | None = None,
 ) -> list[Reaction]:
-    """Emit a breach event for each drifted batch and hand it to the real handler in dry-run mode."""
+    """Emit a breach event per drifted batch; hand its queue message body to the real handler (dry run)."""
     handler = _load_handler()
     from lifecycle_handler.settings import Settings
 
@@ -216,7 +217,8 @@ def react_to_drift(
         event = breach_event(
             item, model_name=model_name, psi_threshold=psi_threshold, now=now or datetime.now(UTC)
         )
-        outcome = handler.handle(event, settings, deps)
+        # The message body the function hands the handler: the event's JSON, as Event Grid wrote it.
+        outcome = handler.handle(json.dumps(event).encode("utf-8"), settings, deps)
         if outcome.status == "rejected":
             msg = f"the handler rejected the demo's event for {item['batch']}: {outcome.detail}"
             raise LifecycleDemoError(msg)

@@ -1,7 +1,7 @@
 """The audit store: one record per accepted event, created only if absent, keyed by the event ID.
 
-Event Grid delivers at least once, so the record's conditional create is also the handler's idempotency
-key: a redelivered event finds its record and, once its actions completed, is skipped.
+Event Grid and the queue trigger both deliver at least once, so the record's conditional create is also the
+handler's idempotency key: a redelivered event finds its record and, once its actions completed, is skipped.
 """
 
 from __future__ import annotations

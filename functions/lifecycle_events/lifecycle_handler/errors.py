@@ -8,7 +8,8 @@ class LifecycleHandlerError(Exception):
 
 
 class InvalidEvent(LifecycleHandlerError):
-    """Raised when an event is malformed, of a type the handler does not subscribe to, or from another topic."""
+    """Raised when a queue message is not a JSON event object, or the event is malformed, of a type the
+    handler does not subscribe to, or from another topic."""
 
     def __init__(self, message: str, *, event_id: str = "") -> None:
         super().__init__(message)
@@ -20,4 +21,8 @@ class InvalidSettings(LifecycleHandlerError):
 
 
 class ActionFailed(LifecycleHandlerError):
-    """Raised when Azure DevOps, the webhook or the audit store refuses a request; Event Grid then retries."""
+    """Raised when Azure DevOps, the webhook or the audit store refuses a request.
+
+    The function re-raises it, so the Functions host retries the queue message, then moves it to the
+    poison queue.
+    """

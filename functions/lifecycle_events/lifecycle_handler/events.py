@@ -1,5 +1,9 @@
 """The Event Grid event schema and the `data` of each Azure ML event the handler subscribes to.
 
+Event Grid writes each event, in the Event Grid schema, as one message into the handler's storage queue;
+the Functions host base64-decodes it, so the handler receives the event's JSON as bytes (a single event
+object, not an array). decode_message turns that body into the dict the models below validate.
+
 Shapes follow "Azure Machine Learning as an Event Grid source"
 (https://learn.microsoft.com/azure/event-grid/event-schema-machine-learning): model events use PascalCase
 data keys, run events camelCase, and ModelVersion is a number in the example but a string in the
@@ -9,6 +13,7 @@ every field the handler relies on is required and typed.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -127,8 +132,33 @@ def _first_problem(error: ValidationError) -> str:
     return f"{location}: {first['msg']} (got {str(first.get('input'))[:80]!r})"
 
 
+def decode_message(body: Any) -> Any:
+    """A queue message body (UTF-8 JSON, as bytes or text) decoded; anything else is returned unchanged.
+
+    Raises InvalidEvent when the bytes are not UTF-8 or the text is not JSON; parse_event checks the rest
+    (that the JSON is an object, and a subscribed event).
+    """
+    if isinstance(body, bytes | bytearray | memoryview):
+        try:
+            body = bytes(body).decode("utf-8")
+        except UnicodeDecodeError as err:
+            msg = f"queue message is not UTF-8: {err}"
+            raise InvalidEvent(msg) from err
+    if isinstance(body, str):
+        try:
+            return json.loads(body)
+        except (ValueError, RecursionError) as err:
+            msg = f"queue message is not JSON: {err}"
+            raise InvalidEvent(msg) from err
+    return body
+
+
 def parse_event(raw: Any, *, expected_topic: str | None = None) -> LifecycleEvent:
-    """Validate one raw event; raises InvalidEvent naming the first bad field, the value and the rule."""
+    """Validate one event: the queue message's body (bytes or text) or the already-decoded dict.
+
+    Raises InvalidEvent naming the first bad field, the value and the rule.
+    """
+    raw = decode_message(raw)
     if not isinstance(raw, dict):
         msg = f"event must be a JSON object, got {type(raw).__name__}"
         raise InvalidEvent(msg)

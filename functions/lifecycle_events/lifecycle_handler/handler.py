@@ -1,8 +1,11 @@
-"""Handle one delivered event: validate, claim it in the audit store, act, and report what was done.
+"""Handle one delivered event: decode, validate, claim it in the audit store, act, and report what was done.
 
-Order matters for at-least-once delivery. The audit record is created first (create-if-absent on the
-event ID): a redelivery of a completed event finds it and stops. Actions run next; if one fails the
-record stays pending and the exception makes Event Grid retry, and the retry repeats only the actions.
+Event Grid writes each event as one message into a storage queue, and the queue-triggered function hands
+the message's body here. Both deliver at least once, so order matters. The audit record is created first
+(create-if-absent on the event ID): a second delivery of a completed event finds it and stops. Actions
+run next; if one fails the record stays pending and the exception leaves the message on the queue: the
+Functions host retries it (then moves it to the poison queue), and the retry repeats only the actions.
+A message that cannot be decoded or validated is rejected and acknowledged: a retry would fail the same way.
 """
 
 from __future__ import annotations
@@ -51,11 +54,12 @@ class Dependencies:
 
 
 def handle(raw: Any, settings: Settings, deps: Dependencies) -> Outcome:
-    """Process one raw Event Grid event (a dict) end to end."""
+    """Process one event end to end: the queue message body (UTF-8 JSON bytes or text) or a decoded dict."""
     try:
         event = parse_event(raw, expected_topic=settings.workspace_id)
     except InvalidEvent as err:
-        # One line, no action: retrying a malformed event would fail the same way, so it is acknowledged.
+        # One line, no action: retrying a malformed message would fail the same way, so it is acknowledged
+        # (a normal return deletes it from the queue).
         logger.warning("lifecycle event rejected id=%s: %s", err.event_id or "(none)", err)
         return Outcome(err.event_id, "rejected", detail=str(err))
 
