@@ -186,6 +186,12 @@ def _databricks_grants(config: StackConfig, scopes: Scopes) -> list[Grant]:
     ]
 
 
+TOPIC_QUEUE_GRANT = "lifecycle-queue-send"
+TOPIC_DEAD_LETTER_GRANT = "lifecycle-dead-letters"
+TOPIC_DELIVERY_GRANTS = (TOPIC_QUEUE_GRANT, TOPIC_DEAD_LETTER_GRANT)
+"""The grants Event Grid delivery needs: the lifecycle subscriptions are created after them."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class LifecycleScopes:
     """The lifecycle event handler's identities and the resources they may touch."""
@@ -196,8 +202,12 @@ class LifecycleScopes:
     """Object ID of the Event Grid system topic's identity."""
     function_storage: pulumi.Input[str]
     """The handler's own storage account."""
+    event_queue: pulumi.Input[str]
+    """The queue Event Grid delivers into and the handler reads."""
+    poison_queue: pulumi.Input[str]
+    """The queue the Functions host parks repeatedly failing messages in."""
     dead_letter_container: pulumi.Input[str]
-    """The dead-letter container in that account."""
+    """The container Event Grid dead-letters into."""
     audit_store: pulumi.Input[str]
     """The audit store's account."""
     key_vault: pulumi.Input[str]
@@ -207,7 +217,8 @@ class LifecycleScopes:
 
 
 def lifecycle_grants(scopes: LifecycleScopes) -> tuple[Grant, ...]:
-    """The handler reads no workspace data: its host storage, its audit table, one secret, its telemetry."""
+    """The handler reads no workspace data: its queue, its host storage, its audit table, one secret, its
+    telemetry; the topic's identity may only deliver into the queue and dead-letter."""
     app, topic = scopes.function_principal, scopes.topic_principal
     return (
         # The Functions host keeps leases and its code package in blobs of its own account (identity-based
@@ -229,9 +240,30 @@ def lifecycle_grants(scopes: LifecycleScopes) -> tuple[Grant, ...]:
             Role.MONITORING_METRICS_PUBLISHER,
             scopes.application_insights,
         ),
-        # Event Grid dead-letters undeliverable events with the topic's identity, into one container only.
+        # The queue trigger peeks and reads the event queue, and deletes what it handled ...
+        _grant("lifecycle-queue-read", app, _IDENTITY, Role.STORAGE_QUEUE_DATA_READER, scopes.event_queue),
         _grant(
-            "lifecycle-dead-letters",
+            "lifecycle-queue-process",
+            app,
+            _IDENTITY,
+            Role.STORAGE_QUEUE_DATA_MESSAGE_PROCESSOR,
+            scopes.event_queue,
+        ),
+        # ... and the host moves a message that keeps failing to the poison queue (create-if-absent, add).
+        _grant(
+            "lifecycle-poison-queue", app, _IDENTITY, Role.STORAGE_QUEUE_DATA_CONTRIBUTOR, scopes.poison_queue
+        ),
+        # Event Grid delivers with the topic's identity: it may add messages to one queue ...
+        _grant(
+            TOPIC_QUEUE_GRANT,
+            topic,
+            _IDENTITY,
+            Role.STORAGE_QUEUE_DATA_MESSAGE_SENDER,
+            scopes.event_queue,
+        ),
+        # ... and dead-letter what it cannot deliver into one container.
+        _grant(
+            TOPIC_DEAD_LETTER_GRANT,
             topic,
             _IDENTITY,
             Role.STORAGE_BLOB_DATA_CONTRIBUTOR,

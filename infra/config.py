@@ -282,10 +282,10 @@ class StackConfig(BaseModel):
 
     lifecycle_events_enabled: bool = False
     """Optional. Subscribe to the workspace's lifecycle events (model registered and deployed, failed runs,
-    model monitor threshold breaches) with Event Grid and handle them in a serverless function that audits
-    each one, queues retraining on breaches and notifies on failures. With networkProfile private the handler
-    joins the VNet (its own /24, so vnetAddressSpace must be a /21 or larger), its storage is reached through
-    private endpoints, and its public endpoint admits only Event Grid."""
+    model monitor threshold breaches) with Event Grid, queue them in a storage queue, and handle them in a
+    serverless function that audits each one, queues retraining on breaches and notifies on failures. With
+    networkProfile private the handler joins the VNet (its own /24, so vnetAddressSpace must be a /21 or
+    larger), its app has no public endpoint, and it reaches its storage and queue through private endpoints."""
 
     retrain_pipeline_id: int = Field(default=0, ge=0, le=2_147_483_647)
     """Conditional. Azure Pipelines definition ID of the retraining pipeline that monitor breaches queue;

@@ -1,17 +1,24 @@
 """How the stack program composes lifecycle events and operational alerts from the validated config.
 
 Kept beside program.py so the program stays a readable list of components: this module maps config keys
-and the stack's shared resources onto LifecycleEventsArgs, the handler's role grants, and the alerts.
+and the stack's shared resources onto LifecycleEventsArgs, the handler's role grants, the subscriptions that
+wait for them, and the alerts.
 """
 
 from __future__ import annotations
 
 import pulumi
 
-from infra.access_policy import LifecycleScopes, lifecycle_grants
-from infra.components.access import Grant
+from infra.access_policy import TOPIC_DELIVERY_GRANTS, LifecycleScopes, lifecycle_grants
+from infra.components.access import AccessControl, Grant
 from infra.components.alerts import OperationalAlerts, OperationalAlertsArgs
-from infra.components.lifecycle_events import LifecycleEvents, LifecycleEventsArgs, LifecycleNetwork
+from infra.components.lifecycle_events import (
+    DEAD_LETTER_CONTAINER,
+    LifecycleEvents,
+    LifecycleEventsArgs,
+    LifecycleNetwork,
+)
+from infra.components.lifecycle_subscriptions import LifecycleSubscriptions, LifecycleSubscriptionsArgs
 from infra.config import StackConfig
 from infra.naming import ResourceNames
 from infra.private_profile import LifecycleTargets
@@ -48,7 +55,7 @@ def build_lifecycle(
             function_app_name=names.function_app,
             function_storage_name=names.function_storage,
             audit_storage_name=names.audit_storage,
-            dead_letter_storage_name=names.dead_letter_storage,
+            inbox_storage_name=names.inbox_storage,
             key_vault_name=shared.key_vault_name,
             webhook_secret_name=config.notification_webhook_secret_name,
             application_insights_connection_string=shared.application_insights_connection_string,
@@ -68,7 +75,7 @@ def endpoint_targets(lifecycle: LifecycleEvents | None) -> LifecycleTargets | No
         return None
     return LifecycleTargets(
         function_storage_id=lifecycle.function_storage_id,
-        dead_letter_storage_id=lifecycle.dead_letter_storage_id,
+        inbox_storage_id=lifecycle.inbox_storage_id,
         audit_storage_id=lifecycle.audit_storage_id,
         function_app_id=lifecycle.function_app_id,
     )
@@ -83,11 +90,30 @@ def grants_of(lifecycle: LifecycleEvents | None, shared: StackResources) -> tupl
             function_principal=lifecycle.function_principal_id,
             topic_principal=lifecycle.topic_principal_id,
             function_storage=lifecycle.function_storage_id,
+            event_queue=lifecycle.event_queue_id,
+            poison_queue=lifecycle.poison_queue_id,
             dead_letter_container=lifecycle.dead_letter_container_id,
             audit_store=lifecycle.audit_storage_id,
             key_vault=shared.key_vault_id,
             application_insights=shared.application_insights_id,
         )
+    )
+
+
+def subscribe(lifecycle: LifecycleEvents | None, shared: StackResources, access: AccessControl) -> None:
+    """The filtered subscriptions, created once the topic's identity may deliver (none without the feature)."""
+    if lifecycle is None:
+        return
+    LifecycleSubscriptions(
+        "lifecycle-subscriptions",
+        LifecycleSubscriptionsArgs(
+            resource_group_name=shared.resource_group_name,
+            topic_name=lifecycle.topic_name,
+            inbox_storage_id=lifecycle.inbox_storage_id,
+            queue_name=lifecycle.event_queue_name,
+            dead_letter_container=DEAD_LETTER_CONTAINER,
+            delivery_grants=[access.assignments[key] for key in TOPIC_DELIVERY_GRANTS],
+        ),
     )
 
 
@@ -99,7 +125,8 @@ def diagnostics_of(lifecycle: LifecycleEvents | None) -> dict[str, pulumi.Input[
 
 
 def locks_of(lifecycle: LifecycleEvents | None) -> dict[str, pulumi.Input[str]]:
-    """Where stateful resources are protected: delete locks on the audit trail and the dead-lettered events.
+    """Where stateful resources are protected: delete locks on the audit trail and the inbox (queued and
+    dead-lettered events).
 
     The handler's own account is not locked: it holds only the code package (the pipeline republishes it) and
     the host's leases.
@@ -108,7 +135,7 @@ def locks_of(lifecycle: LifecycleEvents | None) -> dict[str, pulumi.Input[str]]:
         return {}
     return {
         "lifecycle-audit": lifecycle.audit_storage_id,
-        "lifecycle-dead-letters": lifecycle.dead_letter_storage_id,
+        "lifecycle-inbox": lifecycle.inbox_storage_id,
     }
 
 

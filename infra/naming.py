@@ -244,9 +244,9 @@ class ResourceNames:
         return self._fit("storage_account", "stfn{workload}{environment}{suffix}")
 
     @property
-    def dead_letter_storage(self) -> str:
-        """Events Event Grid could not deliver (globally unique)."""
-        return self._fit("storage_account", "stdl{workload}{environment}{suffix}")
+    def inbox_storage(self) -> str:
+        """Where Event Grid delivers lifecycle events: their queue and dead letters (globally unique)."""
+        return self._fit("storage_account", "stinb{workload}{environment}{suffix}")
 
     @property
     def audit_storage(self) -> str:

@@ -37,8 +37,9 @@ plans use): https://learn.microsoft.com/azure/azure-functions/flex-consumption-p
 LIFECYCLE_SUBNET_INDEX = 4
 """The handler's subnet is the VNet's fifth /24: after the endpoint, compute and both Databricks subnets, so
 turning Databricks on or off never moves it (the VNet must be a /21 or larger; the config checks)."""
-LIFECYCLE_DNS_ZONES: tuple[str, ...] = ("table", "sites")
-"""Zones (network.OPTIONAL_DNS_ZONES) the lifecycle endpoints need besides `blob`: the audit table, the app."""
+LIFECYCLE_DNS_ZONES: tuple[str, ...] = ("queue", "table", "sites")
+"""Zones (network.OPTIONAL_DNS_ZONES) the lifecycle endpoints need besides `blob`: the event queue, the audit
+table, the app."""
 
 # Egress of VNet-injected compute and self-hosted build agents: the service tags Azure ML documents as
 # required (https://learn.microsoft.com/azure/machine-learning/how-to-access-azureml-behind-firewall).
@@ -186,11 +187,11 @@ DATABRICKS_RULES: tuple[SecurityRule, ...] = (
     ),
 )
 
-# The lifecycle handler (Flex Consumption, VNet-integrated) reaches its storage, the audit table and the vault
-# through private endpoints in the VNet (allowed by the NSG's default VirtualNetwork rule). Everything else it
+# The lifecycle handler (Flex Consumption, VNet-integrated) reaches its storage, its queue, the audit table and
+# the vault through private endpoints in the VNet (allowed by the NSG's default VirtualNetwork rule). Everything else it
 # calls is a public HTTPS endpoint: Entra ID, Application Insights ingestion, dev.azure.com, and the
 # notification webhook, whose host (a Teams workflow, Slack) has no service tag. A notification that cannot be
-# sent makes Event Grid redeliver the event, and the redelivery would queue retraining again, so the webhook
+# sent makes the host retry the queue message, and the retry would queue retraining again, so the webhook
 # must be reachable: HTTPS is allowed out through the NAT gateway's one address, nothing else.
 LIFECYCLE_RULES: tuple[SecurityRule, ...] = (
     SecurityRule(
@@ -304,8 +305,9 @@ class LifecycleTargets:
 
     function_storage_id: pulumi.Input[str]
     """The handler's own account: host state and the code package (blob)."""
-    dead_letter_storage_id: pulumi.Input[str]
-    """The dead-letter account (blob): operators in the VNet read and replay what Event Grid could not deliver."""
+    inbox_storage_id: pulumi.Input[str]
+    """The inbox account: the event queue the handler reads (queue), and the dead letters operators in the VNet
+    read and replay (blob)."""
     audit_storage_id: pulumi.Input[str]
     """The audit store (table)."""
     function_app_id: pulumi.Input[str]
@@ -341,10 +343,12 @@ def endpoint_specs(
         # clusters' secure cluster connectivity to the control plane (back end).
         wanted.append(("databricks", databricks_workspace_id, "databricks_ui_api", ("databricks",)))
     if lifecycle is not None:
-        # Only the sub-resources the handler's grants allow: host blobs, audit table entities; plus the app.
+        # Only the sub-resources the handler's grants allow: host blobs, its queue, audit table entities; the
+        # inbox's blobs for operators reading dead letters; and the app, where code is published.
         wanted += [
             ("lifecycle-storage-blob", lifecycle.function_storage_id, "blob", ("blob",)),
-            ("lifecycle-dead-letters-blob", lifecycle.dead_letter_storage_id, "blob", ("blob",)),
+            ("lifecycle-inbox-queue", lifecycle.inbox_storage_id, "queue", ("queue",)),
+            ("lifecycle-inbox-blob", lifecycle.inbox_storage_id, "blob", ("blob",)),
             ("lifecycle-audit-table", lifecycle.audit_storage_id, "table", ("table",)),
             ("lifecycle-app", lifecycle.function_app_id, "sites", ("sites",)),
         ]

@@ -29,6 +29,7 @@ from infra.lifecycle_stack import (
     endpoint_targets,
     grants_of,
     locks_of,
+    subscribe,
 )
 from infra.naming import CPU_CLUSTER_NAME, GPU_CLUSTER_NAME, ResourceNames
 from infra.private_profile import (
@@ -235,7 +236,7 @@ def build(config: StackConfig) -> None:
         shared,
         network.subnet_ids[LIFECYCLE_SUBNET] if network and config.lifecycle_events_enabled else None,
     )
-    AccessControl(
+    access = AccessControl(
         "access",
         AccessControlArgs(
             subscription_id=client.subscription_id,
@@ -257,6 +258,7 @@ def build(config: StackConfig) -> None:
             ),
         ),
     )
+    subscribe(lifecycle, shared, access)
     dbw: DatabricksStack | None = (
         build_databricks(config, names, shared, network.vnet_id if network else None)
         if config.databricks_enabled

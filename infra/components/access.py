@@ -56,12 +56,16 @@ def assignment_name(stack_suffix: str, key: str) -> str:
 class AccessControl(pulumi.ComponentResource):
     """Least-privilege role assignments, scoped to single resources."""
 
+    assignments: dict[str, authorization.RoleAssignment]
+    """Each grant's role assignment, by grant key: for resources that must wait until a grant exists."""
+
     def __init__(
         self, name: str, args: AccessControlArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("azure-mlops:authorization:AccessControl", name, None, opts)
+        self.assignments = {}
         for grant in args.grants:
-            authorization.RoleAssignment(
+            self.assignments[grant.key] = authorization.RoleAssignment(
                 f"{name}-{grant.key}",
                 role_assignment_name=assignment_name(args.stack_suffix, grant.key),
                 principal_id=grant.principal_id,

@@ -1,29 +1,30 @@
-"""Lifecycle events: the workspace's Event Grid system topic, filtered subscriptions, and their handler app.
+"""Lifecycle events: the workspace's Event Grid system topic, the queue it delivers into, and the handler app.
 
-Azure ML publishes model registrations, deployments and run status changes to Event Grid. Four
-subscriptions, each filtered by event type and advanced filters, deliver to one Python function on a
-Linux Flex Consumption plan. Flex Consumption because it scales to zero (no idle cost in dev), takes its
-code package and host storage with a managed identity (no storage keys anywhere), and joins a VNet; Linux
+Azure ML publishes model registrations, deployments and run status changes to Event Grid. The subscriptions
+(infra/components/lifecycle_subscriptions.py) deliver each event into a storage queue, with the topic's own
+identity, and one queue-triggered Python function takes it from there. A queue, not push delivery to the
+function: the queue exists as soon as Pulumi creates it, so the subscriptions validate on the very first
+`pulumi up` (an Azure Function destination is only valid once code is published, Azure/bicep#11656); the
+function pulls, so the app has no inbound caller at all and no public endpoint in the private profile; and
+a message outlives a handler outage by a week, where push delivery gives up after a day.
+
+The handler runs on a Linux Flex Consumption plan: it scales to zero (no idle cost in dev), takes its code
+package and host storage with a managed identity (no storage keys anywhere), and joins a VNet; Linux
 Consumption can do neither of the last two and gets no new features.
 
-Event Grid pushes events to the function's public HTTPS endpoint, authenticated with the function's
-system key that Event Grid fetches itself: push delivery cannot target a private endpoint. So the app's
-inbound stays public but answers only Event Grid: an access restriction allows the AzureEventGrid service
-tag and denies everything else, in every profile.
-
-In the private profile (`network` set) the app is VNet-integrated: its outbound traffic enters a subnet
-delegated to Flex Consumption and reaches its storage, the audit store and the stack's vault through
-private endpoints; both storage accounts turn public network access off. Its SCM (deploy) endpoint denies
-every public caller and answers only through the app's own private endpoint, so code is published from
-inside the VNet. Event Grid writes dead letters with the topic's identity from outside any VNet, as a
-trusted Azure service, which an account whose public network access is disabled refuses: dead letters
-therefore go to a third account whose public endpoint lets only trusted Azure services through (no IP or
-VNet rule, default action Deny), readable from the VNet through its private endpoint.
+Three accounts, shared keys off: the function's own (host state, code package), the audit store (one table),
+and the inbox (the event queue, its poison queue and the dead-letter container). Event Grid writes to the
+inbox from outside any VNet, as a trusted Azure service with the topic's system-assigned identity, which an
+account whose public network access is disabled refuses. So in the private profile (`network` set) the inbox's
+public endpoint admits only trusted Azure services (no IP or VNet rule, default action Deny), the other two
+accounts turn public access off, and the app, VNet-integrated, reaches all three and the stack's vault through
+private endpoints. Its public network access is off too: code is published through its private endpoint, from
+inside the VNet.
 
 The code package is not uploaded by Pulumi: azure-native's Blob resource writes with storage account
 keys (pulumi-azure-native#2015, #3719), which these accounts refuse. The infra pipeline publishes
 `functions/lifecycle_events` after `pulumi up` with its Entra identity (one deploy, remote build), as
-docs/lifecycle-events.md shows.
+docs/lifecycle-events.md shows; events that arrive before the first publish wait in the queue.
 """
 
 from __future__ import annotations
@@ -54,35 +55,6 @@ AUDIT_TABLE = "lifecycleevents"
 """Table of the audit store: one entity per accepted event, keyed by event ID."""
 TOPIC_TYPE = "Microsoft.MachineLearningServices.Workspaces"
 
-RUN_STATUS_CHANGED = "Microsoft.MachineLearningServices.RunStatusChanged"
-MONITOR_BREACH_TAG = "data.RunTags.azureml_modelmonitor_threshold_breached"
-MONITOR_BREACH_TEXT = "has failed due to one or more features violating metric thresholds"
-
-SUBSCRIPTIONS: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str, tuple[str, ...]], ...]]] = {
-    "model-registered": (("Microsoft.MachineLearningServices.ModelRegistered",), ()),
-    "model-deployed": (("Microsoft.MachineLearningServices.ModelDeployed",), ()),
-    # Azure ML raises RunStatusChanged only for failures today (how-to-use-event-grid); the filter keeps
-    # the subscription right if Azure ML starts publishing every transition. String matching is
-    # case-insensitive in Event Grid, and the documented payload says "failed".
-    "run-failed": ((RUN_STATUS_CHANGED,), (("StringIn", "data.RunStatus", ("Failed", "Canceled")),)),
-    # Model monitoring (v2) has no event type of its own: a signal whose metric breaches its threshold fails
-    # the monitoring run and tags it azureml_modelmonitor_threshold_breached with "The signal '<name>' has
-    # failed due to one or more features violating metric thresholds ...". Microsoft documents exactly this
-    # filter, and warns that DatasetDriftDetected belongs to the retired data drift v1 monitors:
-    # https://learn.microsoft.com/azure/machine-learning/how-to-monitor-model-performance#integrate-azure-machine-learning-model-monitoring-with-event-grid
-    # A breach also matches run-failed: the handler decides by content, once per event ID, so the second
-    # delivery is recognised as a duplicate.
-    "monitor-breach": (
-        (RUN_STATUS_CHANGED,),
-        (("StringContains", MONITOR_BREACH_TAG, (MONITOR_BREACH_TEXT,)),),
-    ),
-}
-"""Subscription key -> (included event types, advanced filters as (operator, key, values))."""
-
-MAX_DELIVERY_ATTEMPTS = 10
-EVENT_TTL_MINUTES = 1440
-"""Event Grid retries with back-off for a day, then dead-letters: a handler outage loses nothing."""
-
 
 @dataclass(frozen=True, kw_only=True)
 class LifecycleEventsArgs:
@@ -102,8 +74,9 @@ class LifecycleEventsArgs:
     """Required. Globally unique name of the function's own storage account."""
     audit_storage_name: str
     """Required. Globally unique name of the audit store's storage account."""
-    dead_letter_storage_name: str
-    """Required. Globally unique name of the account Event Grid dead-letters undeliverable events into."""
+    inbox_storage_name: str
+    """Required. Globally unique name of the account Event Grid writes into: the event queue, its poison queue
+    and the dead-letter container."""
     key_vault_name: pulumi.Input[str]
     """Required. The stack's vault: the notification webhook's secret is read from it by reference."""
     webhook_secret_name: str
@@ -112,7 +85,7 @@ class LifecycleEventsArgs:
     """Required. Connection string of the stack's Application Insights (not a secret: ingestion only, and
     the function authenticates its telemetry with Entra ID)."""
     storage_sku: str
-    """Required. Replication SKU of both storage accounts."""
+    """Required. Replication SKU of the storage accounts."""
     soft_delete_days: int
     """Required. Days that deleted blobs (dead letters, packages) stay recoverable."""
     tags: dict[str, str]
@@ -120,19 +93,19 @@ class LifecycleEventsArgs:
     devops: tuple[str, str, int] | None = None
     """Optional. (organization, project, pipeline ID) of the retraining pipeline; None queues nothing."""
     protect: bool = False
-    """Optional. Protect both accounts (audit records, dead-lettered events) and the audit table from
-    `pulumi destroy`, and retain them when they leave the stack."""
+    """Optional. Protect the storage accounts (audit records, queued and dead-lettered events), the audit table
+    and both queues from `pulumi destroy`, and retain them when they leave the stack."""
     extra_settings: dict[str, str] = field(default_factory=dict)
     """Optional. More app settings (never secrets: use Key Vault references)."""
     network: LifecycleNetwork | None = None
-    """Optional. The private profile: VNet integration, no public storage, SCM only through a private endpoint.
-    None (the public profile) keeps the storage accounts' and the SCM site's public endpoints."""
+    """Optional. The private profile: VNet integration, no public endpoint on the app or its own storage, an
+    inbox that admits only trusted Azure services. None (the public profile) keeps public endpoints."""
 
     def __post_init__(self) -> None:
-        if self.dead_letter_storage_name in {self.function_storage_name, self.audit_storage_name}:
+        if self.inbox_storage_name in {self.function_storage_name, self.audit_storage_name}:
             msg = (
-                f"LifecycleEventsArgs.dead_letter_storage_name = {self.dead_letter_storage_name!r}: must be an "
-                "account of its own (its public endpoint admits trusted Azure services; the others admit none)"
+                f"LifecycleEventsArgs.inbox_storage_name = {self.inbox_storage_name!r}: must be an account of "
+                "its own (its public endpoint admits trusted Azure services; the others admit none)"
             )
             raise ValueError(msg)
 
@@ -146,10 +119,12 @@ class LifecycleNetwork:
 
 
 class LifecycleEvents(pulumi.ComponentResource):
-    """The workspace's event topic and subscriptions, and the identity-only function app that handles them."""
+    """The workspace's event topic, the inbox it delivers into, and the identity-only function app that reads it."""
 
+    topic_name: pulumi.Output[str]
+    """Name of the Event Grid system topic: where LifecycleSubscriptions attach."""
     topic_principal_id: pulumi.Output[str]
-    """Object ID of the system topic's identity: it writes dead letters."""
+    """Object ID of the system topic's identity: it sends events to the queue and writes dead letters."""
     function_principal_id: pulumi.Output[str]
     """Object ID of the function app's system-assigned identity."""
     function_app_id: pulumi.Output[str]
@@ -158,10 +133,16 @@ class LifecycleEvents(pulumi.ComponentResource):
     """Name of the function app: where the pipeline publishes the handler's code."""
     function_storage_id: pulumi.Output[str]
     """ARM ID of the function's own storage account."""
-    dead_letter_storage_id: pulumi.Output[str]
-    """ARM ID of the dead-letter account."""
+    inbox_storage_id: pulumi.Output[str]
+    """ARM ID of the inbox account: event queue, poison queue, dead letters."""
+    event_queue_id: pulumi.Output[str]
+    """ARM ID of the queue Event Grid delivers into and the function reads."""
+    event_queue_name: pulumi.Output[str]
+    """Name of that queue (EVENT_QUEUE), known once it exists."""
+    poison_queue_id: pulumi.Output[str]
+    """ARM ID of the queue the Functions host moves repeatedly failing messages to."""
     dead_letter_container_id: pulumi.Output[str]
-    """ARM ID of the dead-letter container: the topic identity's only grant."""
+    """ARM ID of the container Event Grid dead-letters into when the queue cannot take an event."""
     audit_storage_id: pulumi.Output[str]
     """ARM ID of the audit store's account."""
     audit_storage_name: pulumi.Output[str]
@@ -172,11 +153,16 @@ class LifecycleEvents(pulumi.ComponentResource):
     ) -> None:
         super().__init__("azure-mlops:lifecycle:LifecycleEvents", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect)
 
         public = args.network is None
 
         def account(
-            key: str, account_name: str, containers: tuple[str, ...], *, trusted_services_only: bool = False
+            key: str,
+            account_name: str,
+            containers: tuple[str, ...],
+            *,
+            trusted_services_only: bool = False,
         ) -> SecureStorageAccount:
             return SecureStorageAccount(
                 f"{name}-{key}",
@@ -199,13 +185,23 @@ class LifecycleEvents(pulumi.ComponentResource):
         audit = account("audit", args.audit_storage_name, ())
         if not public:
             # Private profile: Event Grid is no client of the VNet; see the module docstring.
-            _waive_dead_letter_checks(f"{name}-dead-letters-account")
-        dead_letters = account(
-            "dead-letters",
-            args.dead_letter_storage_name,
+            _waive_inbox_checks(f"{name}-inbox-account")
+        inbox = account(
+            "inbox",
+            args.inbox_storage_name,
             (DEAD_LETTER_CONTAINER,),
             trusted_services_only=not public,
         )
+        queues = {
+            queue: storage.Queue(
+                f"{name}-{key}",
+                account_name=inbox.account_name,
+                resource_group_name=args.resource_group_name,
+                queue_name=queue,
+                opts=stateful,
+            )
+            for key, queue in (("queue", EVENT_QUEUE), ("poison-queue", POISON_QUEUE))
+        }
         # Table entities have no soft delete: the audit trail's tamper evidence is the table service's own
         # diagnostic log (every write and delete, with the caller), which governance sends to Log Analytics.
         table = storage.Table(
@@ -213,7 +209,7 @@ class LifecycleEvents(pulumi.ComponentResource):
             account_name=audit.account_name,
             resource_group_name=args.resource_group_name,
             table_name=AUDIT_TABLE,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect),
+            opts=stateful,
         )
 
         _waive_plan_checks(f"{name}-plan")
@@ -229,7 +225,7 @@ class LifecycleEvents(pulumi.ComponentResource):
             opts=child,
         )
         app_logical = f"{name}-app"
-        _waive_app_checks(app_logical)
+        _waive_app_checks(app_logical, public=public)
         app = web.WebApp(
             app_logical,
             name=args.function_app_name,
@@ -240,8 +236,9 @@ class LifecycleEvents(pulumi.ComponentResource):
             identity=web.ManagedServiceIdentityArgs(type="SystemAssigned"),
             https_only=True,
             client_cert_enabled=False,
-            # Event Grid's push delivery needs the public HTTPS endpoint; site_config admits only Event Grid.
-            public_network_access="Enabled",
+            # Nothing calls the app: its one function pulls from the queue. Private profile: no public endpoint
+            # at all (code is published through the private endpoint); public profile: only the SCM site answers.
+            public_network_access="Enabled" if public else "Disabled",
             # Private profile: every outbound call (storage, vault, Entra ID, Azure DevOps, the webhook) enters
             # the VNet through the delegated subnet, where its NSG and the NAT gateway apply.
             virtual_network_subnet_id=args.network.subnet_id if args.network else None,
@@ -262,7 +259,7 @@ class LifecycleEvents(pulumi.ComponentResource):
                 ),
                 runtime=web.FunctionsRuntimeArgs(name="python", version="3.11"),
                 # Lifecycle events arrive a few per hour: a handful of small instances is plenty, and the cap
-                # bounds what a storm of redeliveries can cost.
+                # bounds what a storm of retries can cost.
                 scale_and_concurrency=web.FunctionsScaleAndConcurrencyArgs(
                     maximum_instance_count=40, instance_memory_mb=2048
                 ),
@@ -272,14 +269,17 @@ class LifecycleEvents(pulumi.ComponentResource):
                 scm_min_tls_version="1.2",
                 ftps_state="Disabled",
                 http20_enabled=True,
-                **_access_restrictions(scm_public=public),
+                # The main site has no route to serve: it denies every caller. The SCM site keeps its own
+                # rules (public profile: Microsoft-hosted agents publish there with Entra tokens).
+                ip_security_restrictions_default_action="Deny",
+                scm_ip_security_restrictions_use_main=False,
                 app_settings=[
                     web.NameValuePairArgs(name=key, value=value)
-                    for key, value in _app_settings(args, host, audit).items()
+                    for key, value in _app_settings(args, host, audit, inbox).items()
                 ],
             ),
             tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[table]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[table, *queues.values()]),
         )
         # Deployments use the deployer's Entra token; basic-auth publishing credentials stay off.
         for kind, policy in (("ftp", web.WebAppFtpAllowed), ("scm", web.WebAppScmAllowed)):
@@ -302,46 +302,18 @@ class LifecycleEvents(pulumi.ComponentResource):
             tags=args.tags,
             opts=child,
         )
-        for key, (event_types, filters) in SUBSCRIPTIONS.items():
-            eventgrid.SystemTopicEventSubscription(
-                f"{name}-{key}",
-                event_subscription_name=key,
-                system_topic_name=topic.name,
-                resource_group_name=args.resource_group_name,
-                destination=eventgrid.AzureFunctionEventSubscriptionDestinationArgs(
-                    endpoint_type="AzureFunction",
-                    resource_id=app.id.apply(lambda i: f"{i}/functions/{FUNCTION_NAME}"),
-                    max_events_per_batch=1,
-                    preferred_batch_size_in_kilobytes=64,
-                ),
-                event_delivery_schema="EventGridSchema",
-                filter=eventgrid.EventSubscriptionFilterArgs(
-                    included_event_types=list(event_types),
-                    advanced_filters=[_advanced_filter(*f) for f in filters] or None,
-                ),
-                retry_policy=eventgrid.RetryPolicyArgs(
-                    max_delivery_attempts=MAX_DELIVERY_ATTEMPTS,
-                    event_time_to_live_in_minutes=EVENT_TTL_MINUTES,
-                ),
-                # The topic's own identity writes dead letters: the accounts accept no keys.
-                dead_letter_with_resource_identity=eventgrid.DeadLetterWithResourceIdentityArgs(
-                    identity=eventgrid.EventSubscriptionIdentityArgs(type="SystemAssigned"),
-                    dead_letter_destination=eventgrid.StorageBlobDeadLetterDestinationArgs(
-                        endpoint_type="StorageBlob",
-                        resource_id=dead_letters.account_id,
-                        blob_container_name=DEAD_LETTER_CONTAINER,
-                    ),
-                ),
-                opts=child,
-            )
 
+        self.topic_name = topic.name
         self.topic_principal_id = topic.identity.apply(lambda i: i.principal_id if i else "")  # type: ignore[union-attr]
         self.function_principal_id = app.identity.apply(lambda i: i.principal_id if i else "")  # type: ignore[union-attr]
         self.function_app_id = app.id
         self.function_app_name = app.name
         self.function_storage_id = host.account_id
-        self.dead_letter_storage_id = dead_letters.account_id
-        self.dead_letter_container_id = dead_letters.account_id.apply(
+        self.inbox_storage_id = inbox.account_id
+        self.event_queue_id = queues[EVENT_QUEUE].id
+        self.event_queue_name = queues[EVENT_QUEUE].name
+        self.poison_queue_id = queues[POISON_QUEUE].id
+        self.dead_letter_container_id = inbox.account_id.apply(
             lambda i: f"{i}/blobServices/default/containers/{DEAD_LETTER_CONTAINER}"
         )
         self.audit_storage_id = audit.account_id
@@ -349,52 +321,21 @@ class LifecycleEvents(pulumi.ComponentResource):
         self.register_outputs({"function_app_id": app.id, "topic_id": topic.id})
 
 
-EVENT_GRID_SERVICE_TAG = "AzureEventGrid"
-"""The service tag Event Grid delivers from: the only caller the app's public endpoint admits."""
-
-
-def _access_restrictions(*, scm_public: bool) -> dict[str, object]:
-    """Site config: the app answers only Event Grid; in the private profile its SCM site answers no public caller.
-
-    Access restrictions apply to the public endpoints only: requests through the app's private endpoint (the
-    VNet's self-hosted agents publishing code) are not subject to them. In the public profile the SCM site keeps
-    its public endpoint (deploys come from Microsoft-hosted agents) and still takes only Entra tokens.
-    """
-    restrictions: dict[str, object] = {
-        "ip_security_restrictions": [
-            web.IpSecurityRestrictionArgs(
-                name="event-grid",
-                description="Event Grid push delivery to the function's Event Grid trigger",
-                action="Allow",
-                tag="ServiceTag",
-                ip_address=EVENT_GRID_SERVICE_TAG,
-                priority=100,
-            )
-        ],
-        "ip_security_restrictions_default_action": "Deny",
-        # The SCM site never inherits the Event Grid rule: Event Grid has nothing to deploy.
-        "scm_ip_security_restrictions_use_main": False,
-    }
-    if not scm_public:
-        restrictions["scm_ip_security_restrictions_default_action"] = "Deny"
-    return restrictions
-
-
-def _advanced_filter(operator: str, key: str, values: tuple[str, ...]) -> pulumi.Input:
-    builders = {
-        "StringIn": eventgrid.StringInAdvancedFilterArgs,
-        "StringContains": eventgrid.StringContainsAdvancedFilterArgs,
-    }
-    return builders[operator](operator_type=operator, key=key, values=list(values))
-
-
 def _app_settings(
-    args: LifecycleEventsArgs, host: SecureStorageAccount, audit: SecureStorageAccount
+    args: LifecycleEventsArgs,
+    host: SecureStorageAccount,
+    audit: SecureStorageAccount,
+    inbox: SecureStorageAccount,
 ) -> dict[str, pulumi.Input[str]]:
     """The handler's settings: names and endpoints only; the one secret is a Key Vault reference."""
     settings: dict[str, pulumi.Input[str]] = {
         # Identity-based host storage: no connection string, so no account key.
         "AzureWebJobsStorage__accountName": host.account_name,
+        # Identity-based queue trigger connection: the app's system-assigned identity, no key.
+        f"{QUEUE_CONNECTION}__queueServiceUri": pulumi.Output.concat(
+            "https://", inbox.account_name, ".queue.core.windows.net"
+        ),
+        QUEUE_NAME_SETTING: EVENT_QUEUE,
         "APPLICATIONINSIGHTS_CONNECTION_STRING": args.application_insights_connection_string,
         "APPLICATIONINSIGHTS_AUTHENTICATION_STRING": "Authorization=AAD",
         "AUDIT_TABLE_ENDPOINT": pulumi.Output.concat(
@@ -425,44 +366,46 @@ def _waive_plan_checks(resource: str) -> None:
     waive_check(
         resource,
         "CKV_AZURE_225",
-        "a Flex Consumption plan without always-ready instances has no instance to spread over zones; Event "
-        "Grid retries each event for a day, so a zonal outage delays lifecycle events and loses none",
+        "a Flex Consumption plan without always-ready instances has no instance to spread over zones; events "
+        "wait in the queue for a week, so a zonal outage delays lifecycle events and loses none",
     )
 
 
-def _waive_dead_letter_checks(resource: str) -> None:
+def _waive_inbox_checks(resource: str) -> None:
     waive_check(
         resource,
         "CKV_AZURE_59",
-        "Event Grid dead-letters with the topic's managed identity as a trusted Azure service, from outside "
-        "the VNet, which a disabled public endpoint refuses; the endpoint admits only trusted services (default "
-        "action Deny, no IP or VNet rules), shared keys are off, and the topic's identity may write one container",
+        "Event Grid delivers events and dead letters with the topic's managed identity as a trusted Azure "
+        "service, from outside the VNet, which a disabled public endpoint refuses; the endpoint admits only "
+        "trusted services (default action Deny, no IP or VNet rules), shared keys are off, and the topic's "
+        "identity may only add messages to one queue and write one container",
     )
 
 
-def _waive_app_checks(resource: str) -> None:
-    waive_check(
-        resource,
-        "CKV_AZURE_222",
-        "Event Grid push delivery cannot reach a private endpoint; access restrictions admit only the "
-        "AzureEventGrid service tag (default Deny), the only function is the Event Grid trigger, which rejects "
-        "calls without the system key, and basic-auth publishing is off",
-    )
+def _waive_app_checks(resource: str, *, public: bool) -> None:
+    if public:
+        waive_check(
+            resource,
+            "CKV_AZURE_222",
+            "public network profile (dev): Microsoft-hosted agents publish the code through the SCM site with "
+            "Entra tokens (basic auth off); the main site denies every caller (default Deny, no rule) and serves "
+            "no route, its one function being queue-triggered",
+        )
     waive_check(
         resource,
         "CKV_AZURE_212",
-        "scale to zero is the point of Flex Consumption here: no idle cost, and Event Grid retries deliveries "
-        "while an instance starts, so a minimum instance count would only add cost",
+        "scale to zero is the point of Flex Consumption here: no idle cost, and events wait in the queue while an "
+        "instance starts, so a minimum instance count would only add cost",
     )
     waive_check(
         resource,
         "CKV_AZURE_213",
-        "the app serves no HTTP route to probe: its one function is an Event Grid trigger whose failures Event "
-        "Grid itself retries and dead-letters",
+        "the app serves no HTTP route to probe: its one function is a queue trigger, whose failures the Functions "
+        "host retries and then parks in the poison queue",
     )
     waive_check(
         resource,
         "CKV_AZURE_17",
-        "Event Grid cannot present a client certificate; the trigger endpoint is key-authenticated and HTTPS "
-        "only, and the app exposes no other function",
+        "no client calls the app: its one function pulls from a queue, the main site denies every caller, and "
+        "deployments authenticate with Entra tokens",
     )

@@ -20,7 +20,9 @@ PRIVATE_DNS_ZONES: dict[str, str] = {
 
 OPTIONAL_DNS_ZONES: dict[str, str] = {
     "databricks": "privatelink.azuredatabricks.net",
-    # Lifecycle events: the audit store's table endpoint, and the handler app (its SCM/deploy endpoint).
+    # Lifecycle events: the handler's event queue, the audit store's table endpoint, and the handler app (its
+    # SCM/deploy endpoint).
+    "queue": "privatelink.queue.core.windows.net",
     "table": "privatelink.table.core.windows.net",
     "sites": "privatelink.azurewebsites.net",
 }

@@ -214,6 +214,12 @@ ARM_RESOURCE_TYPES: dict[str, ArmResourceType] = {
         "2024-01-01",
         frozenset(),
     ),
+    "azure-native:storage:Queue": ArmResourceType(
+        "Microsoft.Storage/storageAccounts/queueServices/queues",
+        ("accountName", "=default", "queueName"),
+        "2024-01-01",
+        frozenset(),
+    ),
     "azure-native:web:AppServicePlan": ArmResourceType(
         "Microsoft.Web/serverfarms", ("name",), "2025-05-01", _WITH_SKU | {"kind"}
     ),

@@ -52,6 +52,8 @@ class PlannedResource:
     """The ARM ID the mocks gave it (a Databricks object: its workspace-level ID; None for components)."""
     retain_on_delete: bool = False
     """Whether Pulumi leaves it in Azure when it is deleted from the stack."""
+    dependencies: tuple[str, ...] = ()
+    """Logical names of the resources it waits for: those its inputs reference and its `depends_on`."""
 
 
 @dataclass
@@ -187,11 +189,12 @@ class _AzureMocks(pulumi.runtime.Mocks):
 
 
 class _RecordingMonitor(pulumi_mocks.MockMonitor):
-    """The SDK's mock monitor, also keeping what mocks never see: parents, `protect`, retain-on-delete."""
+    """The SDK's mock monitor, also keeping what mocks never see: parents, `protect`, retain-on-delete, and
+    dependencies."""
 
     def __init__(self, mocks: _AzureMocks) -> None:
         super().__init__(mocks)
-        self.registrations: list[tuple[str, str, str, bool, bool, bool]] = []
+        self.registrations: list[tuple[str, str, str, bool, bool, bool, tuple[str, ...]]] = []
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         response = super().RegisterResource(request)
@@ -204,6 +207,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                     bool(request.protect),
                     bool(request.custom),
                     bool(request.retainOnDelete),
+                    tuple(sorted({name for urn in request.dependencies if (name := _logical_name(urn))})),
                 )
             )
         return response
@@ -255,7 +259,7 @@ def run_program(
         _sync_await(pulumi_mocks.run_pulumi_func(run))
     finally:
         plan.waivers.extend(take_recorded())
-        for token, name, parent, protect, custom, retain in monitor.registrations:
+        for token, name, parent, protect, custom, retain, dependencies in monitor.registrations:
             plan.resources.append(
                 PlannedResource(
                     type=token,
@@ -266,6 +270,7 @@ def run_program(
                     custom=custom,
                     resource_id=mocks.ids.get((token, name)),
                     retain_on_delete=retain,
+                    dependencies=dependencies,
                 )
             )
     return plan

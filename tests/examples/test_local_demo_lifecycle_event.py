@@ -19,7 +19,7 @@ from local_e2e.lifecycle import BREACH_TAG, BREACH_TEXT, breach_event, react_to_
 from local_e2e.summary import DemoSummary, summary_table
 from rich.console import Console
 
-from infra.components.lifecycle_events import MONITOR_BREACH_TAG, MONITOR_BREACH_TEXT, SUBSCRIPTIONS
+from infra.components.lifecycle_subscriptions import MONITOR_BREACH_TAG, MONITOR_BREACH_TEXT, SUBSCRIPTIONS
 
 REPO = Path(__file__).resolve().parents[2]
 DOCUMENTED_BREACH = REPO / "tests" / "functions" / "fixtures" / "monitor_breach.json"

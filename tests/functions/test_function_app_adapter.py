@@ -21,8 +21,8 @@ from infra.components.lifecycle_events import (
     POISON_QUEUE,
     QUEUE_CONNECTION,
     QUEUE_NAME_SETTING,
-    SUBSCRIPTIONS,
 )
+from infra.components.lifecycle_subscriptions import SUBSCRIPTIONS
 from tests.functions.conftest import APP, DOCUMENTED_TOPIC, Boundary, load, settings
 
 DOCUMENTED = (

@@ -6,11 +6,17 @@ import pytest
 
 from infra.components.lifecycle_events import (
     DEAD_LETTER_CONTAINER,
+    EVENT_QUEUE,
+    POISON_QUEUE,
+    QUEUE_CONNECTION,
+    QUEUE_NAME_SETTING,
+)
+from infra.components.lifecycle_subscriptions import (
     EVENT_TTL_MINUTES,
-    FUNCTION_NAME,
     MAX_DELIVERY_ATTEMPTS,
     MONITOR_BREACH_TAG,
     MONITOR_BREACH_TEXT,
+    QUEUE_MESSAGE_TTL_SECONDS,
 )
 from infra.errors import InvalidStackConfig
 from infra.plan.engine import Plan, mock_principal_id, run_program
@@ -20,7 +26,15 @@ from tests.infra.conftest import stack_config
 TOPIC = "azure-native:eventgrid:SystemTopic"
 SUBSCRIPTION = "azure-native:eventgrid:SystemTopicEventSubscription"
 APP = "azure-native:web:WebApp"
-LIFECYCLE_TYPES = (TOPIC, SUBSCRIPTION, APP, "azure-native:web:AppServicePlan", "azure-native:storage:Table")
+QUEUE = "azure-native:storage:Queue"
+LIFECYCLE_TYPES = (
+    TOPIC,
+    SUBSCRIPTION,
+    APP,
+    QUEUE,
+    "azure-native:web:AppServicePlan",
+    "azure-native:storage:Table",
+)
 DEVOPS = {
     "retrainPipelineId": "42",
     "azureDevOpsOrganization": "contoso",
@@ -79,15 +93,24 @@ def test_each_subscription_filters_its_event_types_and_data(dev: Plan) -> None:
     assert MONITOR_BREACH_TAG == "data.RunTags.azureml_modelmonitor_threshold_breached"
 
 
-def test_subscriptions_deliver_to_the_function_retry_and_dead_letter_with_the_topic_identity(
+def test_subscriptions_deliver_into_the_queue_retry_and_dead_letter_with_the_topic_identity(
     dev: Plan,
 ) -> None:
-    app, dead_letters = dev.one(APP), dev.named("lifecycle-dead-letters-account")
+    inbox, queue = dev.named("lifecycle-inbox-account"), dev.named("lifecycle-queue")
+    assert queue.inputs["queueName"] == EVENT_QUEUE
+    assert queue.inputs["accountName"] == inbox.inputs["accountName"]
     for subscription in dev.of_type(SUBSCRIPTION):
         inputs = subscription.inputs
-        assert inputs["destination"]["endpointType"] == "AzureFunction"
-        assert inputs["destination"]["resourceId"] == f"{app.resource_id}/functions/{FUNCTION_NAME}"
-        assert inputs["destination"]["maxEventsPerBatch"] == 1
+        assert "destination" not in inputs  # never the key-based form, nor a push endpoint
+        delivery = inputs["deliveryWithResourceIdentity"]
+        assert delivery["identity"] == {"type": "SystemAssigned"}
+        assert delivery["destination"] == {
+            "endpointType": "StorageQueue",
+            "resourceId": inbox.resource_id,
+            "queueName": EVENT_QUEUE,
+            "queueMessageTimeToLiveInSeconds": QUEUE_MESSAGE_TTL_SECONDS,
+        }
+        assert inputs["eventDeliverySchema"] == "EventGridSchema"
         assert inputs["retryPolicy"] == {
             "maxDeliveryAttempts": MAX_DELIVERY_ATTEMPTS,
             "eventTimeToLiveInMinutes": EVENT_TTL_MINUTES,
@@ -96,17 +119,45 @@ def test_subscriptions_deliver_to_the_function_retry_and_dead_letter_with_the_to
         assert dead_letter["identity"] == {"type": "SystemAssigned"}
         assert dead_letter["deadLetterDestination"] == {
             "endpointType": "StorageBlob",
-            "resourceId": dead_letters.resource_id,
+            "resourceId": inbox.resource_id,
             "blobContainerName": DEAD_LETTER_CONTAINER,
         }
         assert "deadLetterDestination" not in inputs  # never the key-based form
-    # Dead letters have an account of their own; the code package's account holds only the package.
+    # Event Grid writes only into the inbox; the code package's account holds only the package.
     containers = {
         (c.parent, c.inputs["containerName"]) for c in dev.of_type("azure-native:storage:BlobContainer")
     }
-    assert ("lifecycle-dead-letters", DEAD_LETTER_CONTAINER) in containers
+    assert ("lifecycle-inbox", DEAD_LETTER_CONTAINER) in containers
     assert ("lifecycle-storage", "app-package") in containers
     assert ("lifecycle-storage", DEAD_LETTER_CONTAINER) not in containers
+    assert {(q.inputs["accountName"], q.inputs["queueName"]) for q in dev.of_type(QUEUE)} == {
+        (inbox.inputs["accountName"], EVENT_QUEUE),
+        (inbox.inputs["accountName"], POISON_QUEUE),
+    }
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_subscriptions_wait_for_the_queue_and_the_topic_identitys_roles(
+    stack: str, plans: dict[str, Plan]
+) -> None:
+    """Event Grid dead-letters an event the queue answers 403 for: the roles must exist before delivery starts."""
+    plan = plans[stack]
+    topic = mock_principal_id(plan.one(TOPIC).resource_id)
+    topic_grants = {
+        r.name
+        for r in plan.of_type("azure-native:authorization:RoleAssignment")
+        if r.inputs["principalId"] == topic
+    }
+    assert topic_grants == {"access-lifecycle-queue-send", "access-lifecycle-dead-letters"}
+    subscriptions = plan.of_type(SUBSCRIPTION)
+    assert len(subscriptions) == 4
+    for subscription in subscriptions:
+        assert topic_grants | {"lifecycle-queue", "lifecycle-topic"} <= set(subscription.dependencies), (
+            subscription.name
+        )
+    # The queue is Pulumi's own resource, so it exists before any subscription: nothing waits for a code publish.
+    order = [r.name for r in plan.resources]
+    assert all(order.index("lifecycle-queue") < order.index(s.name) for s in subscriptions)
 
 
 def test_the_function_app_is_flex_consumption_https_only_and_identity_based(dev: Plan) -> None:
@@ -140,8 +191,8 @@ def test_the_function_app_is_flex_consumption_https_only_and_identity_based(dev:
     }
 
 
-def test_the_function_storage_and_audit_store_accept_no_keys(dev: Plan) -> None:
-    for name in ("lifecycle-storage-account", "lifecycle-audit-account", "lifecycle-dead-letters-account"):
+def test_the_function_storage_audit_store_and_inbox_accept_no_keys(dev: Plan) -> None:
+    for name in ("lifecycle-storage-account", "lifecycle-audit-account", "lifecycle-inbox-account"):
         account = dev.named(name).inputs
         assert account["allowSharedKeyAccess"] is False
         assert account["minimumTlsVersion"] == "TLS1_2"
@@ -156,8 +207,13 @@ def test_app_settings_hold_names_endpoints_and_one_key_vault_reference_only(dev:
     settings = _settings(dev.one(APP))
     audit, host = dev.named("lifecycle-audit-account").inputs, dev.named("lifecycle-storage-account").inputs
     vault = dev.one("azure-native:keyvault:Vault").inputs["vaultName"]
+    inbox = dev.named("lifecycle-inbox-account").inputs["accountName"]
     assert settings["AzureWebJobsStorage__accountName"] == host["accountName"]
     assert "AzureWebJobsStorage" not in settings  # no connection string, so no account key
+    # The trigger's connection is identity-based too: a service URI, never a connection string.
+    assert settings[f"{QUEUE_CONNECTION}__queueServiceUri"] == f"https://{inbox}.queue.core.windows.net"
+    assert QUEUE_CONNECTION not in settings
+    assert settings[QUEUE_NAME_SETTING] == EVENT_QUEUE
     assert settings["AUDIT_TABLE_ENDPOINT"] == f"https://{audit['accountName']}.table.core.windows.net"
     assert (
         settings["WORKSPACE_RESOURCE_ID"]
@@ -191,43 +247,46 @@ def test_retraining_settings_come_from_config_as_names(with_devops: Plan) -> Non
 def test_the_handler_and_topic_get_exactly_their_roles_on_single_resources(
     stack: str, plans: dict[str, Plan]
 ) -> None:
-    """Public (dev) and private (prod) profiles grant the same five roles: VNet integration adds none."""
-    dev = plans[stack]
-    app, topic = dev.one(APP).resource_id, dev.one(TOPIC).resource_id
-    host = dev.named("lifecycle-storage-account").resource_id
-    dead_letters = dev.named("lifecycle-dead-letters-account").resource_id
+    """Public (dev) and private (prod) profiles grant the same roles: VNet integration adds none."""
+    plan = plans[stack]
+    app, topic = mock_principal_id(plan.one(APP).resource_id), mock_principal_id(plan.one(TOPIC).resource_id)
+    host = plan.named("lifecycle-storage-account").resource_id
+    inbox = plan.named("lifecycle-inbox-account").resource_id
+    queue, poison = (
+        plan.named("lifecycle-queue").resource_id,
+        plan.named("lifecycle-poison-queue").resource_id,
+    )
+    assert queue == f"{inbox}/queueServices/default/queues/{EVENT_QUEUE}"
+    assert poison == f"{inbox}/queueServices/default/queues/{POISON_QUEUE}"
     expected = {
-        (mock_principal_id(app), BuiltInRole.STORAGE_BLOB_DATA_OWNER, host),
+        (app, BuiltInRole.STORAGE_BLOB_DATA_OWNER, host),
+        (app, BuiltInRole.STORAGE_TABLE_DATA_CONTRIBUTOR, plan.named("lifecycle-audit-account").resource_id),
+        (app, BuiltInRole.KEY_VAULT_SECRETS_USER, plan.one("azure-native:keyvault:Vault").resource_id),
         (
-            mock_principal_id(app),
-            BuiltInRole.STORAGE_TABLE_DATA_CONTRIBUTOR,
-            dev.named("lifecycle-audit-account").resource_id,
-        ),
-        (
-            mock_principal_id(app),
-            BuiltInRole.KEY_VAULT_SECRETS_USER,
-            dev.one("azure-native:keyvault:Vault").resource_id,
-        ),
-        (
-            mock_principal_id(app),
+            app,
             BuiltInRole.MONITORING_METRICS_PUBLISHER,
-            dev.one("azure-native:applicationinsights:Component").resource_id,
+            plan.one("azure-native:applicationinsights:Component").resource_id,
         ),
+        # The trigger reads and deletes messages of its queue, and only the host's poison queue is writable.
+        (app, BuiltInRole.STORAGE_QUEUE_DATA_READER, queue),
+        (app, BuiltInRole.STORAGE_QUEUE_DATA_MESSAGE_PROCESSOR, queue),
+        (app, BuiltInRole.STORAGE_QUEUE_DATA_CONTRIBUTOR, poison),
+        # Event Grid may only add messages to the queue and write dead letters into one container.
+        (topic, BuiltInRole.STORAGE_QUEUE_DATA_MESSAGE_SENDER, queue),
         (
-            mock_principal_id(topic),
+            topic,
             BuiltInRole.STORAGE_BLOB_DATA_CONTRIBUTOR,
-            f"{dead_letters}/blobServices/default/containers/dead-letters",
+            f"{inbox}/blobServices/default/containers/{DEAD_LETTER_CONTAINER}",
         ),
     }
-    principals = {mock_principal_id(app), mock_principal_id(topic)}
     actual = {
         (
             r.inputs["principalId"],
             BuiltInRole(r.inputs["roleDefinitionId"].rsplit("/", 1)[-1]),
             r.inputs["scope"],
         )
-        for r in dev.of_type("azure-native:authorization:RoleAssignment")
-        if r.inputs["principalId"] in principals
+        for r in plan.of_type("azure-native:authorization:RoleAssignment")
+        if r.inputs["principalId"] in {app, topic}
     }
     assert actual == expected
     assert not any(a[1] is BuiltInRole.AZUREML_DATA_SCIENTIST for a in actual)  # it never reads the workspace
@@ -282,7 +341,11 @@ def test_nothing_of_it_exists_where_the_feature_is_off(staging_without: Plan, pl
     subnets = {s["name"] for s in plan.one("azure-native:network:VirtualNetwork").inputs["subnets"]}
     assert subnets == {"private-endpoints", "compute"}
     zones = {z.inputs["privateZoneName"] for z in plan.of_type("azure-native:privatedns:PrivateZone")}
-    assert not zones & {"privatelink.table.core.windows.net", "privatelink.azurewebsites.net"}
+    assert not zones & {
+        "privatelink.queue.core.windows.net",
+        "privatelink.table.core.windows.net",
+        "privatelink.azurewebsites.net",
+    }
     # Every committed stack has the feature on.
     for stack, committed in plans.items():
         assert committed.outputs["lifecycleFunctionAppName"].startswith("func-"), stack

@@ -1,5 +1,5 @@
-"""Lifecycle events in the private profile, under the mock engine: the handler joins the VNet, its storage is
-private, and its public endpoint answers Event Grid alone."""
+"""Lifecycle events in the private profile, under the mock engine: the handler joins the VNet, has no public
+endpoint, reaches its storage and queue privately, and only Event Grid writes into the inbox from outside."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import ipaddress
 
 import pytest
 
-from infra.components.lifecycle_events import DEAD_LETTER_CONTAINER
+from infra.components.lifecycle_events import DEAD_LETTER_CONTAINER, EVENT_QUEUE, POISON_QUEUE
 from infra.components.network import OPTIONAL_DNS_ZONES, PRIVATE_DNS_ZONES
 from infra.components.storage import SecureStorageAccountArgs
 from infra.plan.engine import Plan, run_program
@@ -74,23 +74,30 @@ def test_the_public_profile_has_no_vnet_integration(plans: dict[str, Plan]) -> N
 
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
-def test_the_public_endpoint_admits_only_event_grid(stack: str, plans: dict[str, Plan]) -> None:
+def test_the_main_site_admits_no_caller(stack: str, plans: dict[str, Plan]) -> None:
+    """The one function pulls from its queue: no Event Grid push, no HTTP route, so no allow rule at all."""
     site = plans[stack].one(APP).inputs["siteConfig"]
-    assert plans[stack].one(APP).inputs["publicNetworkAccess"] == "Enabled"  # push delivery needs it
-    (rule,) = site["ipSecurityRestrictions"]
-    assert (rule["action"], rule["tag"], rule["ipAddress"]) == ("Allow", "ServiceTag", "AzureEventGrid")
+    assert "ipSecurityRestrictions" not in site
     assert site["ipSecurityRestrictionsDefaultAction"] == "Deny"
-    # The SCM (deploy) site never inherits the Event Grid rule.
+    # The SCM (deploy) site keeps its own, separate rules.
     assert site["scmIpSecurityRestrictionsUseMain"] is False
     assert "scmIpSecurityRestrictions" not in site
 
 
-def test_the_scm_site_denies_every_public_caller_only_where_private(plans: dict[str, Plan]) -> None:
+def test_the_app_has_no_public_endpoint_where_private(plans: dict[str, Plan]) -> None:
     for stack in PRIVATE:
-        # No allow rule and default Deny: deploys come through the app's private endpoint, from the VNet.
-        assert plans[stack].one(APP).inputs["siteConfig"]["scmIpSecurityRestrictionsDefaultAction"] == "Deny"
-    # dev deploys from Microsoft-hosted agents: its SCM site stays public (Entra tokens only, basic auth off).
-    assert "scmIpSecurityRestrictionsDefaultAction" not in plans["dev"].one(APP).inputs["siteConfig"]
+        # Deploys come through the app's private endpoint, from the VNet; nothing else calls the app.
+        assert plans[stack].one(APP).inputs["publicNetworkAccess"] == "Disabled", stack
+        assert not [
+            w for w in plans[stack].waivers if w.resource == "lifecycle-app" and w.check_id == "CKV_AZURE_222"
+        ]
+    # dev deploys from Microsoft-hosted agents: its SCM site stays public (Entra tokens only, basic auth off),
+    # and the waiver says so.
+    assert plans["dev"].one(APP).inputs["publicNetworkAccess"] == "Enabled"
+    (waiver,) = [
+        w for w in plans["dev"].waivers if w.resource == "lifecycle-app" and w.check_id == "CKV_AZURE_222"
+    ]
+    assert "SCM" in waiver.reason and "denies every caller" in waiver.reason
 
 
 @pytest.mark.parametrize("stack", PRIVATE)
@@ -119,11 +126,12 @@ def test_the_handlers_storage_the_audit_store_and_the_app_have_private_endpoints
         found[(target, group)] = zones[zone["privateDnsZoneId"]]
     assert found == {
         ("lifecycle-storage-account", "blob"): PRIVATE_DNS_ZONES["blob"],
-        ("lifecycle-dead-letters-account", "blob"): PRIVATE_DNS_ZONES["blob"],
+        ("lifecycle-inbox-account", "queue"): "privatelink.queue.core.windows.net",
+        ("lifecycle-inbox-account", "blob"): PRIVATE_DNS_ZONES["blob"],
         ("lifecycle-audit-account", "table"): "privatelink.table.core.windows.net",
         ("lifecycle-app", "sites"): "privatelink.azurewebsites.net",
     }
-    assert {OPTIONAL_DNS_ZONES["table"], OPTIONAL_DNS_ZONES["sites"]} <= set(found.values())
+    assert {OPTIONAL_DNS_ZONES[z] for z in ("queue", "table", "sites")} <= set(found.values())
     linked = {
         link.inputs["privateZoneName"] for link in plan.of_type("azure-native:privatedns:VirtualNetworkLink")
     }
@@ -143,32 +151,32 @@ def test_the_handlers_storage_and_audit_store_refuse_public_network_access(
 
 
 @pytest.mark.parametrize("stack", PRIVATE)
-def test_dead_letters_admit_only_trusted_azure_services_and_say_why(
+def test_the_inbox_admits_only_trusted_azure_services_and_says_why(
     stack: str, plans: dict[str, Plan]
 ) -> None:
     plan = plans[stack]
-    account = plan.named("lifecycle-dead-letters-account").inputs
-    # Event Grid dead-letters from outside any VNet as a trusted service: the public endpoint is open to
-    # trusted services only; no IP rule, no VNet rule, no key.
+    account = plan.named("lifecycle-inbox-account").inputs
+    # Event Grid delivers and dead-letters from outside any VNet as a trusted service: the public endpoint is
+    # open to trusted services only; no IP rule, no VNet rule, no key.
     assert account["publicNetworkAccess"] == "Enabled"
     assert account["networkRuleSet"] == {"bypass": "AzureServices", "defaultAction": "Deny"}
     assert account["allowSharedKeyAccess"] is False
     (waiver,) = [
-        w
-        for w in plan.waivers
-        if w.resource == "lifecycle-dead-letters-account" and w.check_id == "CKV_AZURE_59"
+        w for w in plan.waivers if w.resource == "lifecycle-inbox-account" and w.check_id == "CKV_AZURE_59"
     ]
     assert "trusted Azure service" in waiver.reason and "Event Grid" in waiver.reason
     containers = [
         c.inputs["containerName"]
         for c in plan.of_type("azure-native:storage:BlobContainer")
-        if c.parent == "lifecycle-dead-letters"
+        if c.parent == "lifecycle-inbox"
     ]
     assert containers == [DEAD_LETTER_CONTAINER]
+    queues = sorted(q.inputs["queueName"] for q in plan.of_type("azure-native:storage:Queue"))
+    assert queues == sorted([EVENT_QUEUE, POISON_QUEUE])
 
 
-def test_dead_letters_are_plainly_public_in_the_public_profile(plans: dict[str, Plan]) -> None:
-    account = plans["dev"].named("lifecycle-dead-letters-account").inputs
+def test_the_inbox_is_plainly_public_in_the_public_profile(plans: dict[str, Plan]) -> None:
+    account = plans["dev"].named("lifecycle-inbox-account").inputs
     assert (account["publicNetworkAccess"], account["networkRuleSet"]["defaultAction"]) == (
         "Enabled",
         "Allow",
@@ -176,9 +184,7 @@ def test_dead_letters_are_plainly_public_in_the_public_profile(plans: dict[str, 
     assert not [
         w
         for w in plans["dev"].waivers
-        if w.resource == "lifecycle-dead-letters-account"
-        and w.check_id == "CKV_AZURE_59"
-        and "trusted" in w.reason
+        if w.resource == "lifecycle-inbox-account" and w.check_id == "CKV_AZURE_59" and "trusted" in w.reason
     ]
 
 
@@ -186,7 +192,7 @@ def test_trusted_services_only_is_refused_on_an_account_that_is_already_public()
     args = {
         "resource_group_name": "rg",
         "location": "westeurope",
-        "account_name": "stdlmlopsdev123456",
+        "account_name": "stinbmlopsdev123456",
         "sku": "Standard_LRS",
         "tags": {},
         "soft_delete_days": 7,
@@ -198,19 +204,21 @@ def test_trusted_services_only_is_refused_on_an_account_that_is_already_public()
     assert SecureStorageAccountArgs(**args, public_network_access=False).trusted_services_only
 
 
-def test_prod_locks_the_audit_trail_and_dead_letters_but_not_the_code_package(plans: dict[str, Plan]) -> None:
+def test_prod_locks_the_audit_trail_and_the_inbox_but_not_the_code_package(plans: dict[str, Plan]) -> None:
     plan = plans["prod"]
     scopes = {
         lock.inputs["scope"] for lock in plan.of_type("azure-native:authorization:ManagementLockByScope")
     }
     assert plan.named("lifecycle-audit-account").resource_id in scopes
-    assert plan.named("lifecycle-dead-letters-account").resource_id in scopes
+    assert plan.named("lifecycle-inbox-account").resource_id in scopes
     assert plan.named("lifecycle-storage-account").resource_id not in scopes
     for name in (
         "lifecycle-audit-account",
-        "lifecycle-dead-letters-account",
+        "lifecycle-inbox-account",
         "lifecycle-storage-account",
         "lifecycle-audit-table",
+        "lifecycle-queue",
+        "lifecycle-poison-queue",
     ):
         assert plan.named(name).protect and plan.named(name).retain_on_delete, name
 

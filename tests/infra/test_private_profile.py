@@ -50,7 +50,8 @@ def test_every_dependency_has_a_private_endpoint_in_the_endpoint_subnet(plans: d
         if config_of(stack).lifecycle_events_enabled:  # tests/infra/test_lifecycle_private_profile.py
             expected |= {
                 (plan.named("lifecycle-storage-account").resource_id, "blob"),
-                (plan.named("lifecycle-dead-letters-account").resource_id, "blob"),
+                (plan.named("lifecycle-inbox-account").resource_id, "queue"),
+                (plan.named("lifecycle-inbox-account").resource_id, "blob"),
                 (plan.named("lifecycle-audit-account").resource_id, "table"),
                 (plan.one("azure-native:web:WebApp").resource_id, "sites"),
             }
@@ -71,6 +72,7 @@ def test_each_endpoint_registers_in_the_zones_that_resolve_it(plans: dict[str, P
         "dfs": {PRIVATE_DNS_ZONES["dfs"]},
         "vault": {PRIVATE_DNS_ZONES["vault"]},
         "registry": {PRIVATE_DNS_ZONES["registry"]},
+        "queue": {OPTIONAL_DNS_ZONES["queue"]},
         "table": {OPTIONAL_DNS_ZONES["table"]},
         "sites": {OPTIONAL_DNS_ZONES["sites"]},
     }

@@ -20,12 +20,11 @@ PUBLIC_SETTINGS: dict[str, Any] = {
 }
 
 
-# Deliberately public in private stacks, each for a reason tests/infra/test_lifecycle_private_profile.py checks:
-# Event Grid pushes to the handler (access restrictions admit only the AzureEventGrid tag), and dead-letters,
-# as a trusted Azure service, into an account whose firewall admits nothing else.
+# Deliberately public in private stacks, for a reason tests/infra/test_lifecycle_private_profile.py checks:
+# Event Grid delivers events and dead letters, as a trusted Azure service, into an account whose firewall
+# admits nothing else.
 INTENDED_PUBLIC: dict[str, list[str]] = {
-    "lifecycle-app": ["publicNetworkAccess"],
-    "lifecycle-dead-letters-account": ["publicNetworkAccess"],
+    "lifecycle-inbox-account": ["publicNetworkAccess"],
 }
 
 

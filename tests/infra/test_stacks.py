@@ -70,7 +70,7 @@ def _storage(plan: Plan, component: str):
 def test_the_environment_is_complete(plan: Plan) -> None:
     config = config_of(plan.stack)
     counts = {token: len(plan.of_type(token)) for token in EXPECTED_COUNTS}
-    # Lifecycle events add the handler's own storage account, the dead-letter account and the audit store.
+    # Lifecycle events add the handler's own storage account, the inbox (queues, dead letters) and the audit store.
     lifecycle = 3 if config.lifecycle_events_enabled else 0
     services = "azure-native:storage:BlobServiceProperties"
     assert counts == EXPECTED_COUNTS | {STORAGE: 2 + lifecycle, services: 2 + lifecycle}
@@ -103,7 +103,13 @@ def test_components_parent_their_resources(plan: Plan) -> None:
     if config.create_aml_registry:
         expected.add("aml-registry")
     if config.lifecycle_events_enabled:
-        expected |= {"lifecycle", "lifecycle-storage", "lifecycle-audit", "lifecycle-dead-letters"}
+        expected |= {
+            "lifecycle",
+            "lifecycle-storage",
+            "lifecycle-audit",
+            "lifecycle-inbox",
+            "lifecycle-subscriptions",
+        }
     if config.alert_emails:
         expected.add("alerts")
     components = {r.name for r in plan.resources if not r.custom}
@@ -201,10 +207,15 @@ def test_stateful_resources_are_protected_exactly_where_configured(
     assert {r.name: (r.protect, r.retain_on_delete) for r in stateful} == {
         r.name: (wanted, wanted) for r in stateful
     }
-    # The audit table is protected with its account: table entities have no soft delete.
-    audit_table = ["lifecycle-audit-table"] if wanted and config.lifecycle_events_enabled else []
+    # The audit table and the queued events are protected with their accounts: entities and messages have no
+    # soft delete.
+    with_accounts = (
+        ["lifecycle-queue", "lifecycle-poison-queue", "lifecycle-audit-table"]
+        if wanted and config.lifecycle_events_enabled
+        else []
+    )
     unprotected_elsewhere = [r.name for r in plan.resources if r.type not in STATEFUL and r.protect]
-    assert unprotected_elsewhere == audit_table
+    assert sorted(unprotected_elsewhere) == sorted(with_accounts)
 
 
 def test_prod_protects_stateful_resources_and_dev_does_not(plans: dict[str, Plan]) -> None:

@@ -123,15 +123,15 @@ def test_every_committed_stack_passes_the_gate(tmp_path: Path) -> None:
         for f in skips
         if f.check_id in network and result.inputs.stacks.get(f.file) not in ("dev", "dev-databricks")
     ]
-    # One reasoned exception: Event Grid dead-letters as a trusted Azure service from outside any VNet, so the
-    # lifecycle dead-letter account keeps a public endpoint that admits trusted services only
+    # One reasoned exception: Event Grid delivers and dead-letters as a trusted Azure service from outside any
+    # VNet, so the lifecycle inbox keeps a public endpoint that admits trusted services only
     # (infra/components/lifecycle_events.py, tests/infra/test_lifecycle_private_profile.py).
-    dead_letters = [
+    inbox = [
         f
         for f in private
-        if f.check_id == "CKV_AZURE_59" and f.resource.startswith("Microsoft.Storage/storageAccounts.stdl")
+        if f.check_id == "CKV_AZURE_59" and f.resource.startswith("Microsoft.Storage/storageAccounts.stinb")
     ]
-    assert {result.inputs.stacks[f.file] for f in dead_letters} >= {"staging", "prod"}
-    assert all("trusted Azure service" in f.reason for f in dead_letters)
-    assert [f for f in private if f not in dead_letters] == []
+    assert {result.inputs.stacks[f.file] for f in inbox} >= {"staging", "prod"}
+    assert all("trusted Azure service" in f.reason for f in inbox)
+    assert [f for f in private if f not in inbox] == []
     assert PROJECT == "azure-mlops"
