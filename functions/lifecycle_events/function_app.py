@@ -15,9 +15,13 @@ host.json sets the queue trigger's retries (extensions.queues):
   again after visibilityTimeout (10 minutes); after maxDequeueCount (10) attempts the host moves it to the
   poison queue (<queue>-poison). A failing action is therefore retried for about 90 minutes, long enough to
   ride out a short Azure DevOps outage, before the message needs an operator.
-- batchSize 1 and newBatchThreshold 0: one message at a time per instance. Events arrive a few per hour,
-  and the breach that two subscriptions both deliver (same event ID) is then handled in turn, the second
-  finding the first's audit record, rather than concurrently.
+- batchSize 1 and newBatchThreshold 0: one message at a time per instance. That does not serialise an
+  event's deliveries: Flex Consumption scales queue triggers per message, so the breach both subscriptions
+  deliver (two messages, one event ID) can run on two instances at once. The audit record's claim settles
+  it (lifecycle_handler.audit): the delivery that finds the event claimed less than CLAIM_TIMEOUT
+  (= visibilityTimeout) ago raises EventInProgress, logged here as one WARNING line without a stack, and
+  re-raised so the host retries the message after visibilityTimeout; the retry then finds the event
+  completed (a duplicate) or its attempt abandoned (and takes it over).
 
 The Azure SDK clients are created once per worker, lazily, from the app settings; the logic lives in
 lifecycle_handler and is tested without Azure.
@@ -31,7 +35,7 @@ from functools import cache
 
 import azure.functions as func
 from lifecycle_handler.audit import TableAuditStore
-from lifecycle_handler.errors import ActionFailed, InvalidSettings
+from lifecycle_handler.errors import ActionFailed, EventInProgress, InvalidSettings
 from lifecycle_handler.handler import Dependencies, Outcome, handle
 from lifecycle_handler.outbound import send
 from lifecycle_handler.settings import Settings
@@ -46,7 +50,7 @@ def _runtime() -> tuple[Settings, Dependencies]:
 
     settings = Settings.from_environment(os.environ)
     credential = ManagedIdentityCredential()
-    audit = TableAuditStore(settings.audit_table_endpoint, settings.audit_table_name, credential)
+    audit = TableAuditStore.connect(settings.audit_table_endpoint, settings.audit_table_name, credential)
     return settings, Dependencies(
         audit=audit, send=send, token=lambda scope: credential.get_token(scope).token
     )
@@ -69,6 +73,16 @@ def on_lifecycle_event(message: func.QueueMessage) -> None:
         raise
     try:
         outcome: Outcome = handle(message.get_body(), settings, deps)
+    except EventInProgress as busy:
+        # Expected under concurrent delivery, not an error: one line, no stack; raising makes the host retry.
+        logger.warning(
+            "lifecycle event %s (message %s, attempt %s) in progress elsewhere: %s; the host retries it later",
+            busy.event_id,
+            message.id,
+            attempt,
+            busy,
+        )
+        raise
     except ActionFailed:
         logger.exception(
             "lifecycle queue message %s (attempt %s): an action failed; the host retries it, then poisons it",

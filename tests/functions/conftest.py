@@ -6,6 +6,7 @@ import copy
 import json
 import sys
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ APP = Path(__file__).resolve().parents[2] / "functions" / "lifecycle_events"
 # The Functions host runs function_app.py with the app folder on sys.path; tests import it the same way.
 sys.path.insert(0, str(APP))
 
-from lifecycle_handler.audit import COMPLETED, PENDING, AuditRecord  # noqa: E402
+from lifecycle_handler.audit import COMPLETED, AuditRecord, StoredClaim  # noqa: E402
 from lifecycle_handler.handler import Dependencies  # noqa: E402
 from lifecycle_handler.outbound import DevOpsTarget, OutboundRequest  # noqa: E402
 from lifecycle_handler.settings import Settings  # noqa: E402
@@ -39,22 +40,53 @@ def load(name: str) -> dict[str, Any]:
 
 @dataclass
 class FakeAuditStore:
-    """The audit table, in memory, with the same create-if-absent semantics."""
+    """The audit table, in memory, with its semantics: create-if-absent, and an ETag per stored version that
+    a conditional update (If-Match) must present, as Table Storage does."""
 
     records: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    etags: dict[tuple[str, str], str] = field(default_factory=dict)
+    _writes: int = 0
+
+    def _stored(self, key: tuple[str, str], entity: dict[str, Any]) -> None:
+        self._writes += 1
+        self.records[key] = entity
+        self.etags[key] = f"W/\"datetime'{self._writes}'\""
 
     def create_if_absent(self, record: AuditRecord) -> bool:
         key = (record.partition_key, record.row_key)
         if key in self.records:
             return False
-        self.records[key] = record.entity()
+        self._stored(key, record.entity())
         return True
 
-    def status_of(self, partition_key: str, row_key: str) -> str:
-        return str(self.records[(partition_key, row_key)].get("Status", PENDING))
+    def read_claim(self, partition_key: str, row_key: str) -> StoredClaim:
+        key = (partition_key, row_key)
+        return StoredClaim.of(self.records[key], self.etags[key])
+
+    def take_over(self, claim: StoredClaim, claimed_at: datetime) -> bool:
+        key = (claim.partition_key, claim.row_key)
+        if self.etags[key] != claim.etag:  # 412: changed since it was read
+            return False
+        self._stored(key, self.records[key] | {"ClaimedAt": claimed_at})
+        return True
 
     def complete(self, record: AuditRecord, outcome: str) -> None:
-        self.records[(record.partition_key, record.row_key)] |= {"Status": COMPLETED, "Outcome": outcome}
+        key = (record.partition_key, record.row_key)
+        self.records[key] |= {"Status": COMPLETED, "Outcome": outcome}
+        self._stored(key, self.records[key])
+
+
+@dataclass
+class FakeClock:
+    """The handler's clock: a fixed UTC moment that tests move on explicitly."""
+
+    moment: datetime = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+    def advance(self, delta: timedelta) -> None:
+        self.moment += delta
 
 
 @dataclass
@@ -91,10 +123,11 @@ class Boundary:
     audit: FakeAuditStore
     sender: FakeSender
     token: FakeToken
+    clock: FakeClock = field(default_factory=FakeClock)
 
     @property
     def deps(self) -> Dependencies:
-        return Dependencies(audit=self.audit, send=self.sender, token=self.token)
+        return Dependencies(audit=self.audit, send=self.sender, token=self.token, now=self.clock)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from lifecycle_handler.audit import CLAIM_TIMEOUT
 from lifecycle_handler.errors import ActionFailed
 from lifecycle_handler.handler import handle
 
@@ -95,7 +96,9 @@ def test_a_failed_action_leaves_the_record_pending_and_the_retry_acts_again(boun
     (record,) = boundary.audit.records.values()
     assert record["Status"] == "pending"
     boundary.sender.fail_with = None
+    boundary.clock.advance(CLAIM_TIMEOUT)  # the host retries the message after visibilityTimeout
     retry = handle(load("monitor_breach.json"), settings(), boundary.deps)
     assert retry.status == "handled"
     assert sum("dev.azure.com" in r.url for r in boundary.sender.sent) == 1
+    (record,) = boundary.audit.records.values()
     assert record["Status"] == "completed"

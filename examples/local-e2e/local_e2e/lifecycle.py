@@ -16,6 +16,7 @@ or sending anything.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import sys
 from collections.abc import Mapping
@@ -111,7 +112,11 @@ def _feature_psi(drift: Mapping[str, Any]) -> dict[str, float]:
 
 
 class LocalAuditStore:
-    """The audit table as a JSON file: the same create-if-absent, status and complete semantics."""
+    """The audit table as a JSON file: the same create-if-absent, claim, take-over and complete semantics.
+
+    The ETag of a record is a digest of its stored JSON, so a take-over presenting the ETag it read fails
+    once anything else has rewritten the record, as an If-Match update does on the Azure Table.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -136,8 +141,24 @@ class LocalAuditStore:
         self._write(entities)
         return True
 
-    def status_of(self, partition_key: str, row_key: str) -> str:
-        return str(self._read()[self._key(partition_key, row_key)].get("Status", "pending"))
+    @staticmethod
+    def _etag(entity: Mapping[str, Any]) -> str:
+        return hashlib.sha256(json.dumps(entity, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+
+    def read_claim(self, partition_key: str, row_key: str) -> Any:
+        from lifecycle_handler.audit import StoredClaim
+
+        entity = self._read()[self._key(partition_key, row_key)]
+        return StoredClaim.of(entity, self._etag(entity))
+
+    def take_over(self, claim: Any, claimed_at: datetime) -> bool:
+        entities = self._read()
+        key = self._key(claim.partition_key, claim.row_key)
+        if self._etag(entities[key]) != claim.etag:
+            return False
+        entities[key] |= {"ClaimedAt": claimed_at}
+        self._write(entities)
+        return True
 
     def complete(self, record: Any, outcome: str) -> None:
         entities = self._read()

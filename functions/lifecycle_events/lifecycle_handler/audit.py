@@ -1,14 +1,38 @@
 """The audit store: one record per accepted event, created only if absent, keyed by the event ID.
 
-Event Grid and the queue trigger both deliver at least once, so the record's conditional create is also the
-handler's idempotency key: a redelivered event finds its record and, once its actions completed, is skipped.
+Event Grid and the queue trigger both deliver at least once, and a monitor breach matches two subscriptions
+(run-failed and monitor-breach), so one event (one ID) can arrive as two queue messages at the same moment,
+taken by two instances at once. The record is therefore also the handler's idempotency key and its lease:
+
+- The first delivery creates it (create-if-absent), PENDING, with ClaimedAt = when it claimed the event,
+  and acts.
+- A delivery that finds it COMPLETED is a duplicate and does nothing.
+- A delivery that finds it PENDING and claimed less than CLAIM_TIMEOUT ago does not act: an earlier
+  attempt may still be running. The handler raises EventInProgress; the host retries the message after
+  visibilityTimeout, by when that attempt has completed (the retry is then a duplicate) or been abandoned.
+- A PENDING record claimed CLAIM_TIMEOUT ago or earlier belongs to an abandoned attempt (a crash, or a
+  failed action whose message came back): the delivery takes it over, re-claiming it with an update
+  conditional on the ETag it read (If-Match), and retries the actions. Of two takers only one update
+  succeeds; the other raises EventInProgress. A record without ClaimedAt (written before the lease
+  existed) counts as abandoned.
+
+CLAIM_TIMEOUT equals host.json's visibilityTimeout (a test checks) and exceeds functionTimeout (5 minutes),
+so a claim never expires while its attempt can still be running. Claims compare the instances' clocks
+(NTP-synchronised UTC).
+
+The Table entity (AuditRecord.entity): PartitionKey (the subject-derived partition), RowKey (the event ID),
+the event's who/what/when (EventType, Subject, EventTime, Kind, Reason, ModelName, ModelVersion, Endpoint,
+RunId), one column per provenance field (GitCommit, PipelineRun, TrainingJob, DataVersion, Approver,
+ApprovedAt, TriggeringEvent, ReferenceData), Tags (JSON), Status (pending or completed), Outcome (what the
+actions did) and ClaimedAt (Edm.DateTime, UTC: when the current attempt claimed the event).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from lifecycle_handler.decisions import Decision
@@ -16,6 +40,9 @@ from lifecycle_handler.events import LifecycleEvent
 
 PENDING = "pending"
 COMPLETED = "completed"
+CLAIM_TIMEOUT = timedelta(minutes=10)
+"""How long a PENDING record's claim holds: host.json's queues.visibilityTimeout, the delay before the
+host retries a message whose attempt raised or died."""
 
 
 @dataclass(frozen=True)
@@ -44,9 +71,11 @@ class AuditRecord:
     tags_json: str
     status: str = PENDING
     outcome: str = ""
+    claimed_at: datetime | None = None
+    """When this attempt claimed the event (UTC); the lease that keeps concurrent deliveries from acting."""
 
     @classmethod
-    def of(cls, event: LifecycleEvent, decision: Decision) -> AuditRecord:
+    def of(cls, event: LifecycleEvent, decision: Decision, *, claimed_at: datetime) -> AuditRecord:
         env = event.envelope
         return cls(
             # Table keys forbid / \ # ?: the subject-derived partition is sanitised, the event ID is checked.
@@ -71,11 +100,12 @@ class AuditRecord:
             triggering_event=decision.provenance.get("triggering_event", ""),
             reference_data=decision.provenance.get("reference_data", ""),
             tags_json=json.dumps(decision.tags, sort_keys=True)[:30000],
+            claimed_at=claimed_at,
         )
 
     def entity(self) -> dict[str, Any]:
         """The record as a Table entity (PascalCase keys, as Table Storage tooling expects)."""
-        return {
+        entity: dict[str, Any] = {
             "PartitionKey": self.partition_key,
             "RowKey": self.row_key,
             "EventType": self.event_type,
@@ -99,6 +129,44 @@ class AuditRecord:
             "Status": self.status,
             "Outcome": self.outcome,
         }
+        if self.claimed_at is not None:
+            entity["ClaimedAt"] = self.claimed_at
+        return entity
+
+
+@dataclass(frozen=True)
+class StoredClaim:
+    """What a delivery reads of an existing record: its status, its claim and the ETag of that version."""
+
+    partition_key: str
+    row_key: str
+    status: str
+    claimed_at: datetime | None
+    etag: str
+
+    @classmethod
+    def of(cls, entity: Mapping[str, Any], etag: str) -> StoredClaim:
+        """From a stored entity; ClaimedAt may be a datetime (Table) or ISO 8601 text (a JSON file)."""
+        return cls(
+            partition_key=str(entity["PartitionKey"]),
+            row_key=str(entity["RowKey"]),
+            status=str(entity.get("Status", PENDING)),
+            claimed_at=_utc(entity.get("ClaimedAt")),
+            etag=etag,
+        )
+
+    def is_held(self, now: datetime) -> bool:
+        """True while an attempt may still be running: PENDING and claimed less than CLAIM_TIMEOUT ago."""
+        return (
+            self.status != COMPLETED and self.claimed_at is not None and now - self.claimed_at < CLAIM_TIMEOUT
+        )
+
+
+def _utc(value: Any) -> datetime | None:
+    if value is None or value == "":
+        return None
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _key(value: str) -> str:
@@ -109,38 +177,72 @@ class AuditStore(Protocol):
     """Where audit records live; the adapter binds Azure Table Storage, tests an in-memory fake."""
 
     def create_if_absent(self, record: AuditRecord) -> bool:
-        """Create the record; False (and no change) when one with the same keys already exists."""
+        """Create the record (and so claim the event); False (and no change) when one with its keys exists."""
 
-    def status_of(self, partition_key: str, row_key: str) -> str:
-        """The stored record's status."""
+    def read_claim(self, partition_key: str, row_key: str) -> StoredClaim:
+        """The stored record's status, claim and ETag."""
+
+    def take_over(self, claim: StoredClaim, claimed_at: datetime) -> bool:
+        """Re-claim an abandoned record: set ClaimedAt only if the record is still the version `claim` read
+        (its ETag); False, and no change, when another writer changed it first."""
 
     def complete(self, record: AuditRecord, outcome: str) -> None:
         """Mark the record completed, with what the actions did."""
 
 
 class TableAuditStore:
-    """AuditStore on an Azure Table, authenticated with the function's managed identity."""
+    """AuditStore on an Azure Table (an azure-data-tables TableClient).
 
-    def __init__(self, endpoint: str, table: str, credential: Any) -> None:
-        from azure.data.tables import TableClient  # the Azure SDK only where the adapter runs
+    The Azure SDK is imported only in connect(): the store's calls go through the client it is given, which
+    tests fake. "merge" is UpdateMode.MERGE's value (UpdateMode is a str enum, compared by value).
+    """
 
-        self._table = TableClient(endpoint=endpoint, table_name=table, credential=credential)
+    def __init__(self, client: Any) -> None:
+        self._table = client
+
+    @classmethod
+    def connect(cls, endpoint: str, table: str, credential: Any) -> TableAuditStore:
+        """The store on `table` at `endpoint`, authenticated with the function's managed identity."""
+        from azure.data.tables import TableClient
+
+        return cls(TableClient(endpoint=endpoint, table_name=table, credential=credential))
 
     def create_if_absent(self, record: AuditRecord) -> bool:
         from azure.core.exceptions import ResourceExistsError
 
         try:
             self._table.create_entity(record.entity())
-        except ResourceExistsError:
+        except ResourceExistsError:  # 409 EntityAlreadyExists
             return False
         return True
 
-    def status_of(self, partition_key: str, row_key: str) -> str:
-        return str(self._table.get_entity(partition_key, row_key).get("Status", PENDING))
+    def read_claim(self, partition_key: str, row_key: str) -> StoredClaim:
+        entity = self._table.get_entity(
+            partition_key, row_key, select=["PartitionKey", "RowKey", "Status", "ClaimedAt"]
+        )
+        return StoredClaim.of(
+            {"PartitionKey": partition_key, "RowKey": row_key, **entity}, entity.metadata["etag"]
+        )
+
+    def take_over(self, claim: StoredClaim, claimed_at: datetime) -> bool:
+        from azure.core import MatchConditions
+        from azure.core.exceptions import HttpResponseError, ResourceModifiedError
+
+        try:
+            self._table.update_entity(
+                {"PartitionKey": claim.partition_key, "RowKey": claim.row_key, "ClaimedAt": claimed_at},
+                mode="merge",
+                etag=claim.etag,
+                match_condition=MatchConditions.IfNotModified,
+            )
+        except HttpResponseError as err:
+            # 412 UpdateConditionNotSatisfied: the SDK raises ResourceModifiedError; a bare 412 is the same.
+            if isinstance(err, ResourceModifiedError) or err.status_code == 412:
+                return False
+            raise
+        return True
 
     def complete(self, record: AuditRecord, outcome: str) -> None:
-        from azure.data.tables import UpdateMode
-
         self._table.update_entity(
             {
                 "PartitionKey": record.partition_key,
@@ -148,5 +250,5 @@ class TableAuditStore:
                 "Status": COMPLETED,
                 "Outcome": outcome,
             },
-            mode=UpdateMode.MERGE,
+            mode="merge",
         )

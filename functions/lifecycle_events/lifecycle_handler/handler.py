@@ -1,22 +1,36 @@
 """Handle one delivered event: decode, validate, claim it in the audit store, act, and report what was done.
 
 Event Grid writes each event as one message into a storage queue, and the queue-triggered function hands
-the message's body here. Both deliver at least once, so order matters. The audit record is created first
-(create-if-absent on the event ID): a second delivery of a completed event finds it and stops. Actions
-run next; if one fails the record stays pending and the exception leaves the message on the queue: the
-Functions host retries it (then moves it to the poison queue), and the retry repeats only the actions.
-A message that cannot be decoded or validated is rejected and acknowledged: a retry would fail the same way.
+the message's body here. Both deliver at least once, and a monitor breach matches two subscriptions, so the
+same event (same ID) can arrive twice at nearly the same moment, on two instances. Idempotency rests on the
+audit record, keyed by the event ID, which is also a lease (lifecycle_handler.audit):
+
+1. The record is created first (create-if-absent), PENDING and claimed now; the delivery that creates it acts.
+2. A delivery that finds it COMPLETED stops: a duplicate, logged and acknowledged.
+3. A delivery that finds it PENDING and claimed less than CLAIM_TIMEOUT ago does not act: it raises
+   EventInProgress, the message returns to the queue and is retried after visibilityTimeout, by when the
+   first attempt has completed (2.) or been abandoned (4.).
+4. A PENDING record claimed longer ago is an abandoned attempt (a crash, or an action that failed): the
+   delivery re-claims it, conditionally on the version it read, so of two takers only one acts (the other
+   raises EventInProgress), and retries the actions.
+
+If an action fails the record stays pending and the exception leaves the message on the queue: the Functions
+host retries it (then moves it to the poison queue), and the retry, finding the claim expired, repeats only
+the actions. A message that cannot be decoded or validated is rejected and acknowledged: a retry would fail
+the same way.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
-from lifecycle_handler.audit import COMPLETED, AuditRecord, AuditStore
+from lifecycle_handler.audit import CLAIM_TIMEOUT, COMPLETED, AuditRecord, AuditStore
 from lifecycle_handler.decisions import Action, Decision, decide
-from lifecycle_handler.errors import InvalidEvent
+from lifecycle_handler.errors import EventInProgress, InvalidEvent
 from lifecycle_handler.events import parse_event
 from lifecycle_handler.outbound import (
     AZURE_DEVOPS_SCOPE,
@@ -44,13 +58,18 @@ class Outcome:
     run: dict[str, Any] = field(default_factory=dict)
 
 
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 @dataclass(frozen=True)
 class Dependencies:
-    """The boundary: the audit store, the HTTP sender and the token provider."""
+    """The boundary: the audit store, the HTTP sender, the token provider and the clock (aware UTC)."""
 
     audit: AuditStore
     send: Sender
     token: TokenProvider
+    now: Callable[[], datetime] = utc_now
 
 
 def handle(raw: Any, settings: Settings, deps: Dependencies) -> Outcome:
@@ -64,13 +83,28 @@ def handle(raw: Any, settings: Settings, deps: Dependencies) -> Outcome:
         return Outcome(err.event_id, "rejected", detail=str(err))
 
     decision = decide(event)
-    record = AuditRecord.of(event, decision)
+    now = deps.now()
+    record = AuditRecord.of(event, decision, claimed_at=now)
     if not deps.audit.create_if_absent(record):
-        if deps.audit.status_of(record.partition_key, record.row_key) == COMPLETED:
+        claim = deps.audit.read_claim(record.partition_key, record.row_key)
+        if claim.status == COMPLETED:
             logger.info("lifecycle event duplicate id=%s: already handled, skipped", record.row_key)
             return Outcome(record.row_key, "duplicate", decision)
+        if claim.is_held(now):
+            msg = (
+                f"another delivery claimed this event at {_iso(claim.claimed_at)} and may still be acting; "
+                f"not acting now (its claim holds for {CLAIM_TIMEOUT})"
+            )
+            logger.info("lifecycle event in progress id=%s: %s", record.row_key, msg)
+            raise EventInProgress(msg, event_id=record.row_key)
+        if not deps.audit.take_over(claim, now):
+            msg = "another delivery took over the abandoned attempt first; not acting now"
+            logger.info("lifecycle event in progress id=%s: %s", record.row_key, msg)
+            raise EventInProgress(msg, event_id=record.row_key)
         logger.info(
-            "lifecycle event id=%s: earlier attempt did not complete, retrying its actions", record.row_key
+            "lifecycle event id=%s: the attempt claimed at %s did not complete; taken over, retrying its actions",
+            record.row_key,
+            _iso(claim.claimed_at),
         )
 
     requests = _requests(decision, record.row_key, event.envelope.subject, settings, deps)
@@ -148,3 +182,7 @@ def _requests(
 
 def _target(request: OutboundRequest) -> str:
     return request.url.split("?")[0] if "dev.azure.com" in request.url else "notification webhook"
+
+
+def _iso(moment: datetime | None) -> str:
+    return moment.isoformat() if moment is not None else "(unknown)"
