@@ -144,8 +144,10 @@ def build_alerts(
     names: ResourceNames,
     shared: StackResources,
     action_group_id: pulumi.Output[str] | None,
+    lifecycle: LifecycleEvents | None = None,
 ) -> OperationalAlerts | None:
-    """Compute and endpoint alerts, routed to the stack's action group; none without one (no alertEmails)."""
+    """Compute and endpoint alerts, and the lifecycle inbox's backlog alert with lifecycle events, routed to the
+    stack's action group; none without one (no alertEmails)."""
     if action_group_id is None:
         return None
     return OperationalAlerts(
@@ -158,5 +160,6 @@ def build_alerts(
             action_group_id=action_group_id,
             name_prefix=f"alert-{names.workload}-{names.environment}",
             tags=shared.tags,
+            lifecycle_inbox_id=lifecycle.inbox_storage_id if lifecycle else None,
         ),
     )

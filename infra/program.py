@@ -318,7 +318,7 @@ def build(config: StackConfig) -> None:
             else {},
         ),
     )
-    build_alerts(config, names, shared, governance.action_group_id)
+    build_alerts(config, names, shared, governance.action_group_id, lifecycle)
 
     pulumi.export("subscriptionId", client.subscription_id)
     pulumi.export("resourceGroupName", group.name)

@@ -6,7 +6,8 @@ scoped to them in advance. Endpoint alerts are therefore log search alerts on th
 Analytics workspace: they match every endpoint by name, present or future, as soon as its diagnostic
 setting sends AmlOnlineEndpointTrafficLog and the deployments' metrics (AzureMetrics) there, which the
 CD does for each endpoint it creates (docs/lifecycle-events.md). Compute alerts are ordinary metric
-alerts on the workspace itself, which exists. Everything goes to the stack's one action group.
+alerts on the workspace itself, which exists; with lifecycle events, one more watches the handler's inbox
+queues. Everything goes to the stack's one action group.
 """
 
 from __future__ import annotations
@@ -17,16 +18,18 @@ import pulumi
 from pulumi_azure_native import monitor
 
 WORKSPACE_METRICS = "Microsoft.MachineLearningServices/workspaces"
+QUEUE_METRICS = "Microsoft.Storage/storageAccounts/queueServices"
 
 
 @dataclass(frozen=True)
 class MetricRule:
-    """A static-threshold metric alert on the workspace."""
+    """A static-threshold metric alert."""
 
     metric: str
     aggregation: str
     threshold: float
     window: str
+    frequency: str
     severity: int
     why: str
 
@@ -48,6 +51,7 @@ METRIC_RULES: dict[str, MetricRule] = {
         "Maximum",
         90,
         "PT1H",
+        "PT15M",
         2,
         "a cluster family is above 90% of its core quota: the next scale-out or job will queue",
     ),
@@ -56,6 +60,7 @@ METRIC_RULES: dict[str, MetricRule] = {
         "Maximum",
         0,
         "PT15M",
+        "PT5M",
         2,
         "cluster nodes are unusable (failed provisioning or disk/driver faults): jobs wait or fail",
     ),
@@ -64,10 +69,27 @@ METRIC_RULES: dict[str, MetricRule] = {
         "Total",
         0,
         "PT1H",
+        "PT15M",
         3,
         "jobs failed in the workspace; the lifecycle handler posts each one's details to the team channel",
     ),
 }
+"""Rules on the workspace (WORKSPACE_METRICS), as Azure Monitor names its metrics."""
+
+INBOX_RULE = MetricRule(
+    # Storage emits QueueMessageCount once an hour for the whole queue service (no per-queue dimension):
+    # the event queue drains within seconds, so three non-empty readings in a row mean events are waiting
+    # for a handler that is down, or sit in the poison queue.
+    "QueueMessageCount",
+    "Minimum",
+    0,
+    "PT3H",
+    "PT1H",
+    2,
+    "lifecycle events have waited in the handler's queues for three hours: the handler is down, or messages "
+    "sit in the poison queue (docs/lifecycle-events.md, Replaying events)",
+)
+"""The lifecycle inbox's queue service (QUEUE_METRICS): events waiting, or poisoned."""
 
 _TRAFFIC = "AmlOnlineEndpointTrafficLog"
 _DEPLOYMENT_METRICS = (
@@ -125,6 +147,9 @@ class OperationalAlertsArgs:
     """Required. Prefix of the rule names, e.g. the stack's workload and environment."""
     tags: dict[str, str]
     """Required. Tags for the rules."""
+    lifecycle_inbox_id: pulumi.Input[str] | None = None
+    """Optional. ARM ID of the lifecycle events' inbox account: alert when its queues hold messages for hours.
+    None (no lifecycle events) adds no rule."""
 
 
 class OperationalAlerts(pulumi.ComponentResource):
@@ -136,7 +161,15 @@ class OperationalAlerts(pulumi.ComponentResource):
         super().__init__("azure-mlops:monitoring:OperationalAlerts", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
-        for key, rule in METRIC_RULES.items():
+        metric_rules = [
+            (key, rule, args.workspace_id, WORKSPACE_METRICS) for key, rule in METRIC_RULES.items()
+        ]
+        if args.lifecycle_inbox_id is not None:
+            queues = pulumi.Output.from_input(args.lifecycle_inbox_id).apply(
+                lambda i: f"{i}/queueServices/default"
+            )
+            metric_rules.append(("lifecycle-inbox", INBOX_RULE, queues, QUEUE_METRICS))
+        for key, rule, scope, namespace in metric_rules:
             monitor.MetricAlert(
                 f"{name}-{key}",
                 rule_name=f"{args.name_prefix}-{key}",
@@ -145,8 +178,8 @@ class OperationalAlerts(pulumi.ComponentResource):
                 description=rule.why,
                 severity=rule.severity,
                 enabled=True,
-                scopes=[args.workspace_id],
-                evaluation_frequency="PT5M" if rule.window == "PT15M" else "PT15M",
+                scopes=[scope],
+                evaluation_frequency=rule.frequency,
                 window_size=rule.window,
                 auto_mitigate=True,
                 criteria=monitor.MetricAlertSingleResourceMultipleMetricCriteriaArgs(
@@ -155,7 +188,7 @@ class OperationalAlerts(pulumi.ComponentResource):
                         monitor.MetricCriteriaArgs(
                             criterion_type="StaticThresholdCriterion",
                             name=key,
-                            metric_namespace=WORKSPACE_METRICS,
+                            metric_namespace=namespace,
                             metric_name=rule.metric,
                             operator="GreaterThan",
                             threshold=rule.threshold,

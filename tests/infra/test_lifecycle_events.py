@@ -294,19 +294,39 @@ def test_the_handler_and_topic_get_exactly_their_roles_on_single_resources(
 
 def test_alerts_cover_compute_and_endpoints_and_notify_the_stack_action_group(dev: Plan) -> None:
     group = dev.one("azure-native:monitor:ActionGroup").resource_id
-    metric = {
-        a.inputs["ruleName"].rsplit("-", 1)[0]: a for a in dev.of_type("azure-native:monitor:MetricAlert")
+    metric = {a.name: a for a in dev.of_type("azure-native:monitor:MetricAlert")}
+    assert set(metric) == {
+        "alerts-quota",
+        "alerts-unusable-nodes",
+        "alerts-failed-runs",
+        "alerts-lifecycle-inbox",
     }
-    assert len(metric) == 3
     workspace = dev.one("azure-native:machinelearningservices:Workspace").resource_id
     names = set()
-    for alert in metric.values():
-        assert alert.inputs["scopes"] == [workspace]
+    for key, alert in metric.items():
         assert alert.inputs["actions"] == [{"actionGroupId": group}]
+        assert alert.inputs["ruleName"] == f"alert-mlops-dev-{key.removeprefix('alerts-')}"
+        if key == "alerts-lifecycle-inbox":
+            continue
+        assert alert.inputs["scopes"] == [workspace]
         (criterion,) = alert.inputs["criteria"]["allOf"]
         assert criterion["metricNamespace"] == "Microsoft.MachineLearningServices/workspaces"
         names.add(criterion["metricName"])
     assert names == {"Quota Utilization Percentage", "Unusable Nodes", "Failed Runs"}
+    # The handler's inbox: hours of messages in its queues (a handler down, or poisoned events) alert too.
+    inbox = metric["alerts-lifecycle-inbox"].inputs
+    assert inbox["scopes"] == [dev.named("lifecycle-inbox-account").resource_id + "/queueServices/default"]
+    (criterion,) = inbox["criteria"]["allOf"]
+    assert (criterion["metricNamespace"], criterion["metricName"]) == (
+        "Microsoft.Storage/storageAccounts/queueServices",
+        "QueueMessageCount",
+    )
+    assert (criterion["timeAggregation"], criterion["operator"], criterion["threshold"]) == (
+        "Minimum",
+        "GreaterThan",
+        0,
+    )
+    assert (inbox["windowSize"], inbox["evaluationFrequency"]) == ("PT3H", "PT1H")
     logs = dev.one("azure-native:operationalinsights:Workspace").resource_id
     queries = dev.of_type("azure-native:monitor:ScheduledQueryRule")
     assert len(queries) == 4
@@ -350,7 +370,7 @@ def test_nothing_of_it_exists_where_the_feature_is_off(staging_without: Plan, pl
     for stack, committed in plans.items():
         assert committed.outputs["lifecycleFunctionAppName"].startswith("func-"), stack
     # prod has an action group (alertEmails), so it has the alerts; staging has none, so no alerts.
-    assert len(plans["prod"].of_type("azure-native:monitor:MetricAlert")) == 3
+    assert len(plans["prod"].of_type("azure-native:monitor:MetricAlert")) == 4
     assert plans["staging"].of_type("azure-native:monitor:MetricAlert") == []
     assert plans["staging"].of_type("azure-native:monitor:ScheduledQueryRule") == []
 
@@ -371,3 +391,9 @@ def test_the_feature_refuses_a_vnet_without_room_and_half_set_retraining() -> No
         with pytest.raises(InvalidStackConfig) as raised:
             run_program("dev", config)
         assert problem in str(raised.value)
+
+
+def test_without_lifecycle_events_the_alerts_watch_no_inbox() -> None:
+    plan = run_program("dev", stack_config("dev", lifecycleEventsEnabled="false"))
+    alerts = {a.name for a in plan.of_type("azure-native:monitor:MetricAlert")}
+    assert alerts == {"alerts-quota", "alerts-unusable-nodes", "alerts-failed-runs"}
