@@ -14,7 +14,7 @@ export UV_LINK_MODE := copy
 # would otherwise recompile azure-native's sources on import (make plan: 10.6 s -> 7.1 s median).
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: setup setup-checkov setup-policy-pack test lint plan scan diagrams docs demo clean
+.PHONY: setup setup-checkov setup-policy-pack setup-azurite test lint plan scan diagrams docs demo clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -31,7 +31,19 @@ setup-checkov: $(UV)  ## Create .venv-checkov (pinned checkov) from policy/check
 setup-policy-pack: $(UV)  ## Create .venv-policy (pulumi-policy) from policy/pack/uv.lock.
 	UV_PROJECT_ENVIRONMENT=$(CURDIR)/.venv-policy $(UV) sync --frozen --all-groups --project policy/pack
 
-test: setup setup-checkov setup-policy-pack  ## Run the whole test suite, the policy gate of every stack included.
+# Azurite, Microsoft's Azure Storage emulator, pinned by tests/support/azurite/package-lock.json: the tests run
+# the Table and Queue boundary on it. npm ci reinstalls only when package.json or the lock file is newer than
+# the install.
+AZURITE := tests/support/azurite
+AZURITE_STAMP := $(AZURITE)/node_modules/.package-lock.json
+
+$(AZURITE_STAMP): $(AZURITE)/package.json $(AZURITE)/package-lock.json
+	npm ci --prefix $(AZURITE) --no-audit --no-fund
+	touch $@
+
+setup-azurite: $(AZURITE_STAMP)  ## Install the pinned Azurite into tests/support/azurite/node_modules (idempotent).
+
+test: setup setup-checkov setup-policy-pack setup-azurite  ## Run the whole test suite, the policy gate of every stack included.
 	$(UV) run --frozen --no-sync pytest -n 2
 
 lint: setup  ## ruff lint and format check.
@@ -60,7 +72,7 @@ demo: setup  ## The whole MLOps loop locally: MLflow server, generated project, 
 		$(if $(KEEP_RUNNING),--keep-running) $(if $(WORSE),--worse-candidate) $(DEMO_ARGS)
 
 clean:
-	rm -rf build .venv .venv-checkov .venv-policy $(TOOLS)
+	rm -rf build .venv .venv-checkov .venv-policy $(TOOLS) $(AZURITE)/node_modules
 
 .PHONY: sync-template
 sync-template: setup  ## Copy pipelines/ templates and scripts into templates/mlflow-project (byte for byte).

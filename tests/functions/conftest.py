@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.support.assertion_guard import pytest_runtest_setup  # noqa: F401 (a hook, applied to this folder)
+from tests.support.azurite_server import Azurite, AzuriteError, start
 
 APP = Path(__file__).resolve().parents[2] / "functions" / "lifecycle_events"
 # The Functions host runs function_app.py with the app folder on sys.path; tests import it the same way.
@@ -146,3 +148,17 @@ def settings(
         devops=devops,
         dry_run=dry_run,
     )
+
+
+@pytest.fixture(scope="session")
+def azurite() -> Iterator[Azurite]:
+    """Azurite, the Azure Storage emulator, running for the session (one per test worker), on free ports.
+
+    Missing, it fails the tests that need it, naming `make setup-azurite`: a skipped boundary test is no test.
+    """
+    try:
+        server = start()
+    except AzuriteError as err:
+        pytest.fail(str(err), pytrace=False)
+    yield server
+    server.stop()
