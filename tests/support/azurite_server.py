@@ -26,6 +26,7 @@ HOST = "127.0.0.1"
 # The emulator's published development account (learn.microsoft.com: "Use Azurite for local Azure Storage
 # development", well-known storage account and key): not a secret.
 ACCOUNT = "devstoreaccount1"
+# checkov:skip=CKV_SECRET_3: Azurite's published development account key, the same on every machine, not a secret
 ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 FLAGS = (
     "--inMemoryPersistence",
