@@ -175,3 +175,25 @@ def test_the_summary_says_what_the_breach_would_do(tmp_path: Path) -> None:
     console = Console(width=200, record=True)
     console.print(summary_table(quiet))
     assert "no batch drifted: no breach event, nothing to queue" in console.export_text()
+
+
+def test_the_local_audit_store_lets_only_one_of_two_takers_reclaim_a_record(tmp_path: Path) -> None:
+    """The file store's ETag behaves like the table's If-Match: a take-over with a stale read loses."""
+    store = lifecycle.LocalAuditStore(tmp_path / "audit.json")
+    store.path.write_text(
+        json.dumps(
+            {
+                "p|e1": {
+                    "PartitionKey": "p",
+                    "RowKey": "e1",
+                    "Status": "pending",
+                    "ClaimedAt": "2026-11-22T09:00:00+00:00",
+                }
+            }
+        )
+    )
+    first, second = store.read_claim("p", "e1"), store.read_claim("p", "e1")
+    assert first.etag == second.etag
+    assert store.take_over(first, NOW) is True
+    assert store.take_over(second, NOW) is False  # the record changed since `second` was read
+    assert store.read_claim("p", "e1").claimed_at == NOW

@@ -146,6 +146,7 @@ class LocalAuditStore:
         return hashlib.sha256(json.dumps(entity, sort_keys=True, default=str).encode("utf-8")).hexdigest()
 
     def read_claim(self, partition_key: str, row_key: str) -> Any:
+        _load_handler()
         from lifecycle_handler.audit import StoredClaim
 
         entity = self._read()[self._key(partition_key, row_key)]
