@@ -2,8 +2,8 @@
 
 checkov's ARM framework has only two Azure ML checks, so these cover the rest of what this platform
 promises: idle clusters cost nothing outside prod, compute is Entra-only, instances shut down when idle,
-private stacks keep the workspace private, data is reached with identities, and Databricks tracks to
-the AML workspace. The same functions run as checkov custom checks (policy/checkov_checks) on the ARM
+private stacks keep the workspace private, data is reached with identities, Databricks tracks to
+the AML workspace, and lifecycle events travel with identities and are never dropped. The same functions run as checkov custom checks (policy/checkov_checks) on the ARM
 model and as a Pulumi policy pack (policy/pack) at `pulumi preview`; they import nothing but the
 standard library, so either environment can load them.
 """
@@ -20,6 +20,7 @@ COMPUTES = "Microsoft.MachineLearningServices/workspaces/computes"
 DATASTORES = "Microsoft.MachineLearningServices/workspaces/datastores"
 STORAGE_ACCOUNTS = "Microsoft.Storage/storageAccounts"
 DATABRICKS_WORKSPACES = "Microsoft.Databricks/workspaces"
+EVENT_SUBSCRIPTIONS = "Microsoft.EventGrid/systemTopics/eventSubscriptions"
 
 PROD_ENVIRONMENT = "prod"
 """The only environment whose clusters may keep nodes warm."""
@@ -199,6 +200,31 @@ def _databricks_linked(resource: Mapping[str, Any], context: StackContext) -> li
     ]
 
 
+_IDENTITY_TYPES = ("SystemAssigned", "UserAssigned")
+
+
+def _event_delivery_identity(resource: Mapping[str, Any], context: StackContext) -> list[str] | None:
+    problems = []
+    name = _name(resource)
+    # The plain forms authenticate with keys, SAS tokens or a push endpoint's own secret.
+    for plain, with_identity in (
+        ("destination", "deliveryWithResourceIdentity"),
+        ("deadLetterDestination", "deadLetterWithResourceIdentity"),
+    ):
+        identity = _get(resource, f"properties.{with_identity}.identity.type")
+        if _get(resource, f"properties.{plain}") is not None:
+            problems.append(
+                f"{name}: properties.{plain} is set; use properties.{with_identity} (a managed identity)"
+            )
+        elif identity not in _IDENTITY_TYPES:
+            problems.append(
+                f"{name}: properties.{with_identity}.identity.type = {identity!r}; must be one of "
+                f"{list(_IDENTITY_TYPES)} (events are delivered and dead-lettered with a managed identity, "
+                "and an event that cannot be delivered is dead-lettered, not dropped)"
+            )
+    return problems
+
+
 RULES: tuple[Rule, ...] = (
     Rule(
         "CKV_AMLOPS_1",
@@ -255,6 +281,13 @@ RULES: tuple[Rule, ...] = (
         "Databricks workspaces are linked to the AML workspace.",
         (DATABRICKS_WORKSPACES,),
         _databricks_linked,
+    ),
+    Rule(
+        "CKV_AMLOPS_9",
+        "event-delivery-identity",
+        "Event Grid subscriptions deliver and dead-letter with a managed identity, never keys or push secrets.",
+        (EVENT_SUBSCRIPTIONS,),
+        _event_delivery_identity,
     ),
 )
 """Every rule, in ID order."""

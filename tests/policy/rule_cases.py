@@ -86,6 +86,9 @@ def rule_cases(plans: dict[str, Plan]) -> list[RuleCase]:
     datastore = dev.named("workspace-datalake_raw").inputs
     account = dev.named("workspace-storage-account").inputs
     ws_id = prod.named("workspace-workspace").resource_id or ""
+    subscription = prod.named("lifecycle-subscriptions-monitor-breach").inputs
+    push = _changed(subscription, "deliveryWithResourceIdentity", None)
+    push["destination"] = {"endpointType": "WebHook", "endpointUrl": "https://example.org/api/events?code=k"}
     return [
         RuleCase(
             "CKV_AMLOPS_1",
@@ -166,5 +169,13 @@ def rule_cases(plans: dict[str, Plan]) -> list[RuleCase]:
             _databricks(None),
             DEV,
             "amlWorkspaceId.value = None",
+        ),
+        RuleCase(
+            "CKV_AMLOPS_9",
+            "azure-native:eventgrid:SystemTopicEventSubscription",
+            subscription,
+            push,
+            PROD,
+            "properties.destination is set",
         ),
     ]

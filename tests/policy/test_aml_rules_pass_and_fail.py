@@ -60,3 +60,15 @@ def test_iso_durations() -> None:
     assert duration_minutes("PT1H30M") == 90
     assert duration_minutes("PT900S") == 15
     assert duration_minutes("60") is None and duration_minutes("PT") is None
+
+
+def test_a_subscription_that_would_drop_undeliverable_events_is_refused(plans: dict[str, Plan]) -> None:
+    subscription = arm_resource(
+        "azure-native:eventgrid:SystemTopicEventSubscription",
+        plans["dev"].named("lifecycle-subscriptions-run-failed").inputs,
+    )
+    assert rule("CKV_AMLOPS_9").violations(subscription, DEV) == []
+    del subscription["properties"]["deadLetterWithResourceIdentity"]
+    (problem,) = rule("CKV_AMLOPS_9").violations(subscription, DEV)
+    assert "deadLetterWithResourceIdentity.identity.type = None" in problem
+    assert "dead-lettered, not dropped" in problem

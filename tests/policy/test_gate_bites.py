@@ -62,6 +62,12 @@ def test_an_insecure_variant_of_prod_fails_the_expected_checks(
     by_type["Microsoft.Storage/storageAccounts"]["properties"]["allowSharedKeyAccess"] = True
     by_type["Microsoft.ContainerRegistry/registries"]["properties"]["adminUserEnabled"] = True
     by_type["Microsoft.KeyVault/vaults"]["properties"]["publicNetworkAccess"] = "Enabled"
+    subscription = by_type["Microsoft.EventGrid/systemTopics/eventSubscriptions"]["properties"]
+    subscription.pop("deliveryWithResourceIdentity")
+    subscription["destination"] = {
+        "endpointType": "WebHook",
+        "properties": {"endpointUrl": "https://example.org/e"},
+    }
     files = {"insecure.json": json.dumps(template), "leak.py": f'AWS_ACCESS_KEY_ID = "{FAKE_AWS_KEY}"\n'}
     findings = _scan(tmp_path, files, ("arm", "secrets"))
     failed = {f.check_id for f in findings if f.result == "failed"}
@@ -69,6 +75,7 @@ def test_an_insecure_variant_of_prod_fails_the_expected_checks(
         "CKV2_AZURE_49",
         "CKV_AMLOPS_4",
         "CKV_AMLOPS_7",
+        "CKV_AMLOPS_9",
         "CKV_AZURE_137",
         "CKV_AZURE_189",
         "CKV_SECRET_2",
