@@ -37,8 +37,6 @@ from pulumi_azure_native import eventgrid, storage, web
 from infra.components.storage import SecureStorageAccount, SecureStorageAccountArgs
 from infra.policy_waivers import waive_check
 
-FUNCTION_NAME = "on_lifecycle_event"
-"""The queue-triggered function in functions/lifecycle_events/function_app.py."""
 EVENT_QUEUE = "lifecycle-events"
 """Storage queue Event Grid delivers every subscribed event into, one event per message."""
 POISON_QUEUE = f"{EVENT_QUEUE}-poison"

@@ -31,6 +31,8 @@ DOCUMENTED_TOPIC = (
     "Microsoft.MachineLearningServices/workspaces/{workspace-name}"
 )
 WEBHOOK = "https://contoso.webhook.office.com/webhookb2/abc/IncomingWebhook/def/ghi"
+FUNCTION_NAME = "on_lifecycle_event"
+"""The queue-triggered function in function_app.py: the name its logs and the portal show."""
 DEVOPS = DevOpsTarget(organization="contoso", project="ML Platform", pipeline_id=42)
 
 

@@ -17,13 +17,12 @@ from lifecycle_handler.events import SUBSCRIBED_TYPES, parse_event
 
 from infra.components.lifecycle_events import (
     EVENT_QUEUE,
-    FUNCTION_NAME,
     POISON_QUEUE,
     QUEUE_CONNECTION,
     QUEUE_NAME_SETTING,
 )
 from infra.components.lifecycle_subscriptions import SUBSCRIPTIONS
-from tests.functions.conftest import APP, DOCUMENTED_TOPIC, Boundary, load, settings
+from tests.functions.conftest import APP, DOCUMENTED_TOPIC, FUNCTION_NAME, Boundary, load, settings
 
 DOCUMENTED = (
     "model_registered.json",

@@ -24,7 +24,7 @@ from functions.publish import (
     package_files,
     publish_target,
 )
-from infra.components.lifecycle_events import FUNCTION_NAME
+from tests.functions.conftest import FUNCTION_NAME
 
 HANDLER_MODULES = {
     f"lifecycle_handler/{name}.py"

@@ -69,10 +69,10 @@ class AuditRecord:
     triggering_event: str
     reference_data: str
     tags_json: str
+    claimed_at: datetime
+    """When this attempt claimed the event (UTC); the lease that keeps concurrent deliveries from acting."""
     status: str = PENDING
     outcome: str = ""
-    claimed_at: datetime | None = None
-    """When this attempt claimed the event (UTC); the lease that keeps concurrent deliveries from acting."""
 
     @classmethod
     def of(cls, event: LifecycleEvent, decision: Decision, *, claimed_at: datetime) -> AuditRecord:
@@ -105,7 +105,7 @@ class AuditRecord:
 
     def entity(self) -> dict[str, Any]:
         """The record as a Table entity (PascalCase keys, as Table Storage tooling expects)."""
-        entity: dict[str, Any] = {
+        return {
             "PartitionKey": self.partition_key,
             "RowKey": self.row_key,
             "EventType": self.event_type,
@@ -128,10 +128,8 @@ class AuditRecord:
             "Tags": self.tags_json,
             "Status": self.status,
             "Outcome": self.outcome,
+            "ClaimedAt": self.claimed_at,
         }
-        if self.claimed_at is not None:
-            entity["ClaimedAt"] = self.claimed_at
-        return entity
 
 
 @dataclass(frozen=True)
@@ -193,8 +191,8 @@ class AuditStore(Protocol):
 class TableAuditStore:
     """AuditStore on an Azure Table (an azure-data-tables TableClient).
 
-    The Azure SDK is imported only in connect(): the store's calls go through the client it is given, which
-    tests fake. "merge" is UpdateMode.MERGE's value (UpdateMode is a str enum, compared by value).
+    The store's calls go through the client it is given (a real one on Azurite in the tests, or a fake); the
+    Azure SDK is imported where it is used, so the handler's logic loads without it.
     """
 
     def __init__(self, client: Any) -> None:
@@ -227,11 +225,12 @@ class TableAuditStore:
     def take_over(self, claim: StoredClaim, claimed_at: datetime) -> bool:
         from azure.core import MatchConditions
         from azure.core.exceptions import HttpResponseError, ResourceModifiedError
+        from azure.data.tables import UpdateMode
 
         try:
             self._table.update_entity(
                 {"PartitionKey": claim.partition_key, "RowKey": claim.row_key, "ClaimedAt": claimed_at},
-                mode="merge",
+                mode=UpdateMode.MERGE,
                 etag=claim.etag,
                 match_condition=MatchConditions.IfNotModified,
             )
@@ -243,6 +242,8 @@ class TableAuditStore:
         return True
 
     def complete(self, record: AuditRecord, outcome: str) -> None:
+        from azure.data.tables import UpdateMode
+
         self._table.update_entity(
             {
                 "PartitionKey": record.partition_key,
@@ -250,5 +251,5 @@ class TableAuditStore:
                 "Status": COMPLETED,
                 "Outcome": outcome,
             },
-            mode="merge",
+            mode=UpdateMode.MERGE,
         )
