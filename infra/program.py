@@ -6,6 +6,8 @@ branches on the stack's name: stacks differ only in their `Pulumi.<stack>.yaml` 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pulumi
 from pulumi_azure_native import authorization, resources
 
@@ -39,14 +41,22 @@ from infra.private_profile import (
     build_private_network,
     endpoint_specs,
 )
+from infra.stack_file import read_stack_file
 from infra.stack_resources import StackResources
 from infra.tags import standard_tags
 
 
 def load_stack_config() -> StackConfig:
-    """The current stack's configuration, validated (raises InvalidStackConfig)."""
+    """The current stack's configuration, validated (raises InvalidStackConfig).
+
+    The stack file itself is read strictly first, as the offline plan reads it: the CLI would otherwise hand
+    the program a duplicate key's last value, "None" for a null, and drop a misspelled namespace unseen.
+    """
     from pulumi.runtime.config import CONFIG, get_config_env
 
+    stack_file = Path.cwd() / f"Pulumi.{pulumi.get_stack()}.yaml"
+    if stack_file.is_file():
+        read_stack_file(stack_file, pulumi.get_project())
     values = {**(get_config_env() or {}), **CONFIG.get()}
     return parse_stack_config(project_config_values(values, pulumi.get_project()))
 

@@ -7,9 +7,10 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from infra.errors import AzureMlopsError
-from infra.plan.artifacts import write_artifacts
+from infra.plan.artifacts import discard_artifacts, write_artifacts
 from infra.plan.engine import DEFAULT_SUBSCRIPTION_ID, run_program
 from infra.plan.report import print_plan
 from infra.plan.scenarios import SCENARIOS
@@ -33,25 +34,29 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     console = Console()
+    discard_artifacts(args.out, args.stack)
     try:
         scenario = SCENARIOS.get(args.stack)
         config = scenario.config(args.root) if scenario else load_stack_config(args.root, args.stack)
         plan = run_program(args.stack, config, subscription_id=args.subscription_id)
         artifacts = write_artifacts(plan, args.out)
     except AzureMlopsError as err:
-        console.print(f"[bold red]plan of stack {args.stack!r} failed[/]\n{err}", highlight=False)
+        console.print(
+            f"[bold red]plan of stack {escape(repr(args.stack))} failed[/]\n{escape(str(err))}",
+            highlight=False,
+        )
         return 1
     print_plan(plan, artifacts.folder, console)
     estimate = artifacts.cost
     console.print(
         f"[bold]cost[/] ({estimate.region}, list prices): idle {estimate.idle:,.2f} USD/month, full scale "
         f"{estimate.full:,.2f} USD/month; unpriced: {len(estimate.unpriced)}; details in "
-        f"{artifacts.folder / 'cost.md'}"
+        f"{escape(str(artifacts.folder / 'cost.md'))}"
     )
     console.print(
-        f"wrote {artifacts.folder / 'template.json'} "
+        f"wrote {escape(str(artifacts.folder / 'template.json'))} "
         f"(ARM model, {len(artifacts.template['resources'])} resources, "
-        f"{len(plan.waivers)} checkov skips) and {artifacts.folder / 'architecture.md'}"
+        f"{len(plan.waivers)} checkov skips) and {escape(str(artifacts.folder / 'architecture.md'))}"
     )
     return 0
 

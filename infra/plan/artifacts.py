@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,11 @@ class StackArtifacts:
     folder: Path
     template: dict[str, Any]
     cost: cost.CostEstimate
+
+
+def discard_artifacts(out_dir: Path, stack: str) -> None:
+    """Remove what an earlier plan of `stack` wrote, so that a plan that fails leaves nothing stale to read."""
+    shutil.rmtree(out_dir / stack, ignore_errors=True)
 
 
 def write_artifacts(plan: Plan, out_dir: Path) -> StackArtifacts:

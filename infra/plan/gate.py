@@ -19,10 +19,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from infra.errors import AzureMlopsError
-from infra.plan.artifacts import write_artifacts
+from infra.plan.artifacts import discard_artifacts, write_artifacts
 from infra.plan.checkov_run import Finding, apply_graph_waivers, run_checkov
 from infra.plan.engine import run_program
 from infra.plan.scan_inputs import (
@@ -90,6 +91,8 @@ def run_gate(
     """Plan `stacks` and `scenarios`, stage everything under `scan_dir`, run checkov once and judge the result."""
     root = root.resolve()
     inputs = prepare_folder(scan_dir)
+    for stack in [*stacks, *(scenarios or {})]:
+        discard_artifacts(out_dir, stack)
     idle: dict[str, float] = {}
     configs = {stack: load_stack_config(root, stack) for stack in stacks}
     configs |= {name: scenario.config(root) for name, scenario in (scenarios or {}).items()}
@@ -129,28 +132,28 @@ def print_result(result: GateResult, root: Path, console: Console) -> None:
         table.add_column(column)
     for framework in sorted({f.framework for f in result.findings}):
         counts = Counter(f.result for f in result.findings if f.framework == framework)
-        table.add_row(framework, *(str(counts.get(k, 0)) for k in ("passed", "failed", "skipped")))
+        table.add_row(escape(framework), *(str(counts.get(k, 0)) for k in ("passed", "failed", "skipped")))
     console.print(table)
     passed = result.passed_per_stack()
     for stack, count in result.resources_scanned.items():
         console.print(
-            f"stack [bold]{stack}[/]: {count} resources scanned, {passed[stack]} checks passed, "
+            f"stack [bold]{escape(stack)}[/]: {count} resources scanned, {passed[stack]} checks passed, "
             f"idle list price {result.idle_cost[stack]:,.2f} USD/month"
         )
     console.print(
         f"pipelines scanned: {len(result.inputs.sources)} staged files; generated projects: "
-        f"{[p.parent.name for p in result.inputs.generated] or 'none'}"
+        f"{escape(str([p.parent.name for p in result.inputs.generated] or 'none'))}"
     )
     for note in result.inputs.template_notes:
-        console.print(f"[yellow]note[/]: {note}")
+        console.print(f"[yellow]note[/]: {escape(note)}", highlight=False)
     console.print(f"[bold]skips ({len(result.of('skipped'))})[/]")
     for f in sorted(result.of("skipped"), key=lambda f: (f.file, f.resource, f.check_id)):
         console.print(
-            f"  {f.check_id} {f.resource} [{_source(f.file, result.inputs, root)}]: {f.reason}",
+            escape(f"  {f.check_id} {f.resource} [{_source(f.file, result.inputs, root)}]: {f.reason}"),
             highlight=False,
         )
     for problem in result.problems:
-        console.print(f"[bold red]FAIL[/] {problem}", highlight=False)
+        console.print(f"[bold red]FAIL[/] {escape(problem)}", highlight=False)
     verdict = (
         "[bold green]gate passed[/]"
         if result.passed
@@ -177,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = run_gate(args.root, stacks, args.out, args.scan_dir, scenarios)
     except AzureMlopsError as err:
-        console.print(f"[bold red]gate could not run[/]\n{err}", highlight=False)
+        console.print(f"[bold red]gate could not run[/]\n{escape(str(err))}", highlight=False)
         return 2
     print_result(result, args.root.resolve(), console)
     report = {"problems": result.problems, "findings": [asdict(f) for f in result.findings]}

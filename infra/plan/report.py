@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.tree import Tree
 
 from infra.plan.engine import Plan, PlannedResource
@@ -98,7 +99,14 @@ def key_settings(resource: PlannedResource) -> dict[str, Any]:
 def resource_records(plan: Plan) -> list[dict[str, Any]]:
     """The resources.json records, sorted by name so that files diff cleanly."""
     return [
-        {"type": r.type, "name": r.name, "parent": r.parent, "inputs": r.inputs, "protect": r.protect}
+        {
+            "type": r.type,
+            "name": r.name,
+            "parent": r.parent,
+            "inputs": r.inputs,
+            "protect": r.protect,
+            "retainOnDelete": r.retain_on_delete,
+        }
         for r in sorted(plan.resources, key=lambda r: r.name)
     ]
 
@@ -120,17 +128,19 @@ def _shown(value: Any) -> Any:
 
 
 def _label(resource: PlannedResource) -> str:
-    settings = ", ".join(f"{k.rsplit('.', 1)[-1]}={_shown(v)}" for k, v in key_settings(resource).items())
+    settings = escape(
+        ", ".join(f"{k.rsplit('.', 1)[-1]}={_shown(v)}" for k, v in key_settings(resource).items())
+    )
     lock = " [bold red]protect[/]" if resource.protect else ""
     kind = "[cyan]" if resource.custom else "[magenta]"
-    return f"{kind}{resource.type}[/] [bold]{resource.name}[/]{lock}" + (
+    return f"{kind}{escape(resource.type)}[/] [bold]{escape(resource.name)}[/]{lock}" + (
         f" [dim]{settings}[/]" if settings else ""
     )
 
 
 def render_tree(plan: Plan) -> Tree:
     """The resources as a tree: components with their children, sorted by name."""
-    tree = Tree(f"[bold]stack {plan.stack}[/] ({len(plan.resources)} resources)")
+    tree = Tree(f"[bold]stack {escape(plan.stack)}[/] ({len(plan.resources)} resources)")
     nodes: dict[str | None, Tree] = {None: tree}
     pending = sorted(plan.resources, key=lambda r: r.name)
     while pending:
@@ -146,5 +156,5 @@ def render_tree(plan: Plan) -> Tree:
 def print_plan(plan: Plan, folder: Path, console: Console) -> None:
     """Print the tree, the stack outputs and where the files went."""
     console.print(render_tree(plan))
-    console.print(f"[bold]outputs[/]: {json.dumps(plan.outputs, indent=2, sort_keys=True)}")
-    console.print(f"wrote {folder / 'resources.json'} and {folder / 'outputs.json'}")
+    console.print(f"[bold]outputs[/]: {escape(json.dumps(plan.outputs, indent=2, sort_keys=True))}")
+    console.print(escape(f"wrote {folder / 'resources.json'} and {folder / 'outputs.json'}"))

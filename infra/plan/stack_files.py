@@ -14,6 +14,7 @@ import yaml
 
 from infra.config import PROJECT
 from infra.errors import PlanError
+from infra.stack_file import read_stack_file
 
 
 def _as_config_string(value: Any) -> str:
@@ -46,6 +47,5 @@ def load_stack_config(root: Path, stack: str) -> dict[str, str]:
         for key, entry in (project.get("config") or {}).items()
         if "default" in entry
     }
-    stack_values = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
-    values.update({key: _as_config_string(value) for key, value in stack_values.items()})
+    values.update({key: _as_config_string(value) for key, value in read_stack_file(path, PROJECT).items()})
     return values
