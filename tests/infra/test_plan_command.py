@@ -11,6 +11,8 @@ from pathlib import Path
 
 from tests.infra.conftest import REPO
 
+VALID = "config:\n  azure-mlops:environment: qa\n  azure-mlops:owner: team\n  azure-mlops:costCenter: CC-1\n"
+
 
 def _plan(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200"}
@@ -55,3 +57,21 @@ def test_plan_of_a_bad_stack_file_names_the_key_and_declares_nothing(tmp_path: P
     assert result.returncode == 1
     assert "azure-mlops:cpuClusterMaxNodes = '0'" in result.stdout
     assert not (tmp_path / "out" / "qa" / "resources.json").exists()
+
+
+def test_plan_prints_user_text_literally_and_leaves_no_stale_output(tmp_path: Path) -> None:
+    """Rich markup in a value (`[a-z]`, `[/]`) is printed as written, and a failed plan removes the old one."""
+    shutil.copy(REPO / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    out = tmp_path / "out"
+    (tmp_path / "Pulumi.qa.yaml").write_text(VALID + "  azure-mlops:networkProfile: public\n")
+    ok = _plan("--stack", "qa", "--root", str(tmp_path), "--out", str(out), cwd=tmp_path)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    records = json.loads((out / "qa" / "resources.json").read_text())
+    assert all("retainOnDelete" in r and "protect" in r for r in records)
+
+    (tmp_path / "Pulumi.qa.yaml").write_text(VALID + "  azure-mlops:workload: '[/][bold]x[a-z]'\n")
+    failed = _plan("--stack", "qa", "--root", str(tmp_path), "--out", str(out), cwd=tmp_path)
+    assert failed.returncode == 1
+    assert "Traceback" not in failed.stdout + failed.stderr
+    assert "azure-mlops:workload = '[/][bold]x[a-z]'" in failed.stdout
+    assert not (out / "qa").exists(), "a failed plan left the previous plan's files to be read as current"
