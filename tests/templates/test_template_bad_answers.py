@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from cookiecutter.exceptions import FailedHookException
+from cookiecutter.exceptions import FailedHookException, UndefinedVariableInTemplate
 
 from tests.templates.generation import generate
 
@@ -14,6 +14,20 @@ BAD_ANSWERS = [
     # (field, value, the start of the rule the message must quote)
     ("package_name", "1st_model", "a lower-case Python identifier"),
     ("package_name", "class", "must not be a Python keyword"),
+    # A package named after a module the project imports would be imported in its place.
+    ("package_name", "mlflow", "must not shadow a module the project imports"),
+    ("package_name", "sklearn", "must not shadow a module the project imports"),
+    ("package_name", "json", "must not shadow a module the project imports"),
+    ("package_name", "test", "must not shadow a module the project imports"),
+    ("package_name", "tests", "must not shadow a module the project imports"),
+    ("package_name", "_", "must contain a letter or digit"),
+    ("package_name", "__", "must contain a letter or digit"),
+    ("alert_email", "alerts@-contoso.com", "one e-mail address"),
+    ("alert_email", "alerts@contoso-.com", "one e-mail address"),
+    ("alert_email", "alerts@contoso..com", "one e-mail address"),
+    ("alert_email", ".alerts@contoso.com", "one e-mail address"),
+    ("alert_email", "alerts@contoso.c0m", "one e-mail address"),
+    ("alert_email", f"alerts@{'a' * 64}.com", "one e-mail address"),
     ("endpoint_name", "ep", "3-32 letters, digits and hyphens"),
     ("endpoint_name", "9-lives", "3-32 letters, digits and hyphens, starting with a letter"),
     ("endpoint_name", "e" * 33, "3-32 letters"),
@@ -73,3 +87,28 @@ def test_an_unknown_choice_is_refused_before_anything_is_written(
     ):
         generate(tmp_path, **{field: value})
     assert list(tmp_path.iterdir()) == []
+
+
+# Cookiecutter renders each answer as a Jinja template before any hook sees it; outside a sandbox these
+# reach os.popen through a global's __init__.__globals__.
+INJECTIONS = [
+    "{{ cycler.__init__.__globals__.os.popen('touch MARKER').read() }}",
+    "{{ joiner.__init__.__globals__['os'].system('touch MARKER') }}",
+    "{% set x = namespace.__init__.__globals__ %}{{ x.os.popen('touch MARKER') }}",
+    "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+]
+
+
+@pytest.mark.parametrize("answer", INJECTIONS, ids=range(len(INJECTIONS)))
+def test_template_syntax_in_an_answer_runs_nothing_and_names_the_answer(answer: str, tmp_path: Path) -> None:
+    output = tmp_path / "out"
+    output.mkdir()
+    marker = tmp_path / "marker"
+
+    with pytest.raises(UndefinedVariableInTemplate) as raised:
+        generate(output, author=answer.replace("MARKER", str(marker)))
+
+    assert "Unable to render variable 'author'" in str(raised.value)
+    assert "rendered in a sandbox" in str(raised.value)
+    assert not marker.exists(), "an answer ran a command on the generating machine"
+    assert list(output.iterdir()) == []

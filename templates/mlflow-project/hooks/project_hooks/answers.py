@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import keyword
 import re
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -106,12 +107,18 @@ PATTERN_RULES: dict[str, PatternRule] = {
         33,
         "3-33 letters, digits, - and _, starting with a letter or digit (Azure ML registry names)",
     ),
-    # Lands in aml/monitoring.yml's alert_notification; a plain address, no display name or list.
+    # Lands in aml/monitoring.yml's alert_notification; a plain address, no display name or list. The
+    # local part is dot-separated atoms; the domain is DNS labels of 1-63 letters, digits and inner hyphens
+    # (RFC 1035) ending in an alphabetic top-level label, so `a@-x.com`, `a@x..com` and `.a@x.com` fail.
     "alert_email": PatternRule(
-        re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"),
+        re.compile(
+            r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*"
+            r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
+        ),
         6,
         254,
-        "one e-mail address such as mlops-alerts@contoso.com (Azure ML monitoring alert recipient)",
+        "one e-mail address such as mlops-alerts@contoso.com (Azure ML monitoring alert recipient), "
+        "its domain made of letters, digits and inner hyphens",
     ),
 }
 
@@ -145,11 +152,37 @@ letters, digits and _ and <path> is non-empty, relative, without spaces, quotes,
         raise InvalidAnswerError(field, value, _DATA_SOURCE_RULE)
 
 
-def check_package_name(field: str, value: str) -> None:
-    """A package must also not shadow a keyword (`import class` is a syntax error)."""
+# Import names of the project's dependencies (cookiecutter.json `_pins`) where they differ from the
+# distribution name: a package named after one would be imported instead of it.
+_IMPORT_NAMES = {"scikit-learn": "sklearn", "azure-ai-ml": "azure", "azure-identity": "azure"}
+# The generated project's own top-level folders that are importable: tests/ is its test package.
+_PROJECT_PACKAGES = frozenset({"test", "tests", "src"})
+
+
+def shadowed_modules(pins: Mapping[str, object]) -> frozenset[str]:
+    """Module names a project package must not take: the standard library, dependencies, the test package.
+
+    >>> sorted({"mlflow", "sklearn", "json", "tests"} & shadowed_modules({"mlflow": "3", "scikit-learn": "1"}))
+    ['json', 'mlflow', 'sklearn', 'tests']
+    """
+    dependencies = {_IMPORT_NAMES.get(name, name.replace("-", "_").split(".")[0]) for name in pins}
+    return frozenset(sys.stdlib_module_names) | _PROJECT_PACKAGES | dependencies
+
+
+def check_package_name(field: str, value: str, pins: Mapping[str, object]) -> None:
+    """A package must also not be a keyword, underscores alone, or shadow a module the project imports."""
     PATTERN_RULES[field].check(field, value)
     if keyword.iskeyword(value):
         raise InvalidAnswerError(field, value, "must not be a Python keyword")
+    if not value.strip("_"):
+        raise InvalidAnswerError(field, value, "must contain a letter or digit, not underscores alone")
+    if value in shadowed_modules(pins):
+        raise InvalidAnswerError(
+            field,
+            value,
+            "must not shadow a module the project imports (the standard library, a dependency in "
+            "cookiecutter.json's _pins, or the tests package)",
+        )
 
 
 def _check_choice(field: str, value: str) -> None:
@@ -164,7 +197,6 @@ def _pattern_checker(field: str) -> Callable[[str, str], None]:
 CHECKS: dict[str, Callable[[str, str], None]] = {
     **{field: _pattern_checker(field) for field in PATTERN_RULES},
     **{field: _check_choice for field in CHOICES},
-    "package_name": check_package_name,
     "data_source": check_data_source,
 }
 """One check per answer: every answer the template asks for is covered."""
@@ -182,3 +214,7 @@ def validate_answers(answers: Mapping[str, object]) -> None:
         if not isinstance(value, str):
             raise InvalidAnswerError(field, value, "must be a string")
         check(field, value)
+    pins = answers.get("_pins")
+    check_package_name(
+        "package_name", str(answers["package_name"]), pins if isinstance(pins, Mapping) else {}
+    )
