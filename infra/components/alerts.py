@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import monitor
 
+from infra.alert_schedules import AlertKind, check_schedule
+
 WORKSPACE_METRICS = "Microsoft.MachineLearningServices/workspaces"
 QUEUE_METRICS = "Microsoft.Storage/storageAccounts/queueServices"
 
@@ -78,15 +80,16 @@ METRIC_RULES: dict[str, MetricRule] = {
 
 INBOX_RULE = MetricRule(
     # Storage emits QueueMessageCount once an hour for the whole queue service (no per-queue dimension):
-    # the event queue drains within seconds, so three non-empty readings in a row mean events are waiting
-    # for a handler that is down, or sit in the poison queue.
+    # the event queue drains within seconds, so six non-empty hourly readings in a row mean events are waiting
+    # for a handler that is down, or sit in the poison queue. Six hours is the shortest metric alert window
+    # above one hour (one reading could be a burst caught in flight); queued events keep for days meanwhile.
     "QueueMessageCount",
     "Minimum",
     0,
-    "PT3H",
+    "PT6H",
     "PT1H",
     2,
-    "lifecycle events have waited in the handler's queues for three hours: the handler is down, or messages "
+    "lifecycle events have waited in the handler's queues for six hours: the handler is down, or messages "
     "sit in the poison queue (docs/lifecycle-events.md, Replaying events)",
 )
 """The lifecycle inbox's queue service (QUEUE_METRICS): events waiting, or poisoned."""
@@ -169,6 +172,11 @@ class OperationalAlerts(pulumi.ComponentResource):
                 lambda i: f"{i}/queueServices/default"
             )
             metric_rules.append(("lifecycle-inbox", INBOX_RULE, queues, QUEUE_METRICS))
+        # Every schedule is checked before any rule is declared: Azure would refuse it only at `pulumi up`.
+        for key, rule, _, _ in metric_rules:
+            check_schedule(f"{args.name_prefix}-{key}", AlertKind.METRIC, rule.window, rule.frequency)
+        for key in LOG_RULES:
+            check_schedule(f"{args.name_prefix}-{key}", AlertKind.LOG, LOG_RULE_FREQUENCY, LOG_RULE_FREQUENCY)
         for key, rule, scope, namespace in metric_rules:
             monitor.MetricAlert(
                 f"{name}-{key}",
