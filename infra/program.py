@@ -308,10 +308,13 @@ def build(config: StackConfig) -> None:
             },
             monthly_budget_usd=config.monthly_budget_usd,
             alert_emails=config.alert_emails,
+            # Not the workspace: a lock on it binds its endpoints, deployments and computes too (docs/private-profile.md).
             delete_locks={
                 "workspace-storage": workspace_storage.account_id,
                 "data-lake": data_lake.account_id,
                 "key-vault": vault.vault_id,
+                "container-registry": registry.registry_id,
+                **({"aml-registry": aml_registry.registry_id} if aml_registry else {}),
                 **locks_of(lifecycle),
             }
             if protect

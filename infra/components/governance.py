@@ -1,8 +1,8 @@
 """Governance: cost budget and alerts, diagnostic logs to Log Analytics, and delete locks on data.
 
-Locks sit on the resources that hold data (storage accounts, key vault), not on the resource group:
-a group-level CanNotDelete lock is inherited by every child, so Azure ML could no longer delete an old
-online deployment after a blue/green release, nor a compute instance, and releases would fail.
+Locks sit on the resources that hold data (storage accounts, key vault, registries), not on the resource group
+nor the workspace: a CanNotDelete lock is inherited by everything under its scope, so Azure ML could no longer
+delete an old online deployment after a blue/green release, nor a compute instance, and releases would fail.
 """
 
 from __future__ import annotations

@@ -112,6 +112,12 @@ ARM_RESOURCE_TYPES: dict[str, ArmResourceType] = {
         "2024-01-01",
         frozenset(),
     ),
+    "azure-native:storage:FileServiceProperties": ArmResourceType(
+        "Microsoft.Storage/storageAccounts/fileServices",
+        ("accountName", "fileServicesName"),
+        "2024-01-01",
+        frozenset(),
+    ),
     "azure-native:storage:BlobContainer": ArmResourceType(
         "Microsoft.Storage/storageAccounts/blobServices/containers",
         ("accountName", "=default", "containerName"),
