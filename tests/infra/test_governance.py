@@ -15,24 +15,51 @@ DATA_STORES = (
 )
 
 
-def test_diagnostics_of_workspace_vault_registry_and_storage_go_to_log_analytics(plan: Plan) -> None:
+ALL = ([{"categoryGroup": "allLogs", "enabled": True}], True)
+
+
+def test_diagnostics_of_every_logging_resource_go_to_log_analytics(plan: Plan) -> None:
+    """Each resource's setting asks for the categories its type supports, and for metrics only where it has them:
+    the workspace, vault, container registry and storage services all logs (allLogs) and AllMetrics; the AML
+    registry its two asset events, without metrics; the lifecycle function app FunctionAppLogs; the Event Grid
+    system topic DeliveryFailures.
+
+    https://learn.microsoft.com/en-us/azure/azure-monitor/reference/supported-logs/microsoft-machinelearningservices-registries-logs
+    https://learn.microsoft.com/en-us/azure/azure-monitor/reference/supported-logs/microsoft-web-sites-logs
+    https://learn.microsoft.com/en-us/azure/azure-monitor/reference/supported-logs/microsoft-eventgrid-systemtopics-logs
+    """
     logs = plan.one("azure-native:operationalinsights:Workspace").resource_id
     settings = plan.of_type("azure-native:monitor:DiagnosticSetting")
-    targets = {s.inputs["resourceUri"] for s in settings}
-    expected = {
-        plan.one("azure-native:machinelearningservices:Workspace").resource_id,
-        plan.one("azure-native:keyvault:Vault").resource_id,
-        plan.one("azure-native:containerregistry:Registry").resource_id,
-        plan.named("workspace-storage-account").resource_id + "/blobServices/default",
-        plan.named("data-lake-account").resource_id + "/blobServices/default",
+    actual = {
+        s.inputs["resourceUri"]: (s.inputs["logs"], s.inputs.get("metrics") == [{"category": "AllMetrics", "enabled": True}])
+        for s in settings
     }
-    if config_of(plan.stack).lifecycle_events_enabled:
+    expected = {
+        plan.one("azure-native:machinelearningservices:Workspace").resource_id: ALL,
+        plan.one("azure-native:keyvault:Vault").resource_id: ALL,
+        plan.one("azure-native:containerregistry:Registry").resource_id: ALL,
+        plan.named("workspace-storage-account").resource_id + "/blobServices/default": ALL,
+        plan.named("data-lake-account").resource_id + "/blobServices/default": ALL,
+    }
+    config = config_of(plan.stack)
+    if config.create_aml_registry:
+        events = [{"category": c, "enabled": True} for c in ("RegistryAssetReadEvent", "RegistryAssetWriteEvent")]
+        expected[plan.one("azure-native:machinelearningservices:Registry").resource_id] = (events, False)
+    if config.lifecycle_events_enabled:
         # The audit table's data-plane log is the audit trail's tamper evidence.
-        expected.add(plan.named("lifecycle-audit-account").resource_id + "/tableServices/default")
-    assert targets == expected
+        expected[plan.named("lifecycle-audit-account").resource_id + "/tableServices/default"] = ALL
+        expected[plan.one("azure-native:web:WebApp").resource_id] = ([{"category": "FunctionAppLogs", "enabled": True}], True)
+        expected[plan.one("azure-native:eventgrid:SystemTopic").resource_id] = (
+            [{"category": "DeliveryFailures", "enabled": True}],
+            True,
+        )
+    assert actual == expected
+    assert len(settings) == len(expected)
     for setting in settings:
         assert setting.inputs["workspaceId"] == logs
-        assert setting.inputs["logs"] == [{"categoryGroup": "allLogs", "enabled": True}]
+        assert setting.inputs["logAnalyticsDestinationType"] == "Dedicated"
+    if not config.create_aml_registry:
+        assert plan.of_type("azure-native:machinelearningservices:Registry") == []
 
 
 def test_budget_alerts_the_action_group_at_each_threshold(plans: dict[str, Plan]) -> None:
