@@ -98,7 +98,9 @@ def _nest(node: Any, path: list[str], beside: frozenset[str]) -> None:
         _nest(node[path[0]], path[1:], beside)
         return
     target = node[path[0]]
-    node[path[0]] = [_nested(t, beside) for t in target] if isinstance(target, list) else _nested(target, beside)
+    node[path[0]] = (
+        [_nested(t, beside) for t in target] if isinstance(target, list) else _nested(target, beside)
+    )
 
 
 def _nested(item: Any, beside: frozenset[str]) -> Any:

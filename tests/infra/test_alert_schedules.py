@@ -32,7 +32,9 @@ def test_metric_alerts_accept_only_azures_windows_and_frequencies() -> None:
     assert "alert-mlops-dev-lifecycle-inbox" in message
     assert "windowSize = 'PT3H'" in message
     assert "PT1M, PT5M, PT15M, PT30M, PT1H, PT6H, PT12H, P1D" in message
-    with pytest.raises(InvalidAlertSchedule, match=r"evaluationFrequency = 'PT6H'.*PT1M, PT5M, PT15M, PT30M, PT1H"):
+    with pytest.raises(
+        InvalidAlertSchedule, match=r"evaluationFrequency = 'PT6H'.*PT1M, PT5M, PT15M, PT30M, PT1H"
+    ):
         check_schedule("a", AlertKind.METRIC, "PT6H", "PT6H")
     with pytest.raises(InvalidAlertSchedule, match=r"evaluationFrequency = 'PT1H': must not be longer than"):
         check_schedule("a", AlertKind.METRIC, "PT15M", "PT1H")
@@ -58,7 +60,8 @@ def test_log_search_alerts_have_their_own_set() -> None:
 
 
 def test_durations_compare_by_length() -> None:
-    assert [minutes(d) for d in ("PT1M", "PT45M", "PT1H", "PT1H30M", "P1D", "P2D")] == [1, 45, 60, 90, 1440, 2880]
+    durations = ("PT1M", "PT45M", "PT1H", "PT1H30M", "P1D", "P2D")
+    assert [minutes(d) for d in durations] == [1, 45, 60, 90, 1440, 2880]
     for bad in ("P", "PT", "1H", "PT1S", "P1W"):
         with pytest.raises(ValueError, match="ISO 8601"):
             minutes(bad)
@@ -88,6 +91,8 @@ def test_a_schedule_azure_refuses_stops_the_program_before_any_alert(monkeypatch
     """PT3H, the inbox alert's former window, is no metric alert window: the stack fails to build, naming it."""
     monkeypatch.setattr(alerts, "INBOX_RULE", dataclasses.replace(alerts.INBOX_RULE, window="PT3H"))
     plan = Plan(stack="dev")
-    with pytest.raises(InvalidAlertSchedule, match=r"alert-mlops-dev-lifecycle-inbox(.|\n)*windowSize = 'PT3H'"):
+    with pytest.raises(
+        InvalidAlertSchedule, match=r"alert-mlops-dev-lifecycle-inbox(.|\n)*windowSize = 'PT3H'"
+    ):
         run_program("dev", stack_config("dev"), into=plan)
     assert plan.of_type("azure-native:monitor:MetricAlert") == []

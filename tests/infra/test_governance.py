@@ -31,7 +31,10 @@ def test_diagnostics_of_every_logging_resource_go_to_log_analytics(plan: Plan) -
     logs = plan.one("azure-native:operationalinsights:Workspace").resource_id
     settings = plan.of_type("azure-native:monitor:DiagnosticSetting")
     actual = {
-        s.inputs["resourceUri"]: (s.inputs["logs"], s.inputs.get("metrics") == [{"category": "AllMetrics", "enabled": True}])
+        s.inputs["resourceUri"]: (
+            s.inputs["logs"],
+            s.inputs.get("metrics") == [{"category": "AllMetrics", "enabled": True}],
+        )
         for s in settings
     }
     expected = {
@@ -43,12 +46,17 @@ def test_diagnostics_of_every_logging_resource_go_to_log_analytics(plan: Plan) -
     }
     config = config_of(plan.stack)
     if config.create_aml_registry:
-        events = [{"category": c, "enabled": True} for c in ("RegistryAssetReadEvent", "RegistryAssetWriteEvent")]
+        events = [
+            {"category": c, "enabled": True} for c in ("RegistryAssetReadEvent", "RegistryAssetWriteEvent")
+        ]
         expected[plan.one("azure-native:machinelearningservices:Registry").resource_id] = (events, False)
     if config.lifecycle_events_enabled:
         # The audit table's data-plane log is the audit trail's tamper evidence.
         expected[plan.named("lifecycle-audit-account").resource_id + "/tableServices/default"] = ALL
-        expected[plan.one("azure-native:web:WebApp").resource_id] = ([{"category": "FunctionAppLogs", "enabled": True}], True)
+        expected[plan.one("azure-native:web:WebApp").resource_id] = (
+            [{"category": "FunctionAppLogs", "enabled": True}],
+            True,
+        )
         expected[plan.one("azure-native:eventgrid:SystemTopic").resource_id] = (
             [{"category": "DeliveryFailures", "enabled": True}],
             True,
@@ -118,7 +126,9 @@ def test_the_workspace_is_protected_but_not_locked(plans: dict[str, Plan]) -> No
     plan = plans["prod"]
     workspace = plan.one("azure-native:machinelearningservices:Workspace")
     assert workspace.protect and workspace.retain_on_delete
-    scopes = [lock.inputs["scope"] for lock in plan.of_type("azure-native:authorization:ManagementLockByScope")]
+    scopes = [
+        lock.inputs["scope"] for lock in plan.of_type("azure-native:authorization:ManagementLockByScope")
+    ]
     assert scopes and not [s for s in scopes if s.startswith(workspace.resource_id)]
 
 

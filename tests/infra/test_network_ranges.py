@@ -44,7 +44,7 @@ def test_stack_files_give_each_stack_an_address_space_no_other_overlaps(plans: d
             assert vnets == [], stack
     for (a, (space_a, subnets_a)), (b, (space_b, subnets_b)) in combinations(ranges.items(), 2):
         assert not space_a.overlaps(space_b), f"{a} {space_a} overlaps {b} {space_b}"
-        clashes = [(x, y) for x in subnets_a + [space_a] for y in subnets_b + [space_b] if x.overlaps(y)]
+        clashes = [(x, y) for x in [*subnets_a, space_a] for y in [*subnets_b, space_b] if x.overlaps(y)]
         assert clashes == [], f"{a} and {b}: {clashes}"
 
 

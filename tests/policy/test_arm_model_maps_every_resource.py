@@ -116,7 +116,9 @@ def test_the_name_check_finds_an_sdk_name_at_any_depth(schema_names: dict) -> No
     alerts = schema_names["Microsoft.Insights/metricAlerts"]["properties"]
     assert unknown_names({"criteria": {"odata.type": "x", "allOf": [{"metricName": "m"}]}}, alerts, "p") == []
     assert unknown_names({"criteria": {"odataType": "x"}}, alerts, "p") == ["p.criteria.odataType"]
-    assert unknown_names({"criteria": {"allOf": [{"metricNames": "m"}]}}, alerts, "p") == ["p.criteria.allOf[].metricNames"]
+    assert unknown_names({"criteria": {"allOf": [{"metricNames": "m"}]}}, alerts, "p") == [
+        "p.criteria.allOf[].metricNames"
+    ]
     workspace = schema_names["Microsoft.MachineLearningServices/workspaces"]["properties"]
     rules = {"managedNetwork": {"outboundRules": {"any-name": {"type": "FQDN", "destinaton": "pypi.org"}}}}
     assert unknown_names(rules, workspace, "p") == ["p.managedNetwork.outboundRules.any-name.destinaton"]
@@ -151,15 +153,20 @@ def test_nested_sdk_names_and_flattened_objects_take_arms_shape(plans: dict[str,
     alert = plan.of_type("azure-native:monitor:MetricAlert")[0]
     criteria = arm_resource(alert.type, alert.inputs)["properties"]["criteria"]
     assert criteria["odata.type"] == "Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria"
-    assert "odataType" not in criteria and alert.inputs["criteria"]["odataType"]  # the engine's input is untouched
+    # The engine's (Pulumi's) input keeps the SDK name; only the model speaks ARM.
+    assert "odataType" not in criteria and alert.inputs["criteria"]["odataType"]
     subscription = plan.of_type("azure-native:eventgrid:SystemTopicEventSubscription")[0]
-    delivery = arm_resource(subscription.type, subscription.inputs)["properties"]["deliveryWithResourceIdentity"]
+    delivery = arm_resource(subscription.type, subscription.inputs)["properties"][
+        "deliveryWithResourceIdentity"
+    ]
     assert delivery["destination"]["endpointType"] == "StorageQueue"
     assert set(delivery["destination"]["properties"]) >= {"resourceId", "queueName"}
     vnet = plan.one("azure-native:network:VirtualNetwork")
     subnets = arm_resource(vnet.type, vnet.inputs)["properties"]["subnets"]
     delegations = [d for s in subnets for d in s["properties"].get("delegations", [])]
-    assert delegations and all(set(d) == {"name", "properties"} and "serviceName" in d["properties"] for d in delegations)
+    assert delegations and all(
+        set(d) == {"name", "properties"} and "serviceName" in d["properties"] for d in delegations
+    )
 
 
 def test_child_and_extension_resources(plans: dict[str, Plan]) -> None:
