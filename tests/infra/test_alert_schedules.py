@@ -9,8 +9,7 @@ import pytest
 from infra.alert_schedules import SCHEDULE_RULES, AlertKind, check_schedule, minutes
 from infra.components import alerts
 from infra.errors import InvalidAlertSchedule
-from infra.plan.engine import Plan, run_program
-from tests.infra.conftest import stack_config
+from infra.plan.engine import Plan
 
 METRIC_WINDOWS = {"PT1M", "PT5M", "PT15M", "PT30M", "PT1H", "PT6H", "PT12H", "P1D"}
 METRIC_FREQUENCIES = {"PT1M", "PT5M", "PT15M", "PT30M", "PT1H"}
@@ -87,12 +86,13 @@ def test_every_alert_of_every_stack_has_a_schedule_azure_accepts(plan: Plan) -> 
     assert len(checked) == (8 if plan.of_type("azure-native:monitor:ActionGroup") else 0), plan.stack
 
 
-def test_a_schedule_azure_refuses_stops_the_program_before_any_alert(monkeypatch: pytest.MonkeyPatch) -> None:
-    """PT3H, the inbox alert's former window, is no metric alert window: the stack fails to build, naming it."""
-    monkeypatch.setattr(alerts, "INBOX_RULE", dataclasses.replace(alerts.INBOX_RULE, window="PT3H"))
-    plan = Plan(stack="dev")
-    with pytest.raises(
-        InvalidAlertSchedule, match=r"alert-mlops-dev-lifecycle-inbox(.|\n)*windowSize = 'PT3H'"
-    ):
-        run_program("dev", stack_config("dev"), into=plan)
-    assert plan.of_type("azure-native:monitor:MetricAlert") == []
+def test_a_rule_azure_would_refuse_cannot_be_built() -> None:
+    """PT3H, the inbox alert's former window, is no metric alert window: the rule fails at construction (the
+    module's import), before the program declares anything; the error names the rule, the field and the set."""
+    with pytest.raises(InvalidAlertSchedule) as raised:
+        dataclasses.replace(alerts.INBOX_RULE, window="PT3H")
+    assert "alert 'lifecycle-inbox'" in str(raised.value)
+    assert "windowSize = 'PT3H': a metric alert" in str(raised.value)
+    with pytest.raises(InvalidAlertSchedule, match=r"alert 'endpoint-5xx'(.|\n)*windowSize = 'PT12H'"):
+        dataclasses.replace(alerts.LOG_RULES["endpoint-5xx"], window="PT12H")
+    assert (alerts.INBOX_RULE.window, alerts.INBOX_RULE.frequency) == ("PT6H", "PT1H")
