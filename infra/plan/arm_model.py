@@ -104,6 +104,7 @@ def _nest(node: Any, path: list[str], beside: frozenset[str]) -> None:
 
 
 def _nested(item: Any, beside: frozenset[str]) -> Any:
+    """`item` in ARM shape: the `beside` keys where they are, every other key under `properties`."""
     if not isinstance(item, dict):
         return item
     settings = {k: v for k, v in item.items() if k not in beside}
