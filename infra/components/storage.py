@@ -120,8 +120,8 @@ class SecureStorageAccount(pulumi.ComponentResource):
             is_versioning_enabled=not args.hierarchical_namespace,
             opts=child,
         )
-        # Share soft delete: Azure ML keeps notebooks and code snapshots in file shares of its storage; a deleted
-        # share stays restorable for as long as deleted blobs.
+        # Share soft delete: Azure ML keeps Studio's notebooks and user files in a file share of its storage; a
+        # deleted share stays restorable for as long as deleted blobs.
         storage.FileServiceProperties(
             f"{name}-file-service",
             account_name=account.name,

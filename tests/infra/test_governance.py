@@ -142,8 +142,8 @@ def test_deleted_data_stays_recoverable(plans: dict[str, Plan]) -> None:
 
 
 def test_deleted_file_shares_stay_recoverable(plan: Plan) -> None:
-    """Every account soft-deletes file shares (Azure ML keeps notebooks and code snapshots in shares of its
-    storage) for softDeleteRetentionDays, within Azure's 1 to 365 days.
+    """Every account soft-deletes file shares (Azure ML keeps Studio's notebooks and user files in a share of
+    its storage) for softDeleteRetentionDays, within Azure's 1 to 365 days.
 
     https://learn.microsoft.com/en-us/azure/storage/files/storage-files-enable-soft-delete
     """
