@@ -223,7 +223,9 @@ class StackConfig(BaseModel):
     on the registry; used when createAmlRegistry is true."""
 
     vnet_address_space: Annotated[str, AfterValidator(_private_vnet_range)] = "10.40.0.0/16"
-    """Conditional. Private IPv4 range (/16 to /22) of the VNet; used when networkProfile is private."""
+    """Conditional. Private IPv4 range (/16 to /22) of the VNet; used when networkProfile is private. Give every
+    stack its own range: VNets with overlapping ranges can never be peered. The committed stacks take
+    10.41-10.43.0.0/16; the default 10.40.0.0/16 is free for one new stack."""
 
     monthly_budget_usd: int = Field(default=0, ge=0, le=10_000_000)
     """Optional. Monthly cost budget of the resource group in USD; 0 means no budget and no alerts."""

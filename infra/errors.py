@@ -18,3 +18,10 @@ class InvalidResourceName(AzureMlopsError):
 
 class PlanError(AzureMlopsError):
     """Raised when the offline plan cannot run the program under the mock engine."""
+
+
+class InvalidAlertSchedule(AzureMlopsError):
+    """Raised when an alert rule's window or evaluation frequency is one Azure Monitor refuses.
+
+    The message names the alert, the field, its value and the values that kind of alert accepts.
+    """

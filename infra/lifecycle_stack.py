@@ -12,6 +12,7 @@ import pulumi
 from infra.access_policy import TOPIC_DELIVERY_GRANTS, LifecycleScopes, lifecycle_grants
 from infra.components.access import AccessControl, Grant
 from infra.components.alerts import OperationalAlerts, OperationalAlertsArgs
+from infra.components.governance import FUNCTION_APP_LOGS, SYSTEM_TOPIC_LOGS, DiagnosticTarget
 from infra.components.lifecycle_events import (
     DEAD_LETTER_CONTAINER,
     LifecycleEvents,
@@ -117,11 +118,18 @@ def subscribe(lifecycle: LifecycleEvents | None, shared: StackResources, access:
     )
 
 
-def diagnostics_of(lifecycle: LifecycleEvents | None) -> dict[str, pulumi.Input[str]]:
-    """The audit table's data-plane log (every write and delete, with its caller): the trail's tamper evidence."""
+def diagnostics_of(lifecycle: LifecycleEvents | None) -> dict[str, DiagnosticTarget]:
+    """The audit table's data-plane log (every write and delete, with its caller): the trail's tamper evidence;
+    the handler's own logs; and the events Event Grid failed to deliver (none without the feature)."""
     if lifecycle is None:
         return {}
-    return {"audit-store-table": lifecycle.audit_storage_id.apply(lambda i: f"{i}/tableServices/default")}
+    return {
+        "audit-store-table": DiagnosticTarget(
+            lifecycle.audit_storage_id.apply(lambda i: f"{i}/tableServices/default")
+        ),
+        "lifecycle-app": DiagnosticTarget(lifecycle.function_app_id, FUNCTION_APP_LOGS),
+        "lifecycle-topic": DiagnosticTarget(lifecycle.topic_id, SYSTEM_TOPIC_LOGS),
+    }
 
 
 def locks_of(lifecycle: LifecycleEvents | None) -> dict[str, pulumi.Input[str]]:

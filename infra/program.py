@@ -15,7 +15,7 @@ from infra.access_policy import Scopes, stack_grants
 from infra.components.access import AccessControl, AccessControlArgs
 from infra.components.compute import ClusterSpec, ComputeFleet, ComputeFleetArgs, ComputeInstanceSpec
 from infra.components.container_registry import ContainerRegistry, ContainerRegistryArgs
-from infra.components.governance import Governance, GovernanceArgs
+from infra.components.governance import AML_REGISTRY_LOGS, DiagnosticTarget, Governance, GovernanceArgs
 from infra.components.key_vault import KeyVault, KeyVaultArgs
 from infra.components.ml_registry import MachineLearningRegistry, MachineLearningRegistryArgs
 from infra.components.monitoring import Monitoring, MonitoringArgs
@@ -307,21 +307,31 @@ def build(config: StackConfig) -> None:
             action_group_short_name=names.action_group_short,
             # Storage accounts log per service: the blob service carries the data-plane logs.
             diagnostics={
-                "workspace": workspace.workspace_id,
-                "key-vault": vault.vault_id,
-                "container-registry": registry.registry_id,
-                "workspace-storage-blob": workspace_storage.account_id.apply(
-                    lambda i: f"{i}/blobServices/default"
+                "workspace": DiagnosticTarget(workspace.workspace_id),
+                "key-vault": DiagnosticTarget(vault.vault_id),
+                "container-registry": DiagnosticTarget(registry.registry_id),
+                "workspace-storage-blob": DiagnosticTarget(
+                    workspace_storage.account_id.apply(lambda i: f"{i}/blobServices/default")
                 ),
-                "data-lake-blob": data_lake.account_id.apply(lambda i: f"{i}/blobServices/default"),
+                "data-lake-blob": DiagnosticTarget(
+                    data_lake.account_id.apply(lambda i: f"{i}/blobServices/default")
+                ),
+                **(
+                    {"aml-registry": DiagnosticTarget(aml_registry.registry_id, AML_REGISTRY_LOGS)}
+                    if aml_registry
+                    else {}
+                ),
                 **diagnostics_of(lifecycle),
             },
             monthly_budget_usd=config.monthly_budget_usd,
             alert_emails=config.alert_emails,
+            # Not the workspace: a lock on it binds its endpoints, deployments and computes too (docs/private-profile.md).
             delete_locks={
                 "workspace-storage": workspace_storage.account_id,
                 "data-lake": data_lake.account_id,
                 "key-vault": vault.vault_id,
+                "container-registry": registry.registry_id,
+                **({"aml-registry": aml_registry.registry_id} if aml_registry else {}),
                 **locks_of(lifecycle),
             }
             if protect

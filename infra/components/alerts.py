@@ -17,14 +17,21 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import monitor
 
+from infra.alert_schedules import AlertKind, check_schedule
+
 WORKSPACE_METRICS = "Microsoft.MachineLearningServices/workspaces"
 QUEUE_METRICS = "Microsoft.Storage/storageAccounts/queueServices"
 
 
+LOG_RULE_FREQUENCY = "PT15M"
+"""Every 15 minutes: the cheapest log alert tier, quick enough for serving that has its own autoscale."""
+
+
 @dataclass(frozen=True)
 class MetricRule:
-    """A static-threshold metric alert."""
+    """A static-threshold metric alert; a window or frequency Azure refuses fails its construction, at import."""
 
+    key: str
     metric: str
     aggregation: str
     threshold: float
@@ -33,60 +40,78 @@ class MetricRule:
     severity: int
     why: str
 
+    def __post_init__(self) -> None:
+        check_schedule(self.key, AlertKind.METRIC, self.window, self.frequency)
+
 
 @dataclass(frozen=True)
 class LogRule:
-    """A log search alert: `query` yields one row per (endpoint, deployment) with a `value` column."""
+    """A log search alert: `query` yields one row per (endpoint, deployment) with a `value` column; evaluated
+    every `frequency` over `window` (checked at construction like MetricRule's)."""
 
+    key: str
     query: str
     threshold: float
     severity: int
     why: str
+    window: str = LOG_RULE_FREQUENCY
+    frequency: str = LOG_RULE_FREQUENCY
+
+    def __post_init__(self) -> None:
+        check_schedule(self.key, AlertKind.LOG, self.window, self.frequency)
 
 
 # Metric names as Azure Monitor lists them for Microsoft.MachineLearningServices/workspaces.
 METRIC_RULES: dict[str, MetricRule] = {
-    "quota": MetricRule(
-        "Quota Utilization Percentage",
-        "Maximum",
-        90,
-        "PT1H",
-        "PT15M",
-        2,
-        "a cluster family is above 90% of its core quota: the next scale-out or job will queue",
-    ),
-    "unusable-nodes": MetricRule(
-        "Unusable Nodes",
-        "Maximum",
-        0,
-        "PT15M",
-        "PT5M",
-        2,
-        "cluster nodes are unusable (failed provisioning or disk/driver faults): jobs wait or fail",
-    ),
-    "failed-runs": MetricRule(
-        "Failed Runs",
-        "Total",
-        0,
-        "PT1H",
-        "PT15M",
-        3,
-        "jobs failed in the workspace; the lifecycle handler posts each one's details to the team channel",
-    ),
+    rule.key: rule
+    for rule in (
+        MetricRule(
+            "quota",
+            "Quota Utilization Percentage",
+            "Maximum",
+            90,
+            "PT1H",
+            "PT15M",
+            2,
+            "a cluster family is above 90% of its core quota: the next scale-out or job will queue",
+        ),
+        MetricRule(
+            "unusable-nodes",
+            "Unusable Nodes",
+            "Maximum",
+            0,
+            "PT15M",
+            "PT5M",
+            2,
+            "cluster nodes are unusable (failed provisioning or disk/driver faults): jobs wait or fail",
+        ),
+        MetricRule(
+            "failed-runs",
+            "Failed Runs",
+            "Total",
+            0,
+            "PT1H",
+            "PT15M",
+            3,
+            "jobs failed in the workspace; the lifecycle handler posts each one's details to the team channel",
+        ),
+    )
 }
 """Rules on the workspace (WORKSPACE_METRICS), as Azure Monitor names its metrics."""
 
 INBOX_RULE = MetricRule(
+    "lifecycle-inbox",
     # Storage emits QueueMessageCount once an hour for the whole queue service (no per-queue dimension):
-    # the event queue drains within seconds, so three non-empty readings in a row mean events are waiting
-    # for a handler that is down, or sit in the poison queue.
+    # the event queue drains within seconds, so six non-empty hourly readings in a row mean events are waiting
+    # for a handler that is down, or sit in the poison queue. Six hours is the shortest metric alert window
+    # above one hour (one reading could be a burst caught in flight); queued events keep for days meanwhile.
     "QueueMessageCount",
     "Minimum",
     0,
-    "PT3H",
+    "PT6H",
     "PT1H",
     2,
-    "lifecycle events have waited in the handler's queues for three hours: the handler is down, or messages "
+    "lifecycle events have waited in the handler's queues for six hours: the handler is down, or messages "
     "sit in the poison queue (docs/lifecycle-events.md, Replaying events)",
 )
 """The lifecycle inbox's queue service (QUEUE_METRICS): events waiting, or poisoned."""
@@ -99,36 +124,41 @@ _DEPLOYMENT_METRICS = (
 # Online endpoint and deployment columns as the AmlOnlineEndpointTrafficLog table and the
 # Microsoft.MachineLearningServices/workspaces/onlineEndpoints(/deployments) metrics document them.
 LOG_RULES: dict[str, LogRule] = {
-    "endpoint-latency": LogRule(
-        f"{_TRAFFIC} | summarize value = percentile(TotalDurationMs, 95) by EndpointName, DeploymentName",
-        1000,
-        2,
-        "p95 request latency of an endpoint deployment above one second",
-    ),
-    "endpoint-5xx": LogRule(
-        f"{_TRAFFIC} | summarize value = 100.0 * countif(toint(ResponseCode) >= 500) / count() "
-        "by EndpointName, DeploymentName",
-        5,
-        1,
-        "more than 5% of an endpoint deployment's responses are server errors",
-    ),
-    "deployment-cpu": LogRule(
-        f'{_DEPLOYMENT_METRICS} | where MetricName == "CpuUtilizationPercentage" '
-        "| summarize value = avg(Average) by EndpointName, DeploymentName",
-        85,
-        2,
-        "a deployment's instances average above 85% CPU: scale out before latency grows",
-    ),
-    "deployment-memory": LogRule(
-        f'{_DEPLOYMENT_METRICS} | where MetricName == "CpuMemoryUtilizationPercentage" '
-        "| summarize value = avg(Average) by EndpointName, DeploymentName",
-        85,
-        2,
-        "a deployment's instances average above 85% memory: the scoring container risks being killed",
-    ),
+    rule.key: rule
+    for rule in (
+        LogRule(
+            "endpoint-latency",
+            f"{_TRAFFIC} | summarize value = percentile(TotalDurationMs, 95) by EndpointName, DeploymentName",
+            1000,
+            2,
+            "p95 request latency of an endpoint deployment above one second",
+        ),
+        LogRule(
+            "endpoint-5xx",
+            f"{_TRAFFIC} | summarize value = 100.0 * countif(toint(ResponseCode) >= 500) / count() "
+            "by EndpointName, DeploymentName",
+            5,
+            1,
+            "more than 5% of an endpoint deployment's responses are server errors",
+        ),
+        LogRule(
+            "deployment-cpu",
+            f'{_DEPLOYMENT_METRICS} | where MetricName == "CpuUtilizationPercentage" '
+            "| summarize value = avg(Average) by EndpointName, DeploymentName",
+            85,
+            2,
+            "a deployment's instances average above 85% CPU: scale out before latency grows",
+        ),
+        LogRule(
+            "deployment-memory",
+            f'{_DEPLOYMENT_METRICS} | where MetricName == "CpuMemoryUtilizationPercentage" '
+            "| summarize value = avg(Average) by EndpointName, DeploymentName",
+            85,
+            2,
+            "a deployment's instances average above 85% memory: the scoring container risks being killed",
+        ),
+    )
 }
-LOG_RULE_FREQUENCY = "PT15M"
-"""Every 15 minutes: the cheapest log alert tier, quick enough for serving that has its own autoscale."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -212,8 +242,8 @@ class OperationalAlerts(pulumi.ComponentResource):
                 severity=rule.severity,
                 enabled=True,
                 scopes=[args.log_analytics_workspace_id],
-                evaluation_frequency=LOG_RULE_FREQUENCY,
-                window_size=LOG_RULE_FREQUENCY,
+                evaluation_frequency=rule.frequency,
+                window_size=rule.window,
                 # The endpoint tables appear with the first endpoint's logs; validating the query before
                 # then would fail the deployment of a fresh stack.
                 skip_query_validation=True,

@@ -39,7 +39,8 @@ class ContainerRegistryArgs:
 
 
 class ContainerRegistry(pulumi.ComponentResource):
-    """A registry with the admin user and anonymous pull off; Premium adds retention and zone redundancy."""
+    """A registry with the admin user and anonymous pull off; Premium adds retention and zone redundancy, and,
+    with public network access off, exports off."""
 
     registry_id: pulumi.Output[str]
     """ARM ID of the registry: linked to the workspace, scope of role assignments."""
@@ -66,9 +67,10 @@ class ContainerRegistry(pulumi.ComponentResource):
             anonymous_pull_enabled=False,
             public_network_access="Enabled" if args.public_network_access else "Disabled",
             network_rule_bypass_options="AzureServices",
-            # Retention of untagged manifests and zone redundancy exist only on Premium.
+            # Retention of untagged manifests, the export policy and zone redundancy exist only on Premium.
             policies=containerregistry.PoliciesArgs(
-                retention_policy=containerregistry.RetentionPolicyArgs(days=30, status="enabled")
+                retention_policy=containerregistry.RetentionPolicyArgs(days=30, status="enabled"),
+                export_policy=export_policy(args),
             )
             if premium
             else None,
@@ -86,6 +88,15 @@ class ContainerRegistry(pulumi.ComponentResource):
                 "login_server": registry.login_server,
             }
         )
+
+
+def export_policy(args: ContainerRegistryArgs) -> containerregistry.ExportPolicyArgs | None:
+    """Exports (`az acr import` from it into another registry, export pipelines) off where Azure allows it:
+    only with public network access disabled. Images then leave the registry only by a pull inside the VNet.
+    A public registry keeps Azure's default (enabled): Azure refuses to disable exports there."""
+    if args.public_network_access:
+        return None
+    return containerregistry.ExportPolicyArgs(status=containerregistry.ExportPolicyStatus.DISABLED)
 
 
 def _waive_registry_checks(resource: str, args: ContainerRegistryArgs) -> None:

@@ -1,8 +1,8 @@
 """Governance: cost budget and alerts, diagnostic logs to Log Analytics, and delete locks on data.
 
-Locks sit on the resources that hold data (storage accounts, key vault), not on the resource group:
-a group-level CanNotDelete lock is inherited by every child, so Azure ML could no longer delete an old
-online deployment after a blue/green release, nor a compute instance, and releases would fail.
+Locks sit on the resources that hold data (storage accounts, key vault, registries), not on the resource group
+nor the workspace: a CanNotDelete lock is inherited by everything under its scope, so Azure ML could no longer
+delete an old online deployment after a blue/green release, nor a compute instance, and releases would fail.
 """
 
 from __future__ import annotations
@@ -21,6 +21,38 @@ BUDGET_THRESHOLDS: dict[str, tuple[int, str]] = {
 """Notification key -> (percent of the monthly amount, Actual or Forecasted spend)."""
 
 
+@dataclass(frozen=True)
+class LogProfile:
+    """What a diagnostic setting collects from one resource type: the categories Azure Monitor lists for it."""
+
+    categories: tuple[str, ...] = ()
+    """Log categories; empty collects the `allLogs` category group."""
+    metrics: bool = True
+    """Whether the type emits platform metrics (AllMetrics); a setting asking for absent metrics is refused."""
+
+
+# Categories as the Azure Monitor "Supported logs" reference lists them per resource type.
+ALL_LOGS = LogProfile()
+"""Every log (the allLogs group) and AllMetrics: the workspace, key vault, container registry, storage services."""
+AML_REGISTRY_LOGS = LogProfile(("RegistryAssetReadEvent", "RegistryAssetWriteEvent"), metrics=False)
+"""Microsoft.MachineLearningServices/registries: who read or wrote which asset version; the type has no metrics."""
+FUNCTION_APP_LOGS = LogProfile(("FunctionAppLogs",))
+"""Microsoft.Web/sites running Functions: the host's and the handler's logs (the App Service categories stay
+empty for a function app)."""
+SYSTEM_TOPIC_LOGS = LogProfile(("DeliveryFailures",))
+"""Microsoft.EventGrid/systemTopics: events Event Grid failed to deliver (the only category)."""
+
+
+@dataclass(frozen=True)
+class DiagnosticTarget:
+    """A resource whose logs go to Log Analytics, with what its type supports."""
+
+    resource_id: pulumi.Input[str]
+    """ARM ID of the resource (or storage service)."""
+    profile: LogProfile = ALL_LOGS
+    """What to collect; ALL_LOGS unless the type's categories differ."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class GovernanceArgs:
     resource_group_name: pulumi.Input[str]
@@ -35,8 +67,8 @@ class GovernanceArgs:
     """Required. Name of the stack's action group: cost and operational alerts notify it."""
     action_group_short_name: str
     """Required. Short name (at most 12 characters) shown in alert e-mails and SMS."""
-    diagnostics: dict[str, pulumi.Input[str]] = field(default_factory=dict)
-    """Optional. Stable key -> ARM ID of a resource whose logs and metrics go to Log Analytics."""
+    diagnostics: dict[str, DiagnosticTarget] = field(default_factory=dict)
+    """Optional. Stable key -> a resource whose logs (and metrics, where it has them) go to Log Analytics."""
     monthly_budget_usd: int = 0
     """Optional. Monthly cost budget of the group; 0 creates no budget."""
     alert_emails: tuple[str, ...] = ()
@@ -66,16 +98,23 @@ class Governance(pulumi.ComponentResource):
         super().__init__("azure-mlops:governance:Governance", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
-        for key, resource_id in args.diagnostics.items():
+        for key, target in args.diagnostics.items():
+            profile = target.profile
             monitor.DiagnosticSetting(
                 f"{name}-diagnostics-{key}",
                 name="to-log-analytics",
-                resource_uri=resource_id,
+                resource_uri=target.resource_id,
                 workspace_id=args.log_analytics_workspace_id,
                 # Resource-specific tables are cheaper to query than the legacy AzureDiagnostics table.
                 log_analytics_destination_type="Dedicated",
-                logs=[monitor.DiagnosticsLogSettingsArgs(category_group="allLogs", enabled=True)],
-                metrics=[monitor.DiagnosticsMetricSettingsArgs(category="AllMetrics", enabled=True)],
+                logs=[
+                    monitor.DiagnosticsLogSettingsArgs(category=category, enabled=True)
+                    for category in profile.categories
+                ]
+                or [monitor.DiagnosticsLogSettingsArgs(category_group="allLogs", enabled=True)],
+                metrics=[monitor.DiagnosticsMetricSettingsArgs(category="AllMetrics", enabled=True)]
+                if profile.metrics
+                else None,
                 opts=child,
             )
 

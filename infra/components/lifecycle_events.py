@@ -121,6 +121,8 @@ class LifecycleEvents(pulumi.ComponentResource):
 
     topic_name: pulumi.Output[str]
     """Name of the Event Grid system topic: where LifecycleSubscriptions attach."""
+    topic_id: pulumi.Output[str]
+    """ARM ID of the system topic: target of its diagnostic setting (delivery failures)."""
     topic_principal_id: pulumi.Output[str]
     """Object ID of the system topic's identity: it sends events to the queue and writes dead letters."""
     function_principal_id: pulumi.Output[str]
@@ -302,6 +304,7 @@ class LifecycleEvents(pulumi.ComponentResource):
         )
 
         self.topic_name = topic.name
+        self.topic_id = topic.id
         self.topic_principal_id = topic.identity.apply(lambda i: i.principal_id if i else "")  # type: ignore[union-attr]
         self.function_principal_id = app.identity.apply(lambda i: i.principal_id if i else "")  # type: ignore[union-attr]
         self.function_app_id = app.id

@@ -27,7 +27,7 @@ class SecureStorageAccountArgs:
     public_network_access: bool
     """Required. False disables the public endpoint (private profile); True keeps it for dev."""
     soft_delete_days: int
-    """Required. Days deleted blobs and containers stay recoverable."""
+    """Required. Days deleted blobs, containers and file shares stay recoverable."""
     hierarchical_namespace: bool = False
     """Optional. True makes the account an ADLS Gen2 data lake."""
     containers: tuple[str, ...] = ()
@@ -54,7 +54,7 @@ class SecureStorageAccount(pulumi.ComponentResource):
     """A StorageV2 account with secure defaults.
 
     HTTPS only, TLS 1.2, no anonymous blob access, shared keys off (Entra ID only), infrastructure
-    encryption, blob and container soft delete, and versioning where Azure supports it (not with a
+    encryption, blob, container and file share soft delete, and versioning where Azure supports it (not with a
     hierarchical namespace, where versioning is unavailable).
     """
 
@@ -118,6 +118,16 @@ class SecureStorageAccount(pulumi.ComponentResource):
             delete_retention_policy=retention,
             container_delete_retention_policy=retention,
             is_versioning_enabled=not args.hierarchical_namespace,
+            opts=child,
+        )
+        # Share soft delete: Azure ML keeps Studio's notebooks and user files in a file share of its storage; a
+        # deleted share stays restorable for as long as deleted blobs.
+        storage.FileServiceProperties(
+            f"{name}-file-service",
+            account_name=account.name,
+            resource_group_name=args.resource_group_name,
+            file_services_name="default",
+            share_delete_retention_policy=retention,
             opts=child,
         )
         containers = [

@@ -94,7 +94,7 @@ class Workspace(pulumi.ComponentResource):
             key_vault=args.key_vault_id,
             container_registry=args.container_registry_id,
             application_insights=args.application_insights_id,
-            system_datastores_auth_mode="identity",
+            system_datastores_auth_mode=ml.SystemDatastoresAuthMode.IDENTITY,
             v1_legacy_mode=False,
             image_build_compute=args.image_build_compute,
             public_network_access="Enabled" if args.public_network_access else "Disabled",

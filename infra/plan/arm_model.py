@@ -46,11 +46,7 @@ _SUB_RESOURCE_KEYS = frozenset({"name", "id", "type", "etag"})
 
 def _sub_resource(item: Any) -> Any:
     """A flattened sub-resource back in ARM shape: name and id beside, its settings under `properties`."""
-    if not isinstance(item, dict):
-        return item
-    nested = {k: v for k, v in item.items() if k in _SUB_RESOURCE_KEYS}
-    settings = {k: v for k, v in item.items() if k not in _SUB_RESOURCE_KEYS}
-    return {**nested, "properties": settings} if settings else nested
+    return _nested(item, _SUB_RESOURCE_KEYS)
 
 
 def arm_resource(token: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -82,8 +78,51 @@ def arm_resource(token: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
             )
         else:
             properties[mapping.renames.get(key, key)] = value
+    for path, beside in mapping.nested_sub_resources.items():
+        _nest(properties, path.split("."), beside)
+    for path, arm_name in mapping.nested_renames.items():
+        _rename(properties, path.split("."), arm_name)
     resource["properties"] = properties
     return resource
+
+
+def _nest(node: Any, path: list[str], beside: frozenset[str]) -> None:
+    """Nest the settings of the flattened object at `path` under its own `properties`, `beside` keys apart."""
+    if isinstance(node, list):
+        for item in node:
+            _nest(item, path, beside)
+        return
+    if not isinstance(node, dict) or not isinstance(node.get(path[0]), dict | list):
+        return
+    if len(path) > 1:
+        _nest(node[path[0]], path[1:], beside)
+        return
+    target = node[path[0]]
+    node[path[0]] = (
+        [_nested(t, beside) for t in target] if isinstance(target, list) else _nested(target, beside)
+    )
+
+
+def _nested(item: Any, beside: frozenset[str]) -> Any:
+    """`item` in ARM shape: the `beside` keys where they are, every other key under `properties`."""
+    if not isinstance(item, dict):
+        return item
+    settings = {k: v for k, v in item.items() if k not in beside}
+    return {k: v for k, v in item.items() if k in beside} | ({"properties": settings} if settings else {})
+
+
+def _rename(node: Any, path: list[str], arm_name: str) -> None:
+    """Rename the key at `path` under `node` (crossing lists) to ARM's name; absent paths are left alone."""
+    if isinstance(node, list):
+        for item in node:
+            _rename(item, path, arm_name)
+        return
+    if not isinstance(node, dict) or path[0] not in node:
+        return
+    if len(path) == 1:
+        node[arm_name] = node.pop(path[0])
+    else:
+        _rename(node[path[0]], path[1:], arm_name)
 
 
 def stack_context(config: Mapping[str, str], project: str) -> dict[str, str]:

@@ -5,8 +5,9 @@ can be asserted (the workspace's `storageAccount` input equals the storage accou
 ARM model (arm_model.py) takes each type's API version, top-level keys and SDK-to-wire renames from
 it. A token missing here stops the plan: a new resource type must be mapped, never guessed.
 
-API versions are the azure-native 3.29 defaults; top-level keys and renames were checked against the
-Azure/azure-resource-manager-schemas files of those versions.
+API versions are the azure-native 3.29 defaults; top-level keys and renames, nested ones included, are checked
+against the Azure/azure-resource-manager-schemas files of those versions (the names vendored in
+tests/policy/fixtures/arm_schema_names.json, compared at every depth by tests/policy).
 """
 
 from __future__ import annotations
@@ -32,6 +33,12 @@ class ArmResourceType:
     """Wire inputs that ARM keeps beside `properties` (location, tags, sku, kind, identity ...)."""
     renames: Mapping[str, str] = field(default_factory=dict)
     """SDK wire name -> ARM name, where azure-native's flattened input differs from the ARM property."""
+    nested_sub_resources: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """Dotted path of a nested object under `properties` that azure-native flattens -> the keys ARM keeps beside
+    its `properties` (a discriminator such as `endpointType`); the model nests the other keys back."""
+    nested_renames: Mapping[str, str] = field(default_factory=dict)
+    """Dotted path of a nested SDK name under `properties` (lists are crossed) -> its ARM name, e.g. the
+    metric alert criteria's `odataType`, which ARM spells `odata.type`."""
     nested_properties: bool = False
     """True where azure-native keeps ARM's `properties` object as an input instead of flattening it."""
     sub_resources: tuple[str, ...] = ()
@@ -112,6 +119,12 @@ ARM_RESOURCE_TYPES: dict[str, ArmResourceType] = {
         "2024-01-01",
         frozenset(),
     ),
+    "azure-native:storage:FileServiceProperties": ArmResourceType(
+        "Microsoft.Storage/storageAccounts/fileServices",
+        ("accountName", "fileServicesName"),
+        "2024-01-01",
+        frozenset(),
+    ),
     "azure-native:storage:BlobContainer": ArmResourceType(
         "Microsoft.Storage/storageAccounts/blobServices/containers",
         ("accountName", "=default", "containerName"),
@@ -157,7 +170,11 @@ ARM_RESOURCE_TYPES: dict[str, ArmResourceType] = {
         _WITH_SKU | {"kind", "identity"},
     ),
     "azure-native:network:VirtualNetwork": ArmResourceType(
-        "Microsoft.Network/virtualNetworks", ("virtualNetworkName",), "2024-05-01", sub_resources=("subnets",)
+        "Microsoft.Network/virtualNetworks",
+        ("virtualNetworkName",),
+        "2024-05-01",
+        sub_resources=("subnets",),
+        nested_sub_resources={"subnets.properties.delegations": frozenset({"name", "id", "type", "etag"})},
     ),
     "azure-native:network:NetworkSecurityGroup": ArmResourceType(
         "Microsoft.Network/networkSecurityGroups",
@@ -240,9 +257,21 @@ ARM_RESOURCE_TYPES: dict[str, ArmResourceType] = {
         ("systemTopicName", "eventSubscriptionName"),
         "2025-02-15",
         frozenset(),
+        nested_sub_resources={
+            path: frozenset({"endpointType"})
+            for path in (
+                "destination",
+                "deadLetterDestination",
+                "deliveryWithResourceIdentity.destination",
+                "deadLetterWithResourceIdentity.deadLetterDestination",
+            )
+        },
     ),
     "azure-native:monitor:MetricAlert": ArmResourceType(
-        "Microsoft.Insights/metricAlerts", ("ruleName",), "2018-03-01"
+        "Microsoft.Insights/metricAlerts",
+        ("ruleName",),
+        "2018-03-01",
+        nested_renames={"criteria.odataType": "odata.type"},
     ),
     "azure-native:monitor:ScheduledQueryRule": ArmResourceType(
         "Microsoft.Insights/scheduledQueryRules",

@@ -167,10 +167,10 @@ def _workspace_isolated(resource: Mapping[str, Any], context: StackContext) -> l
 def _identity_datastores(resource: Mapping[str, Any], context: StackContext) -> list[str] | None:
     if resource.get("type") == WORKSPACES:
         value = _get(resource, "properties.systemDatastoresAuthMode")
-        if value == "identity":
+        if value == "Identity":
             return []
         return [
-            f"{_name(resource)}: properties.systemDatastoresAuthMode = {value!r}; must be 'identity' so that "
+            f"{_name(resource)}: properties.systemDatastoresAuthMode = {value!r}; must be 'Identity' so that "
             "the workspace's own datastores use no account keys"
         ]
     value = _get(resource, "properties.credentials.credentialsType")

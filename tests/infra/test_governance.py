@@ -7,27 +7,67 @@ from infra.plan.engine import Plan
 from infra.roles import BuiltInRole
 from tests.infra.conftest import STACKS, config_of
 
-DATA_STORES = ("azure-native:storage:StorageAccount", "azure-native:keyvault:Vault")
+DATA_STORES = (
+    "azure-native:storage:StorageAccount",
+    "azure-native:keyvault:Vault",
+    "azure-native:containerregistry:Registry",
+    "azure-native:machinelearningservices:Registry",
+)
 
 
-def test_diagnostics_of_workspace_vault_registry_and_storage_go_to_log_analytics(plan: Plan) -> None:
+ALL = ([{"categoryGroup": "allLogs", "enabled": True}], True)
+
+
+def test_diagnostics_of_every_logging_resource_go_to_log_analytics(plan: Plan) -> None:
+    """Each resource's setting asks for the categories its type supports, and for metrics only where it has them:
+    the workspace, vault, container registry and storage services all logs (allLogs) and AllMetrics; the AML
+    registry its two asset events, without metrics; the lifecycle function app FunctionAppLogs; the Event Grid
+    system topic DeliveryFailures.
+
+    https://learn.microsoft.com/en-us/azure/azure-monitor/reference/supported-logs/microsoft-machinelearningservices-registries-logs
+    https://learn.microsoft.com/en-us/azure/azure-monitor/reference/supported-logs/microsoft-web-sites-logs
+    https://learn.microsoft.com/en-us/azure/azure-monitor/reference/supported-logs/microsoft-eventgrid-systemtopics-logs
+    """
     logs = plan.one("azure-native:operationalinsights:Workspace").resource_id
     settings = plan.of_type("azure-native:monitor:DiagnosticSetting")
-    targets = {s.inputs["resourceUri"] for s in settings}
-    expected = {
-        plan.one("azure-native:machinelearningservices:Workspace").resource_id,
-        plan.one("azure-native:keyvault:Vault").resource_id,
-        plan.one("azure-native:containerregistry:Registry").resource_id,
-        plan.named("workspace-storage-account").resource_id + "/blobServices/default",
-        plan.named("data-lake-account").resource_id + "/blobServices/default",
+    actual = {
+        s.inputs["resourceUri"]: (
+            s.inputs["logs"],
+            s.inputs.get("metrics") == [{"category": "AllMetrics", "enabled": True}],
+        )
+        for s in settings
     }
-    if config_of(plan.stack).lifecycle_events_enabled:
+    expected = {
+        plan.one("azure-native:machinelearningservices:Workspace").resource_id: ALL,
+        plan.one("azure-native:keyvault:Vault").resource_id: ALL,
+        plan.one("azure-native:containerregistry:Registry").resource_id: ALL,
+        plan.named("workspace-storage-account").resource_id + "/blobServices/default": ALL,
+        plan.named("data-lake-account").resource_id + "/blobServices/default": ALL,
+    }
+    config = config_of(plan.stack)
+    if config.create_aml_registry:
+        events = [
+            {"category": c, "enabled": True} for c in ("RegistryAssetReadEvent", "RegistryAssetWriteEvent")
+        ]
+        expected[plan.one("azure-native:machinelearningservices:Registry").resource_id] = (events, False)
+    if config.lifecycle_events_enabled:
         # The audit table's data-plane log is the audit trail's tamper evidence.
-        expected.add(plan.named("lifecycle-audit-account").resource_id + "/tableServices/default")
-    assert targets == expected
+        expected[plan.named("lifecycle-audit-account").resource_id + "/tableServices/default"] = ALL
+        expected[plan.one("azure-native:web:WebApp").resource_id] = (
+            [{"category": "FunctionAppLogs", "enabled": True}],
+            True,
+        )
+        expected[plan.one("azure-native:eventgrid:SystemTopic").resource_id] = (
+            [{"category": "DeliveryFailures", "enabled": True}],
+            True,
+        )
+    assert actual == expected
+    assert len(settings) == len(expected)
     for setting in settings:
         assert setting.inputs["workspaceId"] == logs
-        assert setting.inputs["logs"] == [{"categoryGroup": "allLogs", "enabled": True}]
+        assert setting.inputs["logAnalyticsDestinationType"] == "Dedicated"
+    if not config.create_aml_registry:
+        assert plan.of_type("azure-native:machinelearningservices:Registry") == []
 
 
 def test_budget_alerts_the_action_group_at_each_threshold(plans: dict[str, Plan]) -> None:
@@ -53,10 +93,16 @@ def test_budget_alerts_the_action_group_at_each_threshold(plans: dict[str, Plan]
 
 
 def test_a_prod_destroy_cannot_delete_data(plans: dict[str, Plan]) -> None:
+    """Storage, key vault, container registry (environment images) and the AML registry (promoted models)
+    carry CanNotDelete locks, which Azure enforces on every caller; locks bind control-plane deletes only.
+
+    https://learn.microsoft.com/en-us/azure/azure-resource-manager/management/lock-resources
+    """
     plan = plans["prod"]
     # The lifecycle handler's own account holds only its code package, which the pipeline republishes.
     stores = [r for r in plan.resources if r.type in DATA_STORES and r.name != "lifecycle-storage-account"]
-    assert len(stores) == 3 + (2 if config_of("prod").lifecycle_events_enabled else 0)
+    # Two storage accounts, the vault, the container registry, the AML registry; the lifecycle audit and inbox.
+    assert len(stores) == 5 + (2 if config_of("prod").lifecycle_events_enabled else 0)
     # `pulumi destroy` refuses protected resources, and a resource removed from the program stays in Azure ...
     assert all(r.protect and r.retain_on_delete for r in stores)
     # ... and Azure itself refuses to delete what is locked, whoever asks (portal, CLI, another tool).
@@ -65,8 +111,25 @@ def test_a_prod_destroy_cannot_delete_data(plans: dict[str, Plan]) -> None:
         for lock in plan.of_type("azure-native:authorization:ManagementLockByScope")
     }
     assert locks == {r.resource_id: "CanNotDelete" for r in stores}
-    registry = plan.one("azure-native:machinelearningservices:Registry")
-    assert registry.protect and registry.retain_on_delete
+
+
+def test_the_workspace_is_protected_but_not_locked(plans: dict[str, Plan]) -> None:
+    """A lock is inherited by everything under its scope, and a CanNotDelete lock also stops the deletion of role
+    assignments there: on the workspace it would stop the CD deleting the old online deployment after a
+    blue/green release, and compute instances being removed. Microsoft documents the same failure for a lock on
+    the group holding a workspace (compute clusters can no longer scale in). The workspace is `protect`ed and
+    retained instead, and a portal delete is a soft delete; its data lives in the locked stores.
+
+    https://learn.microsoft.com/en-us/azure/azure-resource-manager/management/lock-resources
+    https://learn.microsoft.com/azure/machine-learning/concept-soft-delete
+    """
+    plan = plans["prod"]
+    workspace = plan.one("azure-native:machinelearningservices:Workspace")
+    assert workspace.protect and workspace.retain_on_delete
+    scopes = [
+        lock.inputs["scope"] for lock in plan.of_type("azure-native:authorization:ManagementLockByScope")
+    ]
+    assert scopes and not [s for s in scopes if s.startswith(workspace.resource_id)]
 
 
 def test_deleted_data_stays_recoverable(plans: dict[str, Plan]) -> None:
@@ -76,6 +139,22 @@ def test_deleted_data_stays_recoverable(plans: dict[str, Plan]) -> None:
     for service in plan.of_type("azure-native:storage:BlobServiceProperties"):
         assert service.inputs["deleteRetentionPolicy"]["enabled"] is True
         assert service.inputs["containerDeleteRetentionPolicy"]["enabled"] is True
+
+
+def test_deleted_file_shares_stay_recoverable(plan: Plan) -> None:
+    """Every account soft-deletes file shares (Azure ML keeps Studio's notebooks and user files in a share of
+    its storage) for softDeleteRetentionDays, within Azure's 1 to 365 days.
+
+    https://learn.microsoft.com/en-us/azure/storage/files/storage-files-enable-soft-delete
+    """
+    accounts = {r.name.removesuffix("-account") for r in plan.of_type("azure-native:storage:StorageAccount")}
+    services = plan.of_type("azure-native:storage:FileServiceProperties")
+    assert {s.name.removesuffix("-file-service") for s in services} == accounts
+    days = config_of(plan.stack).soft_delete_retention_days
+    for service in services:
+        assert service.inputs["fileServicesName"] == "default"
+        assert service.inputs["shareDeleteRetentionPolicy"] == {"enabled": True, "days": days}
+        assert 1 <= days <= 365
 
 
 def test_no_locks_where_stacks_may_be_torn_down(plans: dict[str, Plan]) -> None:

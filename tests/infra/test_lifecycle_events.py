@@ -326,7 +326,7 @@ def test_alerts_cover_compute_and_endpoints_and_notify_the_stack_action_group(de
         "GreaterThan",
         0,
     )
-    assert (inbox["windowSize"], inbox["evaluationFrequency"]) == ("PT3H", "PT1H")
+    assert (inbox["windowSize"], inbox["evaluationFrequency"]) == ("PT6H", "PT1H")
     logs = dev.one("azure-native:operationalinsights:Workspace").resource_id
     queries = dev.of_type("azure-native:monitor:ScheduledQueryRule")
     assert len(queries) == 4

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from infra.components.container_registry import ContainerRegistryArgs, export_policy
 from infra.components.network import OPTIONAL_DNS_ZONES, PRIVATE_DNS_ZONES, PrivateNetworkArgs
 from infra.plan.engine import Plan
 from infra.private_profile import (
@@ -226,3 +227,31 @@ def test_the_public_dev_stack_stays_cheap(plans: dict[str, Plan]) -> None:
     managed = dev.one("azure-native:machinelearningservices:Workspace").inputs["managedNetwork"]
     assert "firewallSku" not in managed
     assert len(dev.resources) < len(plans["prod"].resources)
+
+
+def test_a_private_registry_allows_no_exports_and_a_public_one_keeps_azures_default(plan: Plan) -> None:
+    """Exports (`az acr import` into another registry, transfer pipelines) can be disabled only on a Premium
+    registry whose public network access is disabled: private stacks disable them, dev (public, Basic) cannot.
+
+    https://learn.microsoft.com/en-us/azure/container-registry/data-loss-prevention
+    """
+    registry = plan.one("azure-native:containerregistry:Registry").inputs
+    if config_of(plan.stack).is_private:
+        assert (registry["sku"]["name"], registry["publicNetworkAccess"]) == ("Premium", "Disabled")
+        assert registry["policies"]["exportPolicy"] == {"status": "disabled"}
+    else:
+        assert registry["publicNetworkAccess"] == "Enabled"
+        assert "exportPolicy" not in registry.get("policies", {})
+
+
+def test_a_public_premium_registry_is_not_asked_to_disable_exports() -> None:
+    """Azure refuses exportPolicy disabled while the public endpoint is on: a public Premium registry sends none.
+
+    https://learn.microsoft.com/en-us/azure/container-registry/data-loss-prevention
+    """
+    common = {"resource_group_name": "rg", "location": "westeurope", "registry_name": "cr", "tags": {}}
+    public = ContainerRegistryArgs(**common, sku="Premium", public_network_access=True)
+    private = ContainerRegistryArgs(**common, sku="Premium", public_network_access=False)
+    assert export_policy(public) is None
+    policy = export_policy(private)
+    assert policy is not None and policy.status == "disabled"

@@ -95,9 +95,18 @@ def test_the_workspace_uses_its_identity_and_no_legacy_mode(plan: Plan) -> None:
     workspace = plan.one("azure-native:machinelearningservices:Workspace").inputs
     assert workspace["identity"]["type"] == "SystemAssigned"
     assert workspace["v1LegacyMode"] is False
-    assert workspace["systemDatastoresAuthMode"] == "identity"
     assert workspace["imageBuildCompute"] == "cpu-cluster"
     assert workspace["allowPublicAccessWhenBehindVnet"] is False
+
+
+def test_the_workspace_datastores_use_its_identity_with_arms_enum_value(plan: Plan) -> None:
+    """systemDatastoresAuthMode takes AccessKey, Identity or UserDelegationSAS: the wire value is ARM's `Identity`
+    (the SDK's enum), not a free string that only a case-insensitive comparison would accept.
+
+    https://learn.microsoft.com/en-us/javascript/api/@azure/arm-machinelearning/knownsystemdatastoresauthmode?view=azure-node-preview
+    """
+    workspace = plan.one("azure-native:machinelearningservices:Workspace").inputs
+    assert workspace["systemDatastoresAuthMode"] == "Identity"
 
 
 def test_network_settings_follow_the_stack_profile(plan: Plan) -> None:

@@ -150,9 +150,9 @@ def rule_cases(plans: dict[str, Plan]) -> list[RuleCase]:
             "CKV_AMLOPS_6",
             WORKSPACE,
             private_ws,
-            _changed(private_ws, "systemDatastoresAuthMode", "accessKey"),
+            _changed(private_ws, "systemDatastoresAuthMode", "AccessKey"),
             PROD,
-            "systemDatastoresAuthMode = 'accessKey'",
+            "systemDatastoresAuthMode = 'AccessKey'",
         ),
         RuleCase(
             "CKV_AMLOPS_7",

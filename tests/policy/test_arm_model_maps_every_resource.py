@@ -17,16 +17,31 @@ from infra.plan.engine import Plan
 # Types whose ARM schema is not vendored in fixtures/arm_schema_names.json, each with the reason; their
 # property names are checked against the azure-native SDK's own input names instead.
 WITHOUT_VENDORED_SCHEMA = {
-    "Microsoft.Resources/resourceGroups": "subscription-scope type: not in the resource-group schemas",
-    "Microsoft.Insights/actionGroups": "the 2024-10-01-preview schema was not in the reference snapshot",
-    "Microsoft.Insights/metricAlerts": "the 2018-03-01 schema was not in the reference snapshot",
-    "Microsoft.Insights/scheduledQueryRules": "the 2025-01-01-preview schema was not in the reference snapshot",
-    "Microsoft.EventGrid/systemTopics": "no Microsoft.EventGrid schema was in the reference snapshot",
-    "Microsoft.EventGrid/systemTopics/eventSubscriptions": "no Microsoft.EventGrid schema was in the reference snapshot",
-    "Microsoft.Web/serverfarms": "no Microsoft.Web schema was in the reference snapshot",
-    "Microsoft.Web/sites": "no Microsoft.Web schema was in the reference snapshot",
-    "Microsoft.Web/sites/basicPublishingCredentialsPolicies": "no Microsoft.Web schema was in the reference snapshot",
+    "Microsoft.Web/serverfarms": "the newest Microsoft.Web schema in the snapshot is 2024-11-01; azure-native calls 2025-05-01",
+    "Microsoft.Web/sites": "the newest Microsoft.Web schema in the snapshot is 2024-11-01; azure-native calls 2025-05-01",
+    "Microsoft.Web/sites/basicPublishingCredentialsPolicies": "the newest Microsoft.Web schema in the snapshot is "
+    "2024-11-01; azure-native calls 2025-05-01",
 }
+ANY = "*"
+
+
+def unknown_names(value: Any, tree: Any, path: str) -> list[str]:
+    """Paths under `value` whose key is not an ARM name at that place in the vendored tree."""
+    if tree is None or tree == ANY:
+        return []  # a value without named keys (or below a recursive definition): nothing to compare
+    if isinstance(value, list):
+        return [found for item in value for found in unknown_names(item, tree, f"{path}[]")]
+    if not isinstance(value, dict):
+        return []
+    found = []
+    for key, child in value.items():
+        if key in tree:
+            found += unknown_names(child, tree[key], f"{path}.{key}")
+        elif "*" in tree and len(tree) == 1:
+            found += unknown_names(child, tree["*"], f"{path}.{key}")
+        else:
+            found.append(f"{path}.{key}")
+    return found
 
 
 def sdk_wire_names(token: str) -> set[str]:
@@ -69,7 +84,9 @@ def test_api_versions_are_the_azure_native_defaults() -> None:
 
 
 def test_keys_and_properties_exist_in_the_arm_schema(templates: dict[str, Any], schema_names: dict) -> None:
-    """Every property name the model writes exists in that type's ARM schema: SDK names were renamed."""
+    """Every property name the model writes, at every depth, is ARM's wire name at that place in the type's ARM
+    schema: SDK names that differ (enableHttpsTrafficOnly, odataType) were renamed, so checkov and reviewers
+    read what Azure receives."""
     checked = set()
     for template in templates.values():
         for resource in template["resources"]:
@@ -86,12 +103,25 @@ def test_keys_and_properties_exist_in_the_arm_schema(templates: dict[str, Any], 
                 continue
             names = schema_names[resource["type"]]
             assert resource["apiVersion"] == names["apiVersion"]
-            unknown = sorted(set(resource["properties"]) - set(names["properties"]))
+            unknown = unknown_names(resource["properties"], names["properties"], "properties")
             assert unknown == [], f"{resource['type']} {resource['name']}: not ARM property names: {unknown}"
             extra = sorted(set(resource) - set(names["topLevel"]) - {"metadata", "scope"})
             assert extra == [], f"{resource['type']}: not ARM resource keys: {extra}"
             checked.add(resource["type"])
     assert len(checked) == len({r["type"] for t in templates.values() for r in t["resources"]})
+
+
+def test_the_name_check_finds_an_sdk_name_at_any_depth(schema_names: dict) -> None:
+    """The check bites: the SDK's `odataType` where ARM says `odata.type`, a misspelt nested key, a map's values."""
+    alerts = schema_names["Microsoft.Insights/metricAlerts"]["properties"]
+    assert unknown_names({"criteria": {"odata.type": "x", "allOf": [{"metricName": "m"}]}}, alerts, "p") == []
+    assert unknown_names({"criteria": {"odataType": "x"}}, alerts, "p") == ["p.criteria.odataType"]
+    assert unknown_names({"criteria": {"allOf": [{"metricNames": "m"}]}}, alerts, "p") == [
+        "p.criteria.allOf[].metricNames"
+    ]
+    workspace = schema_names["Microsoft.MachineLearningServices/workspaces"]["properties"]
+    rules = {"managedNetwork": {"outboundRules": {"any-name": {"type": "FQDN", "destinaton": "pypi.org"}}}}
+    assert unknown_names(rules, workspace, "p") == ["p.managedNetwork.outboundRules.any-name.destinaton"]
 
 
 def test_sdk_names_become_wire_names(plans: dict[str, Plan]) -> None:
@@ -111,6 +141,32 @@ def test_sdk_names_become_wire_names(plans: dict[str, Plan]) -> None:
         "azure-native:operationalinsights:Workspace", plans["dev"].named("monitoring-logs").inputs
     )
     assert logs["properties"]["sku"] == {"name": "PerGB2018"} and "sku" not in logs
+
+
+def test_nested_sdk_names_and_flattened_objects_take_arms_shape(plans: dict[str, Plan]) -> None:
+    """ARM spells the metric alert criteria's discriminator `odata.type`; an event subscription's destination keeps
+    `endpointType` beside the settings it nests under `properties`; a subnet delegation nests its service name.
+
+    https://learn.microsoft.com/en-us/azure/templates/microsoft.insights/2018-03-01/metricalerts
+    """
+    plan = plans["prod"]
+    alert = plan.of_type("azure-native:monitor:MetricAlert")[0]
+    criteria = arm_resource(alert.type, alert.inputs)["properties"]["criteria"]
+    assert criteria["odata.type"] == "Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria"
+    # The engine's (Pulumi's) input keeps the SDK name; only the model speaks ARM.
+    assert "odataType" not in criteria and alert.inputs["criteria"]["odataType"]
+    subscription = plan.of_type("azure-native:eventgrid:SystemTopicEventSubscription")[0]
+    delivery = arm_resource(subscription.type, subscription.inputs)["properties"][
+        "deliveryWithResourceIdentity"
+    ]
+    assert delivery["destination"]["endpointType"] == "StorageQueue"
+    assert set(delivery["destination"]["properties"]) >= {"resourceId", "queueName"}
+    vnet = plan.one("azure-native:network:VirtualNetwork")
+    subnets = arm_resource(vnet.type, vnet.inputs)["properties"]["subnets"]
+    delegations = [d for s in subnets for d in s["properties"].get("delegations", [])]
+    assert delegations and all(
+        set(d) == {"name", "properties"} and "serviceName" in d["properties"] for d in delegations
+    )
 
 
 def test_child_and_extension_resources(plans: dict[str, Plan]) -> None:
