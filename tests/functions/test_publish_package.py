@@ -28,7 +28,9 @@ from tests.functions.conftest import FUNCTION_NAME
 
 HANDLER_MODULES = {
     f"lifecycle_handler/{name}.py"
-    for name in ("__init__", "audit", "decisions", "errors", "events", "handler", "outbound", "settings")
+    for name in (
+        "__init__", "audit", "columns", "decisions", "errors", "events", "handler", "notify", "outbound", "settings"
+    )
 }
 
 
