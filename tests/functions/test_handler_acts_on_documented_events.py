@@ -16,9 +16,7 @@ def test_model_registered_is_audited_with_its_tags_and_nothing_is_sent(boundary:
     outcome = handle(load("model_registered.json"), settings(), boundary.deps)
     assert outcome.status == "handled"
     assert boundary.sender.sent == []
-    record = boundary.audit.records[
-        ("lifecycle-event", "831e1650-001e-001b-66ab-eeb76e069631")
-    ]
+    record = boundary.audit.records[("lifecycle-event", "831e1650-001e-001b-66ab-eeb76e069631")]
     assert record["EventType"] == "Microsoft.MachineLearningServices.ModelRegistered"
     assert record["Subject"] == "models/sklearn_regression_model:20"
     assert (record["ModelName"], record["ModelVersion"]) == (

@@ -29,7 +29,16 @@ from tests.functions.conftest import FUNCTION_NAME
 HANDLER_MODULES = {
     f"lifecycle_handler/{name}.py"
     for name in (
-        "__init__", "audit", "columns", "decisions", "errors", "events", "handler", "notify", "outbound", "settings"
+        "__init__",
+        "audit",
+        "columns",
+        "decisions",
+        "errors",
+        "events",
+        "handler",
+        "notify",
+        "outbound",
+        "settings",
     )
 }
 

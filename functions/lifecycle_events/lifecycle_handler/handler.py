@@ -154,7 +154,9 @@ def handle(raw: Any, settings: Settings, deps: Dependencies) -> Outcome:
     return Outcome(record.row_key, "handled", decision, tuple(sent), outcome, run)
 
 
-CONFLICTING = "same event ID, other content: ignored (deduplication is by event ID; the record keeps the first)"
+CONFLICTING = (
+    "same event ID, other content: ignored (deduplication is by event ID; the record keeps the first)"
+)
 
 
 def _run_outcome(run: dict[str, Any]) -> str:
@@ -167,7 +169,9 @@ def _retrain(
     if Action.RETRAIN not in decision.actions:
         return None
     if settings.devops is None:
-        logger.warning("lifecycle event id=%s: breach, but no retraining pipeline is configured", record.row_key)
+        logger.warning(
+            "lifecycle event id=%s: breach, but no retraining pipeline is configured", record.row_key
+        )
         return None
     # A dry run never asks for a token: it must not need Azure DevOps at all.
     token = "<dry-run>" if settings.dry_run else deps.token(AZURE_DEVOPS_SCOPE)
@@ -212,7 +216,9 @@ def _notification(decision: Decision, record: AuditRecord, settings: Settings) -
         facts.append(("Model", decision.model_name))
     if settings.devops is not None and Action.RETRAIN in decision.actions:
         facts.append(("Retraining", f"pipeline {settings.devops.pipeline_id} in {settings.devops.project}"))
-    return notification_request(settings.webhook_url, title=decision.title, reason=decision.reason, facts=facts)
+    return notification_request(
+        settings.webhook_url, title=decision.title, reason=decision.reason, facts=facts
+    )
 
 
 def _notify(

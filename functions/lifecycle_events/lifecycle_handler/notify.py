@@ -34,7 +34,7 @@ _MARKDOWN = re.compile(r"([\\`*_\[\]()~<>])")
 
 
 def webhook_kind(url: str) -> str:
-    """"teams" or "slack" from the URL's host; "" for any other host (refused by the settings)."""
+    """ "teams" or "slack" from the URL's host; "" for any other host (refused by the settings)."""
     host = (urlsplit(url).hostname or "").lower()
     if host in SLACK_HOSTS:
         return "slack"
@@ -67,7 +67,11 @@ def notification_request(
     """The POST for the webhook's kind: `facts` are (label, untrusted value); `title` is the handler's own."""
     headers = {"Content-Type": "application/json"}
     if webhook_kind(webhook_url) == "slack":
-        lines = [f"*{title}*", slack_text(reason), *(f"{label}: {slack_text(value)}" for label, value in facts)]
+        lines = [
+            f"*{title}*",
+            slack_text(reason),
+            *(f"{label}: {slack_text(value)}" for label, value in facts),
+        ]
         return OutboundRequest("POST", webhook_url, {"text": "\n".join(lines)}, headers)
     card = {
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
@@ -82,7 +86,10 @@ def notification_request(
             },
         ],
     }
-    body = {"type": "message", "attachments": [{"contentType": ADAPTIVE_CARD, "contentUrl": None, "content": card}]}
+    body = {
+        "type": "message",
+        "attachments": [{"contentType": ADAPTIVE_CARD, "contentUrl": None, "content": card}],
+    }
     return OutboundRequest("POST", webhook_url, body, headers)
 
 

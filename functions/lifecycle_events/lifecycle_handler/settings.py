@@ -116,7 +116,9 @@ def _devops(
     organization = value("AZURE_DEVOPS_ORGANIZATION")
     project = value("AZURE_DEVOPS_PROJECT")
     id_ok = bool(PIPELINE_ID.fullmatch(pipeline)) and int(pipeline) <= MAX_PIPELINE_ID
-    check("RETRAIN_PIPELINE_ID", pipeline, id_ok, "must be a positive pipeline definition ID (1 to 2147483647)")
+    check(
+        "RETRAIN_PIPELINE_ID", pipeline, id_ok, "must be a positive pipeline definition ID (1 to 2147483647)"
+    )
     check("AZURE_DEVOPS_ORGANIZATION", organization, bool(ORGANIZATION.fullmatch(organization)),
           "must be 1-50 letters, digits and hyphens, starting and ending with a letter or digit")  # fmt: skip
     check("AZURE_DEVOPS_PROJECT", project, bool(PROJECT.fullmatch(project)),
