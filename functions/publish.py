@@ -192,11 +192,7 @@ def main(argv: list[str] | None = None, run: Runner = run_cli) -> int:
             names = build_package(args.app_dir, args.output)
             print(f"{args.output}: {len(names)} files: {', '.join(names)}")
             return 0
-        outputs = (
-            stack_outputs(args.stack, os.environ, run)
-            if args.stack
-            else _read_outputs(args.outputs)
-        )
+        outputs = stack_outputs(args.stack, os.environ, run) if args.stack else _read_outputs(args.outputs)
         app, group = publish_target(outputs)
     except (PublishError, OSError) as err:
         print(f"##vso[task.logissue type=error]{err}", file=sys.stderr)

@@ -38,7 +38,9 @@ def _entity_bytes(entity: dict[str, Any]) -> int:
 
 
 @hypothesis_settings(max_examples=300, deadline=None)
-@given(value=ANY_TEXT | st.text(min_size=2000, max_size=3000), units=st.integers(min_value=16, max_value=2048))
+@given(
+    value=ANY_TEXT | st.text(min_size=2000, max_size=3000), units=st.integers(min_value=16, max_value=2048)
+)
 def test_a_text_column_is_clean_and_within_its_budget(value: str, units: int) -> None:
     out = columns.text(value, units)
     assert columns.utf16_units(out) <= units
@@ -87,7 +89,9 @@ def test_the_worst_event_makes_an_entity_table_storage_accepts(boundary: Boundar
     assert _entity_bytes(entity) < columns.ENTITY_LIMIT_BYTES
     assert not any(ch in v for v in strings.values() for ch in UNSAFE)
     json.loads(entity["Tags"])
-    assert "…cut" in json.loads(entity["Tags"]) or any(v.endswith("…[cut]") for v in json.loads(entity["Tags"]).values())
+    assert "…cut" in json.loads(entity["Tags"]) or any(
+        v.endswith("…[cut]") for v in json.loads(entity["Tags"]).values()
+    )
 
 
 def test_the_worst_event_is_written_and_read_back_on_azurite(azurite: Azurite) -> None:

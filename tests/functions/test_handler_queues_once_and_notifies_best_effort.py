@@ -20,7 +20,9 @@ from tests.functions.conftest import APP, Boundary, FakeAuditStore, load, settin
 
 BREACH = "monitor_breach.json"
 SLACK = "https://hooks.slack.com/services/T000/B000/XXXX"
-TEAMS_WORKFLOW = "https://prod-12.westeurope.logic.azure.com:443/workflows/abc/triggers/manual/paths/invoke?sig=s"
+TEAMS_WORKFLOW = (
+    "https://prod-12.westeurope.logic.azure.com:443/workflows/abc/triggers/manual/paths/invoke?sig=s"
+)
 
 
 def _devops_requests(boundary: Boundary) -> int:
@@ -45,7 +47,9 @@ def test_a_refusing_webhook_is_audited_and_never_makes_the_host_retry(
     (record,) = boundary.audit.records.values()
     assert record["Status"] == "completed"
     assert record["RetrainRun"] == "1234"
-    assert record["Notification"].startswith("notification failed: POST contoso.webhook.office.com answered 400")
+    assert record["Notification"].startswith(
+        "notification failed: POST contoso.webhook.office.com answered 400"
+    )
     assert _devops_requests(boundary) == 1
     assert any("notification not delivered" in r.getMessage() for r in caplog.records)
 
@@ -153,7 +157,9 @@ HOSTILE = "[approve](https://evil.example/x) <!channel> <https://evil.example|cl
 
 
 @pytest.mark.parametrize("webhook", [TEAMS_WORKFLOW, SLACK])
-def test_event_text_reaches_teams_and_slack_without_links_or_mentions(boundary: Boundary, webhook: str) -> None:
+def test_event_text_reaches_teams_and_slack_without_links_or_mentions(
+    boundary: Boundary, webhook: str
+) -> None:
     event = load("run_status_changed.json")
     event["data"]["experimentName"] = HOSTILE
     handle(event, settings(webhook=webhook), boundary.deps)

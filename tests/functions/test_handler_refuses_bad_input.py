@@ -17,7 +17,15 @@ from lifecycle_handler.decisions import MODEL_NAME, MODEL_NAME_LENGTH, decide
 from lifecycle_handler.events import EVENT_ID, parse_event
 from lifecycle_handler.handler import handle
 
-from tests.functions.conftest import DOCUMENTED_TOPIC, Boundary, FakeAuditStore, FakeSender, FakeToken, load, settings
+from tests.functions.conftest import (
+    DOCUMENTED_TOPIC,
+    Boundary,
+    FakeAuditStore,
+    FakeSender,
+    FakeToken,
+    load,
+    settings,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "templates" / "mlflow-project"
@@ -63,7 +71,9 @@ CORPUS = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("fixture", "path", "value", "named"), CORPUS, ids=[f"{c[1]}={str(c[2])[:20]!r}" for c in CORPUS])
+@pytest.mark.parametrize(
+    ("fixture", "path", "value", "named"), CORPUS, ids=[f"{c[1]}={str(c[2])[:20]!r}" for c in CORPUS]
+)
 def test_each_bad_event_is_refused_naming_the_field_with_nothing_written_or_sent(
     fixture: str, path: str, value: Any, named: str, boundary: Boundary, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -88,7 +98,11 @@ def test_bodies_that_are_not_an_event_object_are_refused(body: bytes, boundary: 
 
 @pytest.mark.parametrize(
     "spelling",
-    [str.lower, str.upper, lambda t: t.replace("resourceGroups", "resourcegroups").replace("Microsoft.", "MICROSOFT.")],
+    [
+        str.lower,
+        str.upper,
+        lambda t: t.replace("resourceGroups", "resourcegroups").replace("Microsoft.", "MICROSOFT."),
+    ],
     ids=["lower", "upper", "mixed"],
 )
 def test_a_topic_in_other_letter_case_is_this_workspace(spelling: Any, boundary: Boundary) -> None:
@@ -118,14 +132,28 @@ def test_the_same_event_id_with_other_content_is_a_duplicate(
 
 
 @pytest.mark.parametrize(
-    "model", ["Credit-Default", "credit_default", "cd", "x" * 51, "credit--default", "-credit", "$(System.AccessToken)"]
+    "model",
+    [
+        "Credit-Default",
+        "credit_default",
+        "cd",
+        "x" * 51,
+        "credit--default",
+        "-credit",
+        "$(System.AccessToken)",
+    ],
 )
-def test_a_model_name_the_template_refuses_is_not_sent_to_the_pipeline(model: str, boundary: Boundary) -> None:
+def test_a_model_name_the_template_refuses_is_not_sent_to_the_pipeline(
+    model: str, boundary: Boundary
+) -> None:
     event = _set(load(BREACH), "data.runTags.model_name", model)
     outcome = handle(event, settings(), boundary.deps)
     assert outcome.status == "handled"
     assert not [r for r in boundary.sender.sent if "dev.azure.com" in r.url]
-    assert "retraining not queued" in outcome.decision.reason and "3-50 lower-case letters" in outcome.decision.reason
+    assert (
+        "retraining not queued" in outcome.decision.reason
+        and "3-50 lower-case letters" in outcome.decision.reason
+    )
     (notification,) = boundary.sender.sent  # the team still hears of the breach
     assert notification.url.startswith("https://contoso.webhook.office.com/")
 
@@ -154,7 +182,9 @@ def test_the_event_id_rule_is_the_generated_cds_triggering_event_check() -> None
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
     max_leaves=12,
 )
 FIELDS = ["id", "topic", "subject", "eventType", "eventTime", "data", "data.runId", "data.runStatus", "data.runTags", "data.experimentId"]  # fmt: skip

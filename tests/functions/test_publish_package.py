@@ -216,3 +216,40 @@ def test_pulumi_cloud_login_takes_the_token_from_the_environment_only() -> None:
     with pytest.raises(PublishError) as raised:
         login_command({"STATE_BACKEND": "s3"})
     assert "must be azblob or pulumicloud" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        ("[1, 2]", "a JSON list, not an object of outputs"),
+        ('"lifecycleFunctionAppName"', "a JSON str, not an object of outputs"),
+        ("null", "a JSON NoneType, not an object of outputs"),
+        ("{", "not JSON"),
+        ("[" * 100_000, "not JSON"),
+        (b"\xff\xfe", "cannot be read as UTF-8 text"),
+        ('{"lifecycleFunctionAppName": ["func-a"], "resourceGroupName": "rg"}', "not a function app name"),
+        (
+            '{"lifecycleFunctionAppName": "func-a", "resourceGroupName": {"name": "rg"}}',
+            "not a resource group name",
+        ),
+    ],
+    ids=[
+        "list",
+        "string",
+        "null",
+        "truncated",
+        "deeply-nested",
+        "not-utf8",
+        "app-not-text",
+        "group-not-text",
+    ],
+)
+def test_saved_outputs_that_are_not_an_object_of_names_fail_the_step_naming_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | bytes, says: str
+) -> None:
+    outputs = tmp_path / "outputs.json"
+    outputs.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    assert main(["target", "--outputs", str(outputs)]) == 1  # an error, not a traceback
+    err = capsys.readouterr().err
+    assert err.startswith("##vso[task.logissue type=error]") and says in err
+    assert "Traceback" not in err
