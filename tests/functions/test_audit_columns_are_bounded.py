@@ -12,7 +12,9 @@ from typing import Any
 
 from azure.core.credentials import AzureNamedKeyCredential
 from azure.data.tables import TableClient
-from hypothesis import given, settings as hypothesis_settings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from lifecycle_handler import columns
 from lifecycle_handler.audit import AuditRecord, TableAuditStore
 from lifecycle_handler.decisions import decide

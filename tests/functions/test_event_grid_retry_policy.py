@@ -5,6 +5,7 @@ https://learn.microsoft.com/azure/event-grid/delivery-and-retry"""
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 
 from infra.components.lifecycle_subscriptions import (
@@ -37,5 +38,5 @@ def test_attempts_and_time_to_live_agree() -> None:
 
 def test_the_schedule_repeats_every_twelve_hours_after_the_six_hour_wait() -> None:
     times = attempt_times(13)
-    waits = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+    waits = [later - earlier for earlier, later in itertools.pairwise(times)]
     assert waits == [10, 30, 60, 300, 600, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 12 * 3600, 12 * 3600]

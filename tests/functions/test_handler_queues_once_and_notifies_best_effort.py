@@ -213,7 +213,7 @@ def test_a_tag_without_the_breach_text_is_a_failed_run_as_event_grid_routes_it(b
 
 
 def test_the_handlers_breach_rule_is_the_subscriptions_filter() -> None:
-    types, filters = lifecycle_subscriptions.SUBSCRIPTIONS["monitor-breach"]
+    _types, filters = lifecycle_subscriptions.SUBSCRIPTIONS["monitor-breach"]
     ((operator, key, values),) = filters
     assert operator == "StringContains"
     assert key.lower() == f"data.runtags.{MONITOR_BREACH_TAG}"

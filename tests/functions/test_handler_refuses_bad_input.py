@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from lifecycle_handler.decisions import MODEL_NAME, MODEL_NAME_LENGTH, decide
 from lifecycle_handler.events import EVENT_ID, parse_event
 from lifecycle_handler.handler import handle

@@ -4,7 +4,8 @@ setting is checked when the worker starts, all at once, each problem naming the 
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from lifecycle_handler.errors import InvalidSettings
 from lifecycle_handler.outbound import DevOpsTarget
 from lifecycle_handler.settings import Settings
