@@ -159,7 +159,7 @@ def outputs_object(raw: str, source: str) -> dict[str, object]:
     if not isinstance(outputs, dict):
         msg = (
             f"{source}: a JSON {type(outputs).__name__}, not an object of outputs "
-            "(what `pulumi stack output --json` prints)"
+            "(what pulumi stack output --json prints)"
         )
         raise PublishError(msg)
     return outputs

@@ -44,7 +44,8 @@ from lifecycle_handler.events import LifecycleEvent
 AUDIT_PARTITION = "lifecycle-event"
 """Every record's PartitionKey. Deduplication is by event ID alone: a partition derived from the content (the model,
 the endpoint) let the same event ID with other content create a second record and act twice. A few events a day
-fit one partition many times over (2,000 entities a second per partition); queries filter on columns."""
+fit one partition many times over (2,000 entities a second per partition: Table storage scalability targets,
+https://learn.microsoft.com/azure/storage/tables/scalability-targets); queries filter on columns."""
 PENDING = "pending"
 COMPLETED = "completed"
 CLAIM_COLUMNS = ("Status", "ClaimedAt", "ContentHash", "RetrainRun", "RetrainRunUrl", "Notification")
