@@ -19,10 +19,18 @@ from typing import Any
 import pytest
 from azure.storage.blob import BlobServiceClient, ContainerClient
 from azure.storage.queue import QueueClient, QueueServiceClient
+from hypothesis import given
+from hypothesis import strategies as st
 from lifecycle_handler.events import parse_event
 from lifecycle_handler.handler import handle
 
-from functions.dead_letters import DEAD_LETTER_CONTAINER, DEAD_LETTER_PROPERTIES, QUEUE_MESSAGE_LIMIT
+from functions.dead_letters import (
+    DEAD_LETTER_CONTAINER,
+    DEAD_LETTER_PROPERTIES,
+    QUEUE_MESSAGE_LIMIT,
+    events_of,
+    queue_body,
+)
 from functions.replay import main
 from functions.storage import ATTEMPTS, CONNECT_TIMEOUT
 from infra.components import lifecycle_events
@@ -38,6 +46,13 @@ DEAD_LETTERED = {
     "lastDeliveryAttemptTime": "2026-11-03T01:48:00.0000000Z",
 }
 PATH = "MLW-DEV-TOPIC/MONITOR-BREACH/2026/11/03/01"
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.sampled_from(["id", "data", "x"]), children)
+    ),
+    max_leaves=8,
+)
 
 
 @pytest.fixture
@@ -170,3 +185,17 @@ def test_a_refused_port_fails_within_seconds_and_says_so(mode: list[str]) -> Non
         f"could not reach the storage account ({ATTEMPTS} attempts, {CONNECT_TIMEOUT} s to connect each)"
         in (err.getvalue())
     )
+
+
+@given(content=st.binary(max_size=300) | st.builds(lambda v: json.dumps(v).encode(), JSON_VALUES))
+def test_any_blob_content_is_events_or_a_refusal_that_says_why(content: bytes) -> None:
+    try:
+        events = events_of(content)
+    except ValueError as refused:
+        assert str(refused).startswith(("not UTF-8 JSON", "not an array of events"))
+    else:
+        assert all(isinstance(event, dict) and "id" in event for event in events)
+        for event in events:  # and each becomes the message Event Grid would have written
+            assert json.loads(base64.b64decode(queue_body(event))) == {
+                k: v for k, v in event.items() if k not in DEAD_LETTER_PROPERTIES
+            }

@@ -14,13 +14,18 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from functions.publish import (
     APP_DIR,
+    FUNCTION_APP_NAME,
+    RESOURCE_GROUP_NAME,
     PublishError,
     build_package,
     login_command,
     main,
+    outputs_object,
     package_files,
     publish_target,
 )
@@ -253,3 +258,20 @@ def test_saved_outputs_that_are_not_an_object_of_names_fail_the_step_naming_the_
     err = capsys.readouterr().err
     assert err.startswith("##vso[task.logissue type=error]") and says in err
     assert "Traceback" not in err
+
+
+@given(value=st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda children: st.lists(children, max_size=3)
+    | st.dictionaries(st.sampled_from(["lifecycleFunctionAppName", "resourceGroupName", "x"]), children),
+    max_leaves=8,
+))  # fmt: skip
+def test_any_json_is_a_target_or_a_publish_error_never_a_crash(value: object) -> None:
+    try:
+        app, group = publish_target(outputs_object(json.dumps(value), "--outputs o.json"))
+    except PublishError as refused:
+        assert str(refused).startswith(("--outputs o.json: a JSON", "stack output "))
+    else:
+        assert (app, group) == ("", "") or (
+            FUNCTION_APP_NAME.fullmatch(app) and RESOURCE_GROUP_NAME.fullmatch(group)
+        )
