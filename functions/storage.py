@@ -35,31 +35,36 @@ def queue_client(queue: str, *, account: str | None, connection_string: str | No
     from azure.storage.queue import QueueClient
 
     # None is the SDK's "no policy": message text is sent and returned exactly as it is.
-    policies: dict[str, Any] = {"message_encode_policy": None, "message_decode_policy": None, **_RETRY}
-    if connection_string is not None:
-        return QueueClient.from_connection_string(connection_string, queue_name=queue, **policies)
-    from azure.identity import DefaultAzureCredential
-
-    return QueueClient(
-        account_url=f"https://{account}.queue.core.windows.net",
-        queue_name=queue,
-        credential=DefaultAzureCredential(),
-        **policies,
-    )
+    policies = {"message_encode_policy": None, "message_decode_policy": None}
+    return _client(QueueClient, "queue", {"queue_name": queue}, account, connection_string, policies)
 
 
 def container_client(container: str, *, account: str | None, connection_string: str | None) -> Any:
     """A ContainerClient on the dead-letter container, with the same bounded retries."""
     from azure.storage.blob import ContainerClient
 
+    return _client(ContainerClient, "blob", {"container_name": container}, account, connection_string, {})
+
+
+def _client(
+    client_class: Any,
+    service: str,
+    name: dict[str, str],
+    account: str | None,
+    connection_string: str | None,
+    options: dict[str, Any],
+) -> Any:
+    """`client_class` from the connection string, or on the account's `service` endpoint with
+    DefaultAzureCredential; always with the bounded retries."""
     if connection_string is not None:
-        return ContainerClient.from_connection_string(connection_string, container_name=container, **_RETRY)
+        return client_class.from_connection_string(connection_string, **name, **options, **_RETRY)
     from azure.identity import DefaultAzureCredential
 
-    return ContainerClient(
-        account_url=f"https://{account}.blob.core.windows.net",
-        container_name=container,
+    return client_class(
+        account_url=f"https://{account}.{service}.core.windows.net",
         credential=DefaultAzureCredential(),
+        **name,
+        **options,
         **_RETRY,
     )
 
@@ -72,24 +77,23 @@ def unreachable(error: Exception) -> str:
     )
 
 
-def queue_name(value: str) -> str:
-    if not QUEUE_NAME.fullmatch(value):
-        msg = (
-            f"{value!r} is not a queue name: 3-63 lowercase letters, digits and single hyphens, "
-            "starting and ending with a letter or digit"
-        )
-        raise argparse.ArgumentTypeError(msg)
-    return value
+def _named(kind: str) -> Any:
+    """An argparse type for queue or container names (both follow one rule)."""
+
+    def check(value: str) -> str:
+        if not QUEUE_NAME.fullmatch(value):
+            msg = (
+                f"{value!r} is not a {kind} name: 3-63 lowercase letters, digits and single hyphens, "
+                "starting and ending with a letter or digit"
+            )
+            raise argparse.ArgumentTypeError(msg)
+        return value
+
+    return check
 
 
-def container_name(value: str) -> str:
-    if not QUEUE_NAME.fullmatch(value):  # containers follow the same rule as queues
-        msg = (
-            f"{value!r} is not a container name: 3-63 lowercase letters, digits and single hyphens, "
-            "starting and ending with a letter or digit"
-        )
-        raise argparse.ArgumentTypeError(msg)
-    return value
+queue_name = _named("queue")
+container_name = _named("container")
 
 
 def account_name(value: str) -> str:

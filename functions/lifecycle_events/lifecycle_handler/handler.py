@@ -129,9 +129,10 @@ def handle(raw: Any, settings: Settings, deps: Dependencies) -> Outcome:
         )
         return Outcome(record.row_key, "dry-run", decision, tuple(requests))
 
-    sent: list[OutboundRequest] = []
-    run = _queue_retraining(decision, record, settings, deps, progress, sent)
-    notified = _notify(decision, record, settings, deps, progress, sent)
+    attempt = _Attempt(decision, record, settings, deps, progress)
+    run = _queue_retraining(attempt)
+    notified = _notify(attempt)
+    sent = attempt.sent
     outcome = "; ".join(part for part in (_run_outcome(run) or "audited", notified) if part)
     deps.audit.complete(record, outcome)
     # The structured audit line: Application Insights keeps it beside the table record.
@@ -180,16 +181,25 @@ def _retrain(
     )
 
 
-def _queue_retraining(
-    decision: Decision,
-    record: AuditRecord,
-    settings: Settings,
-    deps: Dependencies,
-    progress: StoredClaim | None,
-    sent: list[OutboundRequest],
-) -> dict[str, Any]:
+@dataclass
+class _Attempt:
+    """One delivery acting on a claimed event: what it knows, what an earlier attempt did, what it sent."""
+
+    decision: Decision
+    record: AuditRecord
+    settings: Settings
+    deps: Dependencies
+    progress: StoredClaim | None
+    """The record as an earlier, abandoned attempt left it (None for the first attempt)."""
+    sent: list[OutboundRequest] = field(default_factory=list)
+
+
+def _queue_retraining(attempt: _Attempt) -> dict[str, Any]:
     """Queue the run once per event: an earlier attempt's run (recorded) is never queued again. A refusal raises
     ActionFailed, so the host retries the message; nothing was queued then."""
+    decision, record, settings, deps, progress = (
+        attempt.decision, attempt.record, attempt.settings, attempt.deps, attempt.progress
+    )  # fmt: skip
     if progress is not None and progress.retrain_run:
         logger.info(
             "lifecycle event id=%s: retraining run %s was queued by an earlier attempt; not queued again",
@@ -201,7 +211,7 @@ def _queue_retraining(
     if request is None:
         return {}
     answer = deps.send(request)
-    sent.append(request)
+    attempt.sent.append(request)
     run = {"id": answer.body.get("id"), "url": answer.body.get("_links", {}).get("web", {}).get("href", "")}
     # Recorded before anything else can fail: a retry (of a failed notification, a crash) sees it.
     deps.audit.record_action(record, {"RetrainRun": str(run["id"]), "RetrainRunUrl": str(run["url"] or "")})
@@ -221,16 +231,12 @@ def _notification(decision: Decision, record: AuditRecord, settings: Settings) -
     )
 
 
-def _notify(
-    decision: Decision,
-    record: AuditRecord,
-    settings: Settings,
-    deps: Dependencies,
-    progress: StoredClaim | None,
-    sent: list[OutboundRequest],
-) -> str:
+def _notify(attempt: _Attempt) -> str:
     """Notify once, best effort: a webhook that refuses is audited and logged, never retried (a retry of the
     message would repeat what already succeeded); an earlier attempt's notification is not sent again."""
+    decision, record, settings, deps, progress = (
+        attempt.decision, attempt.record, attempt.settings, attempt.deps, attempt.progress
+    )  # fmt: skip
     if Action.NOTIFY not in decision.actions:
         return ""
     if progress is not None and progress.notification:
@@ -244,7 +250,7 @@ def _notify(
         logger.warning("lifecycle event id=%s: notification not delivered: %s", record.row_key, refused)
         note = f"notification failed: {refused}"
     else:
-        sent.append(request)
+        attempt.sent.append(request)
         note = describe_answer(settings.webhook_url, answer.status, answer.text)
     deps.audit.record_action(record, {"Notification": note})
     return note
