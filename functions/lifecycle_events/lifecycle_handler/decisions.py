@@ -64,7 +64,7 @@ MODEL_NAME_RULE = (
 )
 """The `modelName` a retraining run may carry: a generated project registers its model as its slug (the template's
 project_slug rule, templates/mlflow-project/hooks/project_hooks/answers.py), and its CD refuses any other name, so
-a name outside this rule could only queue a run that fails (tests/functions/test_handler_validates_what_it_sends.py
+a name outside this rule could only queue a run that fails (tests/functions/test_handler_refuses_bad_input.py
 checks the two rules agree)."""
 
 TEMPLATE_MONITOR_SIGNAL = re.compile(r"^(?P<model>[a-z][a-z0-9-]*)-monitor_(?P<signal>.+)$")
