@@ -145,15 +145,33 @@ def stack_outputs(stack: str, env: Mapping[str, str], run: Runner = run_cli) -> 
     """`pulumi stack output --json` of `stack`, after logging in to its state backend."""
     run(login_command(env))
     raw = run(["pulumi", "stack", "output", "--json", "--stack", stack, "--non-interactive"])
+    return outputs_object(raw, f"pulumi stack output --json --stack {stack}")
+
+
+def outputs_object(raw: str, source: str) -> dict[str, object]:
+    """Stack outputs from the JSON `pulumi stack output --json` prints; PublishError naming `source` when it is
+    not JSON or not an object of outputs (a list, a number...)."""
     try:
         outputs = json.loads(raw)
-    except json.JSONDecodeError as err:
-        msg = f"pulumi stack output --json --stack {stack}: not JSON ({raw[:200]!r})"
+    except (json.JSONDecodeError, RecursionError) as err:
+        msg = f"{source}: not JSON ({raw[:200]!r})"
         raise PublishError(msg) from err
     if not isinstance(outputs, dict):
-        msg = f"pulumi stack output --json --stack {stack}: not an object of outputs"
+        msg = (
+            f"{source}: a JSON {type(outputs).__name__}, not an object of outputs "
+            "(what pulumi stack output --json prints)"
+        )
         raise PublishError(msg)
     return outputs
+
+
+def _read_outputs(path: Path) -> dict[str, object]:
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        msg = f"--outputs {path}: cannot be read as UTF-8 text ({err})"
+        raise PublishError(msg) from err
+    return outputs_object(raw, f"--outputs {path}")
 
 
 def main(argv: list[str] | None = None, run: Runner = run_cli) -> int:
@@ -174,13 +192,9 @@ def main(argv: list[str] | None = None, run: Runner = run_cli) -> int:
             names = build_package(args.app_dir, args.output)
             print(f"{args.output}: {len(names)} files: {', '.join(names)}")
             return 0
-        outputs = (
-            stack_outputs(args.stack, os.environ, run)
-            if args.stack
-            else json.loads(args.outputs.read_text(encoding="utf-8"))
-        )
+        outputs = stack_outputs(args.stack, os.environ, run) if args.stack else _read_outputs(args.outputs)
         app, group = publish_target(outputs)
-    except (PublishError, OSError, json.JSONDecodeError) as err:
+    except (PublishError, OSError) as err:
         print(f"##vso[task.logissue type=error]{err}", file=sys.stderr)
         return 1
     print(f"publish to: {app} in {group}" if app else "the stack has no lifecycle events: nothing to publish")

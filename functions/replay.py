@@ -4,6 +4,7 @@
     python -m functions.replay --account stinbmlopsdev --dry-run      # list them, move nothing
     python -m functions.replay --account stinbmlopsdev --max 10
     python -m functions.replay --connection-string "$CONN" --from lifecycle-events-poison --to lifecycle-events
+    python -m functions.replay --account stinbmlopsdev --dead-letters  # dead-letter blobs -> event queue
 
 Fix the cause first (each failed attempt's log line is in Application Insights), then replay. `--account`
 is the inbox storage account (https://<account>.queue.core.windows.net), reached with DefaultAzureCredential
@@ -15,8 +16,14 @@ text Event Grid and the Functions host wrote stays exactly what the trigger expe
 received with a visibility timeout, sent to the target, and only then deleted from the source: a crash
 between the two leaves a copy in both queues (at least once, never lost), and the handler is idempotent, so
 a replayed event whose audit record is completed does nothing. One line is printed per message moved (its
-id and dequeue count), then a summary. Exit code 0 on success, 1 when a queue is missing or Azure refuses,
-2 for invalid options.
+id and dequeue count), then a summary. Exit code 0 on success, 1 when a queue is missing, Azure refuses or
+cannot be reached, or a dead-letter blob had to be kept, 2 for invalid options.
+
+`--dead-letters` replays the dead-letter container's blobs instead (functions/dead_letters.py): each event, as
+Event Grid would have delivered it, into the event queue, then the blob is deleted; one line per blob.
+
+An unreachable account fails fast: each request is tried at most ATTEMPTS times, with a CONNECT_TIMEOUT, and
+the error says so (the SDK's default retries would wait about a minute and a half before saying anything).
 """
 
 from __future__ import annotations
@@ -25,11 +32,20 @@ import argparse
 import base64
 import binascii
 import json
-import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TextIO
+
+from functions.dead_letters import DEAD_LETTER_CONTAINER, BlobReplay, replay_dead_letters
+from functions.storage import (
+    account_name,
+    container_client,
+    container_name,
+    queue_client,
+    queue_name,
+    unreachable,
+)
 
 EVENT_QUEUE = "lifecycle-events"
 """The queue Event Grid delivers lifecycle events into (infra.components.lifecycle_events.EVENT_QUEUE; a
@@ -40,10 +56,6 @@ VISIBILITY_TIMEOUT = 60
 """Seconds a received message stays hidden from other readers while it is copied, then deleted."""
 PEEK_LIMIT = 32
 """The most messages a queue shows to a peek: a dry run lists at most this many."""
-
-QUEUE_NAME = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
-"""Azure queue names: 3-63 lowercase letters, digits and single hyphens, starting and ending alphanumeric."""
-ACCOUNT_NAME = re.compile(r"^[a-z0-9]{3,24}$")
 
 
 class ReplayError(Exception):
@@ -117,41 +129,6 @@ def describe(content: str | None) -> str:
     return repr(text[:80] + ("..." if len(text) > 80 else ""))
 
 
-def queue_client(queue: str, *, account: str | None, connection_string: str | None) -> Any:
-    """A QueueClient on `queue` with no message encode/decode policy: content passes through unchanged."""
-    from azure.storage.queue import QueueClient
-
-    # None is the SDK's "no policy": message text is sent and returned exactly as it is.
-    policies: dict[str, Any] = {"message_encode_policy": None, "message_decode_policy": None}
-    if connection_string is not None:
-        return QueueClient.from_connection_string(connection_string, queue_name=queue, **policies)
-    from azure.identity import DefaultAzureCredential
-
-    return QueueClient(
-        account_url=f"https://{account}.queue.core.windows.net",
-        queue_name=queue,
-        credential=DefaultAzureCredential(),
-        **policies,
-    )
-
-
-def _queue_name(value: str) -> str:
-    if not QUEUE_NAME.fullmatch(value):
-        msg = (
-            f"{value!r} is not a queue name: 3-63 lowercase letters, digits and single hyphens, "
-            "starting and ending with a letter or digit"
-        )
-        raise argparse.ArgumentTypeError(msg)
-    return value
-
-
-def _account_name(value: str) -> str:
-    if not ACCOUNT_NAME.fullmatch(value):
-        msg = f"{value!r} is not a storage account name: 3-24 lowercase letters and digits"
-        raise argparse.ArgumentTypeError(msg)
-    return value
-
-
 def _at_least_one(value: str) -> int:
     try:
         number = int(value)
@@ -172,7 +149,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     where = parser.add_mutually_exclusive_group(required=True)
-    where.add_argument("--account", type=_account_name, metavar="NAME", help="the inbox storage account name")
+    where.add_argument("--account", type=account_name, metavar="NAME", help="the inbox storage account name")
     where.add_argument(
         "--connection-string", metavar="CONN", help="a storage connection string (an emulator, tests)"
     )
@@ -180,7 +157,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
         "--from",
         dest="source",
         metavar="QUEUE",
-        type=_queue_name,
+        type=queue_name,
         default=POISON_QUEUE,
         help=f"default {POISON_QUEUE}",
     )
@@ -188,7 +165,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
         "--to",
         dest="target",
         metavar="QUEUE",
-        type=_queue_name,
+        type=queue_name,
         default=EVENT_QUEUE,
         help=f"default {EVENT_QUEUE}",
     )
@@ -197,6 +174,13 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
     )
     parser.add_argument("--dry-run", action="store_true", help="list the messages (peek), move nothing")
     parser.add_argument(
+        "--dead-letters",
+        action="store_true",
+        help=f"replay the dead-letter blobs of --container (default {DEAD_LETTER_CONTAINER}) instead of --from",
+    )
+    parser.add_argument("--container", default=DEAD_LETTER_CONTAINER, type=container_name, metavar="NAME")
+    parser.add_argument("--prefix", default="", metavar="PATH", help="only dead-letter blobs under this path")
+    parser.add_argument(
         "--visibility-timeout",
         type=_at_least_one,
         metavar="SECONDS",
@@ -204,11 +188,13 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
         help=f"seconds a received message stays hidden while it is moved (default {VISIBILITY_TIMEOUT})",
     )
     args = parser.parse_args(argv)
-    if args.source == args.target:
+    if args.source == args.target and not args.dead_letters:
         parser.error(f"--from and --to: both name {args.source!r}; a queue cannot be replayed into itself")
 
-    from azure.core.exceptions import AzureError
+    from azure.core.exceptions import AzureError, ServiceRequestError
 
+    if args.dead_letters:
+        return _dead_letters(args, out, err)
     try:
         source, target = (
             queue_client(name, account=args.account, connection_string=args.connection_string)
@@ -235,11 +221,51 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
             visibility_timeout=args.visibility_timeout,
             report=lambda m: print(f"moved {m.source_id} (dequeue count {m.dequeue_count})", file=out),
         )
+    except ServiceRequestError as error:
+        print(f"replay failed: {unreachable(error)}", file=err)
+        return 1
     except (ReplayError, AzureError, ValueError) as error:
         print(f"replay failed: {error}", file=err)
         return 1
     print(f"moved {len(moved)} message(s) from {args.source} to {args.target}", file=out)
     return 0
+
+
+def _dead_letters(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from azure.core.exceptions import AzureError, ResourceNotFoundError, ServiceRequestError
+
+    def line(blob: BlobReplay) -> None:
+        if blob.kept_because:
+            print(f"kept {blob.name}: {blob.kept_because}", file=out)
+        else:
+            verb = "would replay" if args.dry_run else "replayed"
+            print(f"{verb} {blob.name}: event(s) {', '.join(blob.event_ids) or '(none)'}", file=out)
+
+    try:
+        target = queue_client(args.target, account=args.account, connection_string=args.connection_string)
+        container = container_client(
+            args.container, account=args.account, connection_string=args.connection_string
+        )
+        _require_queues(target, target)
+        try:
+            container.get_container_properties()
+        except ResourceNotFoundError as missing:
+            msg = f"--container: container {args.container!r} does not exist at {container.url.rsplit('/', 1)[0]}"
+            raise ReplayError(msg) from missing
+        blobs = replay_dead_letters(
+            container, target, prefix=args.prefix, limit=args.max, dry_run=args.dry_run, report=line
+        )
+    except ServiceRequestError as error:
+        print(f"replay failed: {unreachable(error)}", file=err)
+        return 1
+    except (ReplayError, AzureError) as error:
+        print(f"replay failed: {error}", file=err)
+        return 1
+    kept = [blob for blob in blobs if blob.kept_because]
+    events = sum(len(blob.event_ids) for blob in blobs if not blob.kept_because)
+    done = "listed" if args.dry_run else f"sent to {args.target}"
+    print(f"{len(blobs) - len(kept)} blob(s), {events} event(s) {done}; {len(kept)} blob(s) kept", file=out)
+    return 1 if kept else 0
 
 
 if __name__ == "__main__":

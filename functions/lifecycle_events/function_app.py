@@ -11,10 +11,12 @@ host.json sets the queue trigger's retries (extensions.queues):
 - messageEncoding base64: Event Grid writes the event base64-encoded; the host decodes it, so the message
   body is the event's JSON.
 - A normal return deletes the message, including an event the handler rejects (retrying it would fail
-  the same way). Raising (InvalidSettings, ActionFailed or any other error) makes the message visible
-  again after visibilityTimeout (10 minutes); after maxDequeueCount (10) attempts the host moves it to the
-  poison queue (<queue>-poison). A failing action is therefore retried for about 90 minutes, long enough to
-  ride out a short Azure DevOps outage, before the message needs an operator.
+  the same way) and one whose notification failed (notifications are best effort, audited). Raising
+  (InvalidSettings, ActionFailed from Azure DevOps or the audit table, or any other error) makes the message
+  visible again after visibilityTimeout (10 minutes); after maxDequeueCount (10) attempts the host moves it
+  to the poison queue (<queue>-poison). A refused retraining request is therefore retried for about 90
+  minutes, long enough to ride out a short Azure DevOps outage, before the message needs an operator; each
+  retry does only what the audit record says is not done yet, so the run is queued once.
 - batchSize 1 and newBatchThreshold 0: one message at a time per instance. That does not serialise an
   event's deliveries: Flex Consumption scales queue triggers per message, so the breach both subscriptions
   deliver (two messages, one event ID) can run on two instances at once. The audit record's claim settles

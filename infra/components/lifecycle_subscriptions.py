@@ -40,9 +40,38 @@ SUBSCRIPTIONS: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str, tuple[str,
 }
 """Subscription key -> (included event types, advanced filters as (operator, key, values))."""
 
-MAX_DELIVERY_ATTEMPTS = 10
+RETRY_DELAYS_SECONDS = (10, 30, 60, 5 * 60, 10 * 60, 30 * 60, 3600, 3 * 3600, 6 * 3600)
+"""Event Grid's documented retry schedule: the waits after each failed attempt, then every 12 hours
+(RETRY_REPEAT_SECONDS) until the event's time to live ends. Delivery and retry:
+https://learn.microsoft.com/azure/event-grid/delivery-and-retry"""
+RETRY_REPEAT_SECONDS = 12 * 3600
+
+
+def attempt_times(attempts: int) -> list[int]:
+    """Seconds after publication at which Event Grid makes each of `attempts` delivery attempts (the schedule's
+    best effort: it adds jitter and may skip retries to an endpoint that stays unhealthy)."""
+    times = [0]
+    for index in range(attempts - 1):
+        delay = RETRY_DELAYS_SECONDS[index] if index < len(RETRY_DELAYS_SECONDS) else RETRY_REPEAT_SECONDS
+        times.append(times[-1] + delay)
+    return times
+
+
+def attempts_within(ttl_minutes: int) -> int:
+    """How many attempts the schedule makes before an event's time to live ends."""
+    attempts = 1
+    while attempt_times(attempts + 1)[-1] < ttl_minutes * 60:
+        attempts += 1
+    return attempts
+
+
 EVENT_TTL_MINUTES = 1440
-"""Event Grid retries a queue it cannot reach with back-off for a day, then dead-letters: nothing is lost."""
+"""A day, Event Grid's maximum: the only failures it retries here are an inbox it cannot reach (a 403, 400 or 413
+is final and dead-letters at once), and a day rides out a regional storage incident."""
+MAX_DELIVERY_ATTEMPTS = attempts_within(EVENT_TTL_MINUTES)
+"""11: what the documented schedule fits in EVENT_TTL_MINUTES (the 11th attempt is 22 h 47 min after
+publication), so count and time agree and an undeliverable event is dead-lettered within the day. With the
+previous 10 attempts it was dead-lettered after the 10th, 10 h 47 min in, never near the day the TTL promised."""
 QUEUE_MESSAGE_TTL_SECONDS = 7 * 24 * 3600
 """How long a delivered event waits in the queue for the handler (the service's default): a week covers a
 handler outage over a long weekend, where push delivery would have given up after a day."""
@@ -107,7 +136,7 @@ class LifecycleSubscriptions(pulumi.ComponentResource):
                     event_time_to_live_in_minutes=EVENT_TTL_MINUTES,
                 ),
                 # Oversized events (a queue message holds 64 KiB, an event up to 1 MB) and a queue unreachable
-                # for a day land here, written by the same identity.
+                # for a day land here, written by the same identity; functions/replay.py --dead-letters replays them.
                 dead_letter_with_resource_identity=eventgrid.DeadLetterWithResourceIdentityArgs(
                     identity=identity,
                     dead_letter_destination=eventgrid.StorageBlobDeadLetterDestinationArgs(

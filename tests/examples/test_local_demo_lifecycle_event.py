@@ -127,10 +127,11 @@ def test_the_real_handler_would_queue_retraining_audits_locally_and_sends_nothin
     }
     assert request["headers"]["Authorization"] == "<managed identity token>"
     (record,) = json.loads(store.read_text()).values()
-    assert (record["PartitionKey"], record["RowKey"], record["Kind"]) == (
-        "monitor:diabetes-progression",
+    assert (record["PartitionKey"], record["RowKey"], record["Kind"], record["ModelName"]) == (
+        "lifecycle-event",  # the handler deduplicates by event ID alone: one partition, RowKey = event ID
         RUN_ID,
         "monitor-breach",
+        "diabetes-progression",
     )
     assert record["Status"] == "completed"
     assert record["Outcome"] == "dry run: POST https://dev.azure.com/contoso/mlops/_apis/pipelines/1/runs"
@@ -154,7 +155,9 @@ def test_outside_dry_run_the_stubs_stop_the_handler_at_the_cloud_boundary(
     live = {**lifecycle.app_settings(tmp_path / "audit.json"), "LIFECYCLE_DRY_RUN": "false"}
     monkeypatch.setattr(lifecycle, "app_settings", lambda store: live)
     with pytest.raises(LifecycleDemoError) as raised:
-        react_to_drift([_drift(tmp_path)], model_name="m", psi_threshold=0.25, store=tmp_path / "audit.json")
+        react_to_drift(
+            [_drift(tmp_path)], model_name="mdl", psi_threshold=0.25, store=tmp_path / "audit.json"
+        )
     assert "the dry run asked for a token for 499b84ac-1321-427f-aa17-267ca6975798/.default" in str(
         raised.value
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ sys.path.insert(0, str(APP))
 
 from lifecycle_handler.audit import COMPLETED, AuditRecord, StoredClaim  # noqa: E402
 from lifecycle_handler.handler import Dependencies  # noqa: E402
-from lifecycle_handler.outbound import DevOpsTarget, OutboundRequest  # noqa: E402
+from lifecycle_handler.outbound import Answer, DevOpsTarget, OutboundRequest  # noqa: E402
 from lifecycle_handler.settings import Settings  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -74,10 +75,12 @@ class FakeAuditStore:
         self._stored(key, self.records[key] | {"ClaimedAt": claimed_at})
         return True
 
-    def complete(self, record: AuditRecord, outcome: str) -> None:
+    def record_action(self, record: AuditRecord, values: dict[str, str]) -> None:
         key = (record.partition_key, record.row_key)
-        self.records[key] |= {"Status": COMPLETED, "Outcome": outcome}
-        self._stored(key, self.records[key])
+        self._stored(key, self.records[key] | dict(values))
+
+    def complete(self, record: AuditRecord, outcome: str) -> None:
+        self.record_action(record, {"Status": COMPLETED, "Outcome": outcome})
 
 
 @dataclass
@@ -95,22 +98,44 @@ class FakeClock:
 
 @dataclass
 class FakeSender:
-    """Records every request; answers Azure DevOps like the Runs API does, or fails when told to."""
+    """Records every request; answers Azure DevOps like the Runs API does and a Teams workflow with 202 (it
+    accepts before it runs), or fails when told to (`fail_with`, or `fail_webhook_with` for the webhook only)."""
 
     sent: list[OutboundRequest] = field(default_factory=list)
     fail_with: Exception | None = None
+    fail_webhook_with: Exception | None = None
 
-    def __call__(self, request: OutboundRequest) -> dict[str, Any]:
+    def __call__(self, request: OutboundRequest) -> Answer:
         if self.fail_with is not None:
             raise self.fail_with
+        if self.fail_webhook_with is not None and "dev.azure.com" not in request.url:
+            raise self.fail_webhook_with
         self.sent.append(request)
         if "dev.azure.com" in request.url:
-            return {
+            body = {
                 "id": 1234,
                 "state": "inProgress",
                 "_links": {"web": {"href": "https://dev.azure.com/contoso/_build/results?buildId=1234"}},
             }
-        return {}
+            return Answer(200, body, "")
+        if "hooks.slack.com" in request.url:
+            return Answer(200, {}, "ok")
+        return Answer(202, {}, "")
+
+
+def shown(request: OutboundRequest) -> str:
+    """What a notification shows, as text: a Slack message's text, or a Teams card's text blocks and facts with
+    their markdown escapes undone (tests assert on what a reader sees)."""
+    if "text" in request.body:
+        return str(request.body["text"])
+    (attachment,) = request.body["attachments"]
+    lines = []
+    for element in attachment["content"]["body"]:
+        if element["type"] == "TextBlock":
+            lines.append(element["text"])
+        for fact in element.get("facts", []):
+            lines.append(f"{fact['title']}: {fact['value']}")
+    return re.sub(r"\\(.)", r"\1", "\n".join(lines))
 
 
 @dataclass

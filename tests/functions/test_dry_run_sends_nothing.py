@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lifecycle_handler.handler import handle
 
-from tests.functions.conftest import Boundary, load, settings
+from tests.functions.conftest import Boundary, load, settings, shown
 
 
 def test_a_dry_run_breach_reports_the_retraining_request_without_calling_devops(boundary: Boundary) -> None:
@@ -17,7 +17,7 @@ def test_a_dry_run_breach_reports_the_retraining_request_without_calling_devops(
         retrain.url == "https://dev.azure.com/contoso/ML%20Platform/_apis/pipelines/42/runs?api-version=7.1"
     )
     assert retrain.body["templateParameters"]["modelName"] == "credit-default"
-    assert "Model monitor threshold breached" in notification.body["text"]
+    assert "Model monitor threshold breached" in shown(notification)
     (record,) = boundary.audit.records.values()
     assert record["Outcome"].startswith(
         "dry run: POST https://dev.azure.com/contoso/ML%20Platform/_apis/pipelines/42/runs"

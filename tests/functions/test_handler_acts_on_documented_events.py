@@ -7,16 +7,16 @@ import json
 from lifecycle_handler.handler import handle
 from lifecycle_handler.outbound import AZURE_DEVOPS_SCOPE
 
-from tests.functions.conftest import WEBHOOK, Boundary, load, settings
+from tests.functions.conftest import WEBHOOK, Boundary, load, settings, shown
+
+TEAMS_ACCEPTED = "teams answered 202 (accepted: the workflow's run history shows whether it posted)"
 
 
 def test_model_registered_is_audited_with_its_tags_and_nothing_is_sent(boundary: Boundary) -> None:
     outcome = handle(load("model_registered.json"), settings(), boundary.deps)
     assert outcome.status == "handled"
     assert boundary.sender.sent == []
-    record = boundary.audit.records[
-        ("model:sklearn_regression_model", "831e1650-001e-001b-66ab-eeb76e069631")
-    ]
+    record = boundary.audit.records[("lifecycle-event", "831e1650-001e-001b-66ab-eeb76e069631")]
     assert record["EventType"] == "Microsoft.MachineLearningServices.ModelRegistered"
     assert record["Subject"] == "models/sklearn_regression_model:20"
     assert (record["ModelName"], record["ModelVersion"]) == (
@@ -33,7 +33,7 @@ def test_model_deployed_is_audited_per_endpoint_with_every_model_it_serves(bound
     assert boundary.sender.sent == []
     (key,) = boundary.audit.records
     record = boundary.audit.records[key]
-    assert key == ("endpoint:my-sklearn-service", "831e1650-001e-001b-66ab-eeb76e069631")
+    assert key == ("lifecycle-event", "831e1650-001e-001b-66ab-eeb76e069631")
     assert record["Endpoint"] == "my-sklearn-service"
     assert json.loads(record["Tags"])["model_ids"] == "sklearn_regression_model:1,sklearn_regression_model:2"
 
@@ -44,14 +44,15 @@ def test_a_failed_run_notifies_the_team_with_fake_webhook_and_queues_nothing(bou
     (notification,) = boundary.sender.sent
     assert (notification.method, notification.url) == ("POST", WEBHOOK)
     assert notification.headers == {"Content-Type": "application/json"}
-    text = notification.body["text"]
+    text = shown(notification)
     assert "Azure ML run failed" in text
     assert "AutoML_ad912b2d-6467-4f32-a616-dbe4af6dd8fc_5" in text
     assert "is failed" in text
     assert boundary.token.scopes == []  # no Azure DevOps call, so no token either
     record = next(iter(boundary.audit.records.values()))
     assert record["Kind"] == "run-failed"
-    assert record["Outcome"] == "audited; team notified"
+    assert record["Outcome"] == f"audited; {TEAMS_ACCEPTED}"
+    assert record["Notification"] == TEAMS_ACCEPTED
 
 
 def test_a_monitor_breach_queues_retraining_with_fake_devops_and_notifies(boundary: Boundary) -> None:
@@ -72,11 +73,12 @@ def test_a_monitor_breach_queues_retraining_with_fake_devops_and_notifies(bounda
     scheme, token = retrain.headers["Authorization"].split(" ", 1)
     assert scheme == "Bearer" and token.count(".") >= 1  # an Entra access token, never Basic (PAT)
     assert boundary.token.scopes == [AZURE_DEVOPS_SCOPE]
-    assert "credit_monitor_data_drift" in notification.body["text"]
-    assert "Retraining queued: pipeline 42" in notification.body["text"]
+    assert "credit_monitor_data_drift" in shown(notification)
+    assert "Retraining: pipeline 42" in shown(notification)
     assert outcome.run == {"id": 1234, "url": "https://dev.azure.com/contoso/_build/results?buildId=1234"}
-    record = boundary.audit.records[("monitor:credit-default", "5d0f3c2a-7e41-4b9c-8a6d-2f1e0b9c8d7e")]
-    assert record["Outcome"] == "retraining run 1234 queued; team notified"
+    record = boundary.audit.records[("lifecycle-event", "5d0f3c2a-7e41-4b9c-8a6d-2f1e0b9c8d7e")]
+    assert record["Outcome"] == f"retraining run 1234 queued; {TEAMS_ACCEPTED}"
+    assert (record["RetrainRun"], record["RetrainRunUrl"]) == ("1234", outcome.run["url"])
 
 
 def test_a_breach_without_a_model_tag_leaves_the_pipeline_default_model(boundary: Boundary) -> None:

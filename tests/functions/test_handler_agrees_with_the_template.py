@@ -76,11 +76,12 @@ def test_every_tag_the_template_writes_lands_in_the_audit_record(
     assert set(written) == set(GOVERNANCE_TAGS.values()), "the probe writes every governance tag"
     event = load("model_registered.json")
     event["data"]["ModelName"] = template["model_name"]
+    event["subject"] = f"models/{template['model_name']}:{event['data']['ModelVersion']}"
     event["data"]["ModelTags"] = written
     outcome = handle(event, settings(), boundary.deps)
     assert outcome.decision is not None
     assert outcome.decision.provenance == {field: written[tag] for field, tag in GOVERNANCE_TAGS.items()}
-    record = boundary.audit.records[(f"model:{template['model_name']}", event["id"])]
+    record = boundary.audit.records[("lifecycle-event", event["id"])]
     assert (record["GitCommit"], record["Approver"], record["ApprovedAt"], record["TriggeringEvent"]) == (
         "3f9c2a1e",
         "ana@contoso.com",

@@ -8,7 +8,7 @@ from lifecycle_handler.decisions import GOVERNANCE_TAGS, decide
 from lifecycle_handler.events import parse_event
 from lifecycle_handler.handler import handle
 
-from tests.functions.conftest import Boundary, load, settings
+from tests.functions.conftest import Boundary, load, settings, shown
 
 TEMPLATE_BREACH = "monitor_breach_template_monitor.json"
 TEMPLATE_BREACH_ID = "9a7c5e3b-1f2d-4b6a-8c0e-3d5f7a9b1c2e"
@@ -40,6 +40,7 @@ COLUMNS = {
 def _registered(tags: dict[str, str]) -> dict:
     event = load("model_registered.json")
     event["data"]["ModelName"] = "credit-default"
+    event["subject"] = "models/credit-default:20"  # the subject names the model the data does
     event["data"]["ModelTags"] = tags
     return event
 
@@ -47,7 +48,7 @@ def _registered(tags: dict[str, str]) -> dict:
 def test_a_registered_versions_governance_tags_fill_every_provenance_column(boundary: Boundary) -> None:
     event = _registered(GOVERNED_VERSION)
     handle(event, settings(), boundary.deps)
-    record = boundary.audit.records[("model:credit-default", event["id"])]
+    record = boundary.audit.records[("lifecycle-event", event["id"])]
     assert set(COLUMNS) == set(GOVERNANCE_TAGS), "one audit column per governance tag the handler reads"
     assert {column: record[column] for column in COLUMNS.values()} == {
         column: GOVERNED_VERSION[GOVERNANCE_TAGS[field]] for field, column in COLUMNS.items()
@@ -60,7 +61,7 @@ def test_unprefixed_tag_names_are_not_provenance(boundary: Boundary) -> None:
     """The names the handler read before (`git_commit`, `approved_by`) are not what the template writes."""
     event = _registered({"git_commit": "abc123", "approved_by": "eve@contoso.com", "pipeline_run_id": "9"})
     handle(event, settings(), boundary.deps)
-    record = boundary.audit.records[("model:credit-default", event["id"])]
+    record = boundary.audit.records[("lifecycle-event", event["id"])]
     assert (record["GitCommit"], record["Approver"], record["PipelineRun"]) == ("", "", "")
 
 
@@ -99,9 +100,9 @@ def test_a_template_monitors_breach_without_a_model_tag_retrains_the_model_it_is
         "triggeringEventId": TEMPLATE_BREACH_ID,
         "modelName": "credit-default",
     }
-    assert "credit-default-monitor_feature_drift" in notification.body["text"]
+    assert "credit-default-monitor_feature_drift" in shown(notification)
     assert outcome.decision is not None and outcome.decision.model_name == "credit-default"
-    assert ("monitor:credit-default", TEMPLATE_BREACH_ID) in boundary.audit.records
+    assert ("lifecycle-event", TEMPLATE_BREACH_ID) in boundary.audit.records
 
 
 def test_the_model_name_tag_wins_over_the_monitors_name() -> None:
@@ -129,7 +130,7 @@ def test_a_breach_of_another_monitor_without_a_model_tag_names_no_model(signal: 
     decision = decide(parse_event(event))
     assert signal in decision.reason
     assert decision.model_name == ""
-    assert decision.partition == "monitor:unknown-model"
+    assert decision.title == "Model monitor threshold breached"
 
 
 def test_a_slug_containing_monitor_still_ends_at_the_monitor_suffix() -> None:

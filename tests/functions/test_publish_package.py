@@ -14,13 +14,18 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from functions.publish import (
     APP_DIR,
+    FUNCTION_APP_NAME,
+    RESOURCE_GROUP_NAME,
     PublishError,
     build_package,
     login_command,
     main,
+    outputs_object,
     package_files,
     publish_target,
 )
@@ -28,7 +33,18 @@ from tests.functions.conftest import FUNCTION_NAME
 
 HANDLER_MODULES = {
     f"lifecycle_handler/{name}.py"
-    for name in ("__init__", "audit", "decisions", "errors", "events", "handler", "outbound", "settings")
+    for name in (
+        "__init__",
+        "audit",
+        "columns",
+        "decisions",
+        "errors",
+        "events",
+        "handler",
+        "notify",
+        "outbound",
+        "settings",
+    )
 }
 
 
@@ -205,3 +221,57 @@ def test_pulumi_cloud_login_takes_the_token_from_the_environment_only() -> None:
     with pytest.raises(PublishError) as raised:
         login_command({"STATE_BACKEND": "s3"})
     assert "must be azblob or pulumicloud" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        ("[1, 2]", "a JSON list, not an object of outputs"),
+        ('"lifecycleFunctionAppName"', "a JSON str, not an object of outputs"),
+        ("null", "a JSON NoneType, not an object of outputs"),
+        ("{", "not JSON"),
+        ("[" * 100_000, "not JSON"),
+        (b"\xff\xfe", "cannot be read as UTF-8 text"),
+        ('{"lifecycleFunctionAppName": ["func-a"], "resourceGroupName": "rg"}', "not a function app name"),
+        (
+            '{"lifecycleFunctionAppName": "func-a", "resourceGroupName": {"name": "rg"}}',
+            "not a resource group name",
+        ),
+    ],
+    ids=[
+        "list",
+        "string",
+        "null",
+        "truncated",
+        "deeply-nested",
+        "not-utf8",
+        "app-not-text",
+        "group-not-text",
+    ],
+)
+def test_saved_outputs_that_are_not_an_object_of_names_fail_the_step_naming_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | bytes, says: str
+) -> None:
+    outputs = tmp_path / "outputs.json"
+    outputs.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    assert main(["target", "--outputs", str(outputs)]) == 1  # an error, not a traceback
+    err = capsys.readouterr().err
+    assert err.startswith("##vso[task.logissue type=error]") and says in err
+    assert "Traceback" not in err
+
+
+@given(value=st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda children: st.lists(children, max_size=3)
+    | st.dictionaries(st.sampled_from(["lifecycleFunctionAppName", "resourceGroupName", "x"]), children),
+    max_leaves=8,
+))  # fmt: skip
+def test_any_json_is_a_target_or_a_publish_error_never_a_crash(value: object) -> None:
+    try:
+        app, group = publish_target(outputs_object(json.dumps(value), "--outputs o.json"))
+    except PublishError as refused:
+        assert str(refused).startswith(("--outputs o.json: a JSON", "stack output "))
+    else:
+        assert (app, group) == ("", "") or (
+            FUNCTION_APP_NAME.fullmatch(app) and RESOURCE_GROUP_NAME.fullmatch(group)
+        )

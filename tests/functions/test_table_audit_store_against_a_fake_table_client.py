@@ -86,16 +86,22 @@ def _deps(table: FakeTableClient, clock: FakeClock, sender: FakeSender | None = 
     )
 
 
-def test_the_first_delivery_creates_the_entity_claimed_and_completes_it() -> None:
+def test_the_first_delivery_creates_the_entity_claimed_records_each_action_and_completes_it() -> None:
     table, clock = FakeTableClient(), FakeClock()
     outcome = handle(load("monitor_breach.json"), settings(), _deps(table, clock))
     assert outcome.status == "handled"
-    assert [c[0] for c in table.calls] == ["create_entity", "update_entity"]
+    calls = [(c[0], sorted(set(c[1]) - {"PartitionKey", "RowKey"})) for c in table.calls]
+    assert calls[1:] == [
+        ("update_entity", ["RetrainRun", "RetrainRunUrl"]),  # the queued run, before the notification
+        ("update_entity", ["Notification"]),
+        ("update_entity", ["Outcome", "Status"]),
+    ]
     created = table.calls[0][1]
     assert (created["Status"], created["ClaimedAt"]) == (PENDING, clock())
     assert created["RowKey"] == outcome.event_id
     (stored,) = table.entities.values()
     assert stored["Status"] == COMPLETED and stored["ClaimedAt"] == clock()
+    assert stored["RetrainRun"] == "1234"
 
 
 def test_an_existing_entity_maps_resource_exists_error_to_false() -> None:

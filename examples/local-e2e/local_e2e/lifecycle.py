@@ -161,13 +161,13 @@ class LocalAuditStore:
         self._write(entities)
         return True
 
-    def complete(self, record: Any, outcome: str) -> None:
+    def record_action(self, record: Any, values: Mapping[str, str]) -> None:
         entities = self._read()
-        entities[self._key(record.partition_key, record.row_key)] |= {
-            "Status": "completed",
-            "Outcome": outcome,
-        }
+        entities[self._key(record.partition_key, record.row_key)] |= dict(values)
         self._write(entities)
+
+    def complete(self, record: Any, outcome: str) -> None:
+        self.record_action(record, {"Status": "completed", "Outcome": outcome})
 
     def entities(self) -> list[dict[str, Any]]:
         return list(self._read().values())

@@ -20,26 +20,36 @@ CLAIM_TIMEOUT equals host.json's visibilityTimeout (a test checks) and exceeds f
 so a claim never expires while its attempt can still be running. Claims compare the instances' clocks
 (NTP-synchronised UTC).
 
-The Table entity (AuditRecord.entity): PartitionKey (the subject-derived partition), RowKey (the event ID),
-the event's who/what/when (EventType, Subject, EventTime, Kind, Reason, ModelName, ModelVersion, Endpoint,
-RunId), one column per provenance field (GitCommit, PipelineRun, TrainingJob, DataVersion, Approver,
-ApprovedAt, TriggeringEvent, ReferenceData), Tags (JSON), Status (pending or completed), Outcome (what the
-actions did) and ClaimedAt (Edm.DateTime, UTC: when the current attempt claimed the event).
+The Table entity (AuditRecord.entity): PartitionKey (AUDIT_PARTITION, the same for every record, so the key is
+the event ID alone), RowKey (the event ID), the event's who/what/when (EventType, Subject, EventTime, Kind,
+Reason, ModelName, ModelVersion, Endpoint, RunId), one column per provenance field (GitCommit, PipelineRun,
+TrainingJob, DataVersion, Approver, ApprovedAt, TriggeringEvent, ReferenceData), Tags (JSON), ContentHash (of
+the event), Status (pending or completed), Outcome (what the actions did), ClaimedAt (Edm.DateTime, UTC: when the
+current attempt claimed the event) and, written as each action completes, RetrainRun and RetrainRunUrl (the
+queued Azure DevOps run) and Notification (what the webhook answered). Every string column is bounded and
+cleaned (lifecycle_handler.columns).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from lifecycle_handler import columns
 from lifecycle_handler.decisions import Decision
 from lifecycle_handler.events import LifecycleEvent
 
+AUDIT_PARTITION = "lifecycle-event"
+"""Every record's PartitionKey. Deduplication is by event ID alone: a partition derived from the content (the model,
+the endpoint) let the same event ID with other content create a second record and act twice. A few events a day
+fit one partition many times over (2,000 entities a second per partition: Table storage scalability targets,
+https://learn.microsoft.com/azure/storage/tables/scalability-targets); queries filter on columns."""
 PENDING = "pending"
 COMPLETED = "completed"
+CLAIM_COLUMNS = ("Status", "ClaimedAt", "ContentHash", "RetrainRun", "RetrainRunUrl", "Notification")
+"""What a delivery reads of an existing record (StoredClaim)."""
 CLAIM_TIMEOUT = timedelta(minutes=10)
 """How long a PENDING record's claim holds: host.json's queues.visibilityTimeout, the delay before the
 host retries a message whose attempt raised or died."""
@@ -69,6 +79,7 @@ class AuditRecord:
     triggering_event: str
     reference_data: str
     tags_json: str
+    content_hash: str
     claimed_at: datetime
     """When this attempt claimed the event (UTC); the lease that keeps concurrent deliveries from acting."""
     status: str = PENDING
@@ -77,29 +88,31 @@ class AuditRecord:
     @classmethod
     def of(cls, event: LifecycleEvent, decision: Decision, *, claimed_at: datetime) -> AuditRecord:
         env = event.envelope
+        provenance = {name: columns.text(value) for name, value in decision.provenance.items()}
         return cls(
-            # Table keys forbid / \ # ?: the subject-derived partition is sanitised, the event ID is checked.
-            partition_key=_key(decision.partition),
+            # The event ID is checked (events.EVENT_ID): a valid RowKey, and the only dedupe key.
+            partition_key=AUDIT_PARTITION,
             row_key=env.id,
             event_type=env.event_type,
-            subject=env.subject,
+            subject=columns.text(env.subject),
             event_time=env.event_time,
             kind=decision.kind.value,
-            reason=decision.reason,
-            model_name=decision.model_name,
-            model_version=decision.model_version,
-            endpoint=decision.endpoint,
-            run_id=decision.run_id,
+            reason=columns.text(decision.reason, columns.REASON_UNITS),
+            model_name=columns.text(decision.model_name),
+            model_version=columns.text(decision.model_version),
+            endpoint=columns.text(decision.endpoint),
+            run_id=columns.text(decision.run_id),
             # One column per provenance field (decisions.GOVERNANCE_TAGS), empty when the tags do not say.
-            git_commit=decision.provenance.get("git_commit", ""),
-            pipeline_run=decision.provenance.get("pipeline_run", ""),
-            training_job=decision.provenance.get("training_job", ""),
-            data_version=decision.provenance.get("data_version", ""),
-            approver=decision.provenance.get("approver", ""),
-            approved_at=decision.provenance.get("approved_at", ""),
-            triggering_event=decision.provenance.get("triggering_event", ""),
-            reference_data=decision.provenance.get("reference_data", ""),
-            tags_json=json.dumps(decision.tags, sort_keys=True)[:30000],
+            git_commit=provenance.get("git_commit", ""),
+            pipeline_run=provenance.get("pipeline_run", ""),
+            training_job=provenance.get("training_job", ""),
+            data_version=provenance.get("data_version", ""),
+            approver=provenance.get("approver", ""),
+            approved_at=provenance.get("approved_at", ""),
+            triggering_event=provenance.get("triggering_event", ""),
+            reference_data=provenance.get("reference_data", ""),
+            tags_json=columns.tags_json(decision.tags),
+            content_hash=event.digest,
             claimed_at=claimed_at,
         )
 
@@ -126,6 +139,7 @@ class AuditRecord:
             "TriggeringEvent": self.triggering_event,
             "ReferenceData": self.reference_data,
             "Tags": self.tags_json,
+            "ContentHash": self.content_hash,
             "Status": self.status,
             "Outcome": self.outcome,
             "ClaimedAt": self.claimed_at,
@@ -141,6 +155,12 @@ class StoredClaim:
     status: str
     claimed_at: datetime | None
     etag: str
+    content_hash: str = ""
+    retrain_run: str = ""
+    """The Azure DevOps run an earlier attempt queued for this event ("" when none did)."""
+    retrain_run_url: str = ""
+    notification: str = ""
+    """What the webhook answered an earlier attempt ("" when it was not notified yet)."""
 
     @classmethod
     def of(cls, entity: Mapping[str, Any], etag: str) -> StoredClaim:
@@ -148,9 +168,13 @@ class StoredClaim:
         return cls(
             partition_key=str(entity["PartitionKey"]),
             row_key=str(entity["RowKey"]),
-            status=str(entity.get("Status", PENDING)),
+            status=str(entity.get("Status") or PENDING),
             claimed_at=_utc(entity.get("ClaimedAt")),
             etag=etag,
+            content_hash=str(entity.get("ContentHash") or ""),
+            retrain_run=str(entity.get("RetrainRun") or ""),
+            retrain_run_url=str(entity.get("RetrainRunUrl") or ""),
+            notification=str(entity.get("Notification") or ""),
         )
 
     def is_held(self, now: datetime) -> bool:
@@ -167,10 +191,6 @@ def _utc(value: Any) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _key(value: str) -> str:
-    return "".join("_" if c in "/\\#?" or ord(c) < 32 else c for c in value)[:512]
-
-
 class AuditStore(Protocol):
     """Where audit records live; the adapter binds Azure Table Storage, tests an in-memory fake."""
 
@@ -183,6 +203,9 @@ class AuditStore(Protocol):
     def take_over(self, claim: StoredClaim, claimed_at: datetime) -> bool:
         """Re-claim an abandoned record: set ClaimedAt only if the record is still the version `claim` read
         (its ETag); False, and no change, when another writer changed it first."""
+
+    def record_action(self, record: AuditRecord, values: Mapping[str, str]) -> None:
+        """Merge what an action did into the record (RetrainRun, Notification...), as soon as it is done."""
 
     def complete(self, record: AuditRecord, outcome: str) -> None:
         """Mark the record completed, with what the actions did."""
@@ -216,7 +239,7 @@ class TableAuditStore:
 
     def read_claim(self, partition_key: str, row_key: str) -> StoredClaim:
         entity = self._table.get_entity(
-            partition_key, row_key, select=["PartitionKey", "RowKey", "Status", "ClaimedAt"]
+            partition_key, row_key, select=["PartitionKey", "RowKey", *CLAIM_COLUMNS]
         )
         return StoredClaim.of(
             {"PartitionKey": partition_key, "RowKey": row_key, **entity}, entity.metadata["etag"]
@@ -241,15 +264,18 @@ class TableAuditStore:
             raise
         return True
 
-    def complete(self, record: AuditRecord, outcome: str) -> None:
+    def record_action(self, record: AuditRecord, values: Mapping[str, str]) -> None:
         from azure.data.tables import UpdateMode
 
         self._table.update_entity(
-            {
-                "PartitionKey": record.partition_key,
-                "RowKey": record.row_key,
-                "Status": COMPLETED,
-                "Outcome": outcome,
-            },
+            {"PartitionKey": record.partition_key, "RowKey": record.row_key, **bounded(values)},
             mode=UpdateMode.MERGE,
         )
+
+    def complete(self, record: AuditRecord, outcome: str) -> None:
+        self.record_action(record, {"Status": COMPLETED, "Outcome": outcome})
+
+
+def bounded(values: Mapping[str, str]) -> dict[str, str]:
+    """Action results as columns a Table accepts (they quote what remote endpoints answered)."""
+    return {name: columns.text(value, columns.REASON_UNITS) for name, value in values.items()}

@@ -57,6 +57,16 @@ PROVENANCE_TAGS: dict[str, tuple[str, ...]] = {
 }
 """Provenance field -> the tags that answer it, first match wins: the governance tag, then the run's."""
 
+MODEL_NAME = re.compile(r"[a-z](?:[a-z0-9]|-(?=[a-z0-9]))*")
+MODEL_NAME_LENGTH = (3, 50)
+MODEL_NAME_RULE = (
+    "3-50 lower-case letters, digits and single hyphens, starting with a letter and not ending with a hyphen"
+)
+"""The `modelName` a retraining run may carry: a generated project registers its model as its slug (the template's
+project_slug rule, templates/mlflow-project/hooks/project_hooks/answers.py), and its CD refuses any other name, so
+a name outside this rule could only queue a run that fails (tests/functions/test_handler_refuses_bad_input.py
+checks the two rules agree)."""
+
 TEMPLATE_MONITOR_SIGNAL = re.compile(r"^(?P<model>[a-z][a-z0-9-]*)-monitor_(?P<signal>.+)$")
 """A breached signal of a generated project's monitor. Azure ML names the signal in the breach message
 `<monitor name>_<signal name>` (how-to-monitor-model-performance, "Integrate ... with Event Grid"); the template
@@ -93,15 +103,12 @@ class Decision:
     tags: dict[str, str] = field(default_factory=dict)
 
     @property
-    def partition(self) -> str:
-        """The audit record's partition: queries by endpoint, model or run stay within one partition."""
-        if self.endpoint:
-            return f"endpoint:{self.endpoint}"
-        if self.kind is Kind.MONITOR_BREACH:
-            return f"monitor:{self.model_name or 'unknown-model'}"
-        if self.model_name:
-            return f"model:{self.model_name}"
-        return "run"
+    def title(self) -> str:
+        """The notification's title: one per kind, so a breach is never announced as a failed run."""
+        return {
+            Kind.MONITOR_BREACH: "Model monitor threshold breached",
+            Kind.RUN_FAILED: "Azure ML run failed",
+        }.get(self.kind, "Azure ML lifecycle event")
 
 
 def _provenance(tags: dict[str, str]) -> dict[str, str]:
@@ -120,6 +127,14 @@ def _model_of_breach(data: RunStatusChangedData, signal: str) -> str:
         return tagged
     template_monitor = TEMPLATE_MONITOR_SIGNAL.match(signal)
     return template_monitor.group("model") if template_monitor else ""
+
+
+def model_name_problem(name: str) -> str:
+    """Why `name` cannot be sent as a retraining run's modelName ("" when it can)."""
+    low, high = MODEL_NAME_LENGTH
+    if low <= len(name) <= high and MODEL_NAME.fullmatch(name):
+        return ""
+    return f"model name {name[:80]!r} is not one a generated project registers ({MODEL_NAME_RULE})"
 
 
 def decide(event: LifecycleEvent) -> Decision:
@@ -158,11 +173,23 @@ def _decide_run(data: RunStatusChangedData) -> Decision:
     if data.breach:
         found = _SIGNAL.search(data.breach)
         signal = found.group(1) if found else ""
+        model = _model_of_breach(data, signal)
+        reason = f"monitor signal {signal or '(unnamed)'} breached its threshold in run {data.run_id}"
+        problem = model_name_problem(model) if model else ""
+        if problem:
+            # Queuing it would only start a run the project's CD refuses: audit and tell the team instead.
+            return Decision(
+                Kind.MONITOR_BREACH,
+                (Action.AUDIT, Action.NOTIFY),
+                f"{reason}; retraining not queued: {problem}",
+                model_name=model,
+                **common,  # type: ignore[arg-type]
+            )
         return Decision(
             Kind.MONITOR_BREACH,
             (Action.AUDIT, Action.RETRAIN, Action.NOTIFY),
-            f"monitor signal {signal or '(unnamed)'} breached its threshold in run {data.run_id}",
-            model_name=_model_of_breach(data, signal),
+            reason,
+            model_name=model,
             **common,  # type: ignore[arg-type]
         )
     if data.run_status.lower() in FAILED_STATUSES:

@@ -13,12 +13,13 @@ every field the handler relies on is required and typed.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from lifecycle_handler.errors import InvalidEvent
 
@@ -30,11 +31,19 @@ SUBSCRIBED_TYPES = (MODEL_REGISTERED, MODEL_DEPLOYED, RUN_STATUS_CHANGED)
 
 MONITOR_BREACH_TAG = "azureml_modelmonitor_threshold_breached"
 """Run tag that Azure ML model monitoring sets on a monitoring run whose signal breached its threshold."""
+MONITOR_BREACH_TEXT = "has failed due to one or more features violating metric thresholds"
+"""What the monitor-breach subscription requires the tag to contain (infra's MONITOR_BREACH_TEXT; a test checks
+they agree, functions/ never imports infra)."""
 
-_WORKSPACE_ID = re.compile(
-    r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.MachineLearningServices/workspaces/[^/]+$",
+WORKSPACE_ID = re.compile(
+    r"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.MachineLearningServices/workspaces/[^/]+",
     re.IGNORECASE,
 )
+"""An Azure ML workspace's resource ID. Resource IDs compare without regard to case (resource-name-rules): the
+same workspace may be spelled `resourcegroups` or `RG-ML` by one service and `resourceGroups`/`rg-ml` by another."""
+EVENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+"""What an event ID must be: the rule the generated CD (.azure-pipelines/cd.yml) checks `triggeringEventId`
+against, and a valid Table RowKey (no / \\ # ? or control characters); Event Grid IDs are GUIDs."""
 
 
 def _text(value: Any) -> Any:
@@ -91,8 +100,16 @@ class RunStatusChangedData(_Data):
 
     @property
     def breach(self) -> str | None:
-        """The monitor's breach message when this is a monitoring run that breached a threshold."""
-        return self.run_tags.get(MONITOR_BREACH_TAG) or None
+        """The monitor's breach message when this is a monitoring run that breached a threshold.
+
+        The monitor-breach subscription's rule, as Event Grid applies it: the tag's key and the text it must
+        contain both compare without regard to case (event-filtering). Anything Event Grid would deliver as a
+        breach is a breach here, so a breach never reaches the team as a plain failed run.
+        """
+        for key, value in self.run_tags.items():
+            if key.lower() == MONITOR_BREACH_TAG and MONITOR_BREACH_TEXT in value.lower():
+                return value
+        return None
 
 
 class EventGridEvent(BaseModel):
@@ -100,13 +117,23 @@ class EventGridEvent(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
 
-    id: Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[A-Za-z0-9._:-]+$")]
-    topic: Annotated[str, Field(pattern=_WORKSPACE_ID.pattern)]
+    id: Annotated[str, Field(min_length=1, max_length=128, pattern=f"^{EVENT_ID.pattern}$")]
+    topic: Annotated[str, Field(min_length=1, max_length=1024)]
     subject: NonEmpty
     event_type: Literal[MODEL_REGISTERED, MODEL_DEPLOYED, RUN_STATUS_CHANGED] = Field(alias="eventType")  # type: ignore[valid-type]
     event_time: datetime = Field(alias="eventTime")
     data: dict[str, Any]
     data_version: str = Field(default="", alias="dataVersion")
+
+    @field_validator("topic")
+    @classmethod
+    def _a_workspace(cls, topic: str) -> str:
+        # Not Field(pattern=...): pydantic's pattern engine drops re.IGNORECASE, and resource IDs are
+        # case-insensitive, so a correctly cased-differently topic would be rejected and lost.
+        if not WORKSPACE_ID.fullmatch(topic):
+            msg = "must be an Azure ML workspace resource ID (/subscriptions/.../workspaces/<name>)"
+            raise ValueError(msg)
+        return topic
 
 
 AmlData = ModelRegisteredData | ModelDeployedData | RunStatusChangedData
@@ -124,6 +151,8 @@ class LifecycleEvent(BaseModel):
 
     envelope: EventGridEvent
     data: AmlData
+    digest: str = ""
+    """SHA-256 of the event's canonical JSON: tells a redelivery from another event reusing the ID."""
 
 
 def _first_problem(error: ValidationError) -> str:
@@ -175,4 +204,34 @@ def parse_event(raw: Any, *, expected_topic: str | None = None) -> LifecycleEven
     if expected_topic and envelope.topic.lower() != expected_topic.lower():
         msg = f"topic {envelope.topic!r} is not this stack's workspace {expected_topic!r}"
         raise InvalidEvent(msg, event_id=envelope.id)
-    return LifecycleEvent(envelope=envelope, data=data)  # type: ignore[arg-type]
+    expected_subject = _subject_of(data)
+    if not _same_subject(envelope.subject, expected_subject):
+        msg = (
+            f"subject {envelope.subject[:200]!r} does not name what the event's data does "
+            f"({expected_subject}): the subject is relative to the topic's workspace"
+        )
+        raise InvalidEvent(msg, event_id=envelope.id)
+    canonical = json.dumps(raw, sort_keys=True, ensure_ascii=True, separators=(",", ":"), default=str)
+    digest = hashlib.sha256(canonical.encode("ascii")).hexdigest()
+    return LifecycleEvent(envelope=envelope, data=data, digest=digest)  # type: ignore[arg-type]
+
+
+def _subject_of(data: _Data) -> str:
+    """The subject Azure ML gives the event, relative to the topic (event-schema-machine-learning)."""
+    if isinstance(data, ModelRegisteredData):
+        return f"models/{data.model_name}:{data.model_version}"
+    if isinstance(data, ModelDeployedData):
+        return f"endpoints/{data.service_name}"
+    assert isinstance(data, RunStatusChangedData)
+    return f"experiments/{data.experiment_id or '<experiment>'}/runs/{data.run_id}"
+
+
+def _same_subject(subject: str, expected: str) -> bool:
+    if not expected.startswith("experiments/"):
+        return subject == expected
+    # A run's subject names its experiment by ID; the data may omit experimentId (then any one segment).
+    prefix, _, run = expected.partition("/runs/")
+    got_prefix, _, got_run = subject.partition("/runs/")
+    if got_run != run or got_prefix.count("/") != 1 or not got_prefix.startswith("experiments/"):
+        return False
+    return prefix.endswith("<experiment>") or got_prefix == prefix

@@ -6,7 +6,8 @@ same event (same ID) can arrive twice at nearly the same moment, on two instance
 audit record, keyed by the event ID, which is also a lease (lifecycle_handler.audit):
 
 1. The record is created first (create-if-absent), PENDING and claimed now; the delivery that creates it acts.
-2. A delivery that finds it COMPLETED stops: a duplicate, logged and acknowledged.
+2. A delivery that finds it COMPLETED stops: a duplicate, logged and acknowledged. So does one whose content
+   differs from the record's (same ID, other content): deduplication is by event ID alone.
 3. A delivery that finds it PENDING and claimed less than CLAIM_TIMEOUT ago does not act: it raises
    EventInProgress, the message returns to the queue and is retried after visibilityTimeout, by when the
    first attempt has completed (2.) or been abandoned (4.).
@@ -14,9 +15,11 @@ audit record, keyed by the event ID, which is also a lease (lifecycle_handler.au
    delivery re-claims it, conditionally on the version it read, so of two takers only one acts (the other
    raises EventInProgress), and retries the actions.
 
-If an action fails the record stays pending and the exception leaves the message on the queue: the Functions
-host retries it (then moves it to the poison queue), and the retry, finding the claim expired, repeats only
-the actions. A message that cannot be decoded or validated is rejected and acknowledged: a retry would fail
+Actions run in order, each recorded as soon as it is done: the retraining run (RetrainRun) before the
+notification, which is best effort (a refusing webhook is audited, not retried) and sent once (Notification).
+If queuing the run fails, the record stays pending and the exception leaves the message on the queue: the
+Functions host retries it (then moves it to the poison queue), and the retry, finding the claim expired, does
+only what the record says is not yet done, so one breach queues one run and notifies once. A message that cannot be decoded or validated is rejected and acknowledged: a retry would fail
 the same way.
 """
 
@@ -28,16 +31,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from lifecycle_handler.audit import CLAIM_TIMEOUT, COMPLETED, AuditRecord, AuditStore
+from lifecycle_handler.audit import CLAIM_TIMEOUT, COMPLETED, AuditRecord, AuditStore, StoredClaim
 from lifecycle_handler.decisions import Action, Decision, decide
-from lifecycle_handler.errors import EventInProgress, InvalidEvent
+from lifecycle_handler.errors import ActionFailed, EventInProgress, InvalidEvent
 from lifecycle_handler.events import parse_event
+from lifecycle_handler.notify import describe_answer, notification_request
 from lifecycle_handler.outbound import (
     AZURE_DEVOPS_SCOPE,
     OutboundRequest,
     Sender,
     TokenProvider,
-    notification_request,
     retrain_request,
 )
 from lifecycle_handler.settings import Settings
@@ -85,8 +88,14 @@ def handle(raw: Any, settings: Settings, deps: Dependencies) -> Outcome:
     decision = decide(event)
     now = deps.now()
     record = AuditRecord.of(event, decision, claimed_at=now)
+    progress: StoredClaim | None = None
     if not deps.audit.create_if_absent(record):
         claim = deps.audit.read_claim(record.partition_key, record.row_key)
+        if claim.content_hash and claim.content_hash != record.content_hash:
+            # Deduplication is by ID: whatever else this copy says, the event was (or is being) handled once.
+            # Acting on this copy could queue a second run for another model: it is acknowledged, not acted on.
+            logger.warning("lifecycle event duplicate id=%s: %s", record.row_key, CONFLICTING)
+            return Outcome(record.row_key, "duplicate", decision, detail=CONFLICTING)
         if claim.status == COMPLETED:
             logger.info("lifecycle event duplicate id=%s: already handled, skipped", record.row_key)
             return Outcome(record.row_key, "duplicate", decision)
@@ -102,13 +111,16 @@ def handle(raw: Any, settings: Settings, deps: Dependencies) -> Outcome:
             logger.info("lifecycle event in progress id=%s: %s", record.row_key, msg)
             raise EventInProgress(msg, event_id=record.row_key)
         logger.info(
-            "lifecycle event id=%s: the attempt claimed at %s did not complete; taken over, retrying its actions",
+            "lifecycle event id=%s: the attempt claimed at %s did not complete; taken over, retrying what it "
+            "had not done",
             record.row_key,
             _iso(claim.claimed_at),
         )
+        progress = claim
 
-    requests = _requests(decision, record.row_key, event.envelope.subject, settings, deps)
     if settings.dry_run:
+        would = (_retrain(decision, record, settings, deps), _notification(decision, record, settings))
+        requests = [request for request in would if request is not None]
         deps.audit.complete(
             record, "dry run: " + ("; ".join(f"{r.method} {_target(r)}" for r in requests) or "no action")
         )
@@ -117,16 +129,11 @@ def handle(raw: Any, settings: Settings, deps: Dependencies) -> Outcome:
         )
         return Outcome(record.row_key, "dry-run", decision, tuple(requests))
 
-    run: dict[str, Any] = {}
-    for request in requests:
-        answer = deps.send(request)
-        if "dev.azure.com" in request.url:
-            run = {"id": answer.get("id"), "url": answer.get("_links", {}).get("web", {}).get("href", "")}
-    outcome = f"retraining run {run.get('id')} queued" if run else "audited"
-    if Action.NOTIFY in decision.actions:
-        outcome += (
-            "; team notified" if settings.webhook_url else "; no webhook configured, notification logged"
-        )
+    attempt = _Attempt(decision, record, settings, deps, progress)
+    run = _queue_retraining(attempt)
+    notified = _notify(attempt)
+    sent = attempt.sent
+    outcome = "; ".join(part for part in (_run_outcome(run) or "audited", notified) if part)
     deps.audit.complete(record, outcome)
     # The structured audit line: Application Insights keeps it beside the table record.
     logger.info(
@@ -145,39 +152,108 @@ def handle(raw: Any, settings: Settings, deps: Dependencies) -> Outcome:
         record.triggering_event,
         outcome,
     )
-    return Outcome(record.row_key, "handled", decision, tuple(requests), outcome, run)
+    return Outcome(record.row_key, "handled", decision, tuple(sent), outcome, run)
 
 
-def _requests(
-    decision: Decision, event_id: str, subject: str, settings: Settings, deps: Dependencies
-) -> list[OutboundRequest]:
-    requests: list[OutboundRequest] = []
-    if Action.RETRAIN in decision.actions:
-        if settings.devops is None:
-            logger.warning(
-                "lifecycle event id=%s: breach, but no retraining pipeline is configured", event_id
-            )
-        else:
-            # A dry run never asks for a token: it must not need Azure DevOps at all.
-            token = "<dry-run>" if settings.dry_run else deps.token(AZURE_DEVOPS_SCOPE)
-            requests.append(
-                retrain_request(
-                    settings.devops, model_name=decision.model_name, event_id=event_id, token=token
-                )
-            )
-    if Action.NOTIFY in decision.actions and settings.webhook_url:
-        lines = [decision.reason, f"Event: {event_id}", f"Subject: {subject}"]
-        if settings.devops is not None and Action.RETRAIN in decision.actions:
-            lines.append(
-                f"Retraining queued: pipeline {settings.devops.pipeline_id} in {settings.devops.project}"
-            )
-        title = (
-            "Model monitor threshold breached"
-            if Action.RETRAIN in decision.actions
-            else "Azure ML run failed"
+CONFLICTING = (
+    "same event ID, other content: ignored (deduplication is by event ID; the record keeps the first)"
+)
+
+
+def _run_outcome(run: dict[str, Any]) -> str:
+    return f"retraining run {run.get('id')} queued" if run else ""
+
+
+def _retrain(
+    decision: Decision, record: AuditRecord, settings: Settings, deps: Dependencies
+) -> OutboundRequest | None:
+    if Action.RETRAIN not in decision.actions:
+        return None
+    if settings.devops is None:
+        logger.warning(
+            "lifecycle event id=%s: breach, but no retraining pipeline is configured", record.row_key
         )
-        requests.append(notification_request(settings.webhook_url, title=title, lines=lines))
-    return requests
+        return None
+    # A dry run never asks for a token: it must not need Azure DevOps at all.
+    token = "<dry-run>" if settings.dry_run else deps.token(AZURE_DEVOPS_SCOPE)
+    return retrain_request(
+        settings.devops, model_name=decision.model_name, event_id=record.row_key, token=token
+    )
+
+
+@dataclass
+class _Attempt:
+    """One delivery acting on a claimed event: what it knows, what an earlier attempt did, what it sent."""
+
+    decision: Decision
+    record: AuditRecord
+    settings: Settings
+    deps: Dependencies
+    progress: StoredClaim | None
+    """The record as an earlier, abandoned attempt left it (None for the first attempt)."""
+    sent: list[OutboundRequest] = field(default_factory=list)
+
+
+def _queue_retraining(attempt: _Attempt) -> dict[str, Any]:
+    """Queue the run once per event: an earlier attempt's run (recorded) is never queued again. A refusal raises
+    ActionFailed, so the host retries the message; nothing was queued then."""
+    decision, record, settings, deps, progress = (
+        attempt.decision, attempt.record, attempt.settings, attempt.deps, attempt.progress
+    )  # fmt: skip
+    if progress is not None and progress.retrain_run:
+        logger.info(
+            "lifecycle event id=%s: retraining run %s was queued by an earlier attempt; not queued again",
+            record.row_key,
+            progress.retrain_run,
+        )
+        return {"id": progress.retrain_run, "url": progress.retrain_run_url}
+    request = _retrain(decision, record, settings, deps)
+    if request is None:
+        return {}
+    answer = deps.send(request)
+    attempt.sent.append(request)
+    run = {"id": answer.body.get("id"), "url": answer.body.get("_links", {}).get("web", {}).get("href", "")}
+    # Recorded before anything else can fail: a retry (of a failed notification, a crash) sees it.
+    deps.audit.record_action(record, {"RetrainRun": str(run["id"]), "RetrainRunUrl": str(run["url"] or "")})
+    return run
+
+
+def _notification(decision: Decision, record: AuditRecord, settings: Settings) -> OutboundRequest | None:
+    if Action.NOTIFY not in decision.actions or not settings.webhook_url:
+        return None
+    facts = [("Event", record.row_key), ("Subject", record.subject)]
+    if decision.model_name:
+        facts.append(("Model", decision.model_name))
+    if settings.devops is not None and Action.RETRAIN in decision.actions:
+        facts.append(("Retraining", f"pipeline {settings.devops.pipeline_id} in {settings.devops.project}"))
+    return notification_request(
+        settings.webhook_url, title=decision.title, reason=decision.reason, facts=facts
+    )
+
+
+def _notify(attempt: _Attempt) -> str:
+    """Notify once, best effort: a webhook that refuses is audited and logged, never retried (a retry of the
+    message would repeat what already succeeded); an earlier attempt's notification is not sent again."""
+    decision, record, settings, deps, progress = (
+        attempt.decision, attempt.record, attempt.settings, attempt.deps, attempt.progress
+    )  # fmt: skip
+    if Action.NOTIFY not in decision.actions:
+        return ""
+    if progress is not None and progress.notification:
+        return f"notified earlier ({progress.notification})"
+    request = _notification(decision, record, settings)
+    if request is None:
+        return "no webhook configured, notification logged"
+    try:
+        answer = deps.send(request)
+    except ActionFailed as refused:
+        logger.warning("lifecycle event id=%s: notification not delivered: %s", record.row_key, refused)
+        note = f"notification failed: {refused}"
+    else:
+        attempt.sent.append(request)
+        note = describe_answer(settings.webhook_url, answer.status, answer.text)
+    deps.audit.record_action(record, {"Notification": note})
+    return note
 
 
 def _target(request: OutboundRequest) -> str:

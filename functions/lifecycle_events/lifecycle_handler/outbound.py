@@ -3,6 +3,7 @@
 Requests are built as plain values (URL, method, headers, JSON body) so tests can assert exactly what
 would be sent; one small HTTP sender on the standard library sends them. The Azure DevOps token comes
 from the function's managed identity (no PAT): Entra ID issues it for Azure DevOps' resource ID.
+Notifications are built in lifecycle_handler.notify (an Adaptive Card for Teams, text for Slack).
 """
 
 from __future__ import annotations
@@ -64,23 +65,23 @@ def retrain_request(target: DevOpsTarget, *, model_name: str, event_id: str, tok
     return OutboundRequest("POST", url, body, headers)
 
 
-def notification_request(webhook_url: str, *, title: str, lines: list[str]) -> OutboundRequest:
-    """A message both Teams and Slack incoming webhooks accept: a JSON object with `text`."""
-    return OutboundRequest(
-        "POST",
-        webhook_url,
-        {"text": "\n".join([f"**{title}**", *lines])},
-        {"Content-Type": "application/json"},
-    )
+@dataclass(frozen=True)
+class Answer:
+    """What an endpoint answered a request: its HTTP status, its JSON body ({} when it is not JSON) and the start
+    of its text (Slack answers `ok`, a Teams workflow an empty 202)."""
+
+    status: int
+    body: dict[str, Any] = field(default_factory=dict)
+    text: str = ""
 
 
 class Sender(Protocol):
-    """Sends a request and returns the JSON response body; raises ActionFailed on any non-2xx answer."""
+    """Sends a request and returns the endpoint's Answer; raises ActionFailed on any non-2xx answer."""
 
-    def __call__(self, request: OutboundRequest) -> dict[str, Any]: ...
+    def __call__(self, request: OutboundRequest) -> Answer: ...
 
 
-def send(request: OutboundRequest) -> dict[str, Any]:
+def send(request: OutboundRequest) -> Answer:
     """The real Sender, on urllib: TLS verified, a timeout, the error body kept for the log."""
     data = json.dumps(request.body).encode()
     http_request = urllib.request.Request(
@@ -89,6 +90,7 @@ def send(request: OutboundRequest) -> dict[str, Any]:
     try:
         with urllib.request.urlopen(http_request, timeout=_TIMEOUT_SECONDS) as response:
             payload = response.read()
+            status = int(response.status)
     except urllib.error.HTTPError as err:
         detail = err.read()[:500].decode(errors="replace")
         msg = f"{request.method} {_redacted(request.url)} answered {err.code}: {detail}"
@@ -96,10 +98,12 @@ def send(request: OutboundRequest) -> dict[str, Any]:
     except (urllib.error.URLError, TimeoutError) as err:
         msg = f"{request.method} {_redacted(request.url)} failed: {err}"
         raise ActionFailed(msg) from err
+    text = payload[:500].decode(errors="replace")
     try:
-        return json.loads(payload) if payload else {}
-    except json.JSONDecodeError:
-        return {}
+        body = json.loads(payload) if payload else {}
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = {}
+    return Answer(status, body if isinstance(body, dict) else {}, text)
 
 
 def _redacted(url: str) -> str:
