@@ -29,6 +29,12 @@ DATABRICKS_HOST_SUBNET = "databricks-host"
 DATABRICKS_CONTAINER_SUBNET = "databricks-container"
 """Databricks' "private" subnet (container side of each node)."""
 DATABRICKS_DELEGATION = "Microsoft.Databricks/workspaces"
+DATABRICKS_ZONE = "databricks"
+"""Zone key (network.OPTIONAL_DNS_ZONES) of privatelink.azuredatabricks.net: both Databricks endpoints use it."""
+DATABRICKS_ENDPOINT = "databricks"
+"""Endpoint key of the workspace's databricks_ui_api endpoint (front end and clusters' back end)."""
+DATABRICKS_AUTH_ENDPOINT = "databricks-auth"
+"""Endpoint key of the browser_authentication endpoint (single sign-on callbacks)."""
 LIFECYCLE_SUBNET = "lifecycle-functions"
 """The lifecycle handler's VNet integration subnet: its outbound traffic enters the VNet here."""
 FLEX_CONSUMPTION_DELEGATION = "Microsoft.App/environments"
@@ -132,38 +138,75 @@ PRIVATE_ENDPOINT_RULES: tuple[SecurityRule, ...] = (
     ),
 )
 
-# With requiredNsgRules = NoAzureDatabricksRules, Azure Databricks adds no rules of its own: the compute plane
-# reaches the control plane through the workspace's private endpoint (inside the VNet), and these rules are
-# all the nodes get (https://learn.microsoft.com/azure/databricks/security/network/classic/vnet-inject).
-_DATABRICKS_EGRESS: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    ("AzureActiveDirectory", ("443",), "tokens of the job's service principal (MLflow to Azure ML)"),
-    ("Storage", ("443",), "DBFS root and Databricks artifact storage"),
-    ("EventHub", ("9093",), "Databricks log and telemetry delivery"),
-    ("Sql", ("3306",), "the workspace's Hive metastore"),
-    ("Internet", ("443",), "PyPI: the job's pinned libraries (azureml-mlflow)"),
-)
-DATABRICKS_RULES: tuple[SecurityRule, ...] = (
+# Azure Databricks provisions these rules itself in the NSG of each delegated subnet and owns them (they cannot
+# be changed or deleted): with requiredNsgRules = NoAzureDatabricksRules it leaves out only the AzureDatabricks
+# (control plane) rule, which back-end private link replaces. Declaring them exactly as Databricks writes them
+# (name, priority, description) keeps the NSG's rule list stable: otherwise every `pulumi up` would try to
+# delete them, and a rule of ours at priority 100 would collide with Databricks' own
+# (https://learn.microsoft.com/azure/databricks/security/network/classic/vnet-inject#network-security-group-rules).
+_DATABRICKS_OWNED = "Microsoft.Databricks-workspaces_UseOnly_databricks-worker-to-"
+_WORKERS = "Required for worker nodes communication within a cluster."
+DATABRICKS_REQUIRED_RULES: tuple[SecurityRule, ...] = (
     SecurityRule(
-        name="allow-workers-inbound",
+        name=f"{_DATABRICKS_OWNED}worker-inbound",
         priority=100,
         direction="Inbound",
         access="Allow",
         destination="VirtualNetwork",
         ports=("*",),
         protocol="*",
-        why="nodes of a cluster talk to each other",
+        why=_WORKERS,
     ),
     SecurityRule(
-        name="allow-vnet-outbound",
+        name=f"{_DATABRICKS_OWNED}worker-outbound",
         priority=100,
         direction="Outbound",
         access="Allow",
         destination="VirtualNetwork",
         ports=("*",),
         protocol="*",
-        why="other nodes and the private endpoints (Databricks control plane, Azure ML, storage)",
+        why=_WORKERS,
     ),
-    *_egress(_DATABRICKS_EGRESS, 110),
+    SecurityRule(
+        name=f"{_DATABRICKS_OWNED}sql",
+        priority=101,
+        direction="Outbound",
+        access="Allow",
+        destination="Sql",
+        ports=("3306",),
+        why="Required for workers communication with Azure SQL services.",
+    ),
+    SecurityRule(
+        name=f"{_DATABRICKS_OWNED}storage",
+        priority=102,
+        direction="Outbound",
+        access="Allow",
+        destination="Storage",
+        ports=("443",),
+        why="Required for workers communication with Azure Storage services.",
+    ),
+    SecurityRule(
+        name=f"{_DATABRICKS_OWNED}eventhub",
+        priority=103,
+        direction="Outbound",
+        access="Allow",
+        destination="EventHub",
+        ports=("9093",),
+        why="Required for worker communication with Azure Eventhub services.",
+    ),
+)
+"""The rules Azure Databricks adds to each VNet-injected subnet's NSG under NoAzureDatabricksRules."""
+
+# Ours, above Databricks' priorities: Entra ID for the job principal's tokens (MLflow to Azure ML; the control
+# plane itself is reached through the private endpoint, inside the VNet) and PyPI for the job's pinned
+# libraries (no service tag); nothing else leaves the nodes.
+_DATABRICKS_EGRESS: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("AzureActiveDirectory", ("443",), "tokens of the job's service principal (MLflow to Azure ML)"),
+    ("Internet", ("443",), "PyPI: the job's pinned libraries (azureml-mlflow)"),
+)
+DATABRICKS_RULES: tuple[SecurityRule, ...] = (
+    *DATABRICKS_REQUIRED_RULES,
+    *_egress(_DATABRICKS_EGRESS, 200),
     SecurityRule(
         name="deny-other-inbound",
         priority=4000,
@@ -186,6 +229,30 @@ DATABRICKS_RULES: tuple[SecurityRule, ...] = (
         why="no other egress",
     ),
 )
+
+DATABRICKS_BACKEND_PORTS: tuple[str, ...] = ("443", "6666", "3306", "8443-8451")
+"""What the clusters open to the workspace's private endpoint (back-end private link): the REST API, the secure
+cluster connectivity relay and the control plane's other services
+(https://learn.microsoft.com/azure/databricks/security/network/classic/private-link-standard)."""
+
+
+def _endpoint_rules(databricks_prefixes: tuple[str, ...]) -> tuple[SecurityRule, ...]:
+    """The endpoint subnet's rules; with Databricks, its nodes also reach the back-end ports of its endpoint."""
+    backend = tuple(
+        SecurityRule(
+            name=f"allow-databricks-backend-{index}",
+            priority=110 + index,
+            direction="Inbound",
+            access="Allow",
+            source=prefix,
+            destination="VirtualNetwork",
+            ports=DATABRICKS_BACKEND_PORTS,
+            why="Databricks clusters to the control plane through the workspace's private endpoint",
+        )
+        for index, prefix in enumerate(databricks_prefixes)
+    )
+    return (*PRIVATE_ENDPOINT_RULES[:1], *backend, *PRIVATE_ENDPOINT_RULES[1:])
+
 
 # The lifecycle handler (Flex Consumption, VNet-integrated) reaches its storage, its queue, the audit table and
 # the vault through private endpoints in the VNet (allowed by the NSG's default VirtualNetwork rule). Everything else it
@@ -236,7 +303,7 @@ def subnets(
         SubnetSpec(
             name=PRIVATE_ENDPOINT_SUBNET,
             address_prefix=str(first),
-            rules=PRIVATE_ENDPOINT_RULES,
+            rules=_endpoint_rules((str(third), str(fourth)) if databricks else ()),
             private_endpoints=True,
         ),
         SubnetSpec(name=COMPUTE_SUBNET, address_prefix=str(second), rules=COMPUTE_RULES, nat_egress=True),
@@ -292,7 +359,7 @@ def build_private_network(
             tags=tags,
             dns_zones=(
                 *PRIVATE_DNS_ZONES,
-                *(("databricks",) if config.databricks_enabled else ()),
+                *((DATABRICKS_ZONE,) if config.databricks_enabled else ()),
                 *(LIFECYCLE_DNS_ZONES if config.lifecycle_events_enabled else ()),
             ),
         ),
@@ -340,8 +407,13 @@ def endpoint_specs(
         wanted.append(("aml-registry", aml_registry_id, "amlregistry", ("aml-api",)))
     if databricks_workspace_id is not None:
         # One endpoint serves both directions in this VNet: users to the workspace (front end) and the
-        # clusters' secure cluster connectivity to the control plane (back end).
-        wanted.append(("databricks", databricks_workspace_id, "databricks_ui_api", ("databricks",)))
+        # clusters' secure cluster connectivity to the control plane (back end). The browser_authentication
+        # endpoint serves every workspace of the region that shares the private DNS zone: the zone is this
+        # stack's own, holding this one workspace, so the workspace hosts it (docs/private-profile.md).
+        wanted += [
+            (DATABRICKS_ENDPOINT, databricks_workspace_id, "databricks_ui_api", (DATABRICKS_ZONE,)),
+            (DATABRICKS_AUTH_ENDPOINT, databricks_workspace_id, "browser_authentication", (DATABRICKS_ZONE,)),
+        ]
     if lifecycle is not None:
         # Only the sub-resources the handler's grants allow: host blobs, its queue, audit table entities; the
         # inbox's blobs for operators reading dead letters; and the app, where code is published.
