@@ -111,7 +111,9 @@ SparkVersion = Annotated[
 PackageName = Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]{0,49}$")]
 """A Python package name as the project template generates it: lower-case letters, digits and _."""
 
-TableName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,254}(\.[A-Za-z_][A-Za-z0-9_]{0,254}){1,2}$")]
+TableName = Annotated[
+    str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,254}(\.[A-Za-z_][A-Za-z0-9_]{0,254}){1,2}$")
+]
 """A Spark table as schema.table or catalog.schema.table (letters, digits and _ in each part)."""
 
 SecretName = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z-]{1,127}$")]

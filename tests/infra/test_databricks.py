@@ -217,7 +217,9 @@ def test_the_task_runs_the_projects_entry_point_with_azureml_mlflow_installed(pr
     requirements = [library["requirements"] for library in task["libraries"] if "requirements" in library]
     assert requirements == [f"{WORKSPACE_ROOT}/{package}/files/databricks/requirements.txt"]
     # The job reads the configured table: the template's test runs the entry point with this command line.
-    assert task["sparkPythonTask"]["parameters"] == task_parameters(DATABRICKS_SETTINGS["databricksTrainingTable"])
+    assert task["sparkPythonTask"]["parameters"] == task_parameters(
+        DATABRICKS_SETTINGS["databricksTrainingTable"]
+    )
     assert task["sparkPythonTask"]["parameters"] == ["--table", "ml.diabetes_progression.training"]
     assert job["runAs"] == {"servicePrincipalName": JOB_CLIENT}
     assert job["maxConcurrentRuns"] == 1
@@ -406,14 +408,16 @@ DATABRICKS_OBJECTS = (PROVIDER, POLICY, JOB, SCOPE, PRINCIPAL, PERMISSIONS, SECR
 API_READY = {"private-endpoints-databricks", "private-endpoints-databricks-dns", "network-link-databricks"}
 
 
-def test_databricks_objects_wait_for_the_workspaces_private_endpoint_and_its_dns_record(private: Plan) -> None:
+def test_databricks_objects_wait_for_the_workspaces_private_endpoint_and_its_dns_record(
+    private: Plan,
+) -> None:
     """With public access off, the workspace's API answers only through its private endpoint, once
     privatelink.azuredatabricks.net resolves in the VNet (the endpoint's A record, the zone's VNet link):
     https://learn.microsoft.com/azure/databricks/security/network/front-end/front-end-private-connect"""
     objects = [r for r in private.resources if r.type in DATABRICKS_OBJECTS]
     assert {r.type for r in objects} == set(DATABRICKS_OBJECTS)
     for resource in objects:
-        assert API_READY <= set(resource.dependencies), (resource.name, resource.dependencies)
+        assert set(resource.dependencies) >= API_READY, (resource.name, resource.dependencies)
     order = [r.name for r in private.resources]
     assert all(order.index(name) < order.index(r.name) for name in API_READY for r in objects)
 
@@ -424,7 +428,9 @@ def test_a_public_workspace_has_nothing_private_to_wait_for(public: Plan) -> Non
             assert not {d for d in resource.dependencies if d.startswith(("private-endpoints", "network-"))}
 
 
-def test_single_sign_on_gets_one_browser_authentication_endpoint_in_the_workspaces_zone(private: Plan) -> None:
+def test_single_sign_on_gets_one_browser_authentication_endpoint_in_the_workspaces_zone(
+    private: Plan,
+) -> None:
     """Clients without internet (agents, users in the VNet) need a browser_authentication endpoint for the
     Entra ID sign-on callback; it is shared by every workspace of the region that shares the private DNS zone,
     so there is one per region per zone. This stack's zone is its own and holds one workspace, in one region:
@@ -445,7 +451,11 @@ def test_single_sign_on_gets_one_browser_authentication_endpoint_in_the_workspac
     (config,) = private.named("private-endpoints-databricks-auth-dns").inputs["privateDnsZoneConfigs"]
     (front_config,) = private.named("private-endpoints-databricks-dns").inputs["privateDnsZoneConfigs"]
     assert config["privateDnsZoneId"] == front_config["privateDnsZoneId"]
-    zones = [z for z in private.of_type("azure-native:privatedns:PrivateZone") if z.resource_id == config["privateDnsZoneId"]]
+    zones = [
+        z
+        for z in private.of_type("azure-native:privatedns:PrivateZone")
+        if z.resource_id == config["privateDnsZoneId"]
+    ]
     assert [z.inputs["privateZoneName"] for z in zones] == ["privatelink.azuredatabricks.net"]
 
 
@@ -495,7 +505,11 @@ def test_databricks_subnets_carry_the_rules_azure_databricks_provisions_and_owns
     assert owned == DATABRICKS_OWNED_RULES
     for rule in rules:
         if rule["name"].startswith(prefix):
-            assert (rule["access"], rule["sourceAddressPrefix"], rule["sourcePortRange"]) == ("Allow", "VirtualNetwork", "*")
+            assert (rule["access"], rule["sourceAddressPrefix"], rule["sourcePortRange"]) == (
+                "Allow",
+                "VirtualNetwork",
+                "*",
+            )
             assert rule["description"].startswith("Required for worker")
         else:
             assert rule["priority"] > 103, rule["name"]
@@ -503,7 +517,11 @@ def test_databricks_subnets_carry_the_rules_azure_databricks_provisions_and_owns
     keys = [(r["direction"], r["priority"]) for r in rules]
     assert len(keys) == len(set(keys))
     assert not [r for r in rules if r.get("destinationAddressPrefix") == "AzureDatabricks"]
-    egress = {r["destinationAddressPrefix"] for r in rules if r["direction"] == "Outbound" and r["access"] == "Allow"}
+    egress = {
+        r["destinationAddressPrefix"]
+        for r in rules
+        if r["direction"] == "Outbound" and r["access"] == "Allow"
+    }
     assert egress == {"VirtualNetwork", "Sql", "Storage", "EventHub", "AzureActiveDirectory", "Internet"}
 
 

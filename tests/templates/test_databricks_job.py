@@ -195,7 +195,14 @@ def test_a_bad_search_space_names_the_option_and_the_rule(project: Path) -> None
         "PYTHONPATH": os.pathsep.join([str(project / "src"), str(project / "databricks")]),
     }
     result = subprocess.run(
-        [sys.executable, str(project / "databricks" / "train_job.py"), "--table", "t.t", "--search", '{"depth": [2]}'],
+        [
+            sys.executable,
+            str(project / "databricks" / "train_job.py"),
+            "--table",
+            "t.t",
+            "--search",
+            '{"depth": [2]}',
+        ],
         env=environment,
         capture_output=True,
         text=True,
