@@ -86,8 +86,8 @@ def main(argv: Sequence[str] | None = None, spark: SparkSession | None = None) -
             results = tune.search(pd.read_parquet(prepared.train), grid, on_workers(spark))
             mlflow.log_params({"table": args.table, "candidates": len(grid), "scoring": tune.SCORING})
             mlflow.log_table(results, artifact_file="search/cv_scores.json")
-            chosen = tune.best(results)
-            print(f"best of {len(grid)} candidates ({tune.SCORING} {results.loc[0, 'cv_score']:.4f}): {chosen}")
+            chosen, score = tune.best(results), results.loc[0, "cv_score"]
+            print(f"best of {len(grid)} candidates ({tune.SCORING} {score:.4f}): {chosen}")
             return pipeline.main(["--source", str(source), *param_flags(chosen), *pipeline_args])
 
     return cli.run(steps)

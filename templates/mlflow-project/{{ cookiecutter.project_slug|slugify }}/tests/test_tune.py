@@ -16,8 +16,12 @@ from {{ cookiecutter.package_name }}.train import TrainParams
 def test_candidates_vary_only_the_searched_hyperparameters(fast_params: TrainParams) -> None:
     grid = tune.candidates(fast_params, {"max_depth": [2, 3], "learning_rate": [0.05, 0.1, 0.2]})
     assert len(grid) == 6
-    assert {(p.max_depth, p.learning_rate) for p in grid} == {(d, r) for d in (2, 3) for r in (0.05, 0.1, 0.2)}
-    assert {(p.n_estimators, p.subsample) for p in grid} == {(fast_params.n_estimators, fast_params.subsample)}
+    assert {(p.max_depth, p.learning_rate) for p in grid} == {
+        (d, r) for d in (2, 3) for r in (0.05, 0.1, 0.2)
+    }
+    assert {(p.n_estimators, p.subsample) for p in grid} == {
+        (fast_params.n_estimators, fast_params.subsample)
+    }
 
 
 def test_the_search_ranks_candidates_best_first_through_the_given_map(

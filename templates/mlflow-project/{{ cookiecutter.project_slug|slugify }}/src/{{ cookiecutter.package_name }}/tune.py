@@ -32,7 +32,9 @@ DEFAULT_SPACE: SearchSpace = {"n_estimators": [100, 200], "learning_rate": [0.05
 def candidates(base: TrainParams, space: SearchSpace) -> list[TrainParams]:
     """`base` with every combination of the space's values."""
     keys = sorted(space)
-    return [replace(base, **dict(zip(keys, values, strict=True))) for values in product(*(space[k] for k in keys))]
+    return [
+        replace(base, **dict(zip(keys, values, strict=True))) for values in product(*(space[k] for k in keys))
+    ]
 
 
 def parse_space(text: str) -> SearchSpace:
