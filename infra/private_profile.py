@@ -20,6 +20,7 @@ from infra.components.network import (
 )
 from infra.components.private_endpoints import EndpointSpec
 from infra.config import StackConfig
+from infra.databricks_network import DATABRICKS_RULES, databricks_backend_rules
 from infra.naming import ResourceNames
 
 PRIVATE_ENDPOINT_SUBNET = "private-endpoints"
@@ -138,119 +139,10 @@ PRIVATE_ENDPOINT_RULES: tuple[SecurityRule, ...] = (
     ),
 )
 
-# Azure Databricks provisions these rules itself in the NSG of each delegated subnet and owns them (they cannot
-# be changed or deleted): with requiredNsgRules = NoAzureDatabricksRules it leaves out only the AzureDatabricks
-# (control plane) rule, which back-end private link replaces. Declaring them exactly as Databricks writes them
-# (name, priority, description) keeps the NSG's rule list stable: otherwise every `pulumi up` would try to
-# delete them, and a rule of ours at priority 100 would collide with Databricks' own
-# (https://learn.microsoft.com/azure/databricks/security/network/classic/vnet-inject#network-security-group-rules).
-_DATABRICKS_OWNED = "Microsoft.Databricks-workspaces_UseOnly_databricks-worker-to-"
-_WORKERS = "Required for worker nodes communication within a cluster."
-DATABRICKS_REQUIRED_RULES: tuple[SecurityRule, ...] = (
-    SecurityRule(
-        name=f"{_DATABRICKS_OWNED}worker-inbound",
-        priority=100,
-        direction="Inbound",
-        access="Allow",
-        destination="VirtualNetwork",
-        ports=("*",),
-        protocol="*",
-        why=_WORKERS,
-    ),
-    SecurityRule(
-        name=f"{_DATABRICKS_OWNED}worker-outbound",
-        priority=100,
-        direction="Outbound",
-        access="Allow",
-        destination="VirtualNetwork",
-        ports=("*",),
-        protocol="*",
-        why=_WORKERS,
-    ),
-    SecurityRule(
-        name=f"{_DATABRICKS_OWNED}sql",
-        priority=101,
-        direction="Outbound",
-        access="Allow",
-        destination="Sql",
-        ports=("3306",),
-        why="Required for workers communication with Azure SQL services.",
-    ),
-    SecurityRule(
-        name=f"{_DATABRICKS_OWNED}storage",
-        priority=102,
-        direction="Outbound",
-        access="Allow",
-        destination="Storage",
-        ports=("443",),
-        why="Required for workers communication with Azure Storage services.",
-    ),
-    SecurityRule(
-        name=f"{_DATABRICKS_OWNED}eventhub",
-        priority=103,
-        direction="Outbound",
-        access="Allow",
-        destination="EventHub",
-        ports=("9093",),
-        why="Required for worker communication with Azure Eventhub services.",
-    ),
-)
-"""The rules Azure Databricks adds to each VNet-injected subnet's NSG under NoAzureDatabricksRules."""
-
-# Ours, above Databricks' priorities: Entra ID for the job principal's tokens (MLflow to Azure ML; the control
-# plane itself is reached through the private endpoint, inside the VNet) and PyPI for the job's pinned
-# libraries (no service tag); nothing else leaves the nodes.
-_DATABRICKS_EGRESS: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    ("AzureActiveDirectory", ("443",), "tokens of the job's service principal (MLflow to Azure ML)"),
-    ("Internet", ("443",), "PyPI: the job's pinned libraries (azureml-mlflow)"),
-)
-DATABRICKS_RULES: tuple[SecurityRule, ...] = (
-    *DATABRICKS_REQUIRED_RULES,
-    *_egress(_DATABRICKS_EGRESS, 200),
-    SecurityRule(
-        name="deny-other-inbound",
-        priority=4000,
-        direction="Inbound",
-        access="Deny",
-        destination="*",
-        source="*",
-        ports=("*",),
-        protocol="*",
-        why="nothing outside the VNet reaches the nodes (no public IP)",
-    ),
-    SecurityRule(
-        name="deny-other-outbound",
-        priority=4000,
-        direction="Outbound",
-        access="Deny",
-        destination="*",
-        ports=("*",),
-        protocol="*",
-        why="no other egress",
-    ),
-)
-
-DATABRICKS_BACKEND_PORTS: tuple[str, ...] = ("443", "6666", "3306", "8443-8451")
-"""What the clusters open to the workspace's private endpoint (back-end private link): the REST API, the secure
-cluster connectivity relay and the control plane's other services
-(https://learn.microsoft.com/azure/databricks/security/network/classic/private-link-standard)."""
-
 
 def _endpoint_rules(databricks_prefixes: tuple[str, ...]) -> tuple[SecurityRule, ...]:
     """The endpoint subnet's rules; with Databricks, its nodes also reach the back-end ports of its endpoint."""
-    backend = tuple(
-        SecurityRule(
-            name=f"allow-databricks-backend-{index}",
-            priority=110 + index,
-            direction="Inbound",
-            access="Allow",
-            source=prefix,
-            destination="VirtualNetwork",
-            ports=DATABRICKS_BACKEND_PORTS,
-            why="Databricks clusters to the control plane through the workspace's private endpoint",
-        )
-        for index, prefix in enumerate(databricks_prefixes)
-    )
+    backend = databricks_backend_rules(databricks_prefixes, first_priority=110)
     return (*PRIVATE_ENDPOINT_RULES[:1], *backend, *PRIVATE_ENDPOINT_RULES[1:])
 
 
