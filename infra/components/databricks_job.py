@@ -61,8 +61,8 @@ class DatabricksTrainingArgs:
     """Required. Key Vault secret with that service principal's client secret."""
     api_ready: Sequence[pulumi.Resource] = ()
     """Optional. What must exist before anything calls the workspace's API. On a private stack: the
-    workspace's private endpoint and its DNS record, without which `pulumi up` on an agent in the VNet
-    cannot reach (or resolve) the workspace it just created."""
+    workspace's private endpoint, its DNS record and the zone's VNet link, without which `pulumi up` on an
+    agent in the VNet cannot reach (or resolve) the workspace it just created."""
 
     def __post_init__(self) -> None:
         if not self.node_types:

@@ -63,7 +63,8 @@ def search(train: pd.DataFrame, grid: Sequence[TrainParams], run_all: RunAll = _
     """The FOLDS-fold cross-validated SCORING of every candidate, the best first.
 
     `score` closes over the data and needs only scikit-learn: Spark ships it to workers that need not have
-    this package installed. The estimators are built here and travel unfitted.
+    this package installed (the train split travels with each task; the project's data fit one machine's
+    memory). The estimators are built here and travel unfitted.
     """
     features, target = features_and_target(train)
 
