@@ -128,7 +128,7 @@ spark.sql("CREATE DATABASE IF NOT EXISTS ml")
 spark.createDataFrame(load_sample()).write.saveAsTable("ml.training")
 import train_job
 
-code = train_job.main([*json.loads(sys.argv[1]), "--workdir", sys.argv[2]], spark=spark)
+code = train_job.main(json.loads(sys.argv[1]), spark=spark)
 tracker = spark.sparkContext.statusTracker()
 stages = [tracker.getStageInfo(s) for j in tracker.getJobIdsForGroup() for s in tracker.getJobInfo(j).stageIds]
 print("TASKS", sorted({stage.numTasks for stage in stages if stage}))
@@ -148,9 +148,9 @@ def test_the_platforms_job_reads_the_table_searches_on_spark_and_registers_the_b
         "PYTHONPATH": os.pathsep.join([str(project / "src"), str(project / "databricks")]),
         "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
     }
-    arguments = json.dumps(task_parameters("ml.training"))  # what the platform's job passes
+    arguments = json.dumps(task_parameters("ml.training"))  # exactly what the platform's job passes
     result = subprocess.run(
-        [sys.executable, "-c", _RUN_ON_LOCAL_SPARK, arguments, str(tmp_path / "work")],
+        [sys.executable, "-c", _RUN_ON_LOCAL_SPARK, arguments],
         cwd=tmp_path,
         env=environment,
         capture_output=True,
@@ -159,6 +159,7 @@ def test_the_platforms_job_reads_the_table_searches_on_spark_and_registers_the_b
         check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
+    assert not (tmp_path / "artifacts").exists(), "hand-off files stay in the driver's temporary folder"
     # The search is one Spark stage with a task per candidate (2 x 2 x 2), run by the local workers.
     (tasks,) = [line for line in result.stdout.splitlines() if line.startswith("TASKS ")]
     assert 8 in json.loads(tasks.removeprefix("TASKS ")), result.stdout[-2000:]

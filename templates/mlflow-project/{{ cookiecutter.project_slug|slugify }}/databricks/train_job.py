@@ -71,6 +71,9 @@ def main(argv: Sequence[str] | None = None, spark: SparkSession | None = None) -
     parser.add_argument(
         "--search", type=tune.parse_space, default=tune.DEFAULT_SPACE, help="JSON: hyperparameter -> values"
     )
+    parser.add_argument(
+        "--workdir", type=Path, default=None, help="hand-off folder (default: a temporary one on the driver)"
+    )
     add_param_arguments(parser)  # the values the search leaves alone (e.g. --subsample)
     args, pipeline_args = parser.parse_known_args(argv)
     if spark is None:
@@ -88,7 +91,11 @@ def main(argv: Sequence[str] | None = None, spark: SparkSession | None = None) -
             mlflow.log_table(results, artifact_file="search/cv_scores.json")
             chosen, score = tune.best(results), results.loc[0, "cv_score"]
             print(f"best of {len(grid)} candidates ({tune.SCORING} {score:.4f}): {chosen}")
-            return pipeline.main(["--source", str(source), *param_flags(chosen), *pipeline_args])
+            # The job's files folder is not the principal's to write: hand-off files stay on the driver's disk.
+            workdir = args.workdir or Path(folder) / "work"
+            return pipeline.main(
+                ["--source", str(source), "--workdir", str(workdir), *param_flags(chosen), *pipeline_args]
+            )
 
     return cli.run(steps)
 
