@@ -111,6 +111,11 @@ SparkVersion = Annotated[
 PackageName = Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]{0,49}$")]
 """A Python package name as the project template generates it: lower-case letters, digits and _."""
 
+TableName = Annotated[
+    str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,254}(\.[A-Za-z_][A-Za-z0-9_]{0,254}){1,2}$")
+]
+"""A Spark table as schema.table or catalog.schema.table (letters, digits and _ in each part)."""
+
 SecretName = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z-]{1,127}$")]
 """A Key Vault secret name: 1-127 letters, digits and hyphens."""
 
@@ -265,6 +270,11 @@ class StackConfig(BaseModel):
     `package_name`); its bundle deploys to /Workspace/Shared/azure-mlops/<package>. Required when
     databricksEnabled is true."""
 
+    databricks_training_table: Annotated[TableName | None, BeforeValidator(_empty_is_unset)] = None
+    """Conditional. Table the training job reads with Spark (catalog.schema.table, or schema.table in the
+    workspace's default catalog); the job's principal needs SELECT on it. Required when databricksEnabled
+    is true."""
+
     databricks_job_client_id: Annotated[ObjectId | None, BeforeValidator(_empty_is_unset)] = None
     """Conditional. Application (client) ID of the service principal the training job runs as and logs to
     the AML workspace with. Required when databricksEnabled is true."""
@@ -377,6 +387,7 @@ class StackConfig(BaseModel):
             return []
         required = {
             "databricksJobPackage": self.databricks_job_package,
+            "databricksTrainingTable": self.databricks_training_table,
             "databricksJobClientId": self.databricks_job_client_id,
             "databricksJobPrincipalId": self.databricks_job_principal_id,
             "azureDatabricksPrincipalId": self.azure_databricks_principal_id,

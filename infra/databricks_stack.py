@@ -6,6 +6,7 @@ pulumi-databricks is imported only by stacks that set databricksEnabled.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -31,16 +32,11 @@ class DatabricksStack:
     """ID of the cluster policy."""
 
 
-def build_databricks(
+def build_databricks_workspace(
     config: StackConfig, names: ResourceNames, stack: StackResources, vnet_id: pulumi.Input[str] | None
-) -> DatabricksStack:
-    """Declare the workspace linked to the AML workspace, then the policy, secret scope and job inside it."""
-    from infra.components.databricks_job import DatabricksTraining, DatabricksTrainingArgs
-
-    if config.databricks_job_package is None or config.databricks_job_client_id is None:
-        msg = "build_databricks needs a configuration validated with databricksEnabled (package, client ID)"
-        raise ValueError(msg)
-    workspace = DatabricksWorkspace(
+) -> DatabricksWorkspace:
+    """Declare the workspace linked to the AML workspace (VNet-injected on private stacks)."""
+    return DatabricksWorkspace(
         "databricks",
         DatabricksWorkspaceArgs(
             resource_group_name=stack.resource_group_name,
@@ -60,6 +56,25 @@ def build_databricks(
             else None,
         ),
     )
+
+
+def build_databricks(
+    config: StackConfig,
+    stack: StackResources,
+    workspace: DatabricksWorkspace,
+    api_ready: Sequence[pulumi.Resource] = (),
+) -> DatabricksStack:
+    """Declare the policy, secret scope and job inside the workspace, once `api_ready` exists (on private
+    stacks: the workspace's private endpoint and its DNS record, so that one `pulumi up` from the VNet works)."""
+    from infra.components.databricks_job import DatabricksTraining, DatabricksTrainingArgs
+
+    if (
+        config.databricks_job_package is None
+        or config.databricks_job_client_id is None
+        or config.databricks_training_table is None
+    ):
+        msg = "build_databricks needs a configuration validated with databricksEnabled (package, table, client ID)"
+        raise ValueError(msg)
     training = DatabricksTraining(
         "databricks-training",
         DatabricksTrainingArgs(
@@ -74,8 +89,10 @@ def build_databricks(
             auto_termination_minutes=config.databricks_auto_termination_minutes,
             max_workers=config.databricks_max_workers,
             package=config.databricks_job_package,
+            table=config.databricks_training_table,
             job_client_id=config.databricks_job_client_id,
             job_secret_name=config.databricks_job_secret_name,
+            api_ready=tuple(api_ready),
         ),
     )
     return DatabricksStack(

@@ -20,6 +20,7 @@ from infra.components.network import (
 )
 from infra.components.private_endpoints import EndpointSpec
 from infra.config import StackConfig
+from infra.databricks_network import DATABRICKS_RULES, databricks_backend_rules
 from infra.naming import ResourceNames
 
 PRIVATE_ENDPOINT_SUBNET = "private-endpoints"
@@ -29,6 +30,12 @@ DATABRICKS_HOST_SUBNET = "databricks-host"
 DATABRICKS_CONTAINER_SUBNET = "databricks-container"
 """Databricks' "private" subnet (container side of each node)."""
 DATABRICKS_DELEGATION = "Microsoft.Databricks/workspaces"
+DATABRICKS_ZONE = "databricks"
+"""Zone key (network.OPTIONAL_DNS_ZONES) of privatelink.azuredatabricks.net: both Databricks endpoints use it."""
+DATABRICKS_ENDPOINT = "databricks"
+"""Endpoint key of the workspace's databricks_ui_api endpoint (front end and clusters' back end)."""
+DATABRICKS_AUTH_ENDPOINT = "databricks-auth"
+"""Endpoint key of the browser_authentication endpoint (single sign-on callbacks)."""
 LIFECYCLE_SUBNET = "lifecycle-functions"
 """The lifecycle handler's VNet integration subnet: its outbound traffic enters the VNet here."""
 FLEX_CONSUMPTION_DELEGATION = "Microsoft.App/environments"
@@ -132,60 +139,12 @@ PRIVATE_ENDPOINT_RULES: tuple[SecurityRule, ...] = (
     ),
 )
 
-# With requiredNsgRules = NoAzureDatabricksRules, Azure Databricks adds no rules of its own: the compute plane
-# reaches the control plane through the workspace's private endpoint (inside the VNet), and these rules are
-# all the nodes get (https://learn.microsoft.com/azure/databricks/security/network/classic/vnet-inject).
-_DATABRICKS_EGRESS: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    ("AzureActiveDirectory", ("443",), "tokens of the job's service principal (MLflow to Azure ML)"),
-    ("Storage", ("443",), "DBFS root and Databricks artifact storage"),
-    ("EventHub", ("9093",), "Databricks log and telemetry delivery"),
-    ("Sql", ("3306",), "the workspace's Hive metastore"),
-    ("Internet", ("443",), "PyPI: the job's pinned libraries (azureml-mlflow)"),
-)
-DATABRICKS_RULES: tuple[SecurityRule, ...] = (
-    SecurityRule(
-        name="allow-workers-inbound",
-        priority=100,
-        direction="Inbound",
-        access="Allow",
-        destination="VirtualNetwork",
-        ports=("*",),
-        protocol="*",
-        why="nodes of a cluster talk to each other",
-    ),
-    SecurityRule(
-        name="allow-vnet-outbound",
-        priority=100,
-        direction="Outbound",
-        access="Allow",
-        destination="VirtualNetwork",
-        ports=("*",),
-        protocol="*",
-        why="other nodes and the private endpoints (Databricks control plane, Azure ML, storage)",
-    ),
-    *_egress(_DATABRICKS_EGRESS, 110),
-    SecurityRule(
-        name="deny-other-inbound",
-        priority=4000,
-        direction="Inbound",
-        access="Deny",
-        destination="*",
-        source="*",
-        ports=("*",),
-        protocol="*",
-        why="nothing outside the VNet reaches the nodes (no public IP)",
-    ),
-    SecurityRule(
-        name="deny-other-outbound",
-        priority=4000,
-        direction="Outbound",
-        access="Deny",
-        destination="*",
-        ports=("*",),
-        protocol="*",
-        why="no other egress",
-    ),
-)
+
+def _endpoint_rules(databricks_prefixes: tuple[str, ...]) -> tuple[SecurityRule, ...]:
+    """The endpoint subnet's rules; with Databricks, its nodes also reach the back-end ports of its endpoint."""
+    backend = databricks_backend_rules(databricks_prefixes, first_priority=110)
+    return (*PRIVATE_ENDPOINT_RULES[:1], *backend, *PRIVATE_ENDPOINT_RULES[1:])
+
 
 # The lifecycle handler (Flex Consumption, VNet-integrated) reaches its storage, its queue, the audit table and
 # the vault through private endpoints in the VNet (allowed by the NSG's default VirtualNetwork rule). Everything else it
@@ -236,7 +195,7 @@ def subnets(
         SubnetSpec(
             name=PRIVATE_ENDPOINT_SUBNET,
             address_prefix=str(first),
-            rules=PRIVATE_ENDPOINT_RULES,
+            rules=_endpoint_rules((str(third), str(fourth)) if databricks else ()),
             private_endpoints=True,
         ),
         SubnetSpec(name=COMPUTE_SUBNET, address_prefix=str(second), rules=COMPUTE_RULES, nat_egress=True),
@@ -292,7 +251,7 @@ def build_private_network(
             tags=tags,
             dns_zones=(
                 *PRIVATE_DNS_ZONES,
-                *(("databricks",) if config.databricks_enabled else ()),
+                *((DATABRICKS_ZONE,) if config.databricks_enabled else ()),
                 *(LIFECYCLE_DNS_ZONES if config.lifecycle_events_enabled else ()),
             ),
         ),
@@ -340,8 +299,13 @@ def endpoint_specs(
         wanted.append(("aml-registry", aml_registry_id, "amlregistry", ("aml-api",)))
     if databricks_workspace_id is not None:
         # One endpoint serves both directions in this VNet: users to the workspace (front end) and the
-        # clusters' secure cluster connectivity to the control plane (back end).
-        wanted.append(("databricks", databricks_workspace_id, "databricks_ui_api", ("databricks",)))
+        # clusters' secure cluster connectivity to the control plane (back end). The browser_authentication
+        # endpoint serves every workspace of the region that shares the private DNS zone: the zone is this
+        # stack's own, holding this one workspace, so the workspace hosts it (docs/private-profile.md).
+        wanted += [
+            (DATABRICKS_ENDPOINT, databricks_workspace_id, "databricks_ui_api", (DATABRICKS_ZONE,)),
+            (DATABRICKS_AUTH_ENDPOINT, databricks_workspace_id, "browser_authentication", (DATABRICKS_ZONE,)),
+        ]
     if lifecycle is not None:
         # Only the sub-resources the handler's grants allow: host blobs, its queue, audit table entities; the
         # inbox's blobs for operators reading dead letters; and the app, where code is published.

@@ -23,7 +23,7 @@ from infra.components.private_endpoints import PrivateEndpoints, PrivateEndpoint
 from infra.components.storage import SecureStorageAccount, SecureStorageAccountArgs
 from infra.components.workspace import Workspace, WorkspaceArgs
 from infra.config import StackConfig, parse_stack_config, project_config_values
-from infra.databricks_stack import DatabricksStack, build_databricks
+from infra.databricks_stack import DatabricksStack, build_databricks, build_databricks_workspace
 from infra.lifecycle_stack import (
     build_alerts,
     build_lifecycle,
@@ -35,6 +35,8 @@ from infra.lifecycle_stack import (
 )
 from infra.naming import CPU_CLUSTER_NAME, GPU_CLUSTER_NAME, ResourceNames
 from infra.private_profile import (
+    DATABRICKS_ENDPOINT,
+    DATABRICKS_ZONE,
     LIFECYCLE_SUBNET,
     PACKAGE_HOSTS,
     PRIVATE_ENDPOINT_SUBNET,
@@ -269,13 +271,14 @@ def build(config: StackConfig) -> None:
         ),
     )
     subscribe(lifecycle, shared, access)
-    dbw: DatabricksStack | None = (
-        build_databricks(config, names, shared, network.vnet_id if network else None)
+    dbw_workspace = (
+        build_databricks_workspace(config, names, shared, network.vnet_id if network else None)
         if config.databricks_enabled
         else None
     )
+    endpoints = None
     if network is not None:
-        PrivateEndpoints(
+        endpoints = PrivateEndpoints(
             "private-endpoints",
             PrivateEndpointsArgs(
                 resource_group_name=group.name,
@@ -290,12 +293,25 @@ def build(config: StackConfig) -> None:
                     key_vault_id=vault.vault_id,
                     container_registry_id=registry.registry_id,
                     aml_registry_id=aml_registry.registry_id if aml_registry else None,
-                    databricks_workspace_id=dbw.workspace_id if dbw else None,
+                    databricks_workspace_id=dbw_workspace.workspace_id if dbw_workspace else None,
                     lifecycle=endpoint_targets(lifecycle),
                 ),
                 tags=tags,
             ),
         )
+    dbw: DatabricksStack | None = (
+        build_databricks(
+            config,
+            shared,
+            dbw_workspace,
+            # One `pulumi up` from the VNet: the API calls wait until the workspace resolves privately.
+            (*endpoints.resolvable[DATABRICKS_ENDPOINT], network.zone_links[DATABRICKS_ZONE])
+            if endpoints and network
+            else (),
+        )
+        if dbw_workspace
+        else None
+    )
     governance = Governance(
         "governance",
         GovernanceArgs(

@@ -10,6 +10,7 @@ so the others never pay pulumi-databricks' import time.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -52,10 +53,16 @@ class DatabricksTrainingArgs:
     """Required. Most workers a policy cluster may autoscale to."""
     package: str
     """Required. Python package of the generated project whose entry point the job runs."""
+    table: str
+    """Required. Table the job trains on (catalog.schema.table): the entry point's `--table`."""
     job_client_id: str
     """Required. Application (client) ID of the service principal the job runs as."""
     job_secret_name: str
     """Required. Key Vault secret with that service principal's client secret."""
+    api_ready: Sequence[pulumi.Resource] = ()
+    """Optional. What must exist before anything calls the workspace's API. On a private stack: the
+    workspace's private endpoint, its DNS record and the zone's VNet link, without which `pulumi up` on an
+    agent in the VNet cannot reach (or resolve) the workspace it just created."""
 
     def __post_init__(self) -> None:
         if not self.node_types:
@@ -99,6 +106,11 @@ def policy_definition(args: DatabricksTrainingArgs) -> dict[str, dict[str, objec
     }
 
 
+def task_parameters(table: str) -> list[str]:
+    """The entry point's command line: the table to train on; hyperparameters come from the search."""
+    return ["--table", table]
+
+
 def secret_reference(secret_name: str) -> str:
     """How a cluster environment variable refers to a secret of the scope (resolved at cluster start)."""
     return "{{secrets/" + KEY_VAULT_SCOPE + "/" + secret_name + "}}"
@@ -106,6 +118,10 @@ def secret_reference(secret_name: str) -> str:
 
 class DatabricksTraining(pulumi.ComponentResource):
     """A governed training job in the workspace that tracks to, and registers in, the AML workspace.
+
+    The job uses the whole cluster: Spark reads the configured table, the workers cross-validate the
+    hyperparameter candidates (one Spark task each), and the driver trains the best one with the project's
+    own pipeline, gates it and registers it (the template's databricks/train_job.py).
 
     The job's cluster must use the policy; it runs as a service principal (never as the deployer) whose
     client secret stays in the stack's key vault and reaches the cluster through the Key Vault-backed scope.
@@ -128,13 +144,15 @@ class DatabricksTraining(pulumi.ComponentResource):
         self, name: str, args: DatabricksTrainingArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("azure-mlops:databricks:DatabricksTraining", name, None, opts)
+        ready = list(args.api_ready)
         provider = dbx.Provider(
             f"{name}-provider",
             host=pulumi.Output.from_input(args.workspace_url).apply(lambda url: f"https://{url}"),
             azure_workspace_resource_id=args.workspace_resource_id,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=ready),
         )
-        child = pulumi.ResourceOptions(parent=self, provider=provider)
+        # Every object is created through the workspace's API: each waits for the endpoint and its DNS record.
+        child = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=ready)
 
         policy = dbx.ClusterPolicy(
             f"{name}-policy",
@@ -187,7 +205,10 @@ class DatabricksTraining(pulumi.ComponentResource):
         job = dbx.Job(
             f"{name}-job",
             name=f"{args.package}-train",
-            description=f"Trains {args.package} on Spark, tracking and registering in the AML workspace.",
+            description=(
+                f"Reads {args.table} with Spark, searches hyperparameters on the workers, trains {args.package}'s "
+                "best candidate, tracking and registering in the AML workspace."
+            ),
             max_concurrent_runs=1,
             timeout_seconds=4 * 3600,
             run_as=dbx.JobRunAsArgs(service_principal_name=principal.application_id),
@@ -218,7 +239,9 @@ class DatabricksTraining(pulumi.ComponentResource):
                     task_key="train",
                     job_cluster_key=JOB_CLUSTER_KEY,
                     spark_python_task=dbx.JobTaskSparkPythonTaskArgs(
-                        python_file=f"{root}/{ENTRY_POINT}", source="WORKSPACE"
+                        python_file=f"{root}/{ENTRY_POINT}",
+                        source="WORKSPACE",
+                        parameters=task_parameters(args.table),
                     ),
                     libraries=[
                         dbx.JobTaskLibraryArgs(pypi=dbx.JobTaskLibraryPypiArgs(package=AZUREML_MLFLOW)),
@@ -227,7 +250,7 @@ class DatabricksTraining(pulumi.ComponentResource):
                     max_retries=0,
                 )
             ],
-            opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[scope]),
+            opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[*ready, scope]),
         )
         self.policy_id = policy.id
         self.job_id = job.id

@@ -119,6 +119,8 @@ class PrivateNetwork(pulumi.ComponentResource):
     """Subnet name -> ARM ID."""
     zone_ids: dict[str, pulumi.Output[str]]
     """Zone key (see PRIVATE_DNS_ZONES) -> ARM ID of the private DNS zone."""
+    zone_links: dict[str, pulumi.Resource]
+    """Zone key -> the zone's link to the VNet: only once it exists do clients in the VNet resolve the zone."""
     nat_gateway_id: pulumi.Output[str] | None
     """ARM ID of the NAT gateway; None when no subnet sets `nat_egress`."""
     nat_public_ip: pulumi.Output[str] | None
@@ -177,6 +179,7 @@ class PrivateNetwork(pulumi.ComponentResource):
         }
 
         self.zone_ids = {}
+        self.zone_links = {}
         for key in args.dns_zones:
             zone = privatedns.PrivateZone(
                 f"{name}-zone-{key}",
@@ -186,7 +189,7 @@ class PrivateNetwork(pulumi.ComponentResource):
                 tags=args.tags,
                 opts=child,
             )
-            privatedns.VirtualNetworkLink(
+            self.zone_links[key] = privatedns.VirtualNetworkLink(
                 f"{name}-link-{key}",
                 virtual_network_link_name=f"{args.vnet_name}-link",
                 private_zone_name=zone.name,

@@ -47,12 +47,15 @@ class PrivateEndpoints(pulumi.ComponentResource):
 
     endpoint_ids: dict[str, pulumi.Output[str]]
     """Endpoint key -> ARM ID of the private endpoint."""
+    resolvable: dict[str, tuple[pulumi.Resource, pulumi.Resource]]
+    """Endpoint key -> the endpoint and its DNS zone group: depend on both to call the target through it."""
 
     def __init__(
         self, name: str, args: PrivateEndpointsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("azure-mlops:network:PrivateEndpoints", name, None, opts)
         self.endpoint_ids = {}
+        self.resolvable = {}
         for key, spec in args.endpoints.items():
             endpoint = network.PrivateEndpoint(
                 f"{name}-{key}",
@@ -70,7 +73,7 @@ class PrivateEndpoints(pulumi.ComponentResource):
                 tags=args.tags,
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            network.PrivateDnsZoneGroup(
+            records = network.PrivateDnsZoneGroup(
                 f"{name}-{key}-dns",
                 private_dns_zone_group_name="default",
                 private_endpoint_name=endpoint.name,
@@ -84,4 +87,5 @@ class PrivateEndpoints(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
             self.endpoint_ids[key] = endpoint.id
+            self.resolvable[key] = (endpoint, records)
         self.register_outputs({})

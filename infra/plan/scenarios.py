@@ -17,6 +17,7 @@ from infra.plan.stack_files import load_stack_config
 DATABRICKS_SETTINGS: Mapping[str, str] = {
     "databricksEnabled": "true",
     "databricksJobPackage": "diabetes_progression",  # the template's default project
+    "databricksTrainingTable": "ml.diabetes_progression.training",
     "databricksJobClientId": "5a1d0c3e-8b2f-4e6a-9c7d-1e2f3a4b5c6d",
     "databricksJobPrincipalId": "6b2e1d4f-9c3a-4f7b-8d6e-2f3a4b5c6d7e",
     "azureDatabricksPrincipalId": "7c3f2e5a-0d4b-4a8c-9e7f-3a4b5c6d7e8f",

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from infra.components.databricks_job import AZUREML_MLFLOW, KEY_VAULT_SCOPE, WORKSPACE_ROOT
+from infra.components.databricks_job import AZUREML_MLFLOW, KEY_VAULT_SCOPE, WORKSPACE_ROOT, task_parameters
 from infra.config import PROJECT, parse_stack_config, project_config_values
 from infra.errors import InvalidStackConfig
 from infra.plan.arm_model import arm_template
@@ -216,6 +216,11 @@ def test_the_task_runs_the_projects_entry_point_with_azureml_mlflow_installed(pr
     assert pypi == [AZUREML_MLFLOW]
     requirements = [library["requirements"] for library in task["libraries"] if "requirements" in library]
     assert requirements == [f"{WORKSPACE_ROOT}/{package}/files/databricks/requirements.txt"]
+    # The job reads the configured table: the template's test runs the entry point with this command line.
+    assert task["sparkPythonTask"]["parameters"] == task_parameters(
+        DATABRICKS_SETTINGS["databricksTrainingTable"]
+    )
+    assert task["sparkPythonTask"]["parameters"] == ["--table", "ml.diabetes_progression.training"]
     assert job["runAs"] == {"servicePrincipalName": JOB_CLIENT}
     assert job["maxConcurrentRuns"] == 1
 
@@ -335,6 +340,7 @@ def test_enabling_databricks_without_its_identities_names_every_missing_key() ->
     message = str(raised.value)
     for key in (
         "databricksJobPackage",
+        "databricksTrainingTable",
         "databricksJobClientId",
         "databricksJobPrincipalId",
         "azureDatabricksPrincipalId",
@@ -351,6 +357,8 @@ def test_enabling_databricks_without_its_identities_names_every_missing_key() ->
         ("databricksMaxWorkers", "0", "greater than or equal to 1"),
         ("databricksAutoTerminationMinutes", "0", "greater than or equal to 10"),
         ("databricksJobPackage", "Diabetes-Progression", "should match pattern"),
+        ("databricksTrainingTable", "training", "should match pattern"),
+        ("databricksTrainingTable", "ml.diabetes;drop", "should match pattern"),
         ("databricksJobClientId", "not-a-guid", "should match pattern"),
     ],
 )
@@ -377,3 +385,168 @@ def test_the_workspace_model_uses_only_arm_schema_names_and_sets_the_required_on
     assert resource["properties"]["computeMode"] == "Hybrid"
     assert resource["properties"]["managedResourceGroupId"]
     assert resource["sku"]["name"] == "premium"
+
+
+def test_the_job_cluster_is_dedicated_ml_runtime_with_workers_for_the_search(private: Plan) -> None:
+    """The job's search runs one Spark task per candidate through `spark.sparkContext`, on Databricks Runtime ML:
+    standard access mode supports neither (no Runtime for ML, no `spark.sparkContext`), dedicated (single user)
+    does: https://learn.microsoft.com/azure/databricks/compute/standard-limitations"""
+    config = parse_stack_config(project_config_values(private.config))
+    definition = json.loads(private.one(POLICY).inputs["definition"])
+    assert definition["data_security_mode"] == {"type": "fixed", "value": "SINGLE_USER"}
+    assert "-ml-" in definition["spark_version"]["value"]
+    cluster = _job_cluster(private)
+    assert cluster["dataSecurityMode"] == "SINGLE_USER"
+    # Workers to run the candidates on, within what the policy allows (not a single-node cluster).
+    assert cluster["autoscale"] == {"minWorkers": 1, "maxWorkers": config.databricks_max_workers}
+    assert definition["autoscale.min_workers"]["maxValue"] >= 1
+    assert definition["autoscale.max_workers"]["maxValue"] == config.databricks_max_workers
+    assert "numWorkers" not in cluster and "spark.master" not in cluster.get("sparkConf", {})
+
+
+DATABRICKS_OBJECTS = (PROVIDER, POLICY, JOB, SCOPE, PRINCIPAL, PERMISSIONS, SECRET_ACL)
+API_READY = {"private-endpoints-databricks", "private-endpoints-databricks-dns", "network-link-databricks"}
+
+
+def test_databricks_objects_wait_for_the_workspaces_private_endpoint_and_its_dns_record(
+    private: Plan,
+) -> None:
+    """With public access off, the workspace's API answers only through its private endpoint, once
+    privatelink.azuredatabricks.net resolves in the VNet (the endpoint's A record, the zone's VNet link):
+    https://learn.microsoft.com/azure/databricks/security/network/front-end/front-end-private-connect"""
+    objects = [r for r in private.resources if r.type in DATABRICKS_OBJECTS]
+    assert {r.type for r in objects} == set(DATABRICKS_OBJECTS)
+    for resource in objects:
+        assert set(resource.dependencies) >= API_READY, (resource.name, resource.dependencies)
+    order = [r.name for r in private.resources]
+    assert all(order.index(name) < order.index(r.name) for name in API_READY for r in objects)
+
+
+def test_a_public_workspace_has_nothing_private_to_wait_for(public: Plan) -> None:
+    for resource in public.resources:
+        if resource.type in DATABRICKS_OBJECTS:
+            assert not {d for d in resource.dependencies if d.startswith(("private-endpoints", "network-"))}
+
+
+def test_single_sign_on_gets_one_browser_authentication_endpoint_in_the_workspaces_zone(
+    private: Plan,
+) -> None:
+    """Clients without internet (agents, users in the VNet) need a browser_authentication endpoint for the
+    Entra ID sign-on callback; it is shared by every workspace of the region that shares the private DNS zone,
+    so there is one per region per zone. This stack's zone is its own and holds one workspace, in one region:
+    one endpoint, hosted by that workspace, in the same zone and subnet as the workspace's front end:
+    https://learn.microsoft.com/azure/databricks/security/network/classic/private-link-standard"""
+    workspace = private.one(WORKSPACE)
+    endpoints = [
+        e
+        for e in private.of_type("azure-native:network:PrivateEndpoint")
+        if e.inputs["privateLinkServiceConnections"][0]["groupIds"] == ["browser_authentication"]
+    ]
+    assert [e.name for e in endpoints] == ["private-endpoints-databricks-auth"]
+    (connection,) = endpoints[0].inputs["privateLinkServiceConnections"]
+    assert connection["privateLinkServiceId"] == workspace.resource_id
+    assert endpoints[0].inputs["location"] == workspace.inputs["location"]
+    front_end = private.named("private-endpoints-databricks").inputs
+    assert endpoints[0].inputs["subnet"] == front_end["subnet"]
+    (config,) = private.named("private-endpoints-databricks-auth-dns").inputs["privateDnsZoneConfigs"]
+    (front_config,) = private.named("private-endpoints-databricks-dns").inputs["privateDnsZoneConfigs"]
+    assert config["privateDnsZoneId"] == front_config["privateDnsZoneId"]
+    zones = [
+        z
+        for z in private.of_type("azure-native:privatedns:PrivateZone")
+        if z.resource_id == config["privateDnsZoneId"]
+    ]
+    assert [z.inputs["privateZoneName"] for z in zones] == ["privatelink.azuredatabricks.net"]
+
+
+def _nsg_rules(plan: Plan, subnet: str) -> list[dict[str, Any]]:
+    subnets = {s["name"]: s for s in plan.one("azure-native:network:VirtualNetwork").inputs["subnets"]}
+    groups = {g.resource_id: g.inputs for g in plan.of_type("azure-native:network:NetworkSecurityGroup")}
+    return groups[subnets[subnet]["networkSecurityGroup"]["id"]]["securityRules"]
+
+
+# What Azure Databricks writes into each delegated subnet's NSG under NoAzureDatabricksRules:
+# (name suffix, direction, priority, protocol, destination, port).
+DATABRICKS_OWNED_RULES = {
+    ("worker-inbound", "Inbound", 100, "*", "VirtualNetwork", "*"),
+    ("worker-outbound", "Outbound", 100, "*", "VirtualNetwork", "*"),
+    ("sql", "Outbound", 101, "Tcp", "Sql", "3306"),
+    ("storage", "Outbound", 102, "Tcp", "Storage", "443"),
+    ("eventhub", "Outbound", 103, "Tcp", "EventHub", "9093"),
+}
+
+
+@pytest.mark.parametrize("subnet", ["databricks-host", "databricks-container"])
+def test_databricks_subnets_carry_the_rules_azure_databricks_provisions_and_owns(
+    subnet: str, private: Plan
+) -> None:
+    """Azure Databricks adds these rules to each delegated subnet's NSG and owns them (they cannot be changed or
+    deleted; the worker rules take priority 100 in both directions); with NoAzureDatabricksRules it leaves out only
+    the AzureDatabricks control-plane rule, which private link replaces. Declared identically, Pulumi's rule list
+    matches Azure's, and no rule of ours takes a priority Databricks uses:
+    https://learn.microsoft.com/azure/databricks/security/network/classic/vnet-inject#network-security-group-rules
+    https://learn.microsoft.com/azure/databricks/security/network/classic/harden-nsg-rule-100
+    https://learn.microsoft.com/azure/databricks/security/network/classic/udr (no AzureDatabricks tag with private link)
+    """
+    rules = _nsg_rules(private, subnet)
+    prefix = "Microsoft.Databricks-workspaces_UseOnly_databricks-worker-to-"
+    owned = {
+        (
+            r["name"].removeprefix(prefix),
+            r["direction"],
+            r["priority"],
+            r["protocol"],
+            r["destinationAddressPrefix"],
+            r["destinationPortRange"],
+        )
+        for r in rules
+        if r["name"].startswith(prefix)
+    }
+    assert owned == DATABRICKS_OWNED_RULES
+    for rule in rules:
+        if rule["name"].startswith(prefix):
+            assert (rule["access"], rule["sourceAddressPrefix"], rule["sourcePortRange"]) == (
+                "Allow",
+                "VirtualNetwork",
+                "*",
+            )
+            assert rule["description"].startswith("Required for worker")
+        else:
+            assert rule["priority"] > 103, rule["name"]
+    # Azure refuses two rules of one direction with the same priority.
+    keys = [(r["direction"], r["priority"]) for r in rules]
+    assert len(keys) == len(set(keys))
+    assert not [r for r in rules if r.get("destinationAddressPrefix") == "AzureDatabricks"]
+    egress = {
+        r["destinationAddressPrefix"]
+        for r in rules
+        if r["direction"] == "Outbound" and r["access"] == "Allow"
+    }
+    assert egress == {"VirtualNetwork", "Sql", "Storage", "EventHub", "AzureActiveDirectory", "Internet"}
+
+
+def test_the_endpoint_subnet_lets_the_clusters_reach_the_back_end_ports_only_from_their_subnets(
+    private: Plan,
+) -> None:
+    """Back-end private link: the clusters reach the REST API, the secure cluster connectivity relay and the
+    control plane's services through the workspace's endpoint (ports 443, 6666, 3306, 8443-8451):
+    https://learn.microsoft.com/azure/databricks/security/network/classic/private-link-standard"""
+    subnets = {s["name"]: s for s in private.one("azure-native:network:VirtualNetwork").inputs["subnets"]}
+    rules = _nsg_rules(private, "private-endpoints")
+    backend = [r for r in rules if r["name"].startswith("allow-databricks-backend")]
+    assert {r["sourceAddressPrefix"] for r in backend} == {
+        subnets["databricks-host"]["addressPrefix"],
+        subnets["databricks-container"]["addressPrefix"],
+    }
+    for rule in backend:
+        assert (rule["direction"], rule["access"], rule["protocol"]) == ("Inbound", "Allow", "Tcp")
+        assert rule["destinationPortRanges"] == ["443", "6666", "3306", "8443-8451"]
+    deny = max(rules, key=lambda r: r["priority"])
+    assert (deny["access"], deny["sourceAddressPrefix"]) == ("Deny", "*")
+    assert all(r["priority"] < deny["priority"] for r in backend)
+
+
+def test_without_databricks_the_endpoint_subnet_opens_no_databricks_port(plans: dict[str, Plan]) -> None:
+    for stack, plan in plans.items():
+        for nsg in plan.of_type("azure-native:network:NetworkSecurityGroup"):
+            assert not [r for r in nsg.inputs["securityRules"] if "databricks" in r["name"]], stack

@@ -3,22 +3,32 @@
 The generated databricks/ must render without leftover Jinja, agree with the platform's Databricks job
 (infra/components/databricks_job.py: where the files land, the pinned azureml-mlflow), take the MLflow
 tracking URI and the AML registry from bundle variables, and reuse the package's code: the entry point
-imports the project's pipeline, and a run on local Spark trains, gates and registers a champion.
+imports the project's pipeline, and a run on local Spark (several worker threads) of exactly what the
+platform's job runs (its entry point, its command line) reads a table, scores the search's candidates in
+Spark tasks, and trains, gates and registers the best one.
 """
 
 from __future__ import annotations
 
 import ast
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import mlflow.artifacts
 import pytest
 import yaml
 from mlflow import MlflowClient
 
-from infra.components.databricks_job import AZUREML_MLFLOW, ENTRY_POINT, REQUIREMENTS, WORKSPACE_ROOT
+from infra.components.databricks_job import (
+    AZUREML_MLFLOW,
+    ENTRY_POINT,
+    REQUIREMENTS,
+    WORKSPACE_ROOT,
+    task_parameters,
+)
 from tests.templates.generation import VENV_BIN, generate, leftover_jinja, run_tool, template_answers
 
 FILES = {"databricks.yml", "project_path.py", "train_job.py", "promote_job.py", "requirements.txt"}
@@ -53,6 +63,8 @@ def test_the_bundle_deploys_where_the_platforms_job_looks(project: Path, bundle:
         assert (project / relative.removeprefix("files/")).is_file(), relative
     (task,) = bundle["resources"]["jobs"]["train"]["tasks"]
     assert task["spark_python_task"]["python_file"] == "${workspace.file_path}/databricks/train_job.py"
+    # The bundle's job runs the entry point with the platform job's command line.
+    assert task["spark_python_task"]["parameters"] == task_parameters("${var.training_table}")
 
 
 def test_tracking_uri_and_registry_come_from_variables(bundle: dict) -> None:
@@ -100,28 +112,35 @@ def test_the_generated_databricks_code_passes_the_projects_lint(project: Path) -
 
 
 _RUN_ON_LOCAL_SPARK = """
+import json
 import sys
 from pyspark.sql import SparkSession
 
 spark = (
-    SparkSession.builder.master("local[1]")
+    SparkSession.builder.master("local[2]")
     .config("spark.ui.enabled", "false")
-    .config("spark.sql.shuffle.partitions", "1")
+    .config("spark.sql.shuffle.partitions", "2")
     .getOrCreate()
 )
 from diabetes_progression.data import load_sample
 
-spark.createDataFrame(load_sample()).createOrReplaceTempView("diabetes")
+spark.sql("CREATE DATABASE IF NOT EXISTS ml")
+spark.createDataFrame(load_sample()).write.saveAsTable("ml.training")
 import train_job
 
-code = train_job.main(["--table", "diabetes", "--workdir", sys.argv[1], "--n-estimators", "50"], spark=spark)
+code = train_job.main(json.loads(sys.argv[1]), spark=spark)
+tracker = spark.sparkContext.statusTracker()
+stages = [tracker.getStageInfo(s) for j in tracker.getJobIdsForGroup() for s in tracker.getJobInfo(j).stageIds]
+print("TASKS", sorted({stage.numTasks for stage in stages if stage}))
 spark.stop()
 sys.exit(code)
 """
 
 
 @pytest.mark.slow
-def test_the_train_job_trains_gates_and_registers_from_a_spark_table(project: Path, tmp_path: Path) -> None:
+def test_the_platforms_job_reads_the_table_searches_on_spark_and_registers_the_best(
+    project: Path, tmp_path: Path
+) -> None:
     tracking = f"sqlite:///{tmp_path / 'mlflow.db'}"
     environment = {
         **os.environ,
@@ -129,18 +148,67 @@ def test_the_train_job_trains_gates_and_registers_from_a_spark_table(project: Pa
         "PYTHONPATH": os.pathsep.join([str(project / "src"), str(project / "databricks")]),
         "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
     }
+    arguments = json.dumps(task_parameters("ml.training"))  # exactly what the platform's job passes
     result = subprocess.run(
-        [sys.executable, "-c", _RUN_ON_LOCAL_SPARK, str(tmp_path / "work")],
-        cwd=project,
+        [sys.executable, "-c", _RUN_ON_LOCAL_SPARK, arguments],
+        cwd=tmp_path,
         env=environment,
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=420,
         check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
+    assert not (tmp_path / "artifacts").exists(), "hand-off files stay in the driver's temporary folder"
+    # The search is one Spark stage with a task per candidate (2 x 2 x 2), run by the local workers.
+    (tasks,) = [line for line in result.stdout.splitlines() if line.startswith("TASKS ")]
+    assert 8 in json.loads(tasks.removeprefix("TASKS ")), result.stdout[-2000:]
     client = MlflowClient(tracking_uri=tracking, registry_uri=tracking)
     champion = client.get_model_version_by_alias("diabetes-progression", "champion")
-    run = client.get_run(champion.run_id)
-    assert run.data.params["n_estimators"] == "50"
-    assert "test_rmse" in run.data.metrics
+    trained = client.get_run(champion.run_id)
+    pipeline_run = client.get_run(trained.data.tags["mlflow.parentRunId"])
+    search_run = client.get_run(pipeline_run.data.tags["mlflow.parentRunId"])
+    assert search_run.data.params["table"] == "ml.training"
+    assert search_run.data.params["candidates"] == "8"
+    scores = json.loads(
+        Path(
+            mlflow.artifacts.download_artifacts(
+                run_id=search_run.info.run_id,
+                artifact_path="search/cv_scores.json",
+                dst_path=str(tmp_path / "scores"),
+                tracking_uri=tracking,
+            )
+        ).read_text()
+    )
+    columns = scores["columns"]
+    best = dict(zip(columns, scores["data"][0], strict=True))
+    assert [row[columns.index("cv_score")] for row in scores["data"]] == sorted(
+        (row[columns.index("cv_score")] for row in scores["data"]), reverse=True
+    )
+    for key in ("n_estimators", "max_depth", "learning_rate"):
+        assert float(trained.data.params[key]) == float(best[key]), key
+    assert "test_rmse" in trained.data.metrics
+
+
+def test_a_bad_search_space_names_the_option_and_the_rule(project: Path) -> None:
+    environment = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(project / "src"), str(project / "databricks")]),
+    }
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(project / "databricks" / "train_job.py"),
+            "--table",
+            "t.t",
+            "--search",
+            '{"depth": [2]}',
+        ],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "--search" in result.stderr and "must be a JSON object mapping hyperparameters" in result.stderr

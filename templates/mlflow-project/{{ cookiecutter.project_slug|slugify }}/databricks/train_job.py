@@ -1,13 +1,19 @@
-"""The Databricks job's entry point: the project's own pipeline on a Databricks cluster, tracked in Azure ML.
+"""The Databricks job's entry point: Spark reads the table, the workers search, the package's pipeline trains.
 
-    python databricks/train_job.py [--table <catalog.schema.table>] [pipeline options: --n-estimators 300 ...]
+    python databricks/train_job.py --table <catalog.schema.table> [--search '{"max_depth": [2, 3]}']
+        [pipeline options: --subsample 0.8 --gate gate.toml ...]
 
-Databricks runs this file (a spark_python_task) from the bundle's files/. MLFLOW_TRACKING_URI comes from the
-job cluster's environment: the AML workspace's azureml:// URI (the platform's `mlflowTrackingUri` output),
-so runs, the gate's evaluation and the registered model land in the AML workspace. With --table, Spark reads
-the training data from a table and hands it to the pipeline as a parquet file; prep, training, the gate and
-registration are the package's ({{ cookiecutter.package_name }}.pipeline), never a copy. Promotion to the
-Azure ML registry stays a separate, approved step (promote_job.py).
+The platform's job runs this file (a spark_python_task) with `--table <databricksTrainingTable>`:
+
+1. Spark reads the schema's columns of the table; the package's prep validates and splits them
+   ({{ cookiecutter.package_name }}.prep), so a table that breaks the schema stops the job before the search.
+2. The package's search ({{ cookiecutter.package_name }}.tune) cross-validates every candidate on the train
+   split, each in its own Spark task: the job cluster's workers score the candidates in parallel.
+3. The package's pipeline ({{ cookiecutter.package_name }}.pipeline) trains the best candidate, evaluates,
+   gates and registers it. MLFLOW_TRACKING_URI comes from the job cluster's environment: the AML
+   workspace's azureml:// URI, so the search, the runs and the model land in the AML workspace.
+
+Promotion to the Azure ML registry stays a separate, approved step (promote_job.py).
 """
 
 from __future__ import annotations
@@ -22,7 +28,15 @@ from project_path import add_project_source, export_client_secret
 add_project_source()
 export_client_secret()
 
-from {{ cookiecutter.package_name }} import cli, pipeline  # noqa: E402 (needs the deployed src/ on the path)
+import mlflow  # noqa: E402
+import pandas as pd  # noqa: E402
+
+# The package's own code, never a copy (needs the deployed src/ on the path).
+from {{ cookiecutter.package_name }} import cli, pipeline, tune  # noqa: E402
+from {{ cookiecutter.package_name }}.data import FEATURE_NAMES, TARGET  # noqa: E402
+from {{ cookiecutter.package_name }}.prep import prepare  # noqa: E402
+from {{ cookiecutter.package_name }}.tracking import step_run  # noqa: E402
+from {{ cookiecutter.package_name }}.train import TrainParams, add_param_arguments, params_from  # noqa: E402
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -30,27 +44,60 @@ if TYPE_CHECKING:
 TABLE_FILE = "table.parquet"
 
 
-def export_table(spark: SparkSession, table: str, folder: Path) -> Path:
-    """Write `table` as one parquet file under `folder`: the pipeline validates and splits it like any source."""
+def read_table(spark: SparkSession, table: str, folder: Path) -> Path:
+    """Write the schema's columns of `table` as one parquet file: the package's prep reads it like any source."""
     path = folder / TABLE_FILE
-    # The project's datasets fit one machine's memory; Spark's part is reading governed tables.
-    spark.table(table).toPandas().to_parquet(path, index=False)
+    spark.table(table).select(*FEATURE_NAMES, TARGET).toPandas().to_parquet(path, index=False)
     return path
+
+
+def on_workers(spark: SparkSession) -> tune.RunAll:
+    """Run the search's scoring with one Spark task per candidate, on the cluster's workers."""
+
+    def run_all(score: tune.Scorer, models: list[object]) -> list[float]:
+        return spark.sparkContext.parallelize(models, len(models)).map(score).collect()
+
+    return run_all
+
+
+def param_flags(params: TrainParams) -> list[str]:
+    """`params` as the pipeline's command-line flags (train.add_param_arguments)."""
+    return [f"--{key.replace('_', '-')}={value}" for key, value in vars(params).items()]
 
 
 def main(argv: Sequence[str] | None = None, spark: SparkSession | None = None) -> int:
     parser = cli.parser(__doc__)
-    parser.add_argument("--table", help="Spark table to train on, instead of --source")
+    parser.add_argument("--table", required=True, help="Spark table to train on (catalog.schema.table)")
+    parser.add_argument(
+        "--search", type=tune.parse_space, default=tune.DEFAULT_SPACE, help="JSON: hyperparameter -> values"
+    )
+    parser.add_argument(
+        "--workdir", type=Path, default=None, help="hand-off folder (default: a temporary one on the driver)"
+    )
+    add_param_arguments(parser)  # the values the search leaves alone (e.g. --subsample)
     args, pipeline_args = parser.parse_known_args(argv)
-    if args.table is None:
-        return pipeline.main(pipeline_args)
     if spark is None:
         from pyspark.sql import SparkSession
 
         spark = SparkSession.builder.getOrCreate()
-    with tempfile.TemporaryDirectory() as folder:
-        source = export_table(spark, args.table, Path(folder))
-        return pipeline.main(["--source", str(source), *pipeline_args])
+    grid = tune.candidates(params_from(args), args.search)
+
+    def steps() -> int:
+        with tempfile.TemporaryDirectory() as folder, step_run("databricks-train"):
+            source = read_table(spark, args.table, Path(folder))
+            prepared = prepare(str(source), Path(folder) / "prepared")
+            results = tune.search(pd.read_parquet(prepared.train), grid, on_workers(spark))
+            mlflow.log_params({"table": args.table, "candidates": len(grid), "scoring": tune.SCORING})
+            mlflow.log_table(results, artifact_file="search/cv_scores.json")
+            chosen, score = tune.best(results), results.loc[0, "cv_score"]
+            print(f"best of {len(grid)} candidates ({tune.SCORING} {score:.4f}): {chosen}")
+            # The job's files folder is not the principal's to write: hand-off files stay on the driver's disk.
+            workdir = args.workdir or Path(folder) / "work"
+            return pipeline.main(
+                ["--source", str(source), "--workdir", str(workdir), *param_flags(chosen), *pipeline_args]
+            )
+
+    return cli.run(steps)
 
 
 if __name__ == "__main__":
