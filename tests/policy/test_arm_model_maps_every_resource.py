@@ -26,6 +26,9 @@ WITHOUT_VENDORED_SCHEMA = {
     "Microsoft.Web/serverfarms": "no Microsoft.Web schema was in the reference snapshot",
     "Microsoft.Web/sites": "no Microsoft.Web schema was in the reference snapshot",
     "Microsoft.Web/sites/basicPublishingCredentialsPolicies": "no Microsoft.Web schema was in the reference snapshot",
+    "Microsoft.DevCenter/devcenters": "no Microsoft.DevCenter schema was in the reference snapshot",
+    "Microsoft.DevCenter/projects": "no Microsoft.DevCenter schema was in the reference snapshot",
+    "Microsoft.DevOpsInfrastructure/pools": "the snapshot has 2025-09-20 and 2026-06-02, not azure-native's 2025-01-21",
 }
 
 
