@@ -277,7 +277,9 @@ def agent_pool_grants(devops_infrastructure_principal: str, vnet: pulumi.Input[s
     which needs Reader and Network Contributor on the VNet (Microsoft's page names exactly these two roles, or a
     custom role with the join and service-association-link actions); nothing else of the stack."""
     return (
-        _grant("devops-infrastructure-vnet-reader", devops_infrastructure_principal, _IDENTITY, Role.READER, vnet),
+        _grant(
+            "devops-infrastructure-vnet-reader", devops_infrastructure_principal, _IDENTITY, Role.READER, vnet
+        ),
         _grant(
             "devops-infrastructure-vnet-network",
             devops_infrastructure_principal,

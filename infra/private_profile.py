@@ -325,7 +325,9 @@ def subnets(
         )
     if agents:
         if len(blocks) <= AGENTS_SUBNET_INDEX:
-            msg = f"vnet {address_space}: has no sixth /24 for the {AGENTS_SUBNET} subnet; use a /21 or larger"
+            msg = (
+                f"vnet {address_space}: has no sixth /24 for the {AGENTS_SUBNET} subnet; use a /21 or larger"
+            )
             raise ValueError(msg)
         specs.append(
             SubnetSpec(

@@ -157,7 +157,9 @@ def estimate(plan: Plan) -> CostEstimate:
             if hourly is None:
                 result.unpriced.append((resource.name, f"no price for agent VM size {size!r} in {region}"))
             else:
-                unit = f"agent-hour ({size} VM while a job runs; Azure DevOps self-hosted parallel jobs extra)"
+                unit = (
+                    f"agent-hour ({size} VM while a job runs; Azure DevOps self-hosted parallel jobs extra)"
+                )
                 result.usage.append((resource.name, unit, hourly))
         elif token in table["fixedHourly"] or token in table["fixedMonthly"]:
             result.lines.append(_fixed_line(resource, region, hours))

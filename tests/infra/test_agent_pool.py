@@ -23,6 +23,7 @@ from infra.plan.scenarios import SCENARIOS
 from infra.private_profile import AGENTS_DELEGATION, AGENTS_SUBNET, AZURE_DEVOPS_RANGES, subnets
 from infra.roles import BuiltInRole
 from pipelines.validation.documents import PIPELINES_ROOT, load
+from pipelines.validation.expressions import evaluate
 from pipelines.validation.templates import expand
 from tests.infra.conftest import REPO, config_of, stack_config
 
@@ -46,7 +47,9 @@ def _names(stack: str) -> ResourceNames:
 
 
 def _subnet(plan: Plan, name: str) -> dict[str, Any]:
-    (subnet,) = [s for s in plan.one("azure-native:network:VirtualNetwork").inputs["subnets"] if s["name"] == name]
+    (subnet,) = [
+        s for s in plan.one("azure-native:network:VirtualNetwork").inputs["subnets"] if s["name"] == name
+    ]
     return subnet
 
 
@@ -90,7 +93,10 @@ def test_the_agents_subnet_is_the_sixth_slash_24_delegated_to_managed_devops_poo
     assert subnet["delegations"] == [{"name": AGENTS_SUBNET, "serviceName": AGENTS_DELEGATION}]
     blocks = list(ipaddress.ip_network(config_of(stack).vnet_address_space).subnets(new_prefix=24))
     assert subnet["addressPrefix"] == str(blocks[5])
-    assert ipaddress.ip_network(subnet["addressPrefix"]).num_addresses - 5 >= config_of(stack).agent_pool_max_agents
+    assert (
+        ipaddress.ip_network(subnet["addressPrefix"]).num_addresses - 5
+        >= config_of(stack).agent_pool_max_agents
+    )
     nat = plan.one("azure-native:network:NatGateway").resource_id
     assert subnet["natGateway"] == {"id": nat} and subnet["defaultOutboundAccess"] is False
 
@@ -109,7 +115,11 @@ def test_agents_reach_azure_devops_its_documented_dependencies_and_nothing_else(
     rules = {rule["name"]: rule for rule in nsg.inputs["securityRules"]}
     devops = rules["allow-azure-devops"]
     assert devops["destinationAddressPrefixes"] == list(AZURE_DEVOPS_RANGES)
-    assert (devops["access"], devops["direction"], devops["destinationPortRange"]) == ("Allow", "Outbound", "443")
+    assert (devops["access"], devops["direction"], devops["destinationPortRange"]) == (
+        "Allow",
+        "Outbound",
+        "443",
+    )
     allowed_out = sorted(
         (r.get("destinationAddressPrefix"), r.get("destinationPortRange"))
         for r in rules.values()
@@ -117,7 +127,11 @@ def test_agents_reach_azure_devops_its_documented_dependencies_and_nothing_else(
     )
     assert allowed_out == [("Internet", "443"), ("Internet", "80")]
     deny = rules["deny-internet"]
-    assert (deny["access"], deny["destinationAddressPrefix"], deny["destinationPortRange"]) == ("Deny", "Internet", "*")
+    assert (deny["access"], deny["destinationAddressPrefix"], deny["destinationPortRange"]) == (
+        "Deny",
+        "Internet",
+        "*",
+    )
     assert all(r["priority"] < deny["priority"] for r in rules.values() if r["access"] == "Allow")
     # Nothing connects to an agent: no inbound allow rule, and a deny above Azure's VNet and load balancer rules.
     assert not [r for r in rules.values() if r["direction"] == "Inbound" and r["access"] == "Allow"]
@@ -153,15 +167,30 @@ def test_the_public_profile_has_no_pool_and_exports_an_empty_name(plans: dict[st
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"agentPoolOrganizationUrl": ""}, "agentPoolOrganizationUrl is unset: is required when networkProfile is"),
-        ({"agentPoolProjects": "[]"}, "agentPoolProjects is unset: is required when networkProfile is 'private'"),
+        (
+            {"agentPoolOrganizationUrl": ""},
+            "agentPoolOrganizationUrl is unset: is required when networkProfile is",
+        ),
+        (
+            {"agentPoolProjects": "[]"},
+            "agentPoolProjects is unset: is required when networkProfile is 'private'",
+        ),
         (
             {"devOpsInfrastructurePrincipalId": ""},
             "devOpsInfrastructurePrincipalId is unset: is required when networkProfile is 'private'",
         ),
-        ({"vnetAddressSpace": "10.40.0.0/22"}, "'10.40.0.0/22': must be a /21 or larger when networkProfile is"),
-        ({"agentPoolOrganizationUrl": "https://contoso.visualstudio.com"}, "agentPoolOrganizationUrl = 'https://"),
-        ({"agentPoolProjects": '["mlops", "mlops"]'}, "agentPoolProjects = ['mlops', 'mlops']: must not repeat"),
+        (
+            {"vnetAddressSpace": "10.40.0.0/22"},
+            "'10.40.0.0/22': must be a /21 or larger when networkProfile is",
+        ),
+        (
+            {"agentPoolOrganizationUrl": "https://contoso.visualstudio.com"},
+            "agentPoolOrganizationUrl = 'https://",
+        ),
+        (
+            {"agentPoolProjects": '["mlops", "mlops"]'},
+            "agentPoolProjects = ['mlops', 'mlops']: must not repeat",
+        ),
         ({"agentPoolMaxAgents": "0"}, "agentPoolMaxAgents = '0': Input should be greater than or equal to 1"),
     ],
 )
@@ -262,7 +291,9 @@ def test_infra_yml_names_each_private_stacks_pool_as_the_stack_derives_it() -> N
 
 
 @pytest.mark.parametrize("stack", PRIVATE_STACKS)
-def test_private_stacks_update_their_pool_from_hosted_agents_then_deploy_and_publish_on_it(stack: str) -> None:
+def test_private_stacks_update_their_pool_from_hosted_agents_then_deploy_and_publish_on_it(
+    stack: str,
+) -> None:
     stages = _expanded_stages()
     pool = {"name": _names(stack).agent_pool(str(config_of(stack).agent_pool_organization_url))}
     deploy = _jobs(stages[f"Deploy_{stack}"])
@@ -320,3 +351,12 @@ def test_the_bootstrap_targets_hold_the_pool_and_all_it_depends_on_and_no_data_p
         assert missing == set(), f"{name} depends on untargeted {missing}"
     assert not [n for n in targeted if not by_name[n].type.startswith(("azure-native:", "azure-mlops:"))]
     assert not {"workspace", "databricks", "lifecycle"} & {n.split("-")[0] for n in targeted}
+
+
+def test_the_expander_evaluates_length_as_azure_pipelines_does() -> None:
+    """pulumi-deploy.yml adds the bootstrap job only when `length(parameters.bootstrapTargets)` is not 0;
+    length() counts a string's characters or an array's items
+    (https://learn.microsoft.com/azure/devops/pipelines/process/expressions#length)."""
+    assert evaluate("ne(length(parameters.t), 0)", {"parameters": {"t": []}}) is False
+    assert evaluate("ne(length(parameters.t), 0)", {"parameters": {"t": ["urn:a", "urn:b"]}}) is True
+    assert evaluate("length('abc')", {}) == 3
