@@ -8,6 +8,7 @@ pool (and only what it depends on) up to date from Microsoft-hosted agents first
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import re
 from typing import Any
@@ -18,6 +19,7 @@ from infra.components.agent_pool import AGENT_IMAGE, AgentPoolArgs
 from infra.config import PROJECT
 from infra.errors import InvalidStackConfig
 from infra.naming import ResourceNames
+from infra.plan import cost
 from infra.plan.engine import DEFAULT_SUBSCRIPTION_ID, Plan, PlannedResource, run_program
 from infra.plan.scenarios import SCENARIOS
 from infra.private_profile import AGENTS_DELEGATION, AGENTS_SUBNET, AZURE_DEVOPS_RANGES, subnets
@@ -360,3 +362,21 @@ def test_the_expander_evaluates_length_as_azure_pipelines_does() -> None:
     assert evaluate("ne(length(parameters.t), 0)", {"parameters": {"t": []}}) is False
     assert evaluate("ne(length(parameters.t), 0)", {"parameters": {"t": ["urn:a", "urn:b"]}}) is True
     assert evaluate("length('abc')", {}) == 3
+
+
+def test_the_pool_is_priced_per_agent_hour_of_its_vm_size_and_an_unknown_size_is_reported(
+    plans: dict[str, Plan],
+) -> None:
+    plan = plans["prod"]
+    estimate = cost.estimate(plan)
+    (line,) = [u for u in estimate.usage if u[0] == "agents-pool"]
+    size = config_of("prod").agent_pool_vm_size
+    assert line[2] == cost.price_table()["vmHourly"][size]["Dedicated"][config_of("prod").location]
+    assert size in line[1] and "agent-hour" in line[1]
+    pool = plan.named("agents-pool")
+    fabric = {**pool.inputs["fabricProfile"], "sku": {"name": "Standard_Z99_v9"}}
+    odd = dataclasses.replace(pool, inputs={**pool.inputs, "fabricProfile": fabric})
+    repriced = cost.estimate(dataclasses.replace(plan, resources=[odd]))
+    assert repriced.usage == [] and repriced.unpriced == [
+        ("agents-pool", f"no price for agent VM size 'Standard_Z99_v9' in {pool.inputs['location']}")
+    ]
