@@ -380,3 +380,27 @@ def test_the_pool_is_priced_per_agent_hour_of_its_vm_size_and_an_unknown_size_is
     assert repriced.usage == [] and repriced.unpriced == [
         ("agents-pool", f"no price for agent VM size 'Standard_Z99_v9' in {pool.inputs['location']}")
     ]
+
+
+def _jobs_in(node: Any) -> list[dict[str, Any]]:
+    """Every job or deployment job declared in a template's YAML, also inside `${{ if }}` blocks."""
+    if isinstance(node, list):
+        return [job for item in node for job in _jobs_in(item)]
+    if isinstance(node, dict):
+        own = [node] if "job" in node or "deployment" in node else []
+        return own + [job for value in node.values() for job in _jobs_in(value)]
+    return []
+
+
+def test_every_job_template_takes_a_pool_and_runs_every_job_on_a_pool_parameter() -> None:
+    """A private stack's jobs must be able to run on its pool: no job template may pin Microsoft-hosted agents."""
+    templates = sorted((PIPELINES_ROOT / "templates" / "jobs").glob("*.yml"))
+    assert len(templates) >= 8
+    for path in templates:
+        data = load(path).data
+        parameters = {p["name"]: p for p in data["parameters"]}
+        assert parameters["pool"]["type"] == "object", path.name
+        jobs = _jobs_in(data["jobs"])
+        assert jobs, path.name
+        for job in jobs:
+            assert job["pool"] in ("${{ parameters.pool }}", "${{ parameters.bootstrapPool }}"), path.name
