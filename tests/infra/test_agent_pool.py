@@ -351,6 +351,8 @@ def test_the_bootstrap_targets_hold_the_pool_and_all_it_depends_on_and_no_data_p
     for name in targeted:
         missing = set(by_name[name].dependencies) - targeted
         assert missing == set(), f"{name} depends on untargeted {missing}"
+        # A child of an untargeted new component cannot be created either.
+        assert by_name[name].parent in targeted | {None}, f"{name}'s parent is not targeted"
     assert not [n for n in targeted if not by_name[n].type.startswith(("azure-native:", "azure-mlops:"))]
     assert not {"workspace", "databricks", "lifecycle"} & {n.split("-")[0] for n in targeted}
 
