@@ -346,9 +346,8 @@ class StackConfig(BaseModel):
         default=None, alias="devOpsInfrastructurePrincipalId"
     )
     """Conditional. Object ID, in this tenant, of the DevOpsInfrastructure service principal (Managed DevOps
-    Pools' first-party application, registered with the Microsoft.DevOpsInfrastructure resource provider): it
-    gets Reader and Network Contributor on the VNet to join the pool's agents to their subnet. Required when
-    networkProfile is private."""
+    Pools' first-party application): it gets Reader and Network Contributor on the VNet to join the pool's agents
+    to their subnet. Required when networkProfile is private."""
 
     @model_validator(mode="after")
     def _check_rules_across_keys(self) -> StackConfig:
