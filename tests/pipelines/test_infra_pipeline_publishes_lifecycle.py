@@ -124,7 +124,7 @@ def test_private_stacks_publish_from_a_pool_inside_the_vnet(document: Document) 
     parameters = {p["name"]: p for p in document.data["parameters"]}
     for stack in ("staging", "prod"):
         # The SCM site of a private stack answers only through its private endpoint: Microsoft-hosted agents
-        # cannot reach it, the stack's Managed DevOps Pool in its VNet can (its name: tests/infra/test_agent_pool.py).
+        # cannot reach it, the stack's Managed DevOps Pool in its VNet can (its name: tests/infra/test_agent_pool_pipelines.py).
         pool = _stage_jobs(document, stack)[f"lifecycle_publish_{stack}"]["pool"]
         assert pool == parameters[f"pool{STACKS[stack]}"]["default"]
         assert set(pool) == {"name"} and pool["name"].startswith(f"mdp-mlops-{stack}-")
