@@ -270,3 +270,21 @@ def lifecycle_grants(scopes: LifecycleScopes) -> tuple[Grant, ...]:
             scopes.dead_letter_container,
         ),
     )
+
+
+def agent_pool_grants(devops_infrastructure_principal: str, vnet: pulumi.Input[str]) -> tuple[Grant, ...]:
+    """Managed DevOps Pools joins its agents to the delegated subnet as the DevOpsInfrastructure service principal,
+    which needs Reader and Network Contributor on the VNet (Microsoft's page names exactly these two roles, or a
+    custom role with the join and service-association-link actions); nothing else of the stack."""
+    return (
+        _grant(
+            "devops-infrastructure-vnet-reader", devops_infrastructure_principal, _IDENTITY, Role.READER, vnet
+        ),
+        _grant(
+            "devops-infrastructure-vnet-network",
+            devops_infrastructure_principal,
+            _IDENTITY,
+            Role.NETWORK_CONTRIBUTOR,
+            vnet,
+        ),
+    )

@@ -31,6 +31,8 @@ PROJECT = "azure-mlops"
 """The Pulumi project name: the namespace of every configuration key."""
 LIFECYCLE_MAX_VNET_PREFIX = 21
 """Lifecycle events in a private stack take the VNet's fifth /24 (infra/private_profile.py): a /21 at least."""
+AGENTS_MAX_VNET_PREFIX = 21
+"""A private stack's build agents take the VNet's sixth /24 (infra/private_profile.py): a /21 at least."""
 
 
 def _supported_region(value: str) -> str:
@@ -118,6 +120,14 @@ TableName = Annotated[
 
 SecretName = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z-]{1,127}$")]
 """A Key Vault secret name: 1-127 letters, digits and hyphens."""
+
+AzureDevOpsOrganizationUrl = Annotated[
+    str, StringConstraints(pattern=r"^https://dev\.azure\.com/[A-Za-z0-9](?:[A-Za-z0-9-]{0,48}[A-Za-z0-9])?$")
+]
+"""An Azure DevOps organization URL, https://dev.azure.com/<organization> (no trailing slash)."""
+
+AzureDevOpsProject = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$")]
+"""An Azure DevOps project name."""
 
 StorageSku = Literal[
     "Standard_LRS", "Standard_ZRS", "Standard_GRS", "Standard_GZRS", "Standard_RAGRS", "Standard_RAGZRS"
@@ -228,9 +238,10 @@ class StackConfig(BaseModel):
     on the registry; used when createAmlRegistry is true."""
 
     vnet_address_space: Annotated[str, AfterValidator(_private_vnet_range)] = "10.40.0.0/16"
-    """Conditional. Private IPv4 range (/16 to /22) of the VNet; used when networkProfile is private. Give every
-    stack its own range: VNets with overlapping ranges can never be peered. The committed stacks take
-    10.41-10.43.0.0/16; the default 10.40.0.0/16 is free for one new stack."""
+    """Conditional. Private IPv4 range of the VNet; used when networkProfile is private, where it must be a /16
+    to /21 (the build agents' subnet is its sixth /24). Give every stack its own range: VNets with overlapping
+    ranges can never be peered. The committed stacks take 10.41-10.43.0.0/16; the default 10.40.0.0/16 is free
+    for one new stack."""
 
     monthly_budget_usd: int = Field(default=0, ge=0, le=10_000_000)
     """Optional. Monthly cost budget of the resource group in USD; 0 means no budget and no alerts."""
@@ -323,6 +334,33 @@ class StackConfig(BaseModel):
     """Conditional. Name of the stack key vault's secret holding the Teams or Slack incoming webhook URL that
     failure notifications go to; the handler reads it through a Key Vault reference, never from config."""
 
+    agent_pool_organization_url: Annotated[
+        AzureDevOpsOrganizationUrl | None, BeforeValidator(_empty_is_unset)
+    ] = None
+    """Conditional. Azure DevOps organization (https://dev.azure.com/<organization>) the private profile's
+    Managed DevOps Pool serves: its build agents run inside the VNet and run every pipeline job that touches
+    the stack's data plane. Required when networkProfile is private."""
+
+    agent_pool_projects: Annotated[tuple[AzureDevOpsProject, ...], AfterValidator(_no_repeats)] = Field(
+        default=(), max_length=20
+    )
+    """Conditional. Azure DevOps projects of that organization allowed to use the pool (no open access to the
+    whole organization). At least one is required when networkProfile is private."""
+
+    agent_pool_max_agents: int = Field(default=2, ge=1, le=50)
+    """Conditional. Most build agents (VMs) the pool runs at once (1-50); each takes one address of its /24.
+    Used when networkProfile is private."""
+
+    agent_pool_vm_size: VmSize = "Standard_D2ads_v5"
+    """Conditional. VM size of the pool's build agents. Used when networkProfile is private."""
+
+    dev_ops_infrastructure_principal_id: Annotated[ObjectId | None, BeforeValidator(_empty_is_unset)] = Field(
+        default=None, alias="devOpsInfrastructurePrincipalId"
+    )
+    """Conditional. Object ID, in this tenant, of the DevOpsInfrastructure service principal (Managed DevOps
+    Pools' first-party application): it gets Reader and Network Contributor on the VNet to join the pool's agents
+    to their subnet. Required when networkProfile is private."""
+
     @model_validator(mode="after")
     def _check_rules_across_keys(self) -> StackConfig:
         problems: list[str] = []
@@ -378,6 +416,7 @@ class StackConfig(BaseModel):
                 f"({self.monthly_budget_usd})"
             )
         problems += self._databricks_problems()
+        problems += self._agent_pool_problems()
         if problems:
             raise ValueError("\n  - ".join(problems))
         return self
@@ -397,6 +436,34 @@ class StackConfig(BaseModel):
             for key, value in required.items()
             if value is None
         ]
+
+    def _agent_pool_problems(self) -> list[str]:
+        """The private profile's pool needs what only the user knows; a public stack has no pool to configure."""
+        given = {
+            "agentPoolOrganizationUrl": self.agent_pool_organization_url,
+            "agentPoolProjects": self.agent_pool_projects or None,
+            "devOpsInfrastructurePrincipalId": self.dev_ops_infrastructure_principal_id,
+        }
+        if not self.is_private:
+            return [
+                f"{PROJECT}:{key} = {value!r}: has no effect when networkProfile is 'public' (hosted agents, no "
+                "pool); unset it"
+                for key, value in given.items()
+                if value is not None
+            ]
+        problems = [
+            f"{PROJECT}:{key} is unset: is required when networkProfile is 'private' (the stack's build agents "
+            "run in its VNet)"
+            for key, value in given.items()
+            if value is None
+        ]
+        prefix = ipaddress.ip_network(self.vnet_address_space).prefixlen
+        if prefix > AGENTS_MAX_VNET_PREFIX:
+            problems.append(
+                f"{PROJECT}:vnetAddressSpace = {self.vnet_address_space!r}: must be a /{AGENTS_MAX_VNET_PREFIX} "
+                "or larger when networkProfile is 'private'; the build agents' subnet is the sixth /24"
+            )
+        return problems
 
     @property
     def is_private(self) -> bool:

@@ -83,6 +83,13 @@ NAME_RULES: dict[str, NameRule] = {
         "letters, digits and single hyphens",
     ),
     "event_grid": NameRule(3, 64, re.compile(r"[A-Za-z0-9-]+"), "letters, digits and hyphens"),
+    "dev_center": NameRule(
+        3, 26, re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*"), "letters, digits and hyphens, alphanumeric start"
+    ),
+    # The pool's name is global in Azure and is also the Azure DevOps agent pool's name in the organization.
+    "devops_pool": NameRule(
+        3, 44, re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]*"), "letters, digits, - and ., alphanumeric start"
+    ),
 }
 
 
@@ -252,6 +259,30 @@ class ResourceNames:
     def audit_storage(self) -> str:
         """The audit store of lifecycle events (globally unique)."""
         return self._fit("storage_account", "staud{workload}{environment}{suffix}")
+
+    @property
+    def dev_center(self) -> str:
+        """The Dev Center that holds the Managed DevOps Pool's project."""
+        return self._fit("dev_center", "dc-{workload}-{environment}-{region}")
+
+    @property
+    def dev_center_project(self) -> str:
+        """The Dev Center project the Managed DevOps Pool belongs to."""
+        return self._fit("dev_center", "dcp-{workload}-{environment}-{region}")
+
+    def agent_pool(self, organization_url: str) -> str:
+        """The Managed DevOps Pool, which is also the Azure DevOps agent pool pipelines name in `pool: name:`.
+
+        Pool names are global in Azure, so the name ends in a digest; unlike `suffix` it depends on nothing but
+        the stack file (the organization URL, workload, environment and region), so the infra pipeline can name
+        the pool at compile time, before the stack exists.
+        """
+        digest = deterministic_suffix(
+            organization_url.lower().rstrip("/"), self.workload, self.environment, self.region_code
+        )
+        return NAME_RULES["devops_pool"].check(
+            "devops_pool", f"mdp-{self.workload}-{self.environment}-{digest}"
+        )
 
     def compute_instance(self, user_object_id: str) -> str:
         """A user's compute instance: unique per region, so it carries the stack suffix and a user digest."""

@@ -44,6 +44,14 @@ plans use): https://learn.microsoft.com/azure/azure-functions/flex-consumption-p
 LIFECYCLE_SUBNET_INDEX = 4
 """The handler's subnet is the VNet's fifth /24: after the endpoint, compute and both Databricks subnets, so
 turning Databricks on or off never moves it (the VNet must be a /21 or larger; the config checks)."""
+AGENTS_SUBNET = "agents"
+"""The Managed DevOps Pool's subnet: the build agents that run the pipelines' data-plane jobs live here."""
+AGENTS_DELEGATION = "Microsoft.DevOpsInfrastructure/pools"
+"""The delegation a Managed DevOps Pool's subnet needs; it then serves that pool only
+(https://learn.microsoft.com/azure/devops/managed-devops-pools/configure-networking)."""
+AGENTS_SUBNET_INDEX = 5
+"""The agents' subnet is the VNet's sixth /24, after the lifecycle handler's, so that no optional feature moves it
+(the VNet must be a /21 or larger; the config checks)."""
 LIFECYCLE_DNS_ZONES: tuple[str, ...] = ("queue", "table", "sites")
 """Zones (network.OPTIONAL_DNS_ZONES) the lifecycle endpoints need besides `blob`: the event queue, the audit
 table, the app."""
@@ -115,6 +123,55 @@ COMPUTE_RULES: tuple[SecurityRule, ...] = (
     _DENY_INTERNET,
 )
 
+# Build agents of the Managed DevOps Pool. They reach the stack's private endpoints inside the VNet (Azure's
+# default AllowVnetOutBound rule), Azure DevOps on its documented ranges, and the dependencies Microsoft lists by
+# host name only (https://learn.microsoft.com/azure/devops/managed-devops-pools/configure-networking#restricting-outbound-connectivity):
+# the pool service (*.prod.manageddevops.microsoft.com), the agent and worker binaries' CDNs, Entra ID, the worker
+# queue (*.queue.core.windows.net), packages.microsoft.com, and PyPI, the package index the pipelines' uv installs
+# from. An NSG cannot filter host names, so HTTPS goes out through the NAT gateway's one address; Ubuntu's archive
+# is plain HTTP. Nothing else leaves, and nothing reaches the agents: they poll for jobs.
+AGENT_RULES: tuple[SecurityRule, ...] = (
+    SecurityRule(
+        name="allow-azure-devops",
+        priority=100,
+        direction="Outbound",
+        access="Allow",
+        destination=AZURE_DEVOPS_RANGES,
+        ports=("443",),
+        why="agents poll Azure DevOps for jobs and send logs; a rule of its own so flow logs name this traffic",
+    ),
+    SecurityRule(
+        name="allow-https-egress",
+        priority=200,
+        direction="Outbound",
+        access="Allow",
+        destination="Internet",
+        ports=("443",),
+        why="pool service, agent CDN, Entra ID, worker queue, PyPI: documented by host name only, no service tag",
+    ),
+    SecurityRule(
+        name="allow-ubuntu-archive-http",
+        priority=210,
+        direction="Outbound",
+        access="Allow",
+        destination="Internet",
+        ports=("80",),
+        why="azure.archive.ubuntu.com provisions the agents' Linux VMs over plain HTTP",
+    ),
+    SecurityRule(
+        name="deny-other-inbound",
+        priority=4000,
+        direction="Inbound",
+        access="Deny",
+        destination="*",
+        source="*",
+        ports=("*",),
+        protocol="*",
+        why="nothing connects to build agents; they poll Azure DevOps",
+    ),
+    _DENY_INTERNET,
+)
+
 # Private endpoints only ever answer clients inside the VNet, on HTTPS and SMB (the notebooks file share).
 PRIVATE_ENDPOINT_RULES: tuple[SecurityRule, ...] = (
     SecurityRule(
@@ -178,14 +235,15 @@ PACKAGE_HOSTS: dict[str, str] = {
 
 
 def subnets(
-    address_space: str, *, databricks: bool = False, lifecycle: bool = False
+    address_space: str, *, databricks: bool = False, lifecycle: bool = False, agents: bool = False
 ) -> tuple[SubnetSpec, ...]:
-    """The first /24 of the VNet for private endpoints, the second for VNet-injected compute and build agents;
+    """The first /24 of the VNet for private endpoints, the second for VNet-injected compute;
     with `databricks`, the third and fourth for the Databricks workspace's host and container subnets; with
-    `lifecycle`, the fifth for the lifecycle handler's VNet integration.
+    `lifecycle`, the fifth for the lifecycle handler's VNet integration; with `agents`, the sixth for the
+    Managed DevOps Pool's build agents.
 
-    Self-hosted pipeline agents live in the compute subnet: with public access off, only clients inside
-    the VNet can submit jobs, share models into the registry or deploy. Databricks needs two subnets of its
+    Pipeline agents get a subnet of their own, delegated to Managed DevOps Pools: with public access off, only
+    clients inside the VNet can submit jobs, share models into the registry or deploy. Databricks needs two subnets of its
     own, delegated to it and each with an NSG; a /24 each holds 250 nodes. The handler's subnet is delegated
     to Flex Consumption, which takes one address per instance (the app scales to 40).
     """
@@ -224,6 +282,21 @@ def subnets(
                 nat_egress=True,
             )
         )
+    if agents:
+        if len(blocks) <= AGENTS_SUBNET_INDEX:
+            msg = (
+                f"vnet {address_space}: has no sixth /24 for the {AGENTS_SUBNET} subnet; use a /21 or larger"
+            )
+            raise ValueError(msg)
+        specs.append(
+            SubnetSpec(
+                name=AGENTS_SUBNET,
+                address_prefix=str(blocks[AGENTS_SUBNET_INDEX]),
+                rules=AGENT_RULES,
+                delegation=AGENTS_DELEGATION,
+                nat_egress=True,
+            )
+        )
     return tuple(specs)
 
 
@@ -244,6 +317,7 @@ def build_private_network(
                 config.vnet_address_space,
                 databricks=config.databricks_enabled,
                 lifecycle=config.lifecycle_events_enabled,
+                agents=True,
             ),
             nsg_name=names.network_security_group,
             nat_gateway_name=names.nat_gateway,

@@ -12,6 +12,7 @@ import pulumi
 from pulumi_azure_native import authorization, resources
 
 from infra.access_policy import Scopes, stack_grants
+from infra.agents_stack import build_agent_pool
 from infra.components.access import AccessControl, AccessControlArgs
 from infra.components.compute import ClusterSpec, ComputeFleet, ComputeFleetArgs, ComputeInstanceSpec
 from infra.components.container_registry import ContainerRegistry, ContainerRegistryArgs
@@ -242,6 +243,7 @@ def build(config: StackConfig) -> None:
         log_analytics_workspace_id=monitoring.log_analytics_workspace_id,
     )
     network = build_private_network(config, names, group.name, tags)
+    agents = build_agent_pool(config, names, shared, network)
     lifecycle = build_lifecycle(
         config,
         names,
@@ -375,6 +377,7 @@ def build(config: StackConfig) -> None:
     pulumi.export("amlRegistryName", aml_registry.registry_name if aml_registry else "")
     pulumi.export("lifecycleFunctionAppName", lifecycle.function_app_name if lifecycle else "")
     pulumi.export("lifecycleAuditStorageName", lifecycle.audit_storage_name if lifecycle else "")
+    pulumi.export("agentPoolName", agents.pool_name if agents else "")
     pulumi.export("natEgressIp", network.nat_public_ip if network and network.nat_public_ip else "")
     pulumi.export("databricksWorkspaceUrl", dbw.workspace_url.apply(lambda u: f"https://{u}") if dbw else "")
     pulumi.export("databricksWorkspaceId", dbw.workspace_id if dbw else "")

@@ -43,6 +43,11 @@ class BuiltInRole(StrEnum):
     MONITORING_CONTRIBUTOR = "749f88d5-cbae-40b8-bcfc-e573ddc772fa"
     """Read monitoring data and edit monitoring settings: diagnostic settings of endpoints, and linking a Log
     Analytics workspace as their destination. No data-plane or resource changes."""
+    READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+    """View a resource, change nothing: Managed DevOps Pools reads the VNet it joins agents to."""
+    NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
+    """Manage networks: Managed DevOps Pools joins its agents' NICs to the delegated subnet (join action,
+    service association links)."""
     MONITORING_METRICS_PUBLISHER = "3913510d-42f4-4e42-8a64-420c390055eb"
     """Send telemetry with an Entra token (Application Insights with Entra authentication)."""
 

@@ -279,6 +279,15 @@ ARM_RESOURCE_TYPES: dict[str, ArmResourceType] = {
         "2025-01-01-preview",
         _TRACKED | {"kind", "identity"},
     ),
+    "azure-native:devcenter:DevCenter": ArmResourceType(
+        "Microsoft.DevCenter/devcenters", ("devCenterName",), "2024-02-01", _WITH_IDENTITY
+    ),
+    "azure-native:devcenter:Project": ArmResourceType(
+        "Microsoft.DevCenter/projects", ("projectName",), "2024-02-01", _WITH_IDENTITY
+    ),
+    "azure-native:devopsinfrastructure:Pool": ArmResourceType(
+        "Microsoft.DevOpsInfrastructure/pools", ("poolName",), "2025-01-21", _WITH_IDENTITY
+    ),
     "azure-native:authorization:RoleAssignment": ArmResourceType(
         "Microsoft.Authorization/roleAssignments",
         ("roleAssignmentName",),

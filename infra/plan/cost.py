@@ -21,6 +21,7 @@ PRICE_TABLE = Path(__file__).with_name("price_table.json")
 COMPUTE = "azure-native:machinelearningservices:Compute"
 REGISTRY = "azure-native:containerregistry:Registry"
 WORKSPACE = "azure-native:machinelearningservices:Workspace"
+AGENT_POOL = "azure-native:devopsinfrastructure:Pool"
 DATABRICKS_OBJECTS = "databricks:*"
 """Price table key of every object inside a Databricks workspace (policies, jobs, scopes): no charge of its own."""
 IMPLICIT_ENDPOINTS = 4
@@ -149,6 +150,17 @@ def estimate(plan: Plan) -> CostEstimate:
             else:
                 monthly = round(daily * hours / 24, 2)
                 result.lines.append(CostLine(resource.name, f"registry {sku}", monthly, monthly))
+        elif token == AGENT_POOL:
+            # Stateless agents are VMs that exist while a job runs: billed per agent-hour at the VM's price.
+            size = resource.inputs.get("fabricProfile", {}).get("sku", {}).get("name")
+            hourly = table["vmHourly"].get(size, {}).get("Dedicated", {}).get(region)
+            if hourly is None:
+                result.unpriced.append((resource.name, f"no price for agent VM size {size!r} in {region}"))
+            else:
+                unit = (
+                    f"agent-hour ({size} VM while a job runs; Azure DevOps self-hosted parallel jobs extra)"
+                )
+                result.usage.append((resource.name, unit, hourly))
         elif token in table["fixedHourly"] or token in table["fixedMonthly"]:
             result.lines.append(_fixed_line(resource, region, hours))
         elif token in table["usage"]:

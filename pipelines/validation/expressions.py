@@ -2,7 +2,7 @@
 
 Supports literals ('text', numbers, true/false), property paths (`parameters.x`, `variables.x`, loop
 variables such as `pair.key`) and the functions eq, ne, ge, gt, le, lt, and, or, not, replace, join,
-coalesce and format. Anything else raises `Unresolvable`, and callers then treat the value as unknown.
+coalesce, format and length. Anything else raises `Unresolvable`, and callers then treat the value as unknown.
 """
 
 import re
@@ -49,6 +49,8 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "replace": lambda text, old, new: _text(text).replace(_text(old), _text(new)),
     "join": lambda sep, items: _text(sep).join(_text(i) for i in items),
     "coalesce": lambda *args: next((a for a in args if a not in (None, "")), ""),
+    # Length of a string or of an array (a sequence parameter), as Azure Pipelines' length().
+    "length": lambda value: len(value if isinstance(value, (str, list, tuple)) else _text(value)),
     "format": lambda fmt, *args: re.sub(r"\{(\d+)\}", lambda m: _text(args[int(m.group(1))]), _text(fmt)),
 }
 

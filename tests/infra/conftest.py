@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.config import StackConfig, parse_stack_config, project_config_values
+from infra.config import PROJECT, StackConfig, parse_stack_config, project_config_values
 from infra.plan.engine import Plan, run_program
 from infra.plan.stack_files import load_stack_config
 from tests.support.assertion_guard import pytest_runtest_setup  # noqa: F401 (a hook, applied to this folder)
@@ -37,3 +37,21 @@ def plans() -> dict[str, Plan]:
 def plan(request: pytest.FixtureRequest, plans: dict[str, Plan]) -> Plan:
     """Each committed stack in turn."""
     return plans[request.param]
+
+
+def agent_pool_name(stack: str) -> str:
+    """The agent pool name a committed private stack gets (stack output agentPoolName), derived as the stack
+    derives it: from the stack file alone."""
+    from infra.naming import ResourceNames
+    from infra.plan.engine import DEFAULT_SUBSCRIPTION_ID
+
+    config = config_of(stack)
+    names = ResourceNames.for_stack(
+        workload=config.workload,
+        environment=config.environment,
+        location=config.location,
+        subscription_id=DEFAULT_SUBSCRIPTION_ID,
+        project=PROJECT,
+        stack=stack,
+    )
+    return names.agent_pool(str(config.agent_pool_organization_url))

@@ -156,7 +156,15 @@ def test_valid_values_arrive_as_pulumi_strings_and_are_typed() -> None:
 
 
 def test_defaults_are_the_secure_choices() -> None:
-    config = StackConfig(environment="prod", owner="team", cost_center="CC-1")
+    # The private profile (the default) needs what only the user knows about its agent pool.
+    config = StackConfig(
+        environment="prod",
+        owner="team",
+        cost_center="CC-1",
+        agent_pool_organization_url="https://dev.azure.com/contoso",
+        agent_pool_projects=("mlops",),
+        dev_ops_infrastructure_principal_id="3e1b6a2c-4d5f-4a7b-8c9d-0e1f2a3b4c5d",
+    )
     assert config.network_profile == "private"
     assert config.managed_network_isolation == "AllowOnlyApprovedOutbound"
     assert config.container_registry_sku == "Premium"

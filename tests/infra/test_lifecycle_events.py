@@ -359,7 +359,7 @@ def test_nothing_of_it_exists_where_the_feature_is_off(staging_without: Plan, pl
     assert plan.outputs["lifecycleFunctionAppName"] == ""
     # Neither its subnet nor its DNS zones: the private profile is as before.
     subnets = {s["name"] for s in plan.one("azure-native:network:VirtualNetwork").inputs["subnets"]}
-    assert subnets == {"private-endpoints", "compute"}
+    assert subnets == {"private-endpoints", "compute", "agents"}  # agents: tests/infra/test_agent_pool.py
     zones = {z.inputs["privateZoneName"] for z in plan.of_type("azure-native:privatedns:PrivateZone")}
     assert not zones & {
         "privatelink.queue.core.windows.net",

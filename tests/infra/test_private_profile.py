@@ -108,8 +108,9 @@ def test_every_subnet_has_its_own_nsg_and_compute_egress_ends_in_deny(plans: dic
     groups = {g.resource_id: g.inputs for g in plan.of_type("azure-native:network:NetworkSecurityGroup")}
     subnets = {s["name"]: s for s in vnet["subnets"]}
     lifecycle = {LIFECYCLE_SUBNET} if config_of("prod").lifecycle_events_enabled else set()
-    assert set(subnets) == {"private-endpoints", "compute"} | lifecycle
-    assert len({s["networkSecurityGroup"]["id"] for s in subnets.values()}) == 2 + len(lifecycle)
+    # The build agents' subnet: tests/infra/test_agent_pool.py.
+    assert set(subnets) == {"private-endpoints", "compute", "agents"} | lifecycle
+    assert len({s["networkSecurityGroup"]["id"] for s in subnets.values()}) == 3 + len(lifecycle)
     for subnet in subnets.values():
         assert subnet["networkSecurityGroup"]["id"] in groups
         assert subnet["defaultOutboundAccess"] is False

@@ -36,6 +36,7 @@ EXPECTED_COUNTS = {
 }
 
 EXPECTED_OUTPUTS = {
+    "agentPoolName",
     "subscriptionId",
     "resourceGroupName",
     "location",
@@ -99,7 +100,7 @@ def test_components_parent_their_resources(plan: Plan) -> None:
         "governance",
     }
     if config.is_private:
-        expected |= {"network", "private-endpoints"}
+        expected |= {"network", "private-endpoints", "agents", "agents-access"}
     if config.create_aml_registry:
         expected.add("aml-registry")
     if config.lifecycle_events_enabled:

@@ -4,9 +4,9 @@ The pipeline is expanded as Azure DevOps would (templates bound, expressions on 
 resolved) and validated against Microsoft's schema; the jobs are then checked for what they must do: wait
 for `pulumi up`, read the stack output with the stack's own service connection, build the package with
 functions/publish.py, skip when the output is empty, and publish with `az functionapp deployment source
-config-zip` on a pool that can reach the app (self-hosted in the VNet for the private stacks). Publishing is
-a stage of its own after each Deploy stage: the deploy stages keep exactly their one `pulumi up` job, and
-the next stack's Deploy stage waits for it, so a failed publish stops promotion.
+config-zip` on a pool that can reach the app (the stack's Managed DevOps Pool, in its VNet, for the private
+stacks). Publishing is a stage of its own after each Deploy stage, and the next stack's Deploy stage waits for
+it, so a failed publish stops promotion.
 """
 
 from __future__ import annotations
@@ -64,7 +64,8 @@ def test_the_package_job_waits_for_pulumi_up_and_reads_the_stack_with_its_own_co
     # The stage runs after Deploy_<stack> succeeded (a stage's default condition), so after `pulumi up`.
     assert stages[f"Publish_{stack}"]["dependsOn"] == f"Deploy_{stack}"
     assert "condition" not in stages[f"Publish_{stack}"]
-    assert [job.get("deployment") for job in stages[f"Deploy_{stack}"]["jobs"]] == [f"up_{stack}"]
+    # The full `pulumi up` is the stage's last job (private stacks update their agent pool first).
+    assert [job.get("deployment") for job in stages[f"Deploy_{stack}"]["jobs"]][-1] == f"up_{stack}"
     jobs = _stage_jobs(document, stack)
     assert set(jobs) == {f"lifecycle_package_{stack}", f"lifecycle_publish_{stack}"}
     package = jobs[f"lifecycle_package_{stack}"]
@@ -120,15 +121,15 @@ def test_the_publish_job_runs_only_for_stacks_with_the_handler_and_deploys_with_
 
 def test_private_stacks_publish_from_a_pool_inside_the_vnet(document: Document) -> None:
     assert _stage_jobs(document, "dev")["lifecycle_publish_dev"]["pool"] == {"vmImage": "ubuntu-24.04"}
+    parameters = {p["name"]: p for p in document.data["parameters"]}
     for stack in ("staging", "prod"):
         # The SCM site of a private stack answers only through its private endpoint: Microsoft-hosted agents
-        # cannot reach it, a self-hosted pool in the compute subnet can.
-        assert _stage_jobs(document, stack)[f"lifecycle_publish_{stack}"]["pool"] == {
-            "name": "mlops-private-agents"
-        }
-    parameters = {p["name"]: p for p in document.data["parameters"]}
+        # cannot reach it, the stack's Managed DevOps Pool in its VNet can (its name: tests/infra/test_agent_pool_pipelines.py).
+        pool = _stage_jobs(document, stack)[f"lifecycle_publish_{stack}"]["pool"]
+        assert pool == parameters[f"pool{STACKS[stack]}"]["default"]
+        assert set(pool) == {"name"} and pool["name"].startswith(f"mdp-mlops-{stack}-")
     for title in STACKS.values():
-        assert parameters[f"lifecyclePublishPool{title}"]["type"] == "object"
+        assert parameters[f"pool{title}"]["type"] == "object"
 
 
 def test_publishing_is_after_each_deploy_and_gates_the_next_stacks_deploy(document: Document) -> None:

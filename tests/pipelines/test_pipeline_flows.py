@@ -73,9 +73,11 @@ def test_infra_main_deploys_dev_then_staging_then_prod_each_on_its_environment()
     assert stages["Deploy_prod"]["dependsOn"] == ["Deploy_staging", "Publish_staging"]
     for stack in ("dev", "staging", "prod"):
         assert stages[f"Publish_{stack}"]["dependsOn"] == f"Deploy_{stack}"
-        (job,) = stages[f"Deploy_{stack}"]["jobs"]
+        # Private stacks first bring their agent pool up to date from hosted agents (tests/infra/test_agent_pool_pipelines.py).
+        *_, job = stages[f"Deploy_{stack}"]["jobs"]
         assert (job["deployment"], job["environment"]) == (f"up_{stack}", f"mlops-{stack}")
         assert _pulumi_step(job)["env"]["PULUMI_COMMAND"] == "up"
+        assert _pulumi_step(job)["env"]["TARGETS"] == ""  # the whole stack
         assert _pulumi_step(job)["inputs"]["azureSubscription"] == f"sc-mlops-{stack}"
 
 

@@ -21,6 +21,9 @@ WITHOUT_VENDORED_SCHEMA = {
     "Microsoft.Web/sites": "the newest Microsoft.Web schema in the snapshot is 2024-11-01; azure-native calls 2025-05-01",
     "Microsoft.Web/sites/basicPublishingCredentialsPolicies": "the newest Microsoft.Web schema in the snapshot is "
     "2024-11-01; azure-native calls 2025-05-01",
+    "Microsoft.DevCenter/devcenters": "no Microsoft.DevCenter schema was in the reference snapshot",
+    "Microsoft.DevCenter/projects": "no Microsoft.DevCenter schema was in the reference snapshot",
+    "Microsoft.DevOpsInfrastructure/pools": "the snapshot has 2025-09-20 and 2026-06-02, not azure-native's 2025-01-21",
 }
 ANY = "*"
 

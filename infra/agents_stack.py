@@ -1,0 +1,45 @@
+"""The private profile's CI/CD agents: the Managed DevOps Pool in the VNet's `agents` subnet, and its grants.
+
+Kept beside the stack program so that the program reads the same for both profiles: a public stack has no VNet,
+so its pipelines use Microsoft-hosted agents and it has no pool (`agentPoolName` is "").
+"""
+
+from __future__ import annotations
+
+from infra.access_policy import agent_pool_grants
+from infra.components.agent_pool import AgentPool, AgentPoolArgs
+from infra.components.network import PrivateNetwork
+from infra.config import StackConfig
+from infra.naming import ResourceNames
+from infra.private_profile import AGENTS_SUBNET
+from infra.stack_resources import StackResources
+
+
+def build_agent_pool(
+    config: StackConfig, names: ResourceNames, stack: StackResources, network: PrivateNetwork | None
+) -> AgentPool | None:
+    """The stack's agent pool in a private stack; None in a public one."""
+    if network is None:
+        return None
+    if config.agent_pool_organization_url is None or config.dev_ops_infrastructure_principal_id is None:
+        msg = "build_agent_pool needs a configuration validated with networkProfile private (organization, principal)"
+        raise ValueError(msg)
+    return AgentPool(
+        "agents",
+        AgentPoolArgs(
+            resource_group_name=stack.resource_group_name,
+            location=config.location,
+            dev_center_name=names.dev_center,
+            project_name=names.dev_center_project,
+            pool_name=names.agent_pool(config.agent_pool_organization_url),
+            organization_url=config.agent_pool_organization_url,
+            projects=config.agent_pool_projects,
+            subnet_id=network.subnet_ids[AGENTS_SUBNET],
+            grants=agent_pool_grants(config.dev_ops_infrastructure_principal_id, network.vnet_id),
+            subscription_id=stack.subscription_id,
+            stack_suffix=names.suffix,
+            tags=stack.tags,
+            max_agents=config.agent_pool_max_agents,
+            vm_size=config.agent_pool_vm_size,
+        ),
+    )
