@@ -56,17 +56,18 @@ class RegistryRef:
         )
 
 
-def committed_config(stack: str, *, root: Path = REPO_ROOT, project: str = PROJECT) -> StackConfig:
-    """The validated configuration of a committed stack (Pulumi.yaml defaults, then Pulumi.<stack>.yaml)."""
+def committed_config(stack: str, *, root: Path | None = None, project: str = PROJECT) -> StackConfig:
+    """The validated configuration of a committed stack (Pulumi.yaml defaults, then Pulumi.<stack>.yaml) under
+    `root` (REPO_ROOT by default)."""
     try:
-        return parse_stack_config(project_config_values(load_stack_config(root, stack), project))
+        return parse_stack_config(project_config_values(load_stack_config(root or REPO_ROOT, stack), project))
     except InvalidStackConfig as err:
         msg = f"Pulumi.{stack}.yaml (read to derive the Azure ML registry's name) is invalid: {err}"
         raise InvalidStackConfig(msg) from err
 
 
 def registry_ref(
-    config: StackConfig, *, stack: str, subscription_id: str, project: str = PROJECT, root: Path = REPO_ROOT
+    config: StackConfig, *, stack: str, subscription_id: str, project: str = PROJECT, root: Path | None = None
 ) -> RegistryRef | None:
     """The registry `stack` owns or uses, None when it has none; `subscription_id` is the stack's own."""
     if config.create_aml_registry:
@@ -94,10 +95,10 @@ def registry_ref(
     return RegistryRef(names.aml_registry, names.resource_group, owner_subscription, owner)
 
 
-def consumer_deployers(owner: str, *, root: Path = REPO_ROOT, project: str = PROJECT) -> dict[str, str]:
+def consumer_deployers(owner: str, *, root: Path | None = None, project: str = PROJECT) -> dict[str, str]:
     """Committed stack -> its CI/CD principal, for every stack that names `owner` as its registry's owner."""
     found = {}
-    for stack in available_stacks(root):
+    for stack in available_stacks(root or REPO_ROOT):
         if stack == owner:
             continue
         config = committed_config(stack, root=root, project=project)

@@ -53,6 +53,7 @@ EXPECTED_OUTPUTS = {
     "applicationInsightsName",
     "logAnalyticsWorkspaceId",
     "amlRegistryName",
+    "amlRegistryId",
     "natEgressIp",
     "databricksWorkspaceUrl",
     "databricksWorkspaceId",
