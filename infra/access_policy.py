@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import pulumi
 
+from infra.aml_registry import registry_grants
 from infra.components.access import Grant, PrincipalType
 from infra.config import StackConfig
 from infra.roles import BuiltInRole as Role
@@ -168,7 +169,7 @@ def stack_grants(
     grants += _databricks_grants(config, scopes)
 
     if scopes.aml_registry is not None:
-        grants += _registry_grants(config, scopes.aml_registry, ws, registry_consumers or {})
+        grants += registry_grants(config, scopes.aml_registry, ws, registry_consumers or {})
     return tuple(grants)
 
 
@@ -180,31 +181,6 @@ def _batch_grants(
     return [
         _grant(f"{label}-storage-queue", principal, kind, Role.STORAGE_QUEUE_DATA_CONTRIBUTOR, storage),
         _grant(f"{label}-storage-table", principal, kind, Role.STORAGE_TABLE_DATA_CONTRIBUTOR, storage),
-    ]
-
-
-def _registry_grants(
-    config: StackConfig, registry: pulumi.Input[str], workspace: pulumi.Input[str], consumers: dict[str, str]
-) -> list[Grant]:
-    """AzureML Registry User (read and create assets, never manage the registry), the role Microsoft names for
-    sharing assets into a registry, for everyone who promotes through it. The owner grants them all: it deploys
-    last, once the registry exists, and a role assignment on a missing resource fails. One assignment per
-    principal: a deployer shared by several stacks is granted once (a second one would be a 409)."""
-    users: dict[str, pulumi.Input[str]] = {"workspace": workspace}
-    seen: set[str] = set()
-    candidates = [
-        ("deployer", config.deployer_principal_id),
-        *((f"{stack}-deployer", principal) for stack, principal in sorted(consumers.items())),
-        # Keyed by the object ID, not the list position, so reordering the config replaces nothing.
-        *((f"registry-user-{principal[:8]}", principal) for principal in config.aml_registry_user_ids),
-    ]
-    for label, principal in candidates:
-        if principal and principal not in seen:
-            seen.add(principal)
-            users[label] = principal
-    return [
-        _grant(f"{label}-aml-registry", principal, _IDENTITY, Role.AZUREML_REGISTRY_USER, registry)
-        for label, principal in users.items()
     ]
 
 

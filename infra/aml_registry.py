@@ -17,6 +17,7 @@ import pulumi
 import pulumi_azure_native as azure_native
 from pulumi_azure_native import machinelearningservices as ml
 
+from infra.components.access import Grant
 from infra.components.ml_registry import (
     MachineLearningRegistry,
     MachineLearningRegistryArgs,
@@ -26,6 +27,7 @@ from infra.config import PROJECT, StackConfig, parse_stack_config, project_confi
 from infra.errors import InvalidStackConfig
 from infra.naming import ResourceNames
 from infra.plan.stack_files import available_stacks, load_stack_config
+from infra.roles import BuiltInRole
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 """Where the committed stack files (Pulumi.<stack>.yaml) live."""
@@ -217,3 +219,34 @@ def use_registry(
         else None
     )
     return RegistryUse(ref=ref, owned=None, targets=find_registry(ref, provider), consumer_deployers={})
+
+
+def registry_grants(
+    config: StackConfig, registry: pulumi.Input[str], workspace: pulumi.Input[str], consumers: dict[str, str]
+) -> list[Grant]:
+    """AzureML Registry User (read and create assets, never manage the registry), the role Microsoft names for
+    sharing assets into a registry, for everyone who promotes through it. The owner grants them all: it deploys
+    last, once the registry exists, and a role assignment on a missing resource fails. One assignment per
+    principal: a deployer shared by several stacks is granted once (a second one would be a 409)."""
+    users: dict[str, pulumi.Input[str]] = {"workspace": workspace}
+    seen: set[str] = set()
+    candidates = [
+        ("deployer", config.deployer_principal_id),
+        *((f"{stack}-deployer", principal) for stack, principal in sorted(consumers.items())),
+        # Keyed by the object ID, not the list position, so reordering the config replaces nothing.
+        *((f"registry-user-{principal[:8]}", principal) for principal in config.aml_registry_user_ids),
+    ]
+    for label, principal in candidates:
+        if principal and principal not in seen:
+            seen.add(principal)
+            users[label] = principal
+    return [
+        Grant(
+            key=f"{label}-aml-registry",
+            principal_id=principal,
+            principal_type="ServicePrincipal",
+            role=BuiltInRole.AZUREML_REGISTRY_USER,
+            scope=registry,
+        )
+        for label, principal in users.items()
+    ]
