@@ -1,7 +1,11 @@
 """Who may do what, on which single resource: every role assignment of a stack, in one place.
 
 Each grant is the narrowest built-in role for one need, scoped to one resource, never to the resource
-group or subscription.
+group or subscription. The storage accounts refuse shared keys, so every data-plane need is a role here: the
+roles come from Microsoft's "Disable shared key access for your workspace's storage account" page
+(https://learn.microsoft.com/azure/machine-learning/how-to-disable-local-auth-storage#scenarios-for-role-assignments).
+Grants Azure ML makes itself are not repeated (AZURE_ML_ASSIGNS): a second assignment of the same role to the
+same principal on the same scope fails with 409 RoleAssignmentExists.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from dataclasses import dataclass
 
 import pulumi
 
+from infra.aml_registry import registry_grants
 from infra.components.access import Grant, PrincipalType
 from infra.config import StackConfig
 from infra.roles import BuiltInRole as Role
@@ -32,6 +37,15 @@ class Scopes:
     """The shared Azure ML registry, when this stack creates it."""
 
 
+AZURE_ML_ASSIGNS: tuple[tuple[str, Role, str], ...] = (
+    ("workspace identity", Role.STORAGE_BLOB_DATA_CONTRIBUTOR, "workspace storage"),
+    ("workspace identity", Role.STORAGE_FILE_DATA_PRIVILEGED_CONTRIBUTOR, "workspace storage"),
+)
+"""(principal, role, scope) that Azure ML assigns itself when it creates an identity-based workspace ("the managed
+identity is automatically assigned the permissions it needs to access the storage account"), so the stack
+never does: owning them twice would fail the deployment with 409, and removing ours would remove Azure's."""
+
+
 def _grant(
     key: str, principal: pulumi.Input[str], kind: PrincipalType, role: Role, scope: pulumi.Input[str]
 ) -> Grant:
@@ -43,26 +57,14 @@ def stack_grants(
     scopes: Scopes,
     workspace_principal: pulumi.Input[str],
     cluster_principals: dict[str, pulumi.Output[str]],
+    registry_consumers: dict[str, str] | None = None,
 ) -> tuple[Grant, ...]:
-    """The role assignments of a stack."""
+    """The role assignments of a stack; `registry_consumers` (owner of the registry only) maps each stack that
+    promotes through it to its deployer principal."""
     ws = workspace_principal
     grants = [
-        # The workspace identity reads and writes its own storage (artifacts, notebooks, snapshots) ...
-        _grant(
-            "workspace-storage-blob",
-            ws,
-            _IDENTITY,
-            Role.STORAGE_BLOB_DATA_CONTRIBUTOR,
-            scopes.workspace_storage,
-        ),
-        _grant(
-            "workspace-storage-file",
-            ws,
-            _IDENTITY,
-            Role.STORAGE_FILE_DATA_PRIVILEGED_CONTRIBUTOR,
-            scopes.workspace_storage,
-        ),
-        # ... previews data lake data for Studio (datastores use the workspace identity for that) ...
+        # The workspace identity's roles on its own storage are Azure ML's (AZURE_ML_ASSIGNS). It previews data
+        # lake data for Studio (datastores use the workspace identity for that) ...
         _grant("workspace-datalake-read", ws, _IDENTITY, Role.STORAGE_BLOB_DATA_READER, scopes.data_lake),
         # ... keeps connection secrets in its vault, and pushes the environment images it builds.
         _grant("workspace-keyvault-secrets", ws, _IDENTITY, Role.KEY_VAULT_SECRETS_OFFICER, scopes.key_vault),
@@ -88,6 +90,7 @@ def stack_grants(
                 Role.STORAGE_BLOB_DATA_CONTRIBUTOR,
                 scopes.workspace_storage,
             ),
+            *_batch_grants(cluster, principal, _IDENTITY, scopes.workspace_storage),
         ]
 
     people: list[tuple[str, str, PrincipalType]] = []
@@ -111,8 +114,37 @@ def stack_grants(
                 f"{label}-datalake", principal, kind, Role.STORAGE_BLOB_DATA_CONTRIBUTOR, scopes.data_lake
             ),
         ]
+    if config.data_scientist_group_id:
+        # Notebooks in Studio and their file explorer live on the workspace storage's file share.
+        grants.append(
+            _grant(
+                "data-scientists-storage-file",
+                config.data_scientist_group_id,
+                "Group",
+                Role.STORAGE_FILE_DATA_PRIVILEGED_CONTRIBUTOR,
+                scopes.workspace_storage,
+            )
+        )
+    for user in config.compute_instance_users:
+        # A compute instance mounts the file share and the default datastore as its user: without keys, the
+        # user's own identity needs both data roles (the instance's name carries the same digest).
+        label = f"ci-user-{user[:8]}"
+        grants += [
+            _grant(
+                f"{label}-storage", user, "User", Role.STORAGE_BLOB_DATA_CONTRIBUTOR, scopes.workspace_storage
+            ),
+            _grant(
+                f"{label}-storage-file",
+                user,
+                "User",
+                Role.STORAGE_FILE_DATA_PRIVILEGED_CONTRIBUTOR,
+                scopes.workspace_storage,
+            ),
+        ]
 
     if config.deployer_principal_id:
+        # Batch endpoint jobs CD invokes run as the invoker and coordinate through queues and tables.
+        grants += _batch_grants("deployer", config.deployer_principal_id, _IDENTITY, scopes.workspace_storage)
         # CD gives every online endpoint it deploys a diagnostic setting (pipelines/scripts/
         # endpoint_diagnostics.py): writing it needs Microsoft.Insights/diagnosticSettings/write on the
         # endpoint (inherited from the workspace), and naming the Log Analytics workspace as its destination
@@ -137,22 +169,19 @@ def stack_grants(
     grants += _databricks_grants(config, scopes)
 
     if scopes.aml_registry is not None:
-        # Promotion through the shared registry: deployers share models into it, and this stack's workspace
-        # (its endpoints) deploys models from it. Nobody but the owning stack manages the registry itself.
-        registry_users: list[tuple[str, pulumi.Input[str]]] = [("workspace", ws)]
-        if config.deployer_principal_id:
-            registry_users.append(("deployer", config.deployer_principal_id))
-        # Keyed by the object ID, not the list position, so reordering the config replaces nothing.
-        registry_users += [
-            (f"registry-user-{principal[:8]}", principal) for principal in config.aml_registry_user_ids
-        ]
-        grants += [
-            _grant(
-                f"{label}-aml-registry", principal, _IDENTITY, Role.AZUREML_REGISTRY_USER, scopes.aml_registry
-            )
-            for label, principal in registry_users
-        ]
+        grants += registry_grants(config, scopes.aml_registry, ws, registry_consumers or {})
     return tuple(grants)
+
+
+def _batch_grants(
+    label: str, principal: pulumi.Input[str], kind: PrincipalType, storage: pulumi.Input[str]
+) -> list[Grant]:
+    """ParallelRunStep, under batch endpoints, keeps its mini-batch bookkeeping in the default storage's queues
+    and tables: Storage Queue Data Contributor and Storage Table Data Contributor (the page's PRS row)."""
+    return [
+        _grant(f"{label}-storage-queue", principal, kind, Role.STORAGE_QUEUE_DATA_CONTRIBUTOR, storage),
+        _grant(f"{label}-storage-table", principal, kind, Role.STORAGE_TABLE_DATA_CONTRIBUTOR, storage),
+    ]
 
 
 def _databricks_grants(config: StackConfig, scopes: Scopes) -> list[Grant]:

@@ -233,9 +233,23 @@ class StackConfig(BaseModel):
     """Optional. Create the Azure ML registry shared by all stacks (models are promoted through it, never
     retrained); set it in exactly one stack, the one that lives longest (prod)."""
 
+    aml_registry_owner_stack: Annotated[
+        Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,100}$")] | None,
+        BeforeValidator(_empty_is_unset),
+    ] = None
+    """Optional. The stack that owns the Azure ML registry this stack promotes models through (the one with
+    createAmlRegistry: true, e.g. prod): the registry's name and ID are derived from that stack's committed
+    Pulumi.<stack>.yaml, and the owner grants this stack's deployerPrincipalId AzureML Registry User. Not with
+    createAmlRegistry."""
+
+    aml_registry_subscription_id: Annotated[ObjectId | None, BeforeValidator(_empty_is_unset)] = None
+    """Conditional. Subscription of the owner stack when it is not this stack's; used with
+    amlRegistryOwnerStack (the registry's name depends on its owner's subscription)."""
+
     aml_registry_user_ids: Annotated[tuple[ObjectId, ...], AfterValidator(_no_repeats)] = ()
-    """Conditional. Service principals of other stacks (their CI/CD deployers) granted AzureML Registry User
-    on the registry; used when createAmlRegistry is true."""
+    """Conditional. Principals outside this project's committed stacks granted AzureML Registry User on the
+    registry (the deployers of the stacks naming this one in amlRegistryOwnerStack are granted without being
+    listed); used when createAmlRegistry is true."""
 
     vnet_address_space: Annotated[str, AfterValidator(_private_vnet_range)] = "10.40.0.0/16"
     """Conditional. Private IPv4 range of the VNet; used when networkProfile is private, where it must be a /16
@@ -415,11 +429,26 @@ class StackConfig(BaseModel):
                 f"{PROJECT}:alertEmails = []: must list at least one address when monthlyBudgetUsd is set "
                 f"({self.monthly_budget_usd})"
             )
+        problems += self._registry_problems()
         problems += self._databricks_problems()
         problems += self._agent_pool_problems()
         if problems:
             raise ValueError("\n  - ".join(problems))
         return self
+
+    def _registry_problems(self) -> list[str]:
+        problems = []
+        if self.create_aml_registry and self.aml_registry_owner_stack is not None:
+            problems.append(
+                f"{PROJECT}:amlRegistryOwnerStack = {self.aml_registry_owner_stack!r}: must be unset when "
+                "createAmlRegistry is true (a stack owns the registry or uses another stack's, not both)"
+            )
+        if self.aml_registry_subscription_id is not None and self.aml_registry_owner_stack is None:
+            problems.append(
+                f"{PROJECT}:amlRegistrySubscriptionId = {self.aml_registry_subscription_id!r}: is used only "
+                "with amlRegistryOwnerStack (the owner stack's subscription)"
+            )
+        return problems
 
     def _databricks_problems(self) -> list[str]:
         if not self.databricks_enabled:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pulumi
 
+from infra.aml_registry import RegistryTargets
 from infra.components.network import (
     PRIVATE_DNS_ZONES,
     PrivateNetwork,
@@ -104,10 +105,23 @@ _DENY_INTERNET = SecurityRule(
 )
 """The last outbound rule of a subnet whose egress is an allow-list."""
 
-AZURE_DEVOPS_RANGES: tuple[str, ...] = ("13.107.6.0/24", "13.107.9.0/24", "13.107.42.0/24", "13.107.43.0/24")
-"""The IPv4 ranges Azure DevOps Services documents for outbound connections of self-hosted agents (dev.azure.com,
-pkgs.dev.azure.com for Azure Artifacts feeds); it has no outbound service tag
-(https://learn.microsoft.com/azure/devops/organizations/security/allow-list-ip-url)."""
+AZURE_DEVOPS_RANGES_SOURCE = (
+    "https://learn.microsoft.com/azure/devops/organizations/security/allow-list-ip-url"
+)
+AZURE_DEVOPS_RANGES_READ = "2026-12-06"
+"""When AZURE_DEVOPS_RANGES was last compared with its source page: Microsoft moves these ranges (the 13.107.x
+ones were replaced), so re-read the page when this date is old or agents stop reaching Azure DevOps."""
+AZURE_DEVOPS_RANGES: tuple[str, ...] = (
+    "150.171.22.0/24",
+    "150.171.23.0/24",
+    "150.171.73.0/24",
+    "150.171.74.0/24",
+    "150.171.75.0/24",
+    "150.171.76.0/24",
+)
+"""The IPv4 ranges Azure DevOps Services lists for outbound connections on 443 (agents polling for jobs,
+dev.azure.com, pkgs.dev.azure.com for Azure Artifacts feeds), as read from AZURE_DEVOPS_RANGES_SOURCE on
+AZURE_DEVOPS_RANGES_READ; service tags are not supported for outbound connections to Azure DevOps."""
 
 COMPUTE_RULES: tuple[SecurityRule, ...] = (
     *_egress(_COMPUTE_EGRESS, 100),
@@ -355,7 +369,7 @@ def endpoint_specs(
     data_lake_id: pulumi.Input[str],
     key_vault_id: pulumi.Input[str],
     container_registry_id: pulumi.Input[str],
-    aml_registry_id: pulumi.Input[str] | None,
+    aml_registry: RegistryTargets | None,
     databricks_workspace_id: pulumi.Input[str] | None = None,
     lifecycle: LifecycleTargets | None = None,
 ) -> dict[str, EndpointSpec]:
@@ -369,8 +383,14 @@ def endpoint_specs(
         ("vault", key_vault_id, "vault", ("vault",)),
         ("registry", container_registry_id, "registry", ("registry",)),
     ]
-    if aml_registry_id is not None:
-        wanted.append(("aml-registry", aml_registry_id, "amlregistry", ("aml-api",)))
+    if aml_registry is not None:
+        # Clients in the VNet (the agents that share models) reach the registry, and the files and images it
+        # holds, privately: https://learn.microsoft.com/azure/machine-learning/how-to-registry-network-isolation
+        wanted += [
+            ("aml-registry", aml_registry.registry_id, "amlregistry", ("aml-api",)),
+            ("aml-registry-storage", aml_registry.storage_id, "blob", ("blob",)),
+            ("aml-registry-acr", aml_registry.container_registry_id, "registry", ("registry",)),
+        ]
     if databricks_workspace_id is not None:
         # One endpoint serves both directions in this VNet: users to the workspace (front end) and the
         # clusters' secure cluster connectivity to the control plane (back end). The browser_authentication

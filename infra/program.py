@@ -13,12 +13,12 @@ from pulumi_azure_native import authorization, resources
 
 from infra.access_policy import Scopes, stack_grants
 from infra.agents_stack import build_agent_pool
+from infra.aml_registry import use_registry
 from infra.components.access import AccessControl, AccessControlArgs
 from infra.components.compute import ClusterSpec, ComputeFleet, ComputeFleetArgs, ComputeInstanceSpec
 from infra.components.container_registry import ContainerRegistry, ContainerRegistryArgs
 from infra.components.governance import AML_REGISTRY_LOGS, DiagnosticTarget, Governance, GovernanceArgs
 from infra.components.key_vault import KeyVault, KeyVaultArgs
-from infra.components.ml_registry import MachineLearningRegistry, MachineLearningRegistryArgs
 from infra.components.monitoring import Monitoring, MonitoringArgs
 from infra.components.private_endpoints import PrivateEndpoints, PrivateEndpointsArgs
 from infra.components.storage import SecureStorageAccount, SecureStorageAccountArgs
@@ -34,6 +34,7 @@ from infra.lifecycle_stack import (
     locks_of,
     subscribe,
 )
+from infra.managed_outbound import batch_endpoint_rules, registry_rules
 from infra.naming import CPU_CLUSTER_NAME, GPU_CLUSTER_NAME, ResourceNames
 from infra.private_profile import (
     DATABRICKS_ENDPOINT,
@@ -169,6 +170,9 @@ def build(config: StackConfig) -> None:
             protect=protect,
         ),
     )
+    aml_registry = use_registry(
+        config, stack=stack, subscription_id=client.subscription_id, resource_group_name=group.name, tags=tags
+    )
     datastores = {names.data_lake_datastore(c): c for c in config.data_lake_containers}
     workspace = Workspace(
         "workspace",
@@ -187,6 +191,10 @@ def build(config: StackConfig) -> None:
             data_lake_account_name=data_lake.account_name,
             data_lake_datastores=datastores,
             data_lake_account_id=data_lake.account_id,
+            outbound_endpoints={
+                **batch_endpoint_rules(config, workspace_storage.account_id),
+                **registry_rules(aml_registry.targets),
+            },
             fqdn_outbound_rules=PACKAGE_HOSTS,
             protect=protect,
         ),
@@ -212,22 +220,6 @@ def build(config: StackConfig) -> None:
                 for user in config.compute_instance_users
             ),
         ),
-    )
-    aml_registry = (
-        MachineLearningRegistry(
-            "aml-registry",
-            MachineLearningRegistryArgs(
-                resource_group_name=group.name,
-                location=config.location,
-                registry_name=names.aml_registry,
-                public_network_access=public,
-                storage_sku=config.storage_sku,
-                tags=tags,
-                protect=protect,
-            ),
-        )
-        if config.create_aml_registry
-        else None
     )
     shared = StackResources(
         resource_group_name=group.name,
@@ -265,10 +257,11 @@ def build(config: StackConfig) -> None:
                     key_vault=vault.vault_id,
                     container_registry=registry.registry_id,
                     log_analytics=monitoring.log_analytics_workspace_id,
-                    aml_registry=aml_registry.registry_id if aml_registry else None,
+                    aml_registry=aml_registry.owned.registry_id if aml_registry.owned else None,
                 ),
                 workspace.principal_id,
                 compute.cluster_principal_ids,
+                registry_consumers=aml_registry.consumer_deployers,
             ),
         ),
     )
@@ -294,7 +287,7 @@ def build(config: StackConfig) -> None:
                     data_lake_id=data_lake.account_id,
                     key_vault_id=vault.vault_id,
                     container_registry_id=registry.registry_id,
-                    aml_registry_id=aml_registry.registry_id if aml_registry else None,
+                    aml_registry=aml_registry.targets if aml_registry.owned else None,
                     databricks_workspace_id=dbw_workspace.workspace_id if dbw_workspace else None,
                     lifecycle=endpoint_targets(lifecycle),
                 ),
@@ -335,8 +328,8 @@ def build(config: StackConfig) -> None:
                     data_lake.account_id.apply(lambda i: f"{i}/blobServices/default")
                 ),
                 **(
-                    {"aml-registry": DiagnosticTarget(aml_registry.registry_id, AML_REGISTRY_LOGS)}
-                    if aml_registry
+                    {"aml-registry": DiagnosticTarget(aml_registry.owned.registry_id, AML_REGISTRY_LOGS)}
+                    if aml_registry.owned
                     else {}
                 ),
                 **diagnostics_of(lifecycle),
@@ -349,7 +342,7 @@ def build(config: StackConfig) -> None:
                 "data-lake": data_lake.account_id,
                 "key-vault": vault.vault_id,
                 "container-registry": registry.registry_id,
-                **({"aml-registry": aml_registry.registry_id} if aml_registry else {}),
+                **({"aml-registry": aml_registry.owned.registry_id} if aml_registry.owned else {}),
                 **locks_of(lifecycle),
             }
             if protect
@@ -374,7 +367,8 @@ def build(config: StackConfig) -> None:
     pulumi.export("containerRegistryLoginServer", registry.login_server)
     pulumi.export("applicationInsightsName", monitoring.application_insights_name)
     pulumi.export("logAnalyticsWorkspaceId", monitoring.log_analytics_workspace_id)
-    pulumi.export("amlRegistryName", aml_registry.registry_name if aml_registry else "")
+    pulumi.export("amlRegistryName", aml_registry.name)
+    pulumi.export("amlRegistryId", aml_registry.id)
     pulumi.export("lifecycleFunctionAppName", lifecycle.function_app_name if lifecycle else "")
     pulumi.export("lifecycleAuditStorageName", lifecycle.audit_storage_name if lifecycle else "")
     pulumi.export("agentPoolName", agents.pool_name if agents else "")

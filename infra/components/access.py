@@ -46,6 +46,20 @@ class AccessControlArgs:
         if repeated:
             msg = f"AccessControlArgs.grants: keys must be unique; repeated: {repeated}"
             raise ValueError(msg)
+        # Azure refuses a second assignment of a role to a principal on a scope (409 RoleAssignmentExists);
+        # known values can be checked here, before anything is deployed.
+        seen: dict[tuple[str, str, str], str] = {}
+        for grant in self.grants:
+            if isinstance(grant.principal_id, str) and isinstance(grant.scope, str):
+                triple = (grant.principal_id.lower(), grant.role.value, grant.scope.lower())
+                if triple in seen:
+                    msg = (
+                        f"AccessControlArgs.grants: {grant.key!r} repeats {seen[triple]!r} (principal "
+                        f"{grant.principal_id}, role {grant.role.name}, scope {grant.scope}): Azure refuses the "
+                        "second assignment with 409 RoleAssignmentExists"
+                    )
+                    raise ValueError(msg)
+                seen[triple] = grant.key
 
 
 def assignment_name(stack_suffix: str, key: str) -> str:

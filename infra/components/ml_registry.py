@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 from pulumi_azure_native import machinelearningservices as ml
@@ -33,6 +35,10 @@ class MachineLearningRegistry(pulumi.ComponentResource):
     """ARM ID of the registry: scope of the AzureML Registry User grants."""
     registry_name: pulumi.Output[str]
     """Name of the registry, as in azureml://registries/<name>/models/..."""
+    storage_id: pulumi.Output[str]
+    """ARM ID of the storage account Azure created for the registry (in its managed resource group)."""
+    container_registry_id: pulumi.Output[str]
+    """ARM ID of the container registry Azure created for the registry (in its managed resource group)."""
 
     def __init__(
         self, name: str, args: MachineLearningRegistryArgs, opts: pulumi.ResourceOptions | None = None
@@ -72,4 +78,25 @@ class MachineLearningRegistry(pulumi.ComponentResource):
         )
         self.registry_id = registry.id
         self.registry_name = registry.name
-        self.register_outputs({"registry_id": registry.id, "registry_name": registry.name})
+        self.storage_id = registry.region_details.apply(lambda details: system_created_ids(details)[0])
+        self.container_registry_id = registry.region_details.apply(
+            lambda details: system_created_ids(details)[1]
+        )
+        self.register_outputs(
+            {
+                "registry_id": registry.id,
+                "registry_name": registry.name,
+                "storage_id": self.storage_id,
+                "container_registry_id": self.container_registry_id,
+            }
+        )
+
+
+def system_created_ids(region_details: Sequence[Any]) -> tuple[str, str]:
+    """(storage account ID, container registry ID) Azure created for a registry, from its primary region's
+    details (the registry's own output, or `getRegistry`'s): they live in a managed resource group whose name
+    ends in a random GUID, so they cannot be derived from names."""
+    region = region_details[0]
+    storage = region.storage_account_details[0].system_created_storage_account.arm_resource_id.resource_id
+    acr = region.acr_details[0].system_created_acr_account.arm_resource_id.resource_id
+    return storage, acr

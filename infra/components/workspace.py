@@ -11,6 +11,16 @@ from infra.policy_waivers import waive_check
 
 
 @dataclass(frozen=True, kw_only=True)
+class OutboundEndpoint:
+    """A private endpoint outbound rule of the managed network: one sub-resource of one Azure resource."""
+
+    resource_id: pulumi.Input[str]
+    """Required. ARM ID of the resource the managed network reaches privately."""
+    subresource: str
+    """Required. Private link sub-resource, e.g. blob, queue, table, amlregistry, registry."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class WorkspaceArgs:
     resource_group_name: pulumi.Input[str]
     """Required. Resource group of the workspace."""
@@ -41,6 +51,10 @@ class WorkspaceArgs:
     data_lake_account_id: pulumi.Input[str] | None = None
     """Conditional. ARM ID of the data lake account; required when public_network_access is False and
     data_lake_datastores is set: the managed network then reaches the lake through private endpoints."""
+    outbound_endpoints: dict[str, OutboundEndpoint] = field(default_factory=dict)
+    """Optional. Rule name -> a private endpoint from the managed network to a sub-resource, beyond those Azure
+    adds itself (infra/managed_outbound.py: the workspace storage's queue and table for batch endpoints, the
+    Azure ML registry, its storage and its container registry); used when isolation_mode is not Disabled."""
     fqdn_outbound_rules: dict[str, str] = field(default_factory=dict)
     """Conditional. Rule name -> FQDN the managed network may reach; used when isolation_mode is
     AllowOnlyApprovedOutbound (the other modes either allow all outbound or have no managed network)."""
@@ -105,6 +119,7 @@ class Workspace(pulumi.ComponentResource):
                 # a private data lake is not one of them, so jobs reach it only through these rules.
                 outbound_rules={
                     **(_data_lake_endpoints(args.data_lake_account_id) if private_lake else {}),
+                    **(_endpoint_rules(args.outbound_endpoints) if args.isolation_mode != "Disabled" else {}),
                     **_fqdn_rules(fqdn_rules),
                 }
                 or None,
@@ -155,15 +170,26 @@ def _data_lake_endpoints(
     account_id: pulumi.Input[str] | None,
 ) -> dict[str, ml.PrivateEndpointOutboundRuleArgs]:
     """Managed private endpoints from the workspace's managed network to the data lake's dfs and blob APIs."""
+    return _endpoint_rules(
+        {
+            f"datalake-{target}": OutboundEndpoint(resource_id=account_id, subresource=target)
+            for target in ("dfs", "blob")
+        }
+    )
+
+
+def _endpoint_rules(endpoints: dict[str, OutboundEndpoint]) -> dict[str, ml.PrivateEndpointOutboundRuleArgs]:
     return {
-        f"datalake-{target}": ml.PrivateEndpointOutboundRuleArgs(
+        key: ml.PrivateEndpointOutboundRuleArgs(
             type="PrivateEndpoint",
             category="UserDefined",
             destination=ml.PrivateEndpointDestinationArgs(
-                service_resource_id=account_id, subresource_target=target, spark_enabled=False
+                service_resource_id=endpoint.resource_id,
+                subresource_target=endpoint.subresource,
+                spark_enabled=False,
             ),
         )
-        for target in ("dfs", "blob")
+        for key, endpoint in endpoints.items()
     }
 
 

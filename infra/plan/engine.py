@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import grpc
 import pulumi
 import pulumi.runtime
 from pulumi.runtime import mocks as pulumi_mocks
@@ -121,17 +122,73 @@ def _databricks_object(token: str, name: str, inputs: Mapping[str, Any]) -> tupl
     return object_id, state
 
 
+def mock_registry_region_details(
+    subscription_id: str, resource_group: str, registry_name: str, location: str
+) -> list[dict[str, Any]]:
+    """What Azure reports for a registry's primary region: the storage account and ACR it created, in a managed
+    resource group `azureml-rg-<registry>_<GUID>` (the GUID random in Azure, derived from the registry here)."""
+    registry_id = (
+        f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}"
+        f"/providers/Microsoft.MachineLearningServices/registries/{registry_name}"
+    )
+    digest = hashlib.sha256(registry_id.lower().encode()).hexdigest()
+    group = f"/subscriptions/{subscription_id}/resourceGroups/azureml-rg-{registry_name}_{uuid.uuid5(_IDENTITY_NAMESPACE, registry_id)}"
+    storage, acr = f"st{digest[:20]}", f"cr{digest[20:40]}"
+    return [
+        {
+            "location": location,
+            "storageAccountDetails": [
+                {
+                    "systemCreatedStorageAccount": {
+                        "storageAccountName": storage,
+                        "armResourceId": {
+                            "resourceId": f"{group}/providers/Microsoft.Storage/storageAccounts/{storage}"
+                        },
+                    }
+                }
+            ],
+            "acrDetails": [
+                {
+                    "systemCreatedAcrAccount": {
+                        "acrAccountName": acr,
+                        "armResourceId": {
+                            "resourceId": f"{group}/providers/Microsoft.ContainerRegistry/registries/{acr}"
+                        },
+                    }
+                }
+            ],
+        }
+    ]
+
+
 def mock_principal_id(resource_id: str) -> str:
     """The object ID the mocks give the system-assigned identity of the resource with ARM ID `resource_id`."""
     return str(uuid.uuid5(_IDENTITY_NAMESPACE, resource_id))
 
 
+class _ProviderError(grpc.RpcError):
+    """An invoke the provider answered with an error, as the engine hands it to the SDK (a gRPC status)."""
+
+    def __init__(self, details: str) -> None:
+        super().__init__(details)
+        self._details = details
+
+    def code(self) -> grpc.StatusCode:
+        return grpc.StatusCode.UNKNOWN
+
+    def details(self) -> str:
+        return self._details
+
+
 class _AzureMocks(pulumi.runtime.Mocks):
     """Answers like Azure would: ARM IDs from the type mapping, plus the outputs Azure computes."""
 
-    def __init__(self, subscription_id: str, tenant_id: str) -> None:
+    def __init__(self, subscription_id: str, tenant_id: str, *, aml_registry_exists: bool = True) -> None:
         self.subscription_id = subscription_id
         self.tenant_id = tenant_id
+        self.aml_registry_exists = aml_registry_exists
+        self.provider_subscriptions: dict[str, str] = {}
+        """Explicit provider's ID -> the subscription it was configured for."""
         self.inputs: dict[tuple[str, str], dict[str, Any]] = {}
         self.ids: dict[tuple[str, str], str] = {}
 
@@ -140,7 +197,10 @@ class _AzureMocks(pulumi.runtime.Mocks):
         if not args.custom:
             return None, {}
         if args.typ.startswith("pulumi:providers:"):
-            return str(uuid.uuid5(_IDENTITY_NAMESPACE, args.name)), dict(args.inputs)
+            provider_id = str(uuid.uuid5(_IDENTITY_NAMESPACE, args.name))
+            if "subscriptionId" in args.inputs:
+                self.provider_subscriptions[provider_id] = args.inputs["subscriptionId"]
+            return provider_id, dict(args.inputs)
         if not is_arm_token(args.typ):
             object_id, state = _databricks_object(args.typ, args.name, args.inputs)
             self.ids[(args.typ, args.name)] = object_id
@@ -166,6 +226,13 @@ class _AzureMocks(pulumi.runtime.Mocks):
         if args.typ == "azure-native:network:PublicIPAddress":
             # Azure allocates the address; the mock takes one from the documentation range (RFC 5737).
             state["ipAddress"] = f"203.0.113.{int(mock_number(resource_id, digits=3)) % 254 + 1}"
+        if args.typ == "azure-native:machinelearningservices:Registry":
+            state["regionDetails"] = mock_registry_region_details(
+                self.subscription_id,
+                args.inputs["resourceGroupName"],
+                args.inputs["registryName"],
+                args.inputs["location"],
+            )
         if args.typ == "azure-native:machinelearningservices:Workspace":
             region = args.inputs["location"]
             state["mlFlowTrackingUri"] = f"azureml://{region}.api.azureml.ms/mlflow/v1.0{resource_id}"
@@ -184,8 +251,28 @@ class _AzureMocks(pulumi.runtime.Mocks):
                 "subscriptionId": self.subscription_id,
                 "tenantId": self.tenant_id,
             }
+        if args.token == "azure-native:machinelearningservices:getRegistry":
+            return self._registry(args.args, args.provider)
         msg = f"the offline plan has no answer for the invoke {args.token!r}"
         raise NotImplementedError(msg)
+
+    def _registry(self, args: Mapping[str, Any], provider: str) -> dict[str, Any]:
+        """An existing Azure ML registry as `getRegistry` returns it; Azure's 404 while it does not exist."""
+        group, name = args["resourceGroupName"], args["registryName"]
+        if not self.aml_registry_exists:
+            msg = (
+                f'Code="ResourceNotFound" Message="The Resource \'Microsoft.MachineLearningServices/registries/{name}\' '
+                f"under resource group '{group}' was not found.\""
+            )
+            raise _ProviderError(msg)
+        # A provider for another subscription (amlRegistrySubscriptionId) reads there; the default one here.
+        subscription = self.provider_subscriptions.get(provider.rsplit("::", 1)[-1], self.subscription_id)
+        resource_id = f"/subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.MachineLearningServices/registries/{name}"
+        return {
+            "id": resource_id,
+            "name": name,
+            "regionDetails": mock_registry_region_details(subscription, group, name, "westeurope"),
+        }
 
 
 class _RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -225,15 +312,18 @@ def run_program(
     *,
     subscription_id: str = DEFAULT_SUBSCRIPTION_ID,
     into: Plan | None = None,
+    aml_registry_exists: bool = True,
 ) -> Plan:
     """Run the stack program for `stack` with `config` ("<namespace>:<key>" -> string) and record it.
 
     Resources are recorded into `into` (a new Plan by default) as they register, so a caller can see
     what was declared even when the program raises, e.g. InvalidStackConfig before any resource.
+    `aml_registry_exists` False answers `getRegistry` with Azure's 404: a consumer stack's first `pulumi up`,
+    before the owner stack has created the registry.
     """
     from infra.program import build, load_stack_config
 
-    mocks = _AzureMocks(subscription_id, DEFAULT_TENANT_ID)
+    mocks = _AzureMocks(subscription_id, DEFAULT_TENANT_ID, aml_registry_exists=aml_registry_exists)
     monitor = _RecordingMonitor(mocks)
     pulumi.runtime.set_all_config(dict(config))
     # A fresh root stack per run: runs of several stacks in one process must not share a root resource.

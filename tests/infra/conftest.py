@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from infra.config import PROJECT, StackConfig, parse_stack_config, project_config_values
-from infra.plan.engine import Plan, run_program
+from infra.plan.engine import Plan, mock_registry_region_details, run_program
 from infra.plan.stack_files import load_stack_config
 from tests.support.assertion_guard import pytest_runtest_setup  # noqa: F401 (a hook, applied to this folder)
 
@@ -25,6 +25,22 @@ def stack_config(stack: str, **overrides: str) -> dict[str, str]:
 def config_of(stack: str) -> StackConfig:
     """The validated configuration of a committed stack."""
     return parse_stack_config(project_config_values(load_stack_config(REPO, stack)))
+
+
+def registry_resources(plan: Plan) -> tuple[str, str]:
+    """(storage account ID, ACR ID) that Azure creates for the plan's Azure ML registry, as the mocks report them."""
+    registry = plan.one("azure-native:machinelearningservices:Registry")
+    subscription = registry.resource_id.split("/")[2]
+    (region,) = mock_registry_region_details(
+        subscription,
+        registry.inputs["resourceGroupName"],
+        registry.inputs["registryName"],
+        registry.inputs["location"],
+    )
+    return (
+        region["storageAccountDetails"][0]["systemCreatedStorageAccount"]["armResourceId"]["resourceId"],
+        region["acrDetails"][0]["systemCreatedAcrAccount"]["armResourceId"]["resourceId"],
+    )
 
 
 @pytest.fixture(scope="session")

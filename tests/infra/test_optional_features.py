@@ -58,6 +58,8 @@ def test_a_gpu_cluster_exists_when_its_vm_size_is_set() -> None:
         "access-gpu-cluster-datalake",
         "access-gpu-cluster-registry-pull",
         "access-gpu-cluster-storage",
+        "access-gpu-cluster-storage-queue",
+        "access-gpu-cluster-storage-table",
     ]
 
 
@@ -92,11 +94,22 @@ def test_people_get_least_privilege_roles_on_single_resources() -> None:
         (BuiltInRole.STORAGE_BLOB_DATA_CONTRIBUTOR.value, storage),
         (BuiltInRole.STORAGE_BLOB_DATA_CONTRIBUTOR.value, lake),
     }
-    assert _grants(plan, GROUP) == expected
-    # CD also writes each endpoint's diagnostic setting, pointing at the stack's Log Analytics workspace.
+    # Notebooks live on the workspace storage's file share (tests/infra/test_azure_rules.py cites why).
+    assert _grants(plan, GROUP) == expected | {
+        (BuiltInRole.STORAGE_FILE_DATA_PRIVILEGED_CONTRIBUTOR.value, storage)
+    }
+    # CD also writes each endpoint's diagnostic setting, pointing at the stack's Log Analytics workspace, and
+    # invokes batch endpoints, whose jobs keep their bookkeeping in the storage's queues and tables.
     log_analytics = plan.one("azure-native:operationalinsights:Workspace").resource_id
     monitoring = BuiltInRole.MONITORING_CONTRIBUTOR.value
-    assert _grants(plan, DEPLOYER) == expected | {(monitoring, workspace), (monitoring, log_analytics)}
+    batch = {
+        (BuiltInRole.STORAGE_QUEUE_DATA_CONTRIBUTOR.value, storage),
+        (BuiltInRole.STORAGE_TABLE_DATA_CONTRIBUTOR.value, storage),
+    }
+    assert _grants(plan, DEPLOYER) == expected | batch | {
+        (monitoring, workspace),
+        (monitoring, log_analytics),
+    }
     kinds = {
         r.inputs["principalId"]: r.inputs["principalType"]
         for r in plan.of_type("azure-native:authorization:RoleAssignment")

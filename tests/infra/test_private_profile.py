@@ -14,7 +14,7 @@ from infra.private_profile import (
     PACKAGE_HOSTS,
     subnets,
 )
-from tests.infra.conftest import config_of
+from tests.infra.conftest import config_of, registry_resources
 
 PRIVATE_STACKS = ("staging", "prod")
 ENDPOINT = "azure-native:network:PrivateEndpoint"
@@ -45,9 +45,9 @@ def test_every_dependency_has_a_private_endpoint_in_the_endpoint_subnet(plans: d
             (plan.one("azure-native:containerregistry:Registry").resource_id, "registry"),
         }
         if config_of(stack).create_aml_registry:
-            expected.add(
-                (plan.one("azure-native:machinelearningservices:Registry").resource_id, "amlregistry")
-            )
+            registry = plan.one("azure-native:machinelearningservices:Registry")
+            storage_id, acr_id = registry_resources(plan)
+            expected |= {(registry.resource_id, "amlregistry"), (storage_id, "blob"), (acr_id, "registry")}
         if config_of(stack).lifecycle_events_enabled:  # tests/infra/test_lifecycle_private_profile.py
             expected |= {
                 (plan.named("lifecycle-storage-account").resource_id, "blob"),
@@ -200,7 +200,9 @@ def test_vnet_uses_the_configured_private_range(plans: dict[str, Plan]) -> None:
         assert vnet["addressSpace"]["addressPrefixes"] == [config_of(stack).vnet_address_space]
 
 
-def test_managed_network_allows_only_package_hosts_and_the_data_lake(plans: dict[str, Plan]) -> None:
+def test_managed_network_allows_only_package_hosts_the_data_lake_batch_storage_and_the_registry(
+    plans: dict[str, Plan],
+) -> None:
     plan = plans["prod"]
     network = plan.one("azure-native:machinelearningservices:Workspace").inputs["managedNetwork"]
     assert network["isolationMode"] == "AllowOnlyApprovedOutbound"
@@ -213,7 +215,18 @@ def test_managed_network_allows_only_package_hosts_and_the_data_lake(plans: dict
         for r in rules.values()
         if r["type"] == "PrivateEndpoint"
     }
-    assert endpoints == {(lake, "dfs"), (lake, "blob")}
+    storage = plan.named("workspace-storage-account").resource_id
+    registry = plan.one("azure-native:machinelearningservices:Registry").resource_id
+    registry_storage, registry_acr = registry_resources(plan)
+    assert endpoints == {
+        (lake, "dfs"),
+        (lake, "blob"),
+        (storage, "queue"),
+        (storage, "table"),
+        (registry, "amlregistry"),
+        (registry_storage, "blob"),
+        (registry_acr, "registry"),
+    }
     assert network["firewallSku"] == "Basic"
 
 

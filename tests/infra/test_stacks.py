@@ -54,6 +54,7 @@ EXPECTED_OUTPUTS = {
     "applicationInsightsName",
     "logAnalyticsWorkspaceId",
     "amlRegistryName",
+    "amlRegistryId",
     "natEgressIp",
     "databricksWorkspaceUrl",
     "databricksWorkspaceId",

@@ -1,0 +1,59 @@
+"""The private endpoint outbound rules the stack adds to the workspace's managed network.
+
+Azure adds the ones the workspace itself needs (its storage's blob and file, its vault, its container registry);
+these are the ones Microsoft documents per scenario, each for a scenario the platform runs:
+https://learn.microsoft.com/azure/machine-learning/how-to-managed-network#list-of-scenario-specific-outbound-rules
+"""
+
+from __future__ import annotations
+
+import pulumi
+
+from infra.aml_registry import RegistryTargets
+from infra.components.workspace import OutboundEndpoint
+from infra.config import StackConfig
+
+BATCH_STORAGE_SUBRESOURCES: tuple[str, ...] = ("queue", "table")
+"""Batch endpoints (and ParallelRunStep) coordinate their mini-batches through the default storage's queues and
+tables: "Scenario: Use batch endpoints or ParallelRunStep" on the managed network page."""
+
+
+def batch_endpoint_rules(config: StackConfig, storage_id: pulumi.Input[str]) -> dict[str, OutboundEndpoint]:
+    """The workspace storage's queue and table, where the managed network cannot reach them otherwise.
+
+    Under AllowOnlyApprovedOutbound nothing but approved rules leaves the managed network; under
+    AllowInternetOutbound a storage account with public access off answers only private endpoints. With
+    neither (public storage, internet outbound) the public endpoints serve, and a private endpoint would only
+    cost money.
+    """
+    if config.managed_network_isolation == "Disabled":
+        return {}
+    if config.managed_network_isolation != "AllowOnlyApprovedOutbound" and not config.is_private:
+        return {}
+    return {
+        f"storage-{sub}": OutboundEndpoint(resource_id=storage_id, subresource=sub)
+        for sub in BATCH_STORAGE_SUBRESOURCES
+    }
+
+
+REGISTRY_RULES: dict[str, str] = {
+    "aml-registry": "amlregistry",
+    "aml-registry-storage": "blob",
+    "aml-registry-acr": "registry",
+}
+"""Rule name -> sub-resource of the registry's three resources (network isolation with Azure ML registries:
+a private endpoint to the registry, its storage and its ACR from the workspace's network)."""
+
+
+def registry_rules(targets: RegistryTargets | None) -> dict[str, OutboundEndpoint]:
+    """Private endpoints from the managed network to the registry, its storage and its ACR (none before it exists)."""
+    if targets is None:
+        return {}
+    ids = {
+        "aml-registry": targets.registry_id,
+        "aml-registry-storage": targets.storage_id,
+        "aml-registry-acr": targets.container_registry_id,
+    }
+    return {
+        rule: OutboundEndpoint(resource_id=ids[rule], subresource=sub) for rule, sub in REGISTRY_RULES.items()
+    }
