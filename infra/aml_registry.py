@@ -48,6 +48,9 @@ class RegistryRef:
     """The owner stack's subscription."""
     owner_stack: str
     """The stack that creates the registry."""
+    agent_pool: str
+    """The owner's agent pool (its `agentPoolName`), "" when the owner is public: a private registry answers only
+    inside the owner's VNet, so the pipeline job that shares a model into it runs there."""
 
     @property
     def id(self) -> str:
@@ -94,7 +97,12 @@ def registry_ref(
         project=project,
         stack=owner,
     )
-    return RegistryRef(names.aml_registry, names.resource_group, owner_subscription, owner)
+    agent_pool = (
+        names.agent_pool(owner_config.agent_pool_organization_url)
+        if owner_config.is_private and owner_config.agent_pool_organization_url
+        else ""
+    )
+    return RegistryRef(names.aml_registry, names.resource_group, owner_subscription, owner, agent_pool)
 
 
 def consumer_deployers(owner: str, *, root: Path | None = None, project: str = PROJECT) -> dict[str, str]:
@@ -166,6 +174,11 @@ class RegistryUse:
     def name(self) -> str:
         """The registry's name; "" when the stack uses none."""
         return self.ref.name if self.ref else ""
+
+    @property
+    def agent_pool(self) -> str:
+        """The agent pool inside the registry owner's VNet; "" without a registry or when the owner is public."""
+        return self.ref.agent_pool if self.ref else ""
 
     @property
     def id(self) -> pulumi.Input[str]:

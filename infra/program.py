@@ -369,6 +369,7 @@ def build(config: StackConfig) -> None:
     pulumi.export("logAnalyticsWorkspaceId", monitoring.log_analytics_workspace_id)
     pulumi.export("amlRegistryName", aml_registry.name)
     pulumi.export("amlRegistryId", aml_registry.id)
+    pulumi.export("amlRegistryAgentPoolName", aml_registry.agent_pool)
     pulumi.export("lifecycleFunctionAppName", lifecycle.function_app_name if lifecycle else "")
     pulumi.export("lifecycleAuditStorageName", lifecycle.audit_storage_name if lifecycle else "")
     pulumi.export("agentPoolName", agents.pool_name if agents else "")

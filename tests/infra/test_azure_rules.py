@@ -173,6 +173,16 @@ def test_every_stack_names_the_registry_its_owner_creates(plans: dict[str, Plan]
     assert [s for s in STACKS if plans[s].of_type(AML_REGISTRY)] == ["prod"]
 
 
+def test_every_stack_names_the_agent_pool_inside_the_registry_owners_network(plans: dict[str, Plan]) -> None:
+    """A registry with public network access off answers only through its private endpoint, which lives in the
+    owner's VNet; the job that shares a model into it (dev's promotion) must run on the owner's agent pool.
+    https://learn.microsoft.com/azure/machine-learning/how-to-registry-network-isolation"""
+    owner_pool = plans["prod"].outputs["agentPoolName"]
+    assert owner_pool, "prod is private: it has an agent pool"
+    for stack in STACKS:
+        assert plans[stack].outputs["amlRegistryAgentPoolName"] == owner_pool, stack
+
+
 def _copy_stack_files(root: Path, edits: dict[str, dict[str, object]]) -> Path:
     """The committed Pulumi.yaml and stack files under `root`, with `edits` (stack -> key -> value) applied."""
     for path in REPO.glob("Pulumi*.yaml"):
@@ -193,6 +203,7 @@ def test_renaming_the_owner_renames_the_registry_every_consumer_uses(
     )
     dev = run_program("dev", stack_config("dev"))
     assert dev.outputs["amlRegistryName"].startswith("mlr-fraud-")
+    assert dev.outputs["amlRegistryAgentPoolName"].startswith("mdp-fraud-prod-")
     assert "/resourceGroups/rg-fraud-prod-we/" in dev.outputs["amlRegistryId"]
 
 

@@ -55,6 +55,7 @@ EXPECTED_OUTPUTS = {
     "logAnalyticsWorkspaceId",
     "amlRegistryName",
     "amlRegistryId",
+    "amlRegistryAgentPoolName",
     "natEgressIp",
     "databricksWorkspaceUrl",
     "databricksWorkspaceId",
