@@ -26,6 +26,7 @@ from pydantic.alias_generators import to_camel
 
 from infra.errors import InvalidStackConfig
 from infra.regions import SUPPORTED_REGIONS
+from infra.stack_rules import customer_managed_key_problems, production_grade_problems
 
 PROJECT = "azure-mlops"
 """The Pulumi project name: the namespace of every configuration key."""
@@ -236,6 +237,19 @@ class StackConfig(BaseModel):
     """Optional. Mark storage, key vault, registry and workspace `protect` and retain-on-delete, and lock
     the data stores against deletion, so that neither `pulumi destroy` nor a portal click deletes data."""
 
+    name_generation: int = Field(default=0, ge=0, le=9999)
+    """Optional. Bump (e.g. to 1) to rebuild a destroyed stack the same day: Azure keeps the names of a deleted
+    key vault (7-90 days, purge protection) and Azure ML workspace (14 days) reserved, so those two names
+    carry the generation when it is above 0. Changing it on a live stack replaces both (refused where
+    protectStatefulResources is true)."""
+
+    workspace_customer_managed_key: bool = False
+    """Optional. Encrypt the Azure ML workspace's data with a key in the stack's key vault (customer-managed
+    key, high business impact workspace), read by a user-assigned identity that may only wrap and unwrap
+    with it. Fixed at workspace creation: turning it on or off later is refused. Needs
+    protectStatefulResources; Azure then bills the Cosmos DB, AI Search and storage it creates for the
+    encrypted data in a Microsoft-managed resource group."""
+
     databricks_enabled: bool = False
     """Optional. Create an Azure Databricks workspace linked to the AML workspace, with a cluster policy, a Key
     Vault-backed secret scope and a training job that tracks to the AML workspace."""
@@ -366,6 +380,7 @@ class StackConfig(BaseModel):
                 f"({self.monthly_budget_usd})"
             )
         problems += self._databricks_problems()
+        problems += production_grade_problems(self, PROJECT) + customer_managed_key_problems(self, PROJECT)
         if problems:
             raise ValueError("\n  - ".join(problems))
         return self

@@ -18,3 +18,10 @@ class InvalidResourceName(AzureMlopsError):
 
 class PlanError(AzureMlopsError):
     """Raised when the offline plan cannot run the program under the mock engine."""
+
+
+class RefusedStackChange(AzureMlopsError):
+    """Raised when the configuration asks Azure for a change to a deployed resource that Azure refuses.
+
+    The message names the key, the deployed and the requested value, and the Microsoft page stating the rule.
+    """

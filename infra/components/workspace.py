@@ -11,6 +11,20 @@ from infra.policy_waivers import waive_check
 
 
 @dataclass(frozen=True, kw_only=True)
+class WorkspaceEncryption:
+    """A customer-managed key for the workspace's data (infra/components/workspace_key.py)."""
+
+    key_vault_id: pulumi.Input[str]
+    """Required. ARM ID of the vault holding the key."""
+    key_uri: pulumi.Input[str]
+    """Required. The key's versioned URI."""
+    identity_id: pulumi.Input[str]
+    """Required. ARM ID of the user-assigned identity allowed to wrap and unwrap with the key."""
+    identity_client_id: pulumi.Input[str]
+    """Required. Client ID of that identity."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class WorkspaceArgs:
     resource_group_name: pulumi.Input[str]
     """Required. Resource group of the workspace."""
@@ -44,6 +58,9 @@ class WorkspaceArgs:
     fqdn_outbound_rules: dict[str, str] = field(default_factory=dict)
     """Conditional. Rule name -> FQDN the managed network may reach; used when isolation_mode is
     AllowOnlyApprovedOutbound (the other modes either allow all outbound or have no managed network)."""
+    encryption: WorkspaceEncryption | None = None
+    """Optional. Encrypt the workspace's data with this customer-managed key and mark it high business impact;
+    None keeps Microsoft-managed keys. Fixed at creation (infra/deployed_state.py refuses a switch)."""
     protect: bool = False
     """Optional. Refuse deletion of the workspace from `pulumi destroy`, and keep it in Azure if it leaves the
     stack (retain on delete)."""
@@ -88,7 +105,7 @@ class Workspace(pulumi.ComponentResource):
             location=args.location,
             kind="Default",
             sku=ml.SkuArgs(name="Basic", tier="Basic"),
-            identity=ml.ManagedServiceIdentityArgs(type="SystemAssigned"),
+            **_identity_and_encryption(args.encryption),
             friendly_name=args.workspace_name,
             storage_account=args.storage_account_id,
             key_vault=args.key_vault_id,
@@ -149,6 +166,29 @@ class Workspace(pulumi.ComponentResource):
                 "mlflow_tracking_uri": workspace.ml_flow_tracking_uri,
             }
         )
+
+
+def _identity_and_encryption(encryption: WorkspaceEncryption | None) -> dict[str, object]:
+    """The workspace's identity, plus with a customer-managed key the identity that reads the key, the key and
+    the high business impact flag (less diagnostic data, encrypted scratch disks)."""
+    if encryption is None:
+        return {"identity": ml.ManagedServiceIdentityArgs(type="SystemAssigned")}
+    return {
+        # The system-assigned identity stays the workspace's own: soft delete and recovery need it.
+        "identity": ml.ManagedServiceIdentityArgs(
+            type="SystemAssigned,UserAssigned", user_assigned_identities=[encryption.identity_id]
+        ),
+        "encryption": ml.EncryptionPropertyArgs(
+            status="Enabled",
+            key_vault_properties=ml.KeyVaultPropertiesArgs(
+                key_vault_arm_id=encryption.key_vault_id,
+                key_identifier=encryption.key_uri,
+                identity_client_id=encryption.identity_client_id,
+            ),
+            identity=ml.IdentityForCmkArgs(user_assigned_identity=encryption.identity_id),
+        ),
+        "hbi_workspace": True,
+    }
 
 
 def _data_lake_endpoints(

@@ -129,9 +129,12 @@ def mock_principal_id(resource_id: str) -> str:
 class _AzureMocks(pulumi.runtime.Mocks):
     """Answers like Azure would: ARM IDs from the type mapping, plus the outputs Azure computes."""
 
-    def __init__(self, subscription_id: str, tenant_id: str) -> None:
+    def __init__(
+        self, subscription_id: str, tenant_id: str, deployed_workspace: Mapping[str, Any] | None = None
+    ) -> None:
         self.subscription_id = subscription_id
         self.tenant_id = tenant_id
+        self.deployed_workspace = deployed_workspace
         self.inputs: dict[tuple[str, str], dict[str, Any]] = {}
         self.ids: dict[tuple[str, str], str] = {}
 
@@ -155,6 +158,21 @@ class _AzureMocks(pulumi.runtime.Mocks):
                 "principalId": mock_principal_id(resource_id),
                 "tenantId": self.tenant_id,
             }
+            # Inputs list user-assigned identities by ID; Azure answers with a map of ID -> its principal.
+            assigned = args.inputs["identity"].get("userAssignedIdentities")
+            if isinstance(assigned, list):
+                state["identity"]["userAssignedIdentities"] = {
+                    uai: {"principalId": mock_principal_id(uai), "clientId": mock_principal_id(f"{uai}/client")}
+                    for uai in assigned
+                }
+        if args.typ == "azure-native:managedidentity:UserAssignedIdentity":
+            state["principalId"] = mock_principal_id(resource_id)
+            state["clientId"] = mock_principal_id(f"{resource_id}/client")
+            state["tenantId"] = self.tenant_id
+        if args.typ == "azure-native:keyvault:Key":
+            version = hashlib.sha256(resource_id.encode()).hexdigest()[:32]
+            uri = f"https://{args.inputs['vaultName']}.vault.azure.net/keys/{args.inputs['keyName']}"
+            state["keyUri"], state["keyUriWithVersion"] = uri, f"{uri}/{version}"
         if args.typ == "azure-native:containerregistry:Registry":
             state["loginServer"] = f"{args.inputs['registryName'].lower()}.azurecr.io"
         if args.typ == "azure-native:databricks:Workspace":
@@ -184,8 +202,18 @@ class _AzureMocks(pulumi.runtime.Mocks):
                 "subscriptionId": self.subscription_id,
                 "tenantId": self.tenant_id,
             }
+        if args.token == "azure-native:machinelearningservices:getWorkspace":
+            return self._get_workspace(args.args)
         msg = f"the offline plan has no answer for the invoke {args.token!r}"
         raise NotImplementedError(msg)
+
+    def _get_workspace(self, args: Mapping[str, Any]) -> Any:
+        """The deployed workspace the run was given, or ARM's 404 when there is none (a new stack)."""
+        if self.deployed_workspace is None:
+            group = args["resourceGroupName"]
+            reason = f'Status=404 Code="ResourceGroupNotFound" Message="Resource group \'{group}\' could not be found."'
+            return {}, [("resourceGroupName", reason)]
+        return {"name": args["workspaceName"], **self.deployed_workspace}
 
 
 class _RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -225,15 +253,18 @@ def run_program(
     *,
     subscription_id: str = DEFAULT_SUBSCRIPTION_ID,
     into: Plan | None = None,
+    deployed_workspace: Mapping[str, Any] | None = None,
 ) -> Plan:
     """Run the stack program for `stack` with `config` ("<namespace>:<key>" -> string) and record it.
 
     Resources are recorded into `into` (a new Plan by default) as they register, so a caller can see
     what was declared even when the program raises, e.g. InvalidStackConfig before any resource.
+    `deployed_workspace` is the workspace Azure answers the program's GET with (wire names, e.g.
+    {"managedNetwork": {"isolationMode": ...}}); None answers 404, as for a stack never deployed.
     """
     from infra.program import build, load_stack_config
 
-    mocks = _AzureMocks(subscription_id, DEFAULT_TENANT_ID)
+    mocks = _AzureMocks(subscription_id, DEFAULT_TENANT_ID, deployed_workspace)
     monitor = _RecordingMonitor(mocks)
     pulumi.runtime.set_all_config(dict(config))
     # A fresh root stack per run: runs of several stacks in one process must not share a root resource.

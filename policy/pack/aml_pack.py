@@ -13,16 +13,29 @@ from pulumi_policy import (
 )
 
 from policy.rules import wire
-from policy.rules.aml import RULES, Rule
+from policy.rules.aml import ISOLATION_MODES, RULES, Rule
 
 PACK_NAME = "azure-mlops-aml"
 CONFIG_SCHEMA = PolicyConfigSchema(
     properties={
         "networkProfile": {"type": "string", "enum": list(wire.NETWORK_PROFILES), "default": "private"},
         "environment": {"type": "string", "description": "Overrides the resources' `environment` tag."},
+        "previousManagedNetworkIsolation": {
+            "type": "string",
+            "enum": ["", *ISOLATION_MODES],
+            "default": "",
+            "description": "The stack's last `managedNetworkIsolation` output; empty for a new stack.",
+        },
+        "previousCustomerManagedKey": {
+            "type": "string",
+            "enum": ["", "true", "false"],
+            "default": "",
+            "description": "The stack's last `workspaceCustomerManagedKey` output; empty for a new stack.",
+        },
     }
 )
-"""Set per stack with `--policy-pack-config`: the stack's networkProfile and environment."""
+"""Set per stack with `--policy-pack-config`: the stack's networkProfile and environment, and what its last
+outputs say of the workspace (the rules that forbid loosening or switching compare against them)."""
 
 
 def _validator(rule: Rule) -> Callable[[ResourceValidationArgs, ReportViolation], None]:
