@@ -209,10 +209,7 @@ def build(config: StackConfig) -> None:
             else None,
             protect=protect,
         ),
-        # With a customer-managed key, Azure reads the key while it creates the workspace: the grant goes first.
-        opts=pulumi.ResourceOptions(
-            depends_on=[data_lake, *([workspace_key.grant] if workspace_key else [])]
-        ),
+        opts=pulumi.ResourceOptions(depends_on=[data_lake]),
     )
     compute = ComputeFleet(
         "compute",
