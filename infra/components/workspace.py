@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_azure_native import machinelearningservices as ml
 
-from infra.policy_waivers import waive_check
+from infra.policy_waivers import public_profile_reason, waive_check
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -97,7 +97,7 @@ class Workspace(pulumi.ComponentResource):
         fqdn_rules = args.fqdn_outbound_rules if args.isolation_mode == "AllowOnlyApprovedOutbound" else {}
         workspace_name = f"{name}-workspace"
         if args.public_network_access:
-            _waive_public_workspace(workspace_name)
+            _waive_public_workspace(workspace_name, args.tags)
         workspace = ml.Workspace(
             workspace_name,
             workspace_name=args.workspace_name,
@@ -214,10 +214,11 @@ def _fqdn_rules(rules: dict[str, str]) -> dict[str, ml.FqdnOutboundRuleArgs]:
     }
 
 
-def _waive_public_workspace(resource: str) -> None:
-    reason = (
-        "public network profile (dev): data scientists reach Studio from their laptops, by design of the "
-        "stack's networkProfile; private stacks disable public access and reach data through private endpoints"
+def _waive_public_workspace(resource: str, tags: dict[str, str]) -> None:
+    reason = public_profile_reason(
+        tags,
+        "data scientists reach Studio from their laptops, by design of the stack's networkProfile; private "
+        "stacks disable public access and reach data through private endpoints",
     )
     waive_check(resource, "CKV2_AZURE_49", reason)
     waive_check(resource, "CKV_AZURE_243", reason)

@@ -162,7 +162,10 @@ class _AzureMocks(pulumi.runtime.Mocks):
             assigned = args.inputs["identity"].get("userAssignedIdentities")
             if isinstance(assigned, list):
                 state["identity"]["userAssignedIdentities"] = {
-                    uai: {"principalId": mock_principal_id(uai), "clientId": mock_principal_id(f"{uai}/client")}
+                    uai: {
+                        "principalId": mock_principal_id(uai),
+                        "clientId": mock_principal_id(f"{uai}/client"),
+                    }
                     for uai in assigned
                 }
         if args.typ == "azure-native:managedidentity:UserAssignedIdentity":

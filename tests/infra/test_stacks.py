@@ -60,6 +60,8 @@ EXPECTED_OUTPUTS = {
     "databricksClusterPolicyId",
     "lifecycleFunctionAppName",
     "lifecycleAuditStorageName",
+    "managedNetworkIsolation",
+    "workspaceCustomerManagedKey",
 }
 
 

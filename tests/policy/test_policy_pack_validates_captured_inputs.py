@@ -9,21 +9,29 @@ import pytest
 
 from infra.plan.engine import Plan
 from policy.rules import wire
-from policy.rules.aml import rule
+from policy.rules.aml import StackContext, rule
 from tests.policy.conftest import REPO
 from tests.policy.rule_cases import rule_cases
 
 PACK_PYTHON = REPO / ".venv-policy" / "bin" / "python"
 
 
-def _config(private: bool, environment: str) -> dict[str, str]:
-    return {"networkProfile": "private" if private else "public", "environment": environment}
+def _config(context: StackContext) -> dict[str, str]:
+    """The pack configuration a deploy passes for `context` (previous* from the stack's last outputs)."""
+    previous_key = context.previous_customer_managed_key
+    return {
+        "networkProfile": "private" if context.private else "public",
+        "environment": context.environment,
+        "previousManagedNetworkIsolation": context.previous_isolation or "",
+        "previousCustomerManagedKey": "" if previous_key is None else str(previous_key).lower(),
+    }
 
 
 def test_wire_inputs_pass_and_violate(plans: dict[str, Plan]) -> None:
     for case in rule_cases(plans):
         only = (rule(case.rule_id),)
-        context = wire.stack_context(case.compliant, _config(case.context.private, case.context.environment))
+        context = wire.stack_context(case.compliant, _config(case.context))
+        assert context == case.context, case.rule_id
         assert wire.violations(case.token, case.compliant, context, only) == [], case.rule_id
         found = wire.violations(case.token, case.violating, context, only)
         assert [r.id for r, _ in found] == [case.rule_id] and case.expected in found[0][1]
@@ -52,7 +60,7 @@ def test_pack_policies_report_in_the_pack_environment(plans: dict[str, Plan]) ->
         policy = rule(case.rule_id).name
         for verdict, inputs in (("pass", case.compliant), ("fail", case.violating)):
             label = f"{index}-{case.rule_id}-{verdict}"
-            config = _config(case.context.private, case.context.environment)
+            config = _config(case.context)
             cases.append(
                 {"label": label, "policy": policy, "token": case.token, "inputs": inputs, "config": config}
             )
