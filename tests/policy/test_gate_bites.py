@@ -76,6 +76,7 @@ def test_an_insecure_variant_of_prod_fails_the_expected_checks(
         "CKV_AMLOPS_4",
         "CKV_AMLOPS_7",
         "CKV_AMLOPS_9",
+        "CKV_AMLOPS_20",
         "CKV_AZURE_137",
         "CKV_AZURE_189",
         "CKV_SECRET_2",
