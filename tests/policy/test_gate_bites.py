@@ -42,7 +42,9 @@ def test_custom_checks_pass_and_fail_like_the_rules(tmp_path: Path, plans: dict[
             resource = arm_resource(case.token, inputs)
             resource["name"] = f"{resource['name']}-{index}{verdict[0]}"
             context = {"environment": case.context.environment,
-                       "networkProfile": "private" if case.context.private else "public"}  # fmt: skip
+                       "networkProfile": "private" if case.context.private else "public",
+                       "previousManagedNetworkIsolation": case.context.previous_isolation,
+                       "previousCustomerManagedKey": case.context.previous_customer_managed_key}  # fmt: skip
             resource["metadata"] = {CONTEXT_KEY: context}
             resources.append(resource)
             expected[(case.rule_id, f"{resource['type']}.{resource['name']}")] = verdict
