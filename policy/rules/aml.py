@@ -277,6 +277,30 @@ def _prod_workspace_private(resource: Mapping[str, Any], context: StackContext) 
     return problems
 
 
+PROTECTED_IN_PROD = (
+    WORKSPACES,
+    STORAGE_ACCOUNTS,
+    "Microsoft.KeyVault/vaults",
+    "Microsoft.KeyVault/vaults/keys",
+    "Microsoft.ContainerRegistry/registries",
+    "Microsoft.MachineLearningServices/registries",
+)
+"""ARM types that hold data, secrets or keys: in prod Pulumi must refuse to delete them (`protect`)."""
+
+
+def unprotected_in_prod(resource: Mapping[str, Any], protect: bool, context: StackContext) -> str | None:
+    """Why a stateful prod resource that Pulumi would let `pulumi destroy` delete is refused; None otherwise.
+
+    Only the Pulumi policy pack sees `protect` (a resource option, not an ARM property): checkov cannot.
+    """
+    if protect or context.environment != PROD_ENVIRONMENT or resource.get("type") not in PROTECTED_IN_PROD:
+        return None
+    return (
+        f"{_name(resource)}: protect = False; a prod {resource['type']} holds data, secrets or keys and must be "
+        "protected from `pulumi destroy` (protectStatefulResources must stay true in prod)"
+    )
+
+
 _IDENTITY_TYPES = ("SystemAssigned", "UserAssigned")
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from infra.plan.arm_model import arm_resource
 from infra.plan.arm_types import ARM_RESOURCE_TYPES
-from policy.rules.aml import ISOLATION_MODES, RULES, Rule, StackContext
+from policy.rules.aml import ISOLATION_MODES, RULES, Rule, StackContext, unprotected_in_prod
 
 NETWORK_PROFILES = ("public", "private")
 
@@ -48,6 +48,15 @@ def stack_context(inputs: Mapping[str, Any], config: Mapping[str, Any]) -> Stack
         previous_isolation=previous_mode,
         previous_customer_managed_key=None if previous_key in (None, "") else previous_key in (True, "true"),
     )
+
+
+def protection_violation(
+    token: str, inputs: Mapping[str, Any], protect: bool, context: StackContext
+) -> str | None:
+    """Why the resource, stateful and in prod, must be `protect`ed; None when it is, or the rule does not apply."""
+    if token not in ARM_RESOURCE_TYPES:
+        return None
+    return unprotected_in_prod(arm_resource(token, inputs), protect, context)
 
 
 def violations(

@@ -78,3 +78,56 @@ def test_pack_policies_report_in_the_pack_environment(plans: dict[str, Plan]) ->
         else:
             assert len(results[label]) == 1 and results[label][0].startswith(f"{rule_id}: "), label
             assert fragment in results[label][0], label
+
+
+PROTECTION_POLICY = "prod-stateful-resources-protected"
+
+
+def test_stateful_prod_resources_must_be_protected(plans: dict[str, Plan]) -> None:
+    """What the stack declares passes; the same resource without `protect` fails in prod only."""
+    prod, staging = plans["prod"], plans["staging"]
+    prod_context = wire.stack_context({}, _config(StackContext("prod", True)))
+    for resource in (r for r in prod.resources if r.custom):
+        assert (
+            wire.protection_violation(resource.type, resource.inputs, resource.protect, prod_context) is None
+        )
+    vault = prod.one("azure-native:keyvault:Vault").inputs
+    problem = wire.protection_violation("azure-native:keyvault:Vault", vault, False, prod_context)
+    assert problem and "protect = False" in problem and "Microsoft.KeyVault/vaults" in problem
+    staging_context = wire.stack_context({}, _config(StackContext("staging", True)))
+    unprotected = staging.one("azure-native:keyvault:Vault")
+    assert not unprotected.protect
+    assert wire.protection_violation(unprotected.type, unprotected.inputs, False, staging_context) is None
+
+
+def test_the_pack_refuses_an_unprotected_prod_vault_in_its_environment(plans: dict[str, Plan]) -> None:
+    """The policy reads `protect` from pulumi-policy's own PolicyResourceOptions (.venv-policy)."""
+    if not PACK_PYTHON.is_file():
+        pytest.fail("the policy pack environment is missing: run `make setup-policy-pack` (make test does)")
+    vault = plans["prod"].one("azure-native:keyvault:Vault")
+    base = {"policy": PROTECTION_POLICY, "token": vault.type, "inputs": vault.inputs}
+    cases = [
+        {**base, "label": "prod-protected", "protect": True, "config": _config(StackContext("prod", True))},
+        {
+            **base,
+            "label": "prod-unprotected",
+            "protect": False,
+            "config": _config(StackContext("prod", True)),
+        },
+        {
+            **base,
+            "label": "staging-unprotected",
+            "protect": False,
+            "config": _config(StackContext("staging", True)),
+        },
+    ]
+    completed = subprocess.run(
+        [str(PACK_PYTHON), str(REPO / "policy/pack/tests/run_pack_cases.py")],
+        input=json.dumps(cases), capture_output=True, text=True, check=False, cwd=REPO, timeout=120,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    results = {r["label"]: r["reported"] for r in json.loads(completed.stdout)}
+    assert results["prod-protected"] == [] and results["staging-unprotected"] == []
+    assert len(results["prod-unprotected"]) == 1
+    assert results["prod-unprotected"][0].startswith(f"{PROTECTION_POLICY}: ")
+    assert "protect = False" in results["prod-unprotected"][0]
