@@ -41,8 +41,8 @@ class WorkspaceKeyArgs:
     tags: dict[str, str]
     """Required. Tags for the identity."""
     protect: bool = False
-    """Optional. Refuse deletion of the key from `pulumi destroy` and keep it if it leaves the stack: the
-    workspace's data cannot be read without it."""
+    """Optional. Refuse deletion of the key, the identity and its grant from `pulumi destroy`, and keep them if
+    they leave the stack: the workspace's data cannot be read without them."""
 
 
 class WorkspaceKey(pulumi.ComponentResource):
@@ -59,13 +59,15 @@ class WorkspaceKey(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: WorkspaceKeyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("azure-mlops:security:WorkspaceKey", name, None, opts)
+        # Without the key, the identity or its grant the workspace cannot read its own data: all three are kept.
+        keep = pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect)
         identity = managedidentity.UserAssignedIdentity(
             f"{name}-identity",
             resource_name_=args.identity_name,
             resource_group_name=args.resource_group_name,
             location=args.location,
             tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=keep,
         )
         key = keyvault.Key(
             f"{name}-key",
@@ -78,7 +80,7 @@ class WorkspaceKey(pulumi.ComponentResource):
                 key_ops=["wrapKey", "unwrapKey"],
                 attributes=keyvault.KeyAttributesArgs(enabled=True, exportable=False),
             ),
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect),
+            opts=keep,
         )
         grant = authorization.RoleAssignment(
             f"{name}-crypto-user",
@@ -90,7 +92,7 @@ class WorkspaceKey(pulumi.ComponentResource):
             ),
             scope=key.id,
             description="azure-mlops: the workspace's customer-managed key (wrap and unwrap only)",
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=keep,
         )
         self.key_vault_id = pulumi.Output.from_input(args.vault_id)
         self.key_uri = key.key_uri_with_version

@@ -100,7 +100,9 @@ def test_the_key_lives_in_the_stacks_purge_protected_vault() -> None:
     )
     assert vault.inputs["properties"]["enablePurgeProtection"] is True
     assert vault.inputs["properties"]["enableSoftDelete"] is True
-    assert key.protect and key.retain_on_delete  # the workspace's data is unreadable without it
+    # The workspace's data is unreadable without the key, the identity or its grant.
+    for name in ("workspace-key-key", "workspace-key-identity", "workspace-key-crypto-user"):
+        assert plan.named(name).protect and plan.named(name).retain_on_delete, name
 
 
 def test_the_identity_may_only_wrap_and_unwrap_with_that_key() -> None:

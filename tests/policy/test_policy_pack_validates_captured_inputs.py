@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from typing import Any
 
 import pytest
 
@@ -51,10 +52,20 @@ def test_unmapped_types_carry_no_rule() -> None:
     assert wire.violations("random:index/randomString:RandomString", {"length": 8}, context) == []
 
 
-def test_pack_policies_report_in_the_pack_environment(plans: dict[str, Plan]) -> None:
-    """pulumi-policy's own ResourceValidationArgs through each policy's validate (.venv-policy)."""
+def _run_pack(cases: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Each case's reports from the pack's own policies, run in the pack's environment (.venv-policy)."""
     if not PACK_PYTHON.is_file():
         pytest.fail("the policy pack environment is missing: run `make setup-policy-pack` (make test does)")
+    completed = subprocess.run(
+        [str(PACK_PYTHON), str(REPO / "policy/pack/tests/run_pack_cases.py")],
+        input=json.dumps(cases), capture_output=True, text=True, check=False, cwd=REPO, timeout=120,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    return {r["label"]: r["reported"] for r in json.loads(completed.stdout)}
+
+
+def test_pack_policies_report_in_the_pack_environment(plans: dict[str, Plan]) -> None:
+    """pulumi-policy's own ResourceValidationArgs through each policy's validate (.venv-policy)."""
     cases, expected = [], {}
     for index, case in enumerate(rule_cases(plans)):
         policy = rule(case.rule_id).name
@@ -65,12 +76,7 @@ def test_pack_policies_report_in_the_pack_environment(plans: dict[str, Plan]) ->
                 {"label": label, "policy": policy, "token": case.token, "inputs": inputs, "config": config}
             )
             expected[label] = (verdict, case.rule_id, case.expected)
-    completed = subprocess.run(
-        [str(PACK_PYTHON), str(REPO / "policy/pack/tests/run_pack_cases.py")],
-        input=json.dumps(cases), capture_output=True, text=True, check=False, cwd=REPO, timeout=120,
-    )  # fmt: skip
-    assert completed.returncode == 0, completed.stderr[-2000:]
-    results = {r["label"]: r["reported"] for r in json.loads(completed.stdout)}
+    results = _run_pack(cases)
     assert set(results) == set(expected)
     for label, (verdict, rule_id, fragment) in expected.items():
         if verdict == "pass":
@@ -102,8 +108,6 @@ def test_stateful_prod_resources_must_be_protected(plans: dict[str, Plan]) -> No
 
 def test_the_pack_refuses_an_unprotected_prod_vault_in_its_environment(plans: dict[str, Plan]) -> None:
     """The policy reads `protect` from pulumi-policy's own PolicyResourceOptions (.venv-policy)."""
-    if not PACK_PYTHON.is_file():
-        pytest.fail("the policy pack environment is missing: run `make setup-policy-pack` (make test does)")
     vault = plans["prod"].one("azure-native:keyvault:Vault")
     base = {"policy": PROTECTION_POLICY, "token": vault.type, "inputs": vault.inputs}
     cases = [
@@ -121,12 +125,7 @@ def test_the_pack_refuses_an_unprotected_prod_vault_in_its_environment(plans: di
             "config": _config(StackContext("staging", True)),
         },
     ]
-    completed = subprocess.run(
-        [str(PACK_PYTHON), str(REPO / "policy/pack/tests/run_pack_cases.py")],
-        input=json.dumps(cases), capture_output=True, text=True, check=False, cwd=REPO, timeout=120,
-    )  # fmt: skip
-    assert completed.returncode == 0, completed.stderr[-2000:]
-    results = {r["label"]: r["reported"] for r in json.loads(completed.stdout)}
+    results = _run_pack(cases)
     assert results["prod-protected"] == [] and results["staging-unprotected"] == []
     assert len(results["prod-unprotected"]) == 1
     assert results["prod-unprotected"][0].startswith(f"{PROTECTION_POLICY}: ")
