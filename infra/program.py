@@ -175,6 +175,7 @@ def build(config: StackConfig) -> None:
                 subscription_id=client.subscription_id,
                 stack_suffix=names.suffix,
                 tags=tags,
+                hsm=config.key_vault_sku == "premium",
                 protect=protect,
             ),
         )

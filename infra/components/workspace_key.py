@@ -14,10 +14,15 @@ import pulumi
 from pulumi_azure_native import authorization, keyvault, managedidentity
 
 from infra.components.access import assignment_name
+from infra.policy_waivers import waive_check
 from infra.roles import BuiltInRole, role_definition_id
 
 KEY_SIZE = 3072
 """RSA key size; Azure ML accepts RSA 2048, 3072 and 4096."""
+ROTATION_REASON = (
+    "no expiry: Azure ML encrypts with the key version it was given and moves only when the workspace is "
+    "updated to another key of the same vault, so an expired key would lock the workspace out of its own data"
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,6 +45,8 @@ class WorkspaceKeyArgs:
     """Required. The stack's naming suffix: keeps the role assignment's GUID unique per stack."""
     tags: dict[str, str]
     """Required. Tags for the identity."""
+    hsm: bool = False
+    """Optional. Create the key in a hardware security module (RSA-HSM); needs the vault's premium SKU."""
     protect: bool = False
     """Optional. Refuse deletion of the key, the identity and its grant from `pulumi destroy`, and keep them if
     they leave the stack: the workspace's data cannot be read without them."""
@@ -69,13 +76,22 @@ class WorkspaceKey(pulumi.ComponentResource):
             tags=args.tags,
             opts=keep,
         )
+        key_logical = f"{name}-key"
+        waive_check(key_logical, "CKV_AZURE_40", ROTATION_REASON)
+        if not args.hsm:
+            waive_check(
+                key_logical,
+                "CKV_AZURE_112",
+                "software-protected key: the stack's keyVaultSku is standard, and HSM-backed keys need the premium "
+                "SKU (set keyVaultSku premium to get an RSA-HSM key)",
+            )
         key = keyvault.Key(
-            f"{name}-key",
+            key_logical,
             key_name=args.key_name,
             vault_name=args.vault_name,
             resource_group_name=args.resource_group_name,
             properties=keyvault.KeyPropertiesArgs(
-                kty="RSA",
+                kty="RSA-HSM" if args.hsm else "RSA",
                 key_size=KEY_SIZE,
                 key_ops=["wrapKey", "unwrapKey"],
                 attributes=keyvault.KeyAttributesArgs(enabled=True, exportable=False),

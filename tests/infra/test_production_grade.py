@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from infra.components.workspace_key import KEY_SIZE
 from infra.errors import InvalidStackConfig, RefusedStackChange
 from infra.naming import WORKSPACE_KEY_NAME
 from infra.plan import gate
@@ -86,23 +87,27 @@ def _with_key(**overrides: str) -> Plan:
 
 
 def test_the_key_lives_in_the_stacks_purge_protected_vault() -> None:
-    """Azure ML's customer-managed key must be in a vault with soft delete and purge protection, and be an RSA
-    key (2048, 3072 or 4096 bits) (https://learn.microsoft.com/azure/machine-learning/concept-customer-managed-keys)."""
+    """Azure ML's customer-managed key must be in a vault with soft delete and purge protection
+    (https://learn.microsoft.com/azure/machine-learning/concept-customer-managed-keys)."""
     plan = _with_key()
     key, vault = plan.one(KEY), plan.one(VAULT)
-    assert (
-        key.inputs["vaultName"] == vault.inputs["vaultName"] and key.inputs["keyName"] == WORKSPACE_KEY_NAME
-    )
-    assert key.inputs["properties"]["kty"] == "RSA" and key.inputs["properties"]["keySize"] in (
-        2048,
-        3072,
-        4096,
-    )
+    assert key.inputs["vaultName"] == vault.inputs["vaultName"]
+    assert key.inputs["keyName"] == WORKSPACE_KEY_NAME
+    assert key.inputs["properties"]["kty"] == "RSA" and key.inputs["properties"]["keySize"] == KEY_SIZE
+    assert key.inputs["properties"]["keyOps"] == ["wrapKey", "unwrapKey"]
     assert vault.inputs["properties"]["enablePurgeProtection"] is True
     assert vault.inputs["properties"]["enableSoftDelete"] is True
     # The workspace's data is unreadable without the key, the identity or its grant.
     for name in ("workspace-key-key", "workspace-key-identity", "workspace-key-crypto-user"):
         assert plan.named(name).protect and plan.named(name).retain_on_delete, name
+
+
+def test_a_premium_vault_gets_an_hsm_key_and_the_skips_say_why_not_otherwise() -> None:
+    standard, premium = _with_key(), _with_key(keyVaultSku="premium")
+    assert premium.one(KEY).inputs["properties"]["kty"] == "RSA-HSM"
+    skipped = {w.check_id for w in standard.waivers if w.resource == "workspace-key-key"}
+    assert skipped == {"CKV_AZURE_40", "CKV_AZURE_112"}
+    assert {w.check_id for w in premium.waivers if w.resource == "workspace-key-key"} == {"CKV_AZURE_40"}
 
 
 def test_the_identity_may_only_wrap_and_unwrap_with_that_key() -> None:
