@@ -152,12 +152,14 @@ class StackConfig(BaseModel):
 
     network_profile: Literal["public", "private"] = "private"
     """Optional. `private` disables public network access on the workspace and its dependencies;
-    `public` keeps them reachable (cheap dev stacks)."""
+    `public` keeps them reachable (cheap dev stacks). Prod must be private."""
 
     managed_network_isolation: Literal["Disabled", "AllowInternetOutbound", "AllowOnlyApprovedOutbound"] = (
         "AllowOnlyApprovedOutbound"
     )
-    """Optional. Isolation mode of the workspace's managed virtual network."""
+    """Optional. Isolation mode of the workspace's managed virtual network. Azure only lets it tighten
+    (Disabled, then AllowInternetOutbound, then AllowOnlyApprovedOutbound): a step back on a deployed workspace
+    is refused. Prod must be AllowOnlyApprovedOutbound."""
 
     storage_sku: StorageSku = "Standard_ZRS"
     """Optional. Replication SKU of both storage accounts."""
@@ -235,7 +237,8 @@ class StackConfig(BaseModel):
 
     protect_stateful_resources: bool = True
     """Optional. Mark storage, key vault, registry and workspace `protect` and retain-on-delete, and lock
-    the data stores against deletion, so that neither `pulumi destroy` nor a portal click deletes data."""
+    the data stores against deletion, so that neither `pulumi destroy` nor a portal click deletes data. Prod
+    must keep it true."""
 
     name_generation: int = Field(default=0, ge=0, le=9999)
     """Optional. Bump (e.g. to 1) to rebuild a destroyed stack the same day: Azure keeps the names of a deleted
