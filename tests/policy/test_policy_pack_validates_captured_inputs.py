@@ -130,3 +130,16 @@ def test_the_pack_refuses_an_unprotected_prod_vault_in_its_environment(plans: di
     assert len(results["prod-unprotected"]) == 1
     assert results["prod-unprotected"][0].startswith(f"{PROTECTION_POLICY}: ")
     assert "protect = False" in results["prod-unprotected"][0]
+
+
+def test_the_previous_state_in_the_pack_config_is_validated() -> None:
+    with pytest.raises(ValueError, match="previousManagedNetworkIsolation = 'Open'") as raised:
+        wire.stack_context({}, {"previousManagedNetworkIsolation": "Open"})
+    assert "AllowOnlyApprovedOutbound" in str(raised.value)
+    with pytest.raises(ValueError, match="previousCustomerManagedKey = 'yes'") as raised:
+        wire.stack_context({}, {"previousCustomerManagedKey": "yes"})
+    assert "true, false or unset" in str(raised.value)
+    context = wire.stack_context(
+        {}, {"previousManagedNetworkIsolation": "", "previousCustomerManagedKey": "false"}
+    )
+    assert (context.previous_isolation, context.previous_customer_managed_key) == (None, False)
