@@ -242,9 +242,9 @@ class StackConfig(BaseModel):
 
     name_generation: int = Field(default=0, ge=0, le=9999)
     """Optional. Bump (e.g. to 1) to rebuild a destroyed stack the same day: Azure keeps the names of a deleted
-    key vault (7-90 days, purge protection) and Azure ML workspace (14 days) reserved, so those two names
-    carry the generation when it is above 0. On a live stack a change replaces both, which Pulumi refuses
-    for protected ones (protectStatefulResources). See docs/stack-lifecycle.md."""
+    key vault (7-90 days, purge protection) and Azure ML workspace (14 days, with its compute instances)
+    reserved, so those names carry the generation when it is above 0. On a live stack a change replaces
+    them, which Pulumi refuses for protected ones (protectStatefulResources). See docs/stack-lifecycle.md."""
 
     workspace_customer_managed_key: bool = False
     """Optional. Encrypt the Azure ML workspace's data with a key in the stack's key vault (customer-managed

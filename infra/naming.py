@@ -7,8 +7,8 @@ subscriptions, never collide). Where a type's length limit is tight, the workloa
 first, then the environment; the suffix is never cut.
 
 Two names stay reserved after their resource is deleted: a key vault's (soft delete, 7-90 days, and purge
-protection forbids purging it) and an Azure ML workspace's (soft delete, 14 days). Those two carry the
-stack's name generation (config `nameGeneration`) once it is above 0, so a destroyed stack can be built
+protection forbids purging it) and an Azure ML workspace's (soft delete, 14 days, compute instances
+included, whose names are unique per region). Those carry the stack's name generation (config `nameGeneration`) once it is above 0, so a destroyed stack can be built
 again the same day under fresh names; every other name is free again on deletion, or (Log Analytics)
 recovers the deleted resource when re-created in the same resource group, so it never changes.
 """
@@ -303,9 +303,10 @@ class ResourceNames:
         return self._fit("storage_account", "staud{workload}{environment}{suffix}")
 
     def compute_instance(self, user_object_id: str) -> str:
-        """A user's compute instance: unique per region, so it carries the stack suffix and a user digest."""
+        """A user's compute instance: unique per region, so it carries the stack suffix and a user digest. A
+        soft-deleted workspace keeps its instances, so the suffix follows the generation."""
         user = deterministic_suffix(user_object_id.lower(), length=5)
-        return NAME_RULES["ml_compute"].check("ml_compute", f"ci-{self.suffix}-{user}")
+        return NAME_RULES["ml_compute"].check("ml_compute", f"ci-{self.generation_suffix}-{user}")
 
     @staticmethod
     def data_lake_datastore(container: str) -> str:

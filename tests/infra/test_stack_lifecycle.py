@@ -15,8 +15,9 @@ from tests.infra.conftest import STACKS, config_of, stack_config
 SUBSCRIPTION = "6f1a3c52-0d4e-4b7a-9c1e-2f3a4b5c6d7e"
 VAULT = "azure-native:keyvault:Vault"
 WORKSPACE = "azure-native:machinelearningservices:Workspace"
-RESERVED_AFTER_DELETE = {"key_vault", "ml_workspace"}
-"""The names Azure keeps reserved after deletion: a key vault's and an Azure ML workspace's."""
+RESERVED_AFTER_DELETE = {"key_vault", "ml_workspace", "compute_instance"}
+"""The names Azure keeps reserved after deletion: a key vault's, an Azure ML workspace's and its compute
+instances' (soft-deleted with the workspace, and unique per region)."""
 
 
 def _names(generation: int, stack: str = "staging") -> ResourceNames:
@@ -46,7 +47,7 @@ def _all_names(names: ResourceNames) -> dict[str, str]:
 def test_a_new_generation_renames_exactly_what_azure_keeps_reserved() -> None:
     """A deleted key vault's name stays taken for its retention (7-90 days) and purge protection forbids
     purging it (https://learn.microsoft.com/azure/key-vault/general/soft-delete-overview); a soft-deleted
-    Azure ML workspace's name cannot be reused for 14 days
+    Azure ML workspace's name cannot be reused for 14 days, and its compute instances are soft-deleted with it
     (https://learn.microsoft.com/azure/machine-learning/concept-soft-delete). A deleted storage account's name is
     free again (recovery then becomes impossible:
     https://learn.microsoft.com/azure/storage/common/storage-account-recover), and a Log Analytics workspace
