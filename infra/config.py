@@ -26,6 +26,7 @@ from pydantic.alias_generators import to_camel
 
 from infra.errors import InvalidStackConfig
 from infra.regions import SUPPORTED_REGIONS
+from infra.stack_rules import customer_managed_key_problems, production_grade_problems
 
 PROJECT = "azure-mlops"
 """The Pulumi project name: the namespace of every configuration key."""
@@ -166,12 +167,14 @@ class StackConfig(BaseModel):
 
     network_profile: Literal["public", "private"] = "private"
     """Optional. `private` disables public network access on the workspace and its dependencies;
-    `public` keeps them reachable (cheap dev stacks)."""
+    `public` keeps them reachable (cheap dev stacks). Prod must be private."""
 
     managed_network_isolation: Literal["Disabled", "AllowInternetOutbound", "AllowOnlyApprovedOutbound"] = (
         "AllowOnlyApprovedOutbound"
     )
-    """Optional. Isolation mode of the workspace's managed virtual network."""
+    """Optional. Isolation mode of the workspace's managed virtual network. Azure only lets it tighten
+    (Disabled, then AllowInternetOutbound, then AllowOnlyApprovedOutbound): a step back on a deployed workspace
+    is refused. Prod must be AllowOnlyApprovedOutbound."""
 
     storage_sku: StorageSku = "Standard_ZRS"
     """Optional. Replication SKU of both storage accounts."""
@@ -266,7 +269,21 @@ class StackConfig(BaseModel):
 
     protect_stateful_resources: bool = True
     """Optional. Mark storage, key vault, registry and workspace `protect` and retain-on-delete, and lock
-    the data stores against deletion, so that neither `pulumi destroy` nor a portal click deletes data."""
+    the data stores against deletion, so that neither `pulumi destroy` nor a portal click deletes data. Prod
+    must keep it true."""
+
+    name_generation: int = Field(default=0, ge=0, le=9999)
+    """Optional. Bump (e.g. to 1) to rebuild a destroyed stack the same day: Azure keeps the names of a deleted
+    key vault (7-90 days, purge protection) and Azure ML workspace (14 days, with its compute instances)
+    reserved, so those names carry the generation when it is above 0. On a live stack a change replaces
+    them, which Pulumi refuses for protected ones (protectStatefulResources). See docs/stack-lifecycle.md."""
+
+    workspace_customer_managed_key: bool = False
+    """Optional. Encrypt the Azure ML workspace's data with a key in the stack's key vault (customer-managed
+    key, high business impact workspace), read by a user-assigned identity that may only wrap and unwrap
+    with it. Fixed at workspace creation: turning it on or off later is refused. Needs
+    protectStatefulResources; Azure then bills the Cosmos DB, AI Search and storage it creates for the
+    encrypted data in a Microsoft-managed resource group."""
 
     databricks_enabled: bool = False
     """Optional. Create an Azure Databricks workspace linked to the AML workspace, with a cluster policy, a Key
@@ -432,6 +449,7 @@ class StackConfig(BaseModel):
         problems += self._registry_problems()
         problems += self._databricks_problems()
         problems += self._agent_pool_problems()
+        problems += production_grade_problems(self, PROJECT) + customer_managed_key_problems(self, PROJECT)
         if problems:
             raise ValueError("\n  - ".join(problems))
         return self

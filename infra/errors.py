@@ -25,3 +25,10 @@ class InvalidAlertSchedule(AzureMlopsError):
 
     The message names the alert, the field, its value and the values that kind of alert accepts.
     """
+
+
+class RefusedStackChange(AzureMlopsError):
+    """Raised when the configuration asks Azure for a change to a deployed resource that Azure refuses.
+
+    The message names the key, the deployed and the requested value, and the Microsoft page stating the rule.
+    """

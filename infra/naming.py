@@ -5,6 +5,12 @@ Globally unique names (storage, key vault, registry) end in a short suffix that 
 (the same stack always gets the same names) and unique per subscription and stack (two stacks, or two
 subscriptions, never collide). Where a type's length limit is tight, the workload part is shortened
 first, then the environment; the suffix is never cut.
+
+Two names stay reserved after their resource is deleted: a key vault's (soft delete, 7-90 days, and purge
+protection forbids purging it) and an Azure ML workspace's (soft delete, 14 days, compute instances
+included, whose names are unique per region). Those carry the stack's name generation (config `nameGeneration`) once it is above 0, so a destroyed stack can be built
+again the same day under fresh names; every other name is free again on deletion, or (Log Analytics)
+recovers the deleted resource when re-created in the same resource group, so it never changes.
 """
 
 from __future__ import annotations
@@ -82,6 +88,10 @@ NAME_RULES: dict[str, NameRule] = {
         re.compile(r"[A-Za-z0-9](?!.*--)[A-Za-z0-9-]*[A-Za-z0-9]"),
         "letters, digits and single hyphens",
     ),
+    "managed_identity": NameRule(
+        3, 128, re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*"), "letters, digits, - and _, starting alphanumeric"
+    ),
+    "key_vault_key": NameRule(1, 127, re.compile(r"[A-Za-z0-9-]+"), "letters, digits and hyphens"),
     "event_grid": NameRule(3, 64, re.compile(r"[A-Za-z0-9-]+"), "letters, digits and hyphens"),
     "dev_center": NameRule(
         3, 26, re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*"), "letters, digits and hyphens, alphanumeric start"
@@ -118,10 +128,21 @@ class ResourceNames:
     environment: str
     region_code: str
     suffix: str
+    generation: int = 0
+    """The stack's name generation: 0 for the names it was first built with, bumped to rebuild it after a
+    destroy while Azure still reserves its deleted key vault's and workspace's names."""
 
     @classmethod
     def for_stack(
-        cls, *, workload: str, environment: str, location: str, subscription_id: str, project: str, stack: str
+        cls,
+        *,
+        workload: str,
+        environment: str,
+        location: str,
+        subscription_id: str,
+        project: str,
+        stack: str,
+        generation: int = 0,
     ) -> ResourceNames:
         """Names for `stack` of `project` in `subscription_id`; `location` must be a supported region."""
         try:
@@ -131,16 +152,36 @@ class ResourceNames:
                 f"location {location!r} has no region abbreviation; supported: {sorted(REGION_ABBREVIATIONS)}"
             )
             raise InvalidResourceName(msg) from err
+        if generation < 0:
+            msg = f"name generation {generation} must be 0 or more"
+            raise InvalidResourceName(msg)
         suffix = deterministic_suffix(subscription_id.lower(), project, stack)
-        return cls(workload=workload, environment=environment, region_code=region_code, suffix=suffix)
+        return cls(
+            workload=workload,
+            environment=environment,
+            region_code=region_code,
+            suffix=suffix,
+            generation=generation,
+        )
 
-    def _fit(self, kind: str, template: str) -> str:
+    @property
+    def generation_suffix(self) -> str:
+        """The suffix of names Azure reserves after deletion: the stack's suffix in generation 0, then a digest
+        of it and the generation (same length, so no name grows)."""
+        if self.generation == 0:
+            return self.suffix
+        return deterministic_suffix(self.suffix, f"generation-{self.generation}")
+
+    def _fit(self, kind: str, template: str, suffix: str | None = None) -> str:
         """Render `template`, shortening {workload} then {environment} until the rule's length fits."""
         rule = NAME_RULES[kind]
         workload, environment = self.workload, self.environment
         while True:
             name = template.format(
-                workload=workload, environment=environment, region=self.region_code, suffix=self.suffix
+                workload=workload,
+                environment=environment,
+                region=self.region_code,
+                suffix=self.suffix if suffix is None else suffix,
             )
             if len(name) <= rule.max_length:
                 return rule.check(kind, name)
@@ -175,7 +216,8 @@ class ResourceNames:
 
     @property
     def key_vault(self) -> str:
-        return self._fit("key_vault", "kv-{workload}-{environment}-{suffix}")
+        """The stack's key vault: its name stays reserved after deletion, so it carries the generation."""
+        return self._fit("key_vault", "kv-{workload}-{environment}-{suffix}", self.generation_suffix)
 
     @property
     def container_registry(self) -> str:
@@ -183,7 +225,14 @@ class ResourceNames:
 
     @property
     def ml_workspace(self) -> str:
-        return self._fit("ml_workspace", "mlw-{workload}-{environment}-{region}")
+        """The Azure ML workspace: its name stays reserved after deletion, so it carries the generation."""
+        generation = f"-g{self.generation}" if self.generation else ""
+        return self._fit("ml_workspace", "mlw-{workload}-{environment}-{region}" + generation)
+
+    @property
+    def workspace_key_identity(self) -> str:
+        """The user-assigned identity the workspace reads its customer-managed key with."""
+        return self._fit("managed_identity", "id-{workload}-{environment}-{region}-cmk")
 
     @property
     def aml_registry(self) -> str:
@@ -285,15 +334,19 @@ class ResourceNames:
         )
 
     def compute_instance(self, user_object_id: str) -> str:
-        """A user's compute instance: unique per region, so it carries the stack suffix and a user digest."""
+        """A user's compute instance: unique per region, so it carries the stack suffix and a user digest. A
+        soft-deleted workspace keeps its instances, so the suffix follows the generation."""
         user = deterministic_suffix(user_object_id.lower(), length=5)
-        return NAME_RULES["ml_compute"].check("ml_compute", f"ci-{self.suffix}-{user}")
+        return NAME_RULES["ml_compute"].check("ml_compute", f"ci-{self.generation_suffix}-{user}")
 
     @staticmethod
     def data_lake_datastore(container: str) -> str:
         """The identity-based datastore of one data lake file system."""
         return NAME_RULES["ml_datastore"].check("ml_datastore", "datalake_" + container.replace("-", "_"))
 
+
+WORKSPACE_KEY_NAME = NAME_RULES["key_vault_key"].check("key_vault_key", "aml-workspace-cmk")
+"""The customer-managed key of the workspace, in the stack's key vault."""
 
 CPU_CLUSTER_NAME = NAME_RULES["ml_compute"].check("ml_compute", "cpu-cluster")
 """The CPU cluster's name: the same in every stack, so job specs say `azureml:cpu-cluster` everywhere."""

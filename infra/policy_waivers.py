@@ -10,6 +10,7 @@ recording a waiver has no effect on Azure.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 CHECK_ID_PATTERN = re.compile(r"^CKV2?_[A-Z0-9]+_\d+$")
@@ -59,6 +60,12 @@ def waive_check(resource: str, check_id: str, reason: str) -> Waiver:
     waiver = Waiver(resource, check_id, reason)
     _recorded.append(waiver)
     return waiver
+
+
+def public_profile_reason(tags: Mapping[str, str], why: str) -> str:
+    """The reason for a skip that the stack's public network profile causes, naming the stack's own
+    environment (from its `environment` tag): a reviewer of a staging or pr42 scan must not read "dev"."""
+    return f"public network profile of the {tags['environment']!r} stack: {why}"
 
 
 def take_recorded() -> list[Waiver]:

@@ -22,9 +22,11 @@ from infra.components.key_vault import KeyVault, KeyVaultArgs
 from infra.components.monitoring import Monitoring, MonitoringArgs
 from infra.components.private_endpoints import PrivateEndpoints, PrivateEndpointsArgs
 from infra.components.storage import SecureStorageAccount, SecureStorageAccountArgs
-from infra.components.workspace import Workspace, WorkspaceArgs
+from infra.components.workspace import Workspace, WorkspaceArgs, WorkspaceEncryption
+from infra.components.workspace_key import WorkspaceKey, WorkspaceKeyArgs
 from infra.config import StackConfig, parse_stack_config, project_config_values
 from infra.databricks_stack import DatabricksStack, build_databricks, build_databricks_workspace
+from infra.deployed_state import deployed_workspace, refuse_impossible_changes
 from infra.lifecycle_stack import (
     build_alerts,
     build_lifecycle,
@@ -35,7 +37,7 @@ from infra.lifecycle_stack import (
     subscribe,
 )
 from infra.managed_outbound import batch_endpoint_rules, registry_rules
-from infra.naming import CPU_CLUSTER_NAME, GPU_CLUSTER_NAME, ResourceNames
+from infra.naming import CPU_CLUSTER_NAME, GPU_CLUSTER_NAME, WORKSPACE_KEY_NAME, ResourceNames
 from infra.private_profile import (
     DATABRICKS_ENDPOINT,
     DATABRICKS_ZONE,
@@ -97,7 +99,10 @@ def build(config: StackConfig) -> None:
         subscription_id=client.subscription_id,
         project=project,
         stack=stack,
+        generation=config.name_generation,
     )
+    # Refuse, before declaring anything, what Azure would refuse half-way through the update.
+    refuse_impossible_changes(deployed_workspace(names.resource_group, names.ml_workspace), config)
     tags = standard_tags(config, project=project, stack=stack)
     public = not config.is_private
     protect = config.protect_stateful_resources
@@ -174,6 +179,26 @@ def build(config: StackConfig) -> None:
         config, stack=stack, subscription_id=client.subscription_id, resource_group_name=group.name, tags=tags
     )
     datastores = {names.data_lake_datastore(c): c for c in config.data_lake_containers}
+    workspace_key = (
+        WorkspaceKey(
+            "workspace-key",
+            WorkspaceKeyArgs(
+                resource_group_name=group.name,
+                location=config.location,
+                vault_id=vault.vault_id,
+                vault_name=vault.vault_name,
+                key_name=WORKSPACE_KEY_NAME,
+                identity_name=names.workspace_key_identity,
+                subscription_id=client.subscription_id,
+                stack_suffix=names.suffix,
+                tags=tags,
+                hsm=config.key_vault_sku == "premium",
+                protect=protect,
+            ),
+        )
+        if config.workspace_customer_managed_key
+        else None
+    )
     workspace = Workspace(
         "workspace",
         WorkspaceArgs(
@@ -196,6 +221,14 @@ def build(config: StackConfig) -> None:
                 **registry_rules(aml_registry.targets),
             },
             fqdn_outbound_rules=PACKAGE_HOSTS,
+            encryption=WorkspaceEncryption(
+                key_vault_id=workspace_key.key_vault_id,
+                key_uri=workspace_key.key_uri,
+                identity_id=workspace_key.identity_id,
+                identity_client_id=workspace_key.identity_client_id,
+            )
+            if workspace_key
+            else None,
             protect=protect,
         ),
         opts=pulumi.ResourceOptions(depends_on=[data_lake]),
@@ -355,6 +388,9 @@ def build(config: StackConfig) -> None:
     pulumi.export("resourceGroupName", group.name)
     pulumi.export("location", config.location)
     pulumi.export("workspaceName", workspace.workspace_name)
+    # What the next change is compared against (policy pack config previous*; see docs/stack-lifecycle.md).
+    pulumi.export("managedNetworkIsolation", config.managed_network_isolation)
+    pulumi.export("workspaceCustomerManagedKey", config.workspace_customer_managed_key)
     pulumi.export("mlflowTrackingUri", workspace.mlflow_tracking_uri)
     pulumi.export("cpuClusterName", CPU_CLUSTER_NAME)
     pulumi.export("gpuClusterName", GPU_CLUSTER_NAME if config.gpu_cluster_vm_size else "")

@@ -20,6 +20,8 @@ class BuiltInRole(StrEnum):
     """Manage secrets (not keys, certificates or access): workspace connection secrets."""
     KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
     """Read secret values only: Key Vault references in app settings, a Key Vault-backed Databricks scope."""
+    KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER = "e147488a-f6f5-4113-8e2d-b22465e65bf6"
+    """Read a key's metadata and wrap/unwrap with it, nothing else: a customer-managed key's identity."""
     ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
     """Pull images: compute running jobs."""
     ACR_PUSH = "8311e382-0749-4cb8-b61a-304f252e45ec"

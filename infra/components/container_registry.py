@@ -8,7 +8,7 @@ import pulumi
 from pulumi_azure_native import containerregistry
 
 from infra.errors import InvalidStackConfig
-from infra.policy_waivers import waive_check
+from infra.policy_waivers import public_profile_reason, waive_check
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -111,8 +111,11 @@ def _waive_registry_checks(resource: str, args: ContainerRegistryArgs) -> None:
         waive_check(
             resource,
             "CKV_AZURE_139",
-            "public network profile (dev): laptops push and pull images directly, by design of the stack's "
-            "networkProfile; the admin user and anonymous pull stay off, so every pull needs an Entra identity",
+            public_profile_reason(
+                args.tags,
+                "laptops push and pull images directly, by design of the stack's networkProfile; the admin user "
+                "and anonymous pull stay off, so every pull needs an Entra identity",
+            ),
         )
     if args.sku != "Premium":
         reason = (

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import databricks
 
-from infra.policy_waivers import waive_check
+from infra.policy_waivers import public_profile_reason, waive_check
 
 DATABRICKS_SKU = "premium"
 """Premium: cluster policies, secret ACLs, Key Vault-backed scopes and private link all need it."""
@@ -76,7 +76,7 @@ class DatabricksWorkspace(pulumi.ComponentResource):
         resource = f"{name}-workspace"
         _waive_platform_managed_keys(resource)
         if args.public_network_access:
-            _waive_public_workspace(resource)
+            _waive_public_workspace(resource, args.tags)
         vnet = args.vnet
         workspace = databricks.Workspace(
             resource,
@@ -131,10 +131,13 @@ def _waive_platform_managed_keys(resource: str) -> None:
     )
 
 
-def _waive_public_workspace(resource: str) -> None:
+def _waive_public_workspace(resource: str, tags: dict[str, str]) -> None:
     waive_check(
         resource,
         "CKV_AZURE_158",
-        "public network profile (dev): data scientists reach the workspace from their laptops, by design of the "
-        "stack's networkProfile; clusters still have no public IP, and private stacks disable public access",
+        public_profile_reason(
+            tags,
+            "data scientists reach the workspace from their laptops, by design of the stack's networkProfile; "
+            "clusters still have no public IP, and private stacks disable public access",
+        ),
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import keyvault
 
-from infra.policy_waivers import waive_check
+from infra.policy_waivers import public_profile_reason, waive_check
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,9 +45,10 @@ class KeyVault(pulumi.ComponentResource):
         super().__init__("azure-mlops:security:KeyVault", name, None, opts)
         vault_name = f"{name}-vault"
         if args.public_network_access:
-            reason = (
-                "public network profile (dev): the workspace and laptops reach the vault without private "
-                "endpoints, by design of the stack's networkProfile; access is Entra RBAC only"
+            reason = public_profile_reason(
+                args.tags,
+                "the workspace and laptops reach the vault without private endpoints, by design of the stack's "
+                "networkProfile; access is Entra RBAC only",
             )
             waive_check(vault_name, "CKV_AZURE_109", reason)
             waive_check(vault_name, "CKV_AZURE_189", reason)

@@ -35,7 +35,7 @@ import pulumi
 from pulumi_azure_native import eventgrid, storage, web
 
 from infra.components.storage import SecureStorageAccount, SecureStorageAccountArgs
-from infra.policy_waivers import waive_check
+from infra.policy_waivers import public_profile_reason, waive_check
 
 EVENT_QUEUE = "lifecycle-events"
 """Storage queue Event Grid delivers every subscribed event into, one event per message."""
@@ -225,7 +225,7 @@ class LifecycleEvents(pulumi.ComponentResource):
             opts=child,
         )
         app_logical = f"{name}-app"
-        _waive_app_checks(app_logical, public=public)
+        _waive_app_checks(app_logical, public=public, tags=args.tags)
         app = web.WebApp(
             app_logical,
             name=args.function_app_name,
@@ -383,14 +383,17 @@ def _waive_inbox_checks(resource: str) -> None:
     )
 
 
-def _waive_app_checks(resource: str, *, public: bool) -> None:
+def _waive_app_checks(resource: str, *, public: bool, tags: dict[str, str]) -> None:
     if public:
         waive_check(
             resource,
             "CKV_AZURE_222",
-            "public network profile (dev): Microsoft-hosted agents publish the code through the SCM site with "
-            "Entra tokens (basic auth off); the main site denies every caller (default Deny, no rule) and serves "
-            "no route, its one function being queue-triggered",
+            public_profile_reason(
+                tags,
+                "Microsoft-hosted agents publish the code through the SCM site with Entra tokens (basic auth "
+                "off); the main site denies every caller (default Deny, no rule) and serves no route, its one "
+                "function being queue-triggered",
+            ),
         )
     waive_check(
         resource,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import storage
 
-from infra.policy_waivers import waive_check
+from infra.policy_waivers import public_profile_reason, waive_check
 
 _GEO_REDUNDANT = frozenset({"Standard_GRS", "Standard_RAGRS", "Standard_GZRS", "Standard_RAGZRS"})
 
@@ -149,11 +149,12 @@ class SecureStorageAccount(pulumi.ComponentResource):
 
 
 def _waive_stack_choices(resource: str, args: SecureStorageAccountArgs) -> None:
-    """Skips for what the stack file chooses on purpose: a public dev profile, zone- or locally-redundant data."""
+    """Skips for what the stack file chooses on purpose: a public network profile, zone- or locally-redundant data."""
     if args.public_network_access:
-        reason = (
-            "public network profile (dev): data scientists reach the account from their laptops, by design of "
-            "the stack's networkProfile; shared keys stay off, so every request still needs an Entra identity"
+        reason = public_profile_reason(
+            args.tags,
+            "data scientists reach the account from their laptops, by design of the stack's networkProfile; "
+            "shared keys stay off, so every request still needs an Entra identity",
         )
         waive_check(resource, "CKV_AZURE_59", reason)
         waive_check(resource, "CKV_AZURE_35", reason)

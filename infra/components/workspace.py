@@ -7,7 +7,21 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_azure_native import machinelearningservices as ml
 
-from infra.policy_waivers import waive_check
+from infra.policy_waivers import public_profile_reason, waive_check
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkspaceEncryption:
+    """A customer-managed key for the workspace's data (infra/components/workspace_key.py)."""
+
+    key_vault_id: pulumi.Input[str]
+    """Required. ARM ID of the vault holding the key."""
+    key_uri: pulumi.Input[str]
+    """Required. The key's versioned URI."""
+    identity_id: pulumi.Input[str]
+    """Required. ARM ID of the user-assigned identity allowed to wrap and unwrap with the key."""
+    identity_client_id: pulumi.Input[str]
+    """Required. Client ID of that identity."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,6 +72,9 @@ class WorkspaceArgs:
     fqdn_outbound_rules: dict[str, str] = field(default_factory=dict)
     """Conditional. Rule name -> FQDN the managed network may reach; used when isolation_mode is
     AllowOnlyApprovedOutbound (the other modes either allow all outbound or have no managed network)."""
+    encryption: WorkspaceEncryption | None = None
+    """Optional. Encrypt the workspace's data with this customer-managed key and mark it high business impact;
+    None keeps Microsoft-managed keys. Fixed at creation (infra/deployed_state.py refuses a switch)."""
     protect: bool = False
     """Optional. Refuse deletion of the workspace from `pulumi destroy`, and keep it in Azure if it leaves the
     stack (retain on delete)."""
@@ -94,7 +111,7 @@ class Workspace(pulumi.ComponentResource):
         fqdn_rules = args.fqdn_outbound_rules if args.isolation_mode == "AllowOnlyApprovedOutbound" else {}
         workspace_name = f"{name}-workspace"
         if args.public_network_access:
-            _waive_public_workspace(workspace_name)
+            _waive_public_workspace(workspace_name, args.tags)
         workspace = ml.Workspace(
             workspace_name,
             workspace_name=args.workspace_name,
@@ -102,7 +119,7 @@ class Workspace(pulumi.ComponentResource):
             location=args.location,
             kind="Default",
             sku=ml.SkuArgs(name="Basic", tier="Basic"),
-            identity=ml.ManagedServiceIdentityArgs(type="SystemAssigned"),
+            **_identity_and_encryption(args.encryption),
             friendly_name=args.workspace_name,
             storage_account=args.storage_account_id,
             key_vault=args.key_vault_id,
@@ -166,6 +183,29 @@ class Workspace(pulumi.ComponentResource):
         )
 
 
+def _identity_and_encryption(encryption: WorkspaceEncryption | None) -> dict[str, object]:
+    """The workspace's identity, plus with a customer-managed key the identity that reads the key, the key and
+    the high business impact flag (less diagnostic data, encrypted scratch disks)."""
+    if encryption is None:
+        return {"identity": ml.ManagedServiceIdentityArgs(type="SystemAssigned")}
+    return {
+        # The system-assigned identity stays the workspace's own: soft delete and recovery need it.
+        "identity": ml.ManagedServiceIdentityArgs(
+            type="SystemAssigned,UserAssigned", user_assigned_identities=[encryption.identity_id]
+        ),
+        "encryption": ml.EncryptionPropertyArgs(
+            status="Enabled",
+            key_vault_properties=ml.KeyVaultPropertiesArgs(
+                key_vault_arm_id=encryption.key_vault_id,
+                key_identifier=encryption.key_uri,
+                identity_client_id=encryption.identity_client_id,
+            ),
+            identity=ml.IdentityForCmkArgs(user_assigned_identity=encryption.identity_id),
+        ),
+        "hbi_workspace": True,
+    }
+
+
 def _data_lake_endpoints(
     account_id: pulumi.Input[str] | None,
 ) -> dict[str, ml.PrivateEndpointOutboundRuleArgs]:
@@ -200,10 +240,11 @@ def _fqdn_rules(rules: dict[str, str]) -> dict[str, ml.FqdnOutboundRuleArgs]:
     }
 
 
-def _waive_public_workspace(resource: str) -> None:
-    reason = (
-        "public network profile (dev): data scientists reach Studio from their laptops, by design of the "
-        "stack's networkProfile; private stacks disable public access and reach data through private endpoints"
+def _waive_public_workspace(resource: str, tags: dict[str, str]) -> None:
+    reason = public_profile_reason(
+        tags,
+        "data scientists reach Studio from their laptops, by design of the stack's networkProfile; private "
+        "stacks disable public access and reach data through private endpoints",
     )
     waive_check(resource, "CKV2_AZURE_49", reason)
     waive_check(resource, "CKV_AZURE_243", reason)

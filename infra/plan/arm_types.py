@@ -134,6 +134,12 @@ ARM_RESOURCE_TYPES: dict[str, ArmResourceType] = {
     "azure-native:keyvault:Vault": ArmResourceType(
         "Microsoft.KeyVault/vaults", ("vaultName",), "2024-11-01", nested_properties=True
     ),
+    "azure-native:keyvault:Key": ArmResourceType(
+        "Microsoft.KeyVault/vaults/keys", ("vaultName", "keyName"), "2024-11-01", nested_properties=True
+    ),
+    "azure-native:managedidentity:UserAssignedIdentity": ArmResourceType(
+        "Microsoft.ManagedIdentity/userAssignedIdentities", ("resourceName",), "2023-01-31"
+    ),
     "azure-native:containerregistry:Registry": ArmResourceType(
         "Microsoft.ContainerRegistry/registries",
         ("registryName",),

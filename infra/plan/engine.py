@@ -183,10 +183,18 @@ class _ProviderError(grpc.RpcError):
 class _AzureMocks(pulumi.runtime.Mocks):
     """Answers like Azure would: ARM IDs from the type mapping, plus the outputs Azure computes."""
 
-    def __init__(self, subscription_id: str, tenant_id: str, *, aml_registry_exists: bool = True) -> None:
+    def __init__(
+        self,
+        subscription_id: str,
+        tenant_id: str,
+        *,
+        aml_registry_exists: bool = True,
+        deployed_workspace: Mapping[str, Any] | None = None,
+    ) -> None:
         self.subscription_id = subscription_id
         self.tenant_id = tenant_id
         self.aml_registry_exists = aml_registry_exists
+        self.deployed_workspace = deployed_workspace
         self.provider_subscriptions: dict[str, str] = {}
         """Explicit provider's ID -> the subscription it was configured for."""
         self.inputs: dict[tuple[str, str], dict[str, Any]] = {}
@@ -215,6 +223,24 @@ class _AzureMocks(pulumi.runtime.Mocks):
                 "principalId": mock_principal_id(resource_id),
                 "tenantId": self.tenant_id,
             }
+            # Inputs list user-assigned identities by ID; Azure answers with a map of ID -> its principal.
+            assigned = args.inputs["identity"].get("userAssignedIdentities")
+            if isinstance(assigned, list):
+                state["identity"]["userAssignedIdentities"] = {
+                    uai: {
+                        "principalId": mock_principal_id(uai),
+                        "clientId": mock_principal_id(f"{uai}/client"),
+                    }
+                    for uai in assigned
+                }
+        if args.typ == "azure-native:managedidentity:UserAssignedIdentity":
+            state["principalId"] = mock_principal_id(resource_id)
+            state["clientId"] = mock_principal_id(f"{resource_id}/client")
+            state["tenantId"] = self.tenant_id
+        if args.typ == "azure-native:keyvault:Key":
+            version = hashlib.sha256(resource_id.encode()).hexdigest()[:32]
+            uri = f"https://{args.inputs['vaultName']}.vault.azure.net/keys/{args.inputs['keyName']}"
+            state["keyUri"], state["keyUriWithVersion"] = uri, f"{uri}/{version}"
         if args.typ == "azure-native:containerregistry:Registry":
             state["loginServer"] = f"{args.inputs['registryName'].lower()}.azurecr.io"
         if args.typ == "azure-native:databricks:Workspace":
@@ -253,6 +279,8 @@ class _AzureMocks(pulumi.runtime.Mocks):
             }
         if args.token == "azure-native:machinelearningservices:getRegistry":
             return self._registry(args.args, args.provider)
+        if args.token == "azure-native:machinelearningservices:getWorkspace":
+            return self._get_workspace(args.args)
         msg = f"the offline plan has no answer for the invoke {args.token!r}"
         raise NotImplementedError(msg)
 
@@ -273,6 +301,14 @@ class _AzureMocks(pulumi.runtime.Mocks):
             "name": name,
             "regionDetails": mock_registry_region_details(subscription, group, name, "westeurope"),
         }
+
+    def _get_workspace(self, args: Mapping[str, Any]) -> Any:
+        """The deployed workspace the run was given, or ARM's 404 when there is none (a new stack)."""
+        if self.deployed_workspace is None:
+            group = args["resourceGroupName"]
+            reason = f'Status=404 Code="ResourceGroupNotFound" Message="Resource group \'{group}\' could not be found."'
+            return {}, [("resourceGroupName", reason)]
+        return {"name": args["workspaceName"], **self.deployed_workspace}
 
 
 class _RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -313,6 +349,7 @@ def run_program(
     subscription_id: str = DEFAULT_SUBSCRIPTION_ID,
     into: Plan | None = None,
     aml_registry_exists: bool = True,
+    deployed_workspace: Mapping[str, Any] | None = None,
 ) -> Plan:
     """Run the stack program for `stack` with `config` ("<namespace>:<key>" -> string) and record it.
 
@@ -320,10 +357,17 @@ def run_program(
     what was declared even when the program raises, e.g. InvalidStackConfig before any resource.
     `aml_registry_exists` False answers `getRegistry` with Azure's 404: a consumer stack's first `pulumi up`,
     before the owner stack has created the registry.
+    `deployed_workspace` is the workspace Azure answers the program's GET with (wire names, e.g.
+    {"managedNetwork": {"isolationMode": ...}}); None answers 404, as for a stack never deployed.
     """
     from infra.program import build, load_stack_config
 
-    mocks = _AzureMocks(subscription_id, DEFAULT_TENANT_ID, aml_registry_exists=aml_registry_exists)
+    mocks = _AzureMocks(
+        subscription_id,
+        DEFAULT_TENANT_ID,
+        aml_registry_exists=aml_registry_exists,
+        deployed_workspace=deployed_workspace,
+    )
     monitor = _RecordingMonitor(mocks)
     pulumi.runtime.set_all_config(dict(config))
     # A fresh root stack per run: runs of several stacks in one process must not share a root resource.

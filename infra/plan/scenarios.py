@@ -46,5 +46,7 @@ SCENARIOS: Mapping[str, Scenario] = {
     "prod-databricks": Scenario("prod", DATABRICKS_SETTINGS),
     # The public profile: the workspace keeps its public endpoint, clusters still have no public IP.
     "dev-databricks": Scenario("dev", DATABRICKS_SETTINGS),
+    # The workspace's customer-managed key (docs/stack-lifecycle.md): the key, its identity and grant.
+    "prod-cmk": Scenario("prod", {"workspaceCustomerManagedKey": "true"}),
 }
 """Scenario name (used as the plan's stack name) -> scenario."""

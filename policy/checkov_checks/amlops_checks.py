@@ -26,15 +26,21 @@ CONTEXT_KEY = "azureMlops"
 
 
 def stack_context(conf: Mapping[str, Any]) -> StackContext:
-    """The stack context from the resource's metadata; strict (private, not prod) where it is missing."""
+    """The stack context from the resource's metadata; strict (private, not prod) where it is missing, and
+    nothing deployed to compare against unless the metadata records it."""
     metadata = conf.get("metadata")
     context = metadata.get(CONTEXT_KEY) if isinstance(metadata, Mapping) else None
     if not isinstance(context, Mapping):
         context = {}
     tags = conf.get("tags") if isinstance(conf.get("tags"), Mapping) else {}
     environment = context.get("environment") or tags.get("environment") or ""
+    previous_key = context.get("previousCustomerManagedKey")
     return StackContext(
-        environment=str(environment), private=context.get("networkProfile", "private") != "public"
+        environment=str(environment),
+        private=context.get("networkProfile", "private") != "public",
+        # What is deployed, when the model records it; the offline plan has no deployed state.
+        previous_isolation=context.get("previousManagedNetworkIsolation") or None,
+        previous_customer_managed_key=previous_key if isinstance(previous_key, bool) else None,
     )
 
 

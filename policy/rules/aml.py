@@ -41,6 +41,12 @@ class StackContext:
     """The stack's environment (dev, staging, prod, pr42 ...)."""
     private: bool
     """True when the stack's networkProfile is `private`."""
+    previous_isolation: str | None = None
+    """The workspace's managed network isolation mode before this change (the stack's last
+    `managedNetworkIsolation` output); None when unknown or the workspace is new."""
+    previous_customer_managed_key: bool | None = None
+    """Whether the workspace was created with a customer-managed key (the stack's last
+    `workspaceCustomerManagedKey` output); None when unknown or the workspace is new."""
 
 
 @dataclass(frozen=True)
@@ -200,6 +206,101 @@ def _databricks_linked(resource: Mapping[str, Any], context: StackContext) -> li
     ]
 
 
+ISOLATION_MODES = ("Disabled", "AllowInternetOutbound", "AllowOnlyApprovedOutbound")
+"""Managed network isolation modes, loosest first. A workspace only ever moves rightwards: Azure refuses
+to reconfigure allow-internet-outbound to disabled and allow-only-approved-outbound to allow-internet-outbound
+(https://learn.microsoft.com/azure/machine-learning/how-to-managed-network)."""
+
+
+def isolation_loosening(previous: str | None, new: str | None) -> str | None:
+    """Why a workspace may not move from isolation mode `previous` to `new`; None when Azure allows it.
+
+    An absent mode is Azure's default, Disabled; an unknown previous mode (a new workspace) allows any.
+    """
+    if previous not in ISOLATION_MODES:
+        return None
+    new = new or "Disabled"
+    if new in ISOLATION_MODES and ISOLATION_MODES.index(new) >= ISOLATION_MODES.index(previous):
+        return None
+    return (
+        f"managed network isolation {previous!r} -> {new!r} loosens it; Azure lets a workspace's managed "
+        f"network only tighten ({' -> '.join(ISOLATION_MODES)}), so keep {previous!r} or a stricter mode "
+        "(https://learn.microsoft.com/azure/machine-learning/how-to-managed-network)"
+    )
+
+
+def encryption_switch(previous: bool | None, new: bool) -> str | None:
+    """Why a workspace may not change between Microsoft- and customer-managed keys; None when it stays."""
+    if previous is None or previous == new:
+        return None
+    before, after = ("customer", "Microsoft") if previous else ("Microsoft", "customer")
+    return (
+        f"the workspace was created with {before}-managed keys and cannot switch to {after}-managed keys: "
+        "Azure ML sets the encryption of the data it stores once, at workspace creation "
+        "(https://learn.microsoft.com/azure/machine-learning/concept-customer-managed-keys); "
+        "keep the setting, or create a new workspace"
+    )
+
+
+def _workspace_only_tightens(resource: Mapping[str, Any], context: StackContext) -> list[str] | None:
+    value = _get(resource, "properties.managedNetwork.isolationMode")
+    problem = isolation_loosening(context.previous_isolation, value)
+    return (
+        [f"{_name(resource)}: properties.managedNetwork.isolationMode = {value!r}; {problem}"]
+        if problem
+        else []
+    )
+
+
+def _workspace_encryption_fixed(resource: Mapping[str, Any], context: StackContext) -> list[str] | None:
+    value = _get(resource, "properties.encryption.status")
+    problem = encryption_switch(context.previous_customer_managed_key, value == "Enabled")
+    return [f"{_name(resource)}: properties.encryption.status = {value!r}; {problem}"] if problem else []
+
+
+def _prod_workspace_private(resource: Mapping[str, Any], context: StackContext) -> list[str] | None:
+    if context.environment != PROD_ENVIRONMENT:
+        return []
+    problems = []
+    access = _get(resource, "properties.publicNetworkAccess")
+    if access != "Disabled":
+        problems.append(
+            f"{_name(resource)}: properties.publicNetworkAccess = {access!r}; a prod workspace must be "
+            "'Disabled' whatever the stack's networkProfile says (prod is production-grade: private)"
+        )
+    mode = _get(resource, "properties.managedNetwork.isolationMode")
+    if mode not in ISOLATION_MODES[1:]:
+        problems.append(
+            f"{_name(resource)}: properties.managedNetwork.isolationMode = {mode!r}; a prod workspace must "
+            f"have a managed network ({list(ISOLATION_MODES[1:])})"
+        )
+    return problems
+
+
+PROTECTED_IN_PROD = (
+    WORKSPACES,
+    STORAGE_ACCOUNTS,
+    "Microsoft.KeyVault/vaults",
+    "Microsoft.KeyVault/vaults/keys",
+    "Microsoft.ContainerRegistry/registries",
+    "Microsoft.MachineLearningServices/registries",
+)
+"""ARM types that hold data, secrets or keys: in prod Pulumi must refuse to delete them (`protect`)."""
+
+
+def unprotected_in_prod(resource: Mapping[str, Any], protect: bool, context: StackContext) -> str | None:
+    """Why a stateful prod resource that Pulumi would let `pulumi destroy` delete is refused; None otherwise.
+
+    Only the Pulumi policy pack sees `protect` (a resource option, not an ARM property): checkov cannot.
+    """
+    if protect or context.environment != PROD_ENVIRONMENT or resource.get("type") not in PROTECTED_IN_PROD:
+        return None
+    return (
+        f"{_name(resource)}: protect = False; a prod {resource['type']} holds data, secrets or keys and must be "
+        "protected from `pulumi destroy` (protectStatefulResources must stay true in prod)"
+    )
+
+
 _IDENTITY_TYPES = ("SystemAssigned", "UserAssigned")
 
 
@@ -288,6 +389,27 @@ RULES: tuple[Rule, ...] = (
         "Event Grid subscriptions deliver and dead-letter with a managed identity, never keys or push secrets.",
         (EVENT_SUBSCRIPTIONS,),
         _event_delivery_identity,
+    ),
+    Rule(
+        "CKV_AMLOPS_20",
+        "prod-workspace-private",
+        "A prod workspace is private and has a managed network, whatever the stack file says.",
+        (WORKSPACES,),
+        _prod_workspace_private,
+    ),
+    Rule(
+        "CKV_AMLOPS_21",
+        "aml-managed-network-only-tightens",
+        "A workspace's managed network isolation never loosens (Azure refuses it).",
+        (WORKSPACES,),
+        _workspace_only_tightens,
+    ),
+    Rule(
+        "CKV_AMLOPS_22",
+        "aml-workspace-encryption-fixed",
+        "A workspace keeps the key type (Microsoft- or customer-managed) it was created with.",
+        (WORKSPACES,),
+        _workspace_encryption_fixed,
     ),
 )
 """Every rule, in ID order."""

@@ -63,6 +63,8 @@ EXPECTED_OUTPUTS = {
     "databricksClusterPolicyId",
     "lifecycleFunctionAppName",
     "lifecycleAuditStorageName",
+    "managedNetworkIsolation",
+    "workspaceCustomerManagedKey",
 }
 
 

@@ -16,6 +16,13 @@ from policy.rules.aml import StackContext
 
 DEV = StackContext(environment="dev", private=False)
 PROD = StackContext(environment="prod", private=True)
+PROD_DEPLOYED = StackContext(
+    environment="prod",
+    private=True,
+    previous_isolation="AllowOnlyApprovedOutbound",
+    previous_customer_managed_key=False,
+)
+"""Prod with its workspace deployed: allow-only-approved outbound, Microsoft-managed keys."""
 COMPUTE = "azure-native:machinelearningservices:Compute"
 WORKSPACE = "azure-native:machinelearningservices:Workspace"
 
@@ -177,5 +184,31 @@ def rule_cases(plans: dict[str, Plan]) -> list[RuleCase]:
             push,
             PROD,
             "properties.destination is set",
+        ),
+        RuleCase(
+            "CKV_AMLOPS_20",
+            WORKSPACE,
+            private_ws,
+            _changed(private_ws, "publicNetworkAccess", "Enabled"),
+            PROD,
+            "publicNetworkAccess = 'Enabled'",
+        ),
+        RuleCase(
+            "CKV_AMLOPS_21",
+            WORKSPACE,
+            private_ws,
+            _changed(private_ws, "managedNetwork.isolationMode", "AllowInternetOutbound"),
+            PROD_DEPLOYED,
+            "isolationMode = 'AllowInternetOutbound'",
+        ),
+        RuleCase(
+            "CKV_AMLOPS_22",
+            WORKSPACE,
+            private_ws,
+            _changed(
+                private_ws, "encryption", {"status": "Enabled", "keyVaultProperties": {"keyIdentifier": "k"}}
+            ),
+            PROD_DEPLOYED,
+            "encryption.status = 'Enabled'",
         ),
     ]

@@ -42,7 +42,9 @@ def test_custom_checks_pass_and_fail_like_the_rules(tmp_path: Path, plans: dict[
             resource = arm_resource(case.token, inputs)
             resource["name"] = f"{resource['name']}-{index}{verdict[0]}"
             context = {"environment": case.context.environment,
-                       "networkProfile": "private" if case.context.private else "public"}  # fmt: skip
+                       "networkProfile": "private" if case.context.private else "public",
+                       "previousManagedNetworkIsolation": case.context.previous_isolation,
+                       "previousCustomerManagedKey": case.context.previous_customer_managed_key}  # fmt: skip
             resource["metadata"] = {CONTEXT_KEY: context}
             resources.append(resource)
             expected[(case.rule_id, f"{resource['type']}.{resource['name']}")] = verdict
@@ -76,6 +78,7 @@ def test_an_insecure_variant_of_prod_fails_the_expected_checks(
         "CKV_AMLOPS_4",
         "CKV_AMLOPS_7",
         "CKV_AMLOPS_9",
+        "CKV_AMLOPS_20",
         "CKV_AZURE_137",
         "CKV_AZURE_189",
         "CKV_SECRET_2",

@@ -12,9 +12,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-from pulumi_policy import ResourceValidationArgs
+from pulumi_policy import PolicyCustomTimeouts, PolicyResourceOptions, ResourceValidationArgs
 
 from policy.pack.aml_pack import policies
+
+
+def _options(protect: bool) -> PolicyResourceOptions:
+    """Resource options as the Pulumi engine hands them to a policy: only `protect` varies here."""
+    return PolicyResourceOptions(
+        protect=protect,
+        ignore_changes=[],
+        delete_before_replace=None,
+        aliases=[],
+        custom_timeouts=PolicyCustomTimeouts(0, 0, 0),
+        additional_secret_outputs=[],
+    )
 
 
 def main() -> None:
@@ -28,7 +40,7 @@ def main() -> None:
             props=case["inputs"],
             urn=f"urn:pulumi:test::azure-mlops::{case['token']}::{case['label']}",
             name=case["label"],
-            opts=None,  # type: ignore[arg-type]
+            opts=_options(case.get("protect", False)),
             provider=None,
             config=case["config"],
         )
