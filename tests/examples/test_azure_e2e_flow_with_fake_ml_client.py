@@ -148,7 +148,9 @@ def test_a_failing_new_colour_is_rolled_back_with_fake_ml_client(prepared: Prepa
 
 
 def test_a_rerun_does_not_share_a_version_twice_with_fake_ml_client(prepared: Prepared) -> None:
-    models = FakeModels({("mlreg-mlops", "diabetes-progression", "3")})
+    models = FakeModels(
+        {("mlreg-mlops", "diabetes-progression", "3"): {"source": "azureml:diabetes-progression:3"}}
+    )
     azure = FakeAzure(FakeJobs(["Completed"]), models=models)
     assert _deploy(prepared, azure) == 0
     assert models.shared == []
