@@ -140,7 +140,7 @@ def variables_from_outputs(outputs: Mapping[str, object], *, github: bool = Fals
     missing = sorted({v.output for v in MAPPING if v.output not in outputs})
     if missing:
         needed = ", ".join(v.name for v in MAPPING if v.output in missing)
-        msg = f"stack outputs {missing} are missing (needed by {needed}): deploy the stack that exports them"
+        msg = f"stack outputs {', '.join(missing)} are missing (needed by {needed}): deploy the stack that exports them"
         raise InvalidArgumentError(msg)
     return {v.name: v.value(v.output, outputs[v.output]) for v in MAPPING if v.github or not github}
 
