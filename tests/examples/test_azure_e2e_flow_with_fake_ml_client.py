@@ -123,8 +123,12 @@ def test_the_request_is_in_the_managed_endpoint_format(prepared: Prepared) -> No
 
 
 def test_the_project_promotes_to_the_stack_registry(prepared: Prepared) -> None:
+    # The template names no registry (only the stack knows it): the flow shares into the stack's amlRegistryName.
     blue = yaml.safe_load((prepared.project.root / "aml" / "online" / "blue.yml").read_text())
-    assert blue["model"].startswith("azureml://registries/mlreg-mlops/models/diabetes-progression/")
+    assert not blue["model"].startswith("azureml://registries/")
+    azure = FakeAzure(FakeJobs(["Completed"]))
+    assert _deploy(prepared, azure) == 0
+    assert [shared["registry"] for shared in azure.models.shared] == ["mlreg-mlops"]
 
 
 def test_a_rejected_gate_stops_before_promotion_with_fake_ml_client(
