@@ -85,8 +85,12 @@ def register_and_share(api: ModelsApi, args: argparse.Namespace) -> dict[str, st
     if existing is not None:
         # Registry versions are immutable: a re-run must not fail on the copy it already made, but a copy of
         # another model under this version must never be deployed as this one.
-        check_registry_copy(existing, registry=args.registry, name=shared_name, version=shared_version, source=source)
-        logger.info("Registry %s already has %s:%s from %s", args.registry, shared_name, shared_version, source)
+        check_registry_copy(
+            existing, registry=args.registry, name=shared_name, version=shared_version, source=source
+        )
+        logger.info(
+            "Registry %s already has %s:%s from %s", args.registry, shared_name, shared_version, source
+        )
     else:
         api.share_model(
             name=args.name,

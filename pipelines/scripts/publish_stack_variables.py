@@ -6,7 +6,7 @@ change is not written, and a run that changes nothing sends no write at all. Var
 mapping does not own (added by hand, secrets) are kept as they are.
 
     python -m pipelines.scripts.publish_stack_variables --stack dev --outputs outputs.json \
-        [--azure-devops-group mlops-aml-dev] [--github-repository owner/repo --github-environment dev]
+        [--azure-devops-group mlops-aml-dev] [--github-repository owner/repo [--github-environment dev ...]]
 
 Azure DevOps: REST with the job's `System.AccessToken` (env SYSTEM_ACCESSTOKEN, SYSTEM_COLLECTIONURI,
 SYSTEM_TEAMPROJECTID); the project's build service needs the Administrator role on the group (or on the Library,
@@ -53,9 +53,9 @@ class UrllibHttp:
     def send(self, method: str, url: str, body: Mapping[str, Any] | None = None) -> tuple[int, Any]:
         data = json.dumps(body).encode() if body is not None else None
         headers = {**self._headers, **({"Content-Type": "application/json"} if data else {})}
-        request = urllib.request.Request(url, data=data, headers=headers, method=method)  # noqa: S310 (https URLs we build)
+        request = urllib.request.Request(url, data=data, headers=headers, method=method)
         try:
-            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=60) as response:
                 text = response.read().decode()
                 return response.status, json.loads(text) if text else None
         except urllib.error.HTTPError as err:
@@ -65,7 +65,8 @@ class UrllibHttp:
 
 def _checked(status: int, body: Any, what: str, ok: tuple[int, ...] = (200, 201, 204)) -> Any:
     if status not in ok:
-        raise DeploymentError(f"{what}: HTTP {status}: {body}")
+        msg = f"{what}: HTTP {status}: {body}"
+        raise DeploymentError(msg)
     return body
 
 
@@ -119,7 +120,9 @@ class GitHubEnvironment:
 
     def __init__(self, http: Http, *, repository: str, environment: str) -> None:
         self._http = http
-        self._base = f"{GITHUB_API}/repos/{repository}/environments/{urllib.parse.quote(environment)}/variables"
+        self._base = (
+            f"{GITHUB_API}/repos/{repository}/environments/{urllib.parse.quote(environment)}/variables"
+        )
         self.name = f"{repository} environment {environment}"
 
     def current(self) -> dict[str, str]:
@@ -128,7 +131,9 @@ class GitHubEnvironment:
         while True:
             status, body = self._http.send("GET", f"{self._base}?per_page=30&page={page}")
             if status == 404:
-                msg = f"{self.name} does not exist: create it (Settings > Environments) before the first deploy"
+                msg = (
+                    f"{self.name} does not exist: create it (Settings > Environments) before the first deploy"
+                )
                 raise DeploymentError(msg)
             variables = _checked(status, body, f"list variables of {self.name}").get("variables", [])
             found.update({v["name"]: v["value"] for v in variables})
@@ -142,13 +147,17 @@ class GitHubEnvironment:
         for name, value in sorted(changes.items()):
             if name in existing:
                 body = {"name": name, "value": value}
-                _checked(*self._http.send("PATCH", f"{self._base}/{name}", body), f"update {name} in {self.name}")
+                _checked(
+                    *self._http.send("PATCH", f"{self._base}/{name}", body), f"update {name} in {self.name}"
+                )
             else:
                 body = {"name": name, "value": value}
                 _checked(*self._http.send("POST", self._base, body), f"create {name} in {self.name}")
 
 
-def plan(current: Mapping[str, str], wanted: Mapping[str, str], *, empty_deletes: bool) -> tuple[dict[str, str], set[str]]:
+def plan(
+    current: Mapping[str, str], wanted: Mapping[str, str], *, empty_deletes: bool
+) -> tuple[dict[str, str], set[str]]:
     """What to write and what to delete so that `current` holds `wanted`; nothing when they agree.
 
     `empty_deletes`: the store cannot hold an empty value (GitHub), so an empty variable is removed instead.
@@ -176,13 +185,15 @@ def publish_github(environment: GitHubEnvironment, wanted: Mapping[str, str]) ->
 
 def _stack(value: str) -> str:
     if not _STACK_RE.fullmatch(value):
-        raise argparse.ArgumentTypeError(f"{value!r} is not a stack name (letters, digits, '.', '_', '-')")
+        msg = f"{value!r} is not a stack name (letters, digits, '.', '_', '-')"
+        raise argparse.ArgumentTypeError(msg)
     return value
 
 
 def _repository(value: str) -> str:
     if not _REPOSITORY_RE.fullmatch(value):
-        raise argparse.ArgumentTypeError(f"{value!r} must look like owner/repository")
+        msg = f"{value!r} must look like owner/repository"
+        raise argparse.ArgumentTypeError(msg)
     return value
 
 
@@ -191,30 +202,41 @@ def load_outputs(path: Path) -> dict[str, object]:
     try:
         outputs = json.loads(path.read_text())
     except json.JSONDecodeError as err:
-        raise InvalidArgumentError(f"--outputs {path}: not JSON ({err})") from err
+        msg = f"--outputs {path}: not JSON ({err})"
+        raise InvalidArgumentError(msg) from err
     if not isinstance(outputs, dict):
-        raise InvalidArgumentError(f"--outputs {path}: expected a JSON object of stack outputs")
+        msg = f"--outputs {path}: expected a JSON object of stack outputs"
+        raise InvalidArgumentError(msg)
     return outputs
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--stack", required=True, type=_stack)
     parser.add_argument("--outputs", required=True, type=cli.existing_file, help="pulumi stack output --json")
-    parser.add_argument("--azure-devops-group", default="", help="default: mlops-aml-<stack>; 'none' skips it")
+    parser.add_argument(
+        "--azure-devops-group", default="", help="default: mlops-aml-<stack>; 'none' skips it"
+    )
     parser.add_argument("--github-repository", type=_repository, default=None)
-    parser.add_argument("--github-environment", default=None, help="default: the stack's name")
+    parser.add_argument(
+        "--github-environment", action="append", default=[], help="repeatable; default: the stack's name"
+    )
     return parser
 
 
 def _environ(name: str, environ: Mapping[str, str]) -> str:
     value = environ.get(name, "")
     if not value or value.startswith("$("):
-        raise InvalidArgumentError(f"environment variable {name} is not set: map it in the step's env:")
+        msg = f"environment variable {name} is not set: map it in the step's env:"
+        raise InvalidArgumentError(msg)
     return value
 
 
-def main(argv: Sequence[str] | None = None, http: Http | None = None, environ: Mapping[str, str] | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None, http: Http | None = None, environ: Mapping[str, str] | None = None
+) -> int:
     args = build_parser().parse_args(argv)
     env = os.environ if environ is None else environ
     outputs = load_outputs(args.outputs)
@@ -232,11 +254,11 @@ def main(argv: Sequence[str] | None = None, http: Http | None = None, environ: M
             _environ("GITHUB_VARIABLES_TOKEN", env),
             {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"},
         )
-        environment = GitHubEnvironment(
-            github_http, repository=args.github_repository, environment=args.github_environment or args.stack
-        )
-        written = publish_github(environment, stack_variables.variables_from_outputs(outputs, github=True))
-        logger.info("%s: %s", environment.name, ", ".join(written) or "unchanged")
+        wanted = stack_variables.variables_from_outputs(outputs, github=True)
+        for name in args.github_environment or [args.stack]:
+            environment = GitHubEnvironment(github_http, repository=args.github_repository, environment=name)
+            written = publish_github(environment, wanted)
+            logger.info("%s: %s", environment.name, ", ".join(written) or "unchanged")
     return exit_codes.SUCCESS
 
 

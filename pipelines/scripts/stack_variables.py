@@ -39,7 +39,9 @@ def _text(output: str, value: object) -> str:
         msg = f"stack output {output} = {value!r}: expected a string"
         raise InvalidArgumentError(msg)
     if value == "[secret]":
-        msg = f"stack output {output} is a secret: secrets never go into variables (map them via env: instead)"
+        msg = (
+            f"stack output {output} is a secret: secrets never go into variables (map them via env: instead)"
+        )
         raise InvalidArgumentError(msg)
     return str(value)
 

@@ -126,7 +126,9 @@ class FakeModels:
     def share_model(self, *, name, version, registry, registry_name, registry_version) -> None:
         key = (registry, registry_name, registry_version)
         if key in self.registry_contents:
-            raise DeploymentError(f"HTTP 409: {registry_name}:{registry_version} already exists in {registry}")
+            raise DeploymentError(
+                f"HTTP 409: {registry_name}:{registry_version} already exists in {registry}"
+            )
         self.shared.append({"name": name, "version": version, "registry": registry})
         index = int(version) - 1 if version.isdigit() else len(self.registered)
         tags = self.registered[index]["tags"] if index < len(self.registered) else {}

@@ -58,7 +58,10 @@ class FakeWorkspace:
         unknown = set(traffic) - self.deployments.get(document["name"], set())
         if unknown:
             raise DeploymentError(f"HTTP 400: traffic names deployments that do not exist: {sorted(unknown)}")
-        settings = {key: document.get(key, aml_assets._ONLINE_DEFAULTS[key]) for key in aml_assets.ONLINE_ENDPOINT_SETTINGS}
+        settings = {
+            key: document.get(key, aml_assets._ONLINE_DEFAULTS[key])
+            for key in aml_assets.ONLINE_ENDPOINT_SETTINGS
+        }
         self.online[document["name"]] = {**settings, "traffic": dict(traffic)}
         self.writes.append(f"online {document['name']}")
 
@@ -102,7 +105,9 @@ def _env_args(project: Path, lock: str = "requirements.txt") -> list[str]:
     return ["--environment", str(project / "aml/environment.yml"), "--requirements", str(project / lock)]
 
 
-def test_the_environment_is_registered_once_per_lock(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_environment_is_registered_once_per_lock(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Azure ML environment versions are immutable: the version is derived from the content, so an unchanged
     lock finds its version registered and registers nothing.
     https://learn.microsoft.com/azure/machine-learning/how-to-manage-environments-v2
@@ -113,7 +118,9 @@ def test_the_environment_is_registered_once_per_lock(project: Path, capsys: pyte
     assert "environmentUri;isOutput=true]azureml:churn-env:" + key[1] in capsys.readouterr().out
     conda = yaml.safe_load(workspace.environments[key])
     # The lock's pins replace the conda file's pip list: the cluster runs exactly the locked versions.
-    assert conda["dependencies"][-1] == {"pip": ["mlflow==3.15.0", "scikit-learn==1.9.1", "azure-ai-ml==1.35.2"]}
+    assert conda["dependencies"][-1] == {
+        "pip": ["mlflow==3.15.0", "scikit-learn==1.9.1", "azure-ai-ml==1.35.2"]
+    }
     assert _run(workspace, *_env_args(project)) == exit_codes.SUCCESS
     assert workspace.writes == [f"environment churn-env:{key[1]}"], "a rerun must not register again"
 
@@ -138,14 +145,18 @@ def test_the_training_job_runs_on_exactly_that_version_not_latest(tmp_path: Path
     argv = [*WORKSPACE_ARGS, "--job-file", str(job), "--environment", "azureml:churn-env:0123456789abcdef"]
     assert cli.run(lambda a: aml_job_submit.main(a, jobs=jobs), argv) == exit_codes.SUCCESS
     assert jobs.overrides == [
-        {"jobs.prep.environment": "azureml:churn-env:0123456789abcdef",
-         "jobs.train.environment": "azureml:churn-env:0123456789abcdef"}  # fmt: skip
+        {
+            "jobs.prep.environment": "azureml:churn-env:0123456789abcdef",
+            "jobs.train.environment": "azureml:churn-env:0123456789abcdef",
+        }
     ]
     other = [*WORKSPACE_ARGS, "--job-file", str(job), "--environment", "azureml:unused-env:1"]
     assert cli.run(lambda a: aml_job_submit.main(a, jobs=FakeJobs(["Completed"])), other) == exit_codes.USAGE
 
 
-def test_the_managed_network_is_provisioned_before_anything_else_and_only_when_it_exists(project: Path) -> None:
+def test_the_managed_network_is_provisioned_before_anything_else_and_only_when_it_exists(
+    project: Path,
+) -> None:
     """Compute and managed online deployments of a workspace with a managed network wait for the network to be
     provisioned; provisioning it up front (idempotent) keeps the first one from failing or stalling.
     https://learn.microsoft.com/azure/machine-learning/how-to-managed-network
@@ -194,15 +205,22 @@ def test_a_missing_file_fails_before_azure_is_touched(
 ) -> None:
     workspace = FakeWorkspace()
     with pytest.raises(SystemExit) as exit_info:
-        aml_assets.main([*WORKSPACE_ARGS, "--provision-network", flag, str(project / "aml/nope.yml")], api=workspace)
+        aml_assets.main(
+            [*WORKSPACE_ARGS, "--provision-network", flag, str(project / "aml/nope.yml")], api=workspace
+        )
     assert exit_info.value.code == exit_codes.USAGE
     assert flag in capsys.readouterr().err
     assert workspace.writes == [] and workspace.provisioned == 0
 
 
-def test_requirements_without_an_environment_are_refused(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_requirements_without_an_environment_are_refused(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     workspace = FakeWorkspace()
-    assert _run(workspace, "--provision-network", "--requirements", str(project / "requirements.txt")) == exit_codes.USAGE
+    assert (
+        _run(workspace, "--provision-network", "--requirements", str(project / "requirements.txt"))
+        == exit_codes.USAGE
+    )
     assert "--requirements" in capsys.readouterr().out
     assert workspace.provisioned == 0
 

@@ -67,7 +67,12 @@ def test_a_first_share_records_the_source_on_the_registry_copy_with_fake_ml_clie
     models = FakeModels()
     assert _run(models, "--job-name", "train_abc", "--registry", "mlops-registry") == 0
     # The rerun finds its own copy and accepts it.
-    assert _run(models, "--job-name", "train_abc", "--registry", "mlops-registry", "--registry-model-version", "1") == 0
+    assert (
+        _run(
+            models, "--job-name", "train_abc", "--registry", "mlops-registry", "--registry-model-version", "1"
+        )
+        == 0
+    )
     assert len(models.shared) == 1
 
 

@@ -70,7 +70,9 @@ class FakeAzureDevOps:
 
     @staticmethod
     def _public(group: dict[str, Any]) -> dict[str, Any]:
-        hidden = {k: ({**v, "value": None} if v.get("isSecret") else v) for k, v in group["variables"].items()}
+        hidden = {
+            k: ({**v, "value": None} if v.get("isSecret") else v) for k, v in group["variables"].items()
+        }
         return {**group, "variables": hidden}
 
     def values(self, group_id: int = 1) -> dict[str, str]:
@@ -136,7 +138,9 @@ def test_the_first_deploy_creates_the_group_and_a_rerun_writes_nothing(tmp_path:
     assert ado.writes == ["POST"], "an unchanged stack must not rewrite its variable group"
 
 
-def test_a_changed_output_updates_only_the_group_and_keeps_what_the_mapping_does_not_own(tmp_path: Path) -> None:
+def test_a_changed_output_updates_only_the_group_and_keeps_what_the_mapping_does_not_own(
+    tmp_path: Path,
+) -> None:
     ado = FakeAzureDevOps()
     _run(tmp_path, ado, outputs())
     ado.groups[1]["variables"]["TEAM_NOTE"] = {"value": "set by hand", "isSecret": False}
@@ -152,7 +156,9 @@ def test_a_changed_output_updates_only_the_group_and_keeps_what_the_mapping_does
 def test_github_gets_the_same_names_except_the_pool_and_no_empty_values(tmp_path: Path) -> None:
     github = FakeGitHub({"dev"})
     github.variables["dev"]["AML_GPU_CLUSTER"] = "gpu-cluster"  # enabled before, disabled now
-    code = _run(tmp_path, github, outputs(), "--azure-devops-group", "none", "--github-repository", "contoso/churn")
+    code = _run(
+        tmp_path, github, outputs(), "--azure-devops-group", "none", "--github-repository", "contoso/churn"
+    )
     assert code == exit_codes.SUCCESS
     stored = github.variables["dev"]
     wanted = stack_variables.variables_from_outputs(outputs(), github=True)
@@ -163,9 +169,13 @@ def test_github_gets_the_same_names_except_the_pool_and_no_empty_values(tmp_path
     assert len(github.writes) == writes, "an unchanged stack must not rewrite its environment's variables"
 
 
-def test_a_missing_github_environment_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_missing_github_environment_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     github = FakeGitHub(set())
-    code = _run(tmp_path, github, outputs(), "--azure-devops-group", "none", "--github-repository", "contoso/churn")
+    code = _run(
+        tmp_path, github, outputs(), "--azure-devops-group", "none", "--github-repository", "contoso/churn"
+    )
     assert code == exit_codes.FAILED
     assert "contoso/churn environment dev does not exist" in capsys.readouterr().out
 
@@ -185,6 +195,17 @@ def test_the_token_comes_from_the_environment(tmp_path: Path, capsys: pytest.Cap
     path = tmp_path / "outputs.json"
     path.write_text(json.dumps(outputs()))
     environ = {k: v for k, v in ENV.items() if k != "SYSTEM_ACCESSTOKEN"}
-    code = cli.run(lambda a: publish_stack_variables.main(a, environ=environ), ["--stack", "dev", "--outputs", str(path)])
+    code = cli.run(
+        lambda a: publish_stack_variables.main(a, environ=environ), ["--stack", "dev", "--outputs", str(path)]
+    )
     assert code == exit_codes.USAGE
     assert "SYSTEM_ACCESSTOKEN is not set" in capsys.readouterr().out
+
+
+def test_dev_fills_every_github_environment_that_works_on_the_dev_workspace(tmp_path: Path) -> None:
+    github = FakeGitHub({"dev", "promotion"})
+    argv = ["--azure-devops-group", "none", "--github-repository", "contoso/churn",
+            "--github-environment", "dev", "--github-environment", "promotion"]  # fmt: skip
+    assert _run(tmp_path, github, outputs(), *argv) == exit_codes.SUCCESS
+    assert github.variables["dev"] == github.variables["promotion"]
+    assert github.variables["promotion"]["AML_WORKSPACE"] == "workspaceName-value"

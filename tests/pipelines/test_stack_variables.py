@@ -55,13 +55,15 @@ def test_every_mapped_output_is_one_the_program_exports(plans: dict[str, Plan]) 
 
 
 def test_each_stack_yields_a_value_for_every_variable(plans: dict[str, Plan]) -> None:
-    for stack, plan in plans.items():
+    for plan in plans.values():
         variables = stack_variables.variables_from_outputs(plan.outputs)
         assert list(variables) == [v.name for v in stack_variables.MAPPING]
         assert variables["AML_WORKSPACE"] == plan.outputs["workspaceName"]
         assert variables["AML_DATALAKE_DATASTORES"].split(",") == plan.outputs["dataLakeDatastoreNames"]
         hosted = plan.outputs["agentPoolName"] == ""
-        assert variables["AML_AGENT_POOL"] == (stack_variables.HOSTED_POOL if hosted else plan.outputs["agentPoolName"])
+        assert variables["AML_AGENT_POOL"] == (
+            stack_variables.HOSTED_POOL if hosted else plan.outputs["agentPoolName"]
+        )
         assert variables["AML_AGENT_VM_IMAGE"] == (stack_variables.HOSTED_IMAGE if hosted else "")
         github = stack_variables.variables_from_outputs(plan.outputs, github=True)
         assert "AML_AGENT_POOL" not in github and github["AML_WORKSPACE"] == variables["AML_WORKSPACE"]
@@ -71,7 +73,9 @@ def test_every_variable_a_pipeline_reads_is_written_by_the_mapping() -> None:
     azure, github = _reads(_AZURE_READ), _reads(_GITHUB_READ)
     assert azure and github, "the scan found nothing: the patterns or the file list are wrong"
     unknown = {name: files for name, files in azure.items() if name not in stack_variables.BY_NAME}
-    assert unknown == {}, f"read but never written by infra.yml (add them to stack_variables.MAPPING): {unknown}"
+    assert unknown == {}, (
+        f"read but never written by infra.yml (add them to stack_variables.MAPPING): {unknown}"
+    )
     not_on_github = {
         name: files
         for name, files in github.items()
@@ -97,7 +101,8 @@ def test_no_compile_time_expression_reads_a_stack_variable() -> None:
 
 
 def test_every_datastore_the_yaml_names_is_one_every_stack_creates(plans: dict[str, Plan]) -> None:
-    texts = [*PIPELINE_FILES,
+    texts = [
+        *PIPELINE_FILES,
         *(REPO / "pipelines" / "scripts").glob("*.py"),
         *(PROJECT / "aml").rglob("*.yml"),
         REPO / "templates" / "mlflow-project" / "cookiecutter.json",
@@ -117,13 +122,18 @@ def test_the_readme_table_is_the_mapping() -> None:
     readme = (REPO / "pipelines" / "README.md").read_text(encoding="utf-8")
     assert stack_variables.markdown_table() in readme
     listed = set(re.findall(r"^\| `([A-Z0-9_]+)` \| `[a-zA-Z]+`", readme, flags=re.MULTILINE))
-    assert listed == set(stack_variables.BY_NAME), "pipelines/README.md lists variables the mapping does not write"
+    assert listed == set(stack_variables.BY_NAME), (
+        "pipelines/README.md lists variables the mapping does not write"
+    )
 
 
 def test_a_missing_output_names_the_variables_that_need_it() -> None:
     outputs = {v.output: "x" for v in stack_variables.MAPPING} | {"dataLakeDatastoreNames": ["datalake_raw"]}
     del outputs["agentPoolName"]
-    with pytest.raises(InvalidArgumentError, match=r"outputs agentPoolName are missing \(needed by AML_AGENT_POOL, AML_AGENT_VM_IMAGE\)"):
+    with pytest.raises(
+        InvalidArgumentError,
+        match=r"outputs agentPoolName are missing \(needed by AML_AGENT_POOL, AML_AGENT_VM_IMAGE\)",
+    ):
         stack_variables.variables_from_outputs(outputs)
 
 
@@ -149,7 +159,9 @@ def jobs_off_their_stacks_pool(pipeline: Path) -> list[str]:
             continue
         for job in stage["jobs"]:
             name = job.get("job") or job.get("deployment")
-            if job.get("pool") != STACK_POOL and name != "request":  # `request` only checks the run's parameters
+            if (
+                job.get("pool") != STACK_POOL and name != "request"
+            ):  # `request` only checks the run's parameters
                 wrong.append(f"{stage['stage']}/{name}: {job.get('pool')}")
     return wrong
 

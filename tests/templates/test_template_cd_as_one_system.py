@@ -4,6 +4,7 @@ naming files and endpoints a generated project really has."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,9 @@ def test_the_template_asks_nothing_only_a_stack_knows(projects: dict[str, Path])
     for project in projects.values():
         # What deploys or configures: CD, the Azure ML specs, the bundle (the code's doctests use examples).
         deployed = [
-            p for p in text_files(project) if p.relative_to(project).parts[0] in {".azure-pipelines", ".github", "aml", "databricks"}
+            p
+            for p in text_files(project)
+            if p.relative_to(project).parts[0] in {".azure-pipelines", ".github", "aml", "databricks"}
         ]
         assert deployed
         for path in deployed:
@@ -74,7 +77,10 @@ def test_github_releases_create_the_endpoints_first(projects: dict[str, Path]) -
     release = _jobs(projects["github"] / ".github" / "workflows" / "release.yml")
     run = release["assets"]["steps"][-1]["run"]
     assert "--provision-network" in run
-    assert "--online-endpoint aml/online/endpoint.yml" in run and "--batch-endpoint aml/batch/endpoint.yml" in run
+    assert (
+        "--online-endpoint aml/online/endpoint.yml" in run
+        and "--batch-endpoint aml/batch/endpoint.yml" in run
+    )
     assert release["blue_green"]["needs"] == ["assets"] and release["batch"]["needs"] == ["assets"]
     submit = _jobs(projects["github"] / ".github" / "workflows" / "cd.yml")["train_submit"]["steps"]
     assets = next(step for step in submit if step.get("id") == "assets")
@@ -103,10 +109,16 @@ def test_long_github_waits_sign_in_again_before_each_slice(projects: dict[str, P
         slices = _slices(steps)
         assert len(slices) * slice_minutes <= job["timeout-minutes"] - 10
         assert all('"$WAIT_SLICE_MINUTES"' in steps[i]["run"] for i in slices)
-        for previous, current in zip(slices, slices[1:], strict=False):
+        for previous, current in itertools.pairwise(slices):
             login = steps[current - 1]
-            assert login["uses"].startswith("azure/login@"), f"slice {steps[current]['id']} polls without signing in"
-            assert login["if"] == steps[current]["if"] == f"steps.{steps[previous]['id']}.outputs.state == 'Running'"
+            assert login["uses"].startswith("azure/login@"), (
+                f"slice {steps[current]['id']} polls without signing in"
+            )
+            assert (
+                login["if"]
+                == steps[current]["if"]
+                == f"steps.{steps[previous]['id']}.outputs.state == 'Running'"
+            )
 
 
 def test_ml_yml_names_the_files_and_endpoints_of_a_generated_project(tmp_path: Path) -> None:

@@ -47,9 +47,11 @@ def _yaml_mapping(path: Path) -> dict[str, Any]:
     try:
         document = yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:
-        raise InvalidArgumentError(f"{path}: not YAML ({err})") from err
+        msg = f"{path}: not YAML ({err})"
+        raise InvalidArgumentError(msg) from err
     if not isinstance(document, dict):
-        raise InvalidArgumentError(f"{path}: expected a YAML mapping")
+        msg = f"{path}: expected a YAML mapping"
+        raise InvalidArgumentError(msg)
     return document
 
 
@@ -102,7 +104,8 @@ def environment_build(spec: Path, requirements: Path | None) -> EnvironmentBuild
     if requirements is not None:
         pins = requirement_lines(requirements.read_text())
         if not pins:
-            raise InvalidArgumentError(f"--requirements {requirements}: no pinned requirement in it")
+            msg = f"--requirements {requirements}: no pinned requirement in it"
+            raise InvalidArgumentError(msg)
         dependencies = [d for d in conda.get("dependencies", []) if not isinstance(d, dict)]
         conda = {**conda, "dependencies": [*dependencies, {"pip": pins}]}
     return EnvironmentBuild(name=str(document["name"]), image=str(document["image"]), conda=conda)
@@ -125,7 +128,8 @@ def ensure_environment(api: WorkspaceAssetsApi, spec: Path, requirements: Path |
 def _wanted(spec: Path, keys: Sequence[str], defaults: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     document = _yaml_mapping(spec)
     if not document.get("name"):
-        raise InvalidArgumentError(f"{spec}: the endpoint has no name")
+        msg = f"{spec}: the endpoint has no name"
+        raise InvalidArgumentError(msg)
     name = cli.endpoint_name(str(document["name"]))
     return name, {key: document.get(key, defaults[key]) or defaults[key] for key in keys}
 
@@ -180,7 +184,8 @@ def build_parser() -> Any:
 def main(argv: Sequence[str] | None = None, api: WorkspaceAssetsApi | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.requirements is not None and args.environment is None:
-        raise InvalidArgumentError(f"--requirements {args.requirements} needs --environment: the environment it pins")
+        msg = f"--requirements {args.requirements} needs --environment: the environment it pins"
+        raise InvalidArgumentError(msg)
     if api is None:
         from pipelines.scripts import aml_assets_client
 
@@ -193,8 +198,13 @@ def main(argv: Sequence[str] | None = None, api: WorkspaceAssetsApi | None = Non
             api.provision_managed_network()
             logger.info("Managed network (%s) of %s is provisioned", mode, args.workspace)
     if args.environment is not None:
-        ado.set_variable("environmentUri", ensure_environment(api, args.environment, args.requirements), is_output=True)
-    for spec, ensure in ((args.online_endpoint, ensure_online_endpoint), (args.batch_endpoint, ensure_batch_endpoint)):
+        ado.set_variable(
+            "environmentUri", ensure_environment(api, args.environment, args.requirements), is_output=True
+        )
+    for spec, ensure in (
+        (args.online_endpoint, ensure_online_endpoint),
+        (args.batch_endpoint, ensure_batch_endpoint),
+    ):
         if spec is not None:
             logger.info(ensure(api, spec))
     return exit_codes.SUCCESS

@@ -28,7 +28,9 @@ from pipelines.scripts.errors import InvalidArgumentError
 logger = logging.getLogger(__name__)
 
 _VARIABLE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_ENVIRONMENT_URI_RE = re.compile(r"^azureml:(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*):(?P<version>[A-Za-z0-9._-]+)$")
+_ENVIRONMENT_URI_RE = re.compile(
+    r"^azureml:(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*):(?P<version>[A-Za-z0-9._-]+)$"
+)
 
 
 def _environment_uri(value: str) -> str:
@@ -40,7 +42,10 @@ def _environment_uri(value: str) -> str:
 
 def _references(environment: object, name: str) -> bool:
     # azureml:<name>@latest, azureml:<name>:<version> or azureml:<name>@<label>
-    return isinstance(environment, str) and re.fullmatch(rf"azureml:{re.escape(name)}([:@].+)?", environment) is not None
+    return (
+        isinstance(environment, str)
+        and re.fullmatch(rf"azureml:{re.escape(name)}([:@].+)?", environment) is not None
+    )
 
 
 def environment_overrides(job: Mapping[str, Any], uri: str) -> dict[str, str]:
