@@ -3,7 +3,7 @@
 The wait happens elsewhere (`aml_job_wait`), in agent jobs that can be re-queued, so this step is short.
 
     python -m pipelines.scripts.aml_job_submit --subscription-id ... --resource-group ... --workspace ... \
-        --job-file jobs/train.yml [--experiment-name train] [--output-variable amlJobName] \
+        --job-file aml/pipeline.yml [--experiment-name train] [--output-variable amlJobName] \
         [--set inputs.learning_rate=0.1 ...] [--overrides '{"tags.reason": "drift"}']
 
 `--set PATH=VALUE` (repeatable) and `--overrides` (a JSON object of PATH to VALUE, what the aml-job.yml template
