@@ -225,7 +225,9 @@ def test_a_registry_version_made_from_another_run_is_never_reused() -> None:
     https://learn.microsoft.com/azure/machine-learning/how-to-share-models-pipelines-across-workspaces-with-registries
     """
     old = SimpleNamespace(tags={promote.SOURCE_RUN: "run-of-last-year"}, job_name=None)
-    with pytest.raises(promote.RegistryVersionConflictError, match="from run run-of-last-year, but the candidate"):
+    with pytest.raises(
+        promote.RegistryVersionConflictError, match="from run run-of-last-year, but the candidate"
+    ):
         promote.already_shared(old, "churn", "1", "shared", "run-today")
     unknown = SimpleNamespace(tags={}, job_name=None)
     with pytest.raises(promote.RegistryVersionConflictError, match="from run unknown"):

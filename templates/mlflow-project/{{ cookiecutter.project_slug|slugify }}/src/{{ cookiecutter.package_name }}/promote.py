@@ -271,7 +271,9 @@ def main(argv: list[str] | None = None) -> int:
         tracking = _tracking_client(client, settings["workspace"])
         with tempfile.TemporaryDirectory() as download_dir:
             folder = Path(download_dir)
-            version = args.version or registration_from_job(client, args.from_job, folder / "registered").version
+            version = (
+                args.version or registration_from_job(client, args.from_job, folder / "registered").version
+            )
             # Before anything is written: a registry version made from another run stops the promotion here.
             candidate_run = tracking.get_model_version(args.model_name, version).run_id
             existing = _registry_model(registry.models, args.model_name, version)
@@ -284,7 +286,13 @@ def main(argv: list[str] | None = None) -> int:
                 tags[governance.REFERENCE_DATA] = outputs["referenceDataUri"] = data_uri
                 print(f"reference data at {data_uri}")
         uri = promote(
-            client, args.model_name, version, args.registry, tracking=tracking, tags=tags, already_shared=shared
+            client,
+            args.model_name,
+            version,
+            args.registry,
+            tracking=tracking,
+            tags=tags,
+            already_shared=shared,
         )
         print(f"promoted to {uri}")
         cli.publish_outputs({"modelVersion": version, "registryModelUri": uri, **outputs})
