@@ -128,6 +128,22 @@ MAPPING: Final[tuple[StackVariable, ...]] = (
         github=False,
         rule=f"`{HOSTED_IMAGE}` when the output is empty, else empty",
     ),
+    StackVariable(
+        "AML_REGISTRY_AGENT_POOL",
+        "amlRegistryAgentPoolName",
+        "`pool: name:` of the job that shares into the registry (a private registry answers only in its owner's VNet)",
+        _pool,
+        github=False,
+        rule=f"`{HOSTED_POOL}` when the output is empty",
+    ),
+    StackVariable(
+        "AML_REGISTRY_AGENT_VM_IMAGE",
+        "amlRegistryAgentPoolName",
+        "`pool: vmImage:` of that job",
+        _image,
+        github=False,
+        rule=f"`{HOSTED_IMAGE}` when the output is empty, else empty",
+    ),
 )
 """Every variable the infra pipeline writes, in the docs table's order."""
 

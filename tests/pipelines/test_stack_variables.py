@@ -60,11 +60,14 @@ def test_each_stack_yields_a_value_for_every_variable(plans: dict[str, Plan]) ->
         assert list(variables) == [v.name for v in stack_variables.MAPPING]
         assert variables["AML_WORKSPACE"] == plan.outputs["workspaceName"]
         assert variables["AML_DATALAKE_DATASTORES"].split(",") == plan.outputs["dataLakeDatastoreNames"]
-        hosted = plan.outputs["agentPoolName"] == ""
-        assert variables["AML_AGENT_POOL"] == (
-            stack_variables.HOSTED_POOL if hosted else plan.outputs["agentPoolName"]
-        )
-        assert variables["AML_AGENT_VM_IMAGE"] == (stack_variables.HOSTED_IMAGE if hosted else "")
+        for pool, output in (
+            ("AML_AGENT_POOL", "agentPoolName"),
+            ("AML_REGISTRY_AGENT_POOL", "amlRegistryAgentPoolName"),
+        ):
+            hosted = plan.outputs[output] == ""
+            assert variables[pool] == (stack_variables.HOSTED_POOL if hosted else plan.outputs[output])
+            image = pool.replace("_POOL", "_VM_IMAGE")
+            assert variables[image] == (stack_variables.HOSTED_IMAGE if hosted else "")
         github = stack_variables.variables_from_outputs(plan.outputs, github=True)
         assert "AML_AGENT_POOL" not in github and github["AML_WORKSPACE"] == variables["AML_WORKSPACE"]
 
@@ -145,10 +148,14 @@ def test_a_secret_output_never_becomes_a_variable() -> None:
 
 
 STACK_POOL = {"name": "$(AML_AGENT_POOL)", "vmImage": "$(AML_AGENT_VM_IMAGE)"}
+REGISTRY_POOL = {"name": "$(AML_REGISTRY_AGENT_POOL)", "vmImage": "$(AML_REGISTRY_AGENT_VM_IMAGE)"}
+SHARING_JOBS = {"register_model", "promote"}
+"""The jobs that share into the Azure ML registry: they run where the registry answers, its owner's pool."""
 
 
 def jobs_off_their_stacks_pool(pipeline: Path) -> list[str]:
-    """`stage/job` of every expanded job in a stage that links a stack's variable group but not on its pool."""
+    """`stage/job` of every expanded job in a stage that links a stack's variable group but not on its pool
+    (the registry owner's pool for the jobs that share into the registry)."""
     from pipelines.validation.documents import load
     from pipelines.validation.templates import expand
 
@@ -159,9 +166,9 @@ def jobs_off_their_stacks_pool(pipeline: Path) -> list[str]:
             continue
         for job in stage["jobs"]:
             name = job.get("job") or job.get("deployment")
-            if (
-                job.get("pool") != STACK_POOL and name != "request"
-            ):  # `request` only checks the run's parameters
+            if name == "request":  # it only checks the run's parameters
+                continue
+            if job.get("pool") != (REGISTRY_POOL if name in SHARING_JOBS else STACK_POOL):
                 wrong.append(f"{stage['stage']}/{name}: {job.get('pool')}")
     return wrong
 
