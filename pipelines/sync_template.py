@@ -23,6 +23,7 @@ PROJECT_TEMPLATE = REPO / "templates" / "mlflow-project" / "{{ cookiecutter.proj
 TEMPLATE_FILES: tuple[str, ...] = (
     "steps/setup-python-uv.yml",
     "steps/aml-script.yml",
+    "jobs/aml-assets.yml",
     "jobs/aml-job.yml",
     "jobs/aml-job-wait.yml",
     "jobs/aml-job-wait-attempt.yml",
@@ -35,6 +36,8 @@ SCRIPT_FILES: tuple[str, ...] = (
     "__init__.py",
     "scripts/__init__.py",
     "scripts/ado.py",
+    "scripts/aml_assets.py",
+    "scripts/aml_assets_client.py",
     "scripts/aml_boundary.py",
     "scripts/aml_client.py",
     "scripts/aml_job_submit.py",

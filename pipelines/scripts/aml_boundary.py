@@ -67,8 +67,8 @@ class ModelsApi(Protocol):
         """Register a model version in the workspace from `path`; return the new version."""
         ...
 
-    def registry_has_model(self, *, registry: str, name: str, version: str) -> bool:
-        """Whether `name` at `version` already exists in `registry`."""
+    def registry_model_tags(self, *, registry: str, name: str, version: str) -> dict[str, str] | None:
+        """The tags of `name` at `version` in `registry`, or None when the registry has no such version."""
         ...
 
     def share_model(
@@ -107,4 +107,40 @@ class DiagnosticSettingsApi(Protocol):
 
     def put_diagnostic_setting(self, resource_id: str, name: str, properties: Mapping[str, Any]) -> None:
         """Create or replace the diagnostic setting `name` of the resource."""
+        ...
+
+
+class WorkspaceAssetsApi(Protocol):
+    """What CD creates or updates in a workspace before it trains or deploys (`aml_assets`)."""
+
+    def managed_network_isolation(self) -> str:
+        """The workspace's managed network isolation mode (`Disabled`, `AllowInternetOutbound`, ...)."""
+        ...
+
+    def provision_managed_network(self) -> None:
+        """Provision the managed network now (idempotent), so no compute or deployment waits for it."""
+        ...
+
+    def environment_exists(self, name: str, version: str) -> bool:
+        """Whether environment `name` has `version` (versions are immutable once registered)."""
+        ...
+
+    def create_environment(self, spec: Path, *, version: str, conda_file: Path) -> None:
+        """Register the environment YAML at `spec` as `version`, built from `conda_file`."""
+        ...
+
+    def online_endpoint(self, name: str) -> dict[str, Any] | None:
+        """The endpoint's settings (`auth_mode`, `public_network_access`, `description`, `tags`, `traffic`)."""
+        ...
+
+    def apply_online_endpoint(self, spec: Path, *, traffic: Mapping[str, int]) -> None:
+        """Create or update the endpoint from `spec`, with `traffic` as its split (an update keeps it)."""
+        ...
+
+    def batch_endpoint(self, name: str) -> dict[str, Any] | None:
+        """The batch endpoint's settings (`description`, `tags`, `default_deployment`), None if absent."""
+        ...
+
+    def apply_batch_endpoint(self, spec: Path, *, default_deployment: str | None) -> None:
+        """Create or update the batch endpoint from `spec`, keeping `default_deployment`."""
         ...

@@ -181,17 +181,17 @@ class AzureMlClient:
         with translated_errors(f"register model {name} from {path}"):
             return str(self._ml.models.create_or_update(model).version)
 
-    def registry_has_model(self, *, registry: str, name: str, version: str) -> bool:
+    def registry_model_tags(self, *, registry: str, name: str, version: str) -> dict[str, str] | None:
         from azure.ai.ml import MLClient
         from azure.core.exceptions import ResourceNotFoundError
 
         registry_client = MLClient(self._credential, registry_name=registry)
         with translated_errors(f"look up {name}:{version} in registry {registry}"):
             try:
-                registry_client.models.get(name=name, version=version)
+                model = registry_client.models.get(name=name, version=version)
             except ResourceNotFoundError:
-                return False
-        return True
+                return None
+        return {str(key): str(value) for key, value in (model.tags or {}).items()}
 
     def share_model(
         self, *, name: str, version: str, registry: str, registry_name: str, registry_version: str

@@ -5,7 +5,7 @@ Output variable: `amlJobName` (or `--output-variable`).
 
     python -m pipelines.scripts.batch_invoke --subscription-id ... --resource-group ... --workspace ... \
         --endpoint <name> [--deployment <name> [--deployment-spec batch-deployment.yml]] \
-        --input name=azureml://datastores/datalake/paths/scoring/ [--input-type uri_folder]
+        --input name=azureml://datastores/datalake_curated/paths/scoring/ [--input-type uri_folder]
 """
 
 import argparse

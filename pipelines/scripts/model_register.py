@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from pipelines.scripts import ado, aml_client, cli, exit_codes
 from pipelines.scripts.aml_boundary import ModelsApi
+from pipelines.scripts.errors import DeploymentError
 
 logger = logging.getLogger(__name__)
 
@@ -41,12 +42,35 @@ def model_path(*, job_name: str | None, job_output: str, path: str | None) -> st
     return f"azureml://jobs/{job_name}/outputs/{job_output}"
 
 
+SOURCE_TAG = "source"
+"""Tag naming where a version came from (`azureml://jobs/<job>/outputs/<output>` or the path given): the
+registry copy keeps its workspace version's tags, so a registry version can be traced to one training job."""
+
+
+def check_registry_copy(
+    existing: dict[str, str], *, registry: str, name: str, version: str, source: str
+) -> None:
+    """Refuse to reuse a registry version that holds another model than the candidate from `source`."""
+    found = existing.get(SOURCE_TAG)
+    if found != source:
+        what = f"from {found}" if found else f"without a {SOURCE_TAG!r} tag"
+        msg = (
+            f"registry {registry} already has {name}:{version} {what}, but the candidate comes from {source}: "
+            "registry versions are immutable, so sharing would leave the old model under this version "
+            "(the dev workspace's versions restart at 1 after a rebuild). Share under a new version with "
+            "--registry-model-version, or archive the registry's copy after checking it"
+        )
+        raise DeploymentError(msg)
+
+
 def register_and_share(api: ModelsApi, args: argparse.Namespace) -> dict[str, str]:
-    """Register, then share unless the registry already holds that version; return the output variables."""
+    """Register, then share unless the registry already holds that version of the same model; return the
+    output variables. A registry version that holds another model fails before anything is shared."""
     source = model_path(job_name=args.job_name, job_output=args.job_output, path=args.path)
     tags = dict(args.tag)
     if args.job_name:
         tags.setdefault("source_job", args.job_name)
+    tags[SOURCE_TAG] = source
     version = api.register_model(
         name=args.name, path=source, model_type=args.model_type, description=args.description, tags=tags
     )
@@ -57,9 +81,16 @@ def register_and_share(api: ModelsApi, args: argparse.Namespace) -> dict[str, st
         return outputs
     shared_name = args.registry_model_name or args.name
     shared_version = args.registry_model_version or version
-    if api.registry_has_model(registry=args.registry, name=shared_name, version=shared_version):
-        # Registry versions are immutable: a re-run must not fail on the copy it already made.
-        logger.info("Registry %s already has %s:%s", args.registry, shared_name, shared_version)
+    existing = api.registry_model_tags(registry=args.registry, name=shared_name, version=shared_version)
+    if existing is not None:
+        # Registry versions are immutable: a re-run must not fail on the copy it already made, but a copy of
+        # another model under this version must never be deployed as this one.
+        check_registry_copy(
+            existing, registry=args.registry, name=shared_name, version=shared_version, source=source
+        )
+        logger.info(
+            "Registry %s already has %s:%s from %s", args.registry, shared_name, shared_version, source
+        )
     else:
         api.share_model(
             name=args.name,

@@ -123,8 +123,12 @@ def test_the_request_is_in_the_managed_endpoint_format(prepared: Prepared) -> No
 
 
 def test_the_project_promotes_to_the_stack_registry(prepared: Prepared) -> None:
+    # The template names no registry (only the stack knows it): the flow shares into the stack's amlRegistryName.
     blue = yaml.safe_load((prepared.project.root / "aml" / "online" / "blue.yml").read_text())
-    assert blue["model"].startswith("azureml://registries/mlreg-mlops/models/diabetes-progression/")
+    assert not blue["model"].startswith("azureml://registries/")
+    azure = FakeAzure(FakeJobs(["Completed"]))
+    assert _deploy(prepared, azure) == 0
+    assert [shared["registry"] for shared in azure.models.shared] == ["mlreg-mlops"]
 
 
 def test_a_rejected_gate_stops_before_promotion_with_fake_ml_client(
@@ -148,7 +152,9 @@ def test_a_failing_new_colour_is_rolled_back_with_fake_ml_client(prepared: Prepa
 
 
 def test_a_rerun_does_not_share_a_version_twice_with_fake_ml_client(prepared: Prepared) -> None:
-    models = FakeModels({("mlreg-mlops", "diabetes-progression", "3")})
+    models = FakeModels(
+        {("mlreg-mlops", "diabetes-progression", "3"): {"source": "azureml:diabetes-progression:3"}}
+    )
     azure = FakeAzure(FakeJobs(["Completed"]), models=models)
     assert _deploy(prepared, azure) == 0
     assert models.shared == []

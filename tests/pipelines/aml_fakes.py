@@ -105,12 +105,13 @@ class FakeOnlineEndpoint:
 
 
 class FakeModels:
-    """ModelsApi with an in-memory workspace and registries."""
+    """ModelsApi with an in-memory workspace and registries. Like Azure ML, a registry version is immutable
+    (sharing onto an existing one is refused) and a shared copy keeps its workspace version's tags."""
 
-    def __init__(self, registry_contents: set[tuple[str, str, str]] | None = None) -> None:
+    def __init__(self, registry_contents: dict[tuple[str, str, str], dict[str, str]] | None = None) -> None:
         self.registered: list[dict] = []
         self.shared: list[dict] = []
-        self.registry_contents = set(registry_contents or set())
+        self.registry_contents = dict(registry_contents or {})
 
     def register_model(self, *, name, path, model_type, description, tags) -> str:
         self.registered.append(
@@ -118,12 +119,20 @@ class FakeModels:
         )
         return str(len(self.registered))
 
-    def registry_has_model(self, *, registry: str, name: str, version: str) -> bool:
-        return (registry, name, version) in self.registry_contents
+    def registry_model_tags(self, *, registry: str, name: str, version: str) -> dict[str, str] | None:
+        found = self.registry_contents.get((registry, name, version))
+        return None if found is None else dict(found)
 
     def share_model(self, *, name, version, registry, registry_name, registry_version) -> None:
+        key = (registry, registry_name, registry_version)
+        if key in self.registry_contents:
+            raise DeploymentError(
+                f"HTTP 409: {registry_name}:{registry_version} already exists in {registry}"
+            )
         self.shared.append({"name": name, "version": version, "registry": registry})
-        self.registry_contents.add((registry, registry_name, registry_version))
+        index = int(version) - 1 if version.isdigit() else len(self.registered)
+        tags = self.registered[index]["tags"] if index < len(self.registered) else {}
+        self.registry_contents[key] = dict(tags)
 
 
 class FakeBatch:

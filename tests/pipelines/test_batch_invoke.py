@@ -16,12 +16,17 @@ def test_deploys_then_invokes_and_publishes_the_job_name_with_fake_ml_client(tmp
         "--deployment", "main",
         "--deployment-spec", str(spec),
         "--model", "azureml:churn:3",
-        "--input", "input_data=azureml://datastores/datalake/paths/scoring/",
+        "--input", "input_data=azureml://datastores/datalake_curated/paths/scoring/",
     ]  # fmt: skip
     assert cli.run(lambda a: batch_invoke.main(a, api=batch), argv) == exit_codes.SUCCESS
     assert batch.deployed == [("churn-batch", "main", "batch-deployment.yml", "azureml:churn:3")]
     assert batch.invoked == [
-        ("churn-batch", "main", {"input_data": "azureml://datastores/datalake/paths/scoring/"}, "uri_folder")
+        (
+            "churn-batch",
+            "main",
+            {"input_data": "azureml://datastores/datalake_curated/paths/scoring/"},
+            "uri_folder",
+        )
     ]
     assert "##vso[task.setvariable variable=amlJobName;isOutput=true]batchjob-42" in capsys.readouterr().out
 

@@ -164,7 +164,13 @@ def test_aml_job_wait_is_a_chain_of_requeued_attempts_ending_in_a_verdict():
 
 def test_model_is_released_to_staging_then_prod_through_approval_environments():
     stages = {s["stage"]: s for s in _expanded("ml.yml")["stages"]}
-    staging, prod = stages["Release_staging"]["jobs"][0], stages["Release_prod"]["jobs"][0]
+    releases = {}
+    for name in ("Release_staging", "Release_prod"):
+        assets, release = stages[name]["jobs"]
+        # The endpoint exists, with the YAML's settings, before a colour is deployed to it.
+        assert assets["job"] == "assets" and release["dependsOn"] == ["assets"]
+        releases[name] = release
+    staging, prod = releases["Release_staging"], releases["Release_prod"]
     assert (staging["environment"], prod["environment"]) == ("mlops-staging", "mlops-prod")
     assert "Release_staging" in stages["Release_prod"]["dependsOn"]
     assert "registryModelUri" in prod["variables"]

@@ -36,7 +36,7 @@ FILES = {"databricks.yml", "project_path.py", "train_job.py", "promote_job.py", 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return generate(tmp_path_factory.mktemp("databricks"), databricks_job="yes", aml_registry="mlr-shared-01")
+    return generate(tmp_path_factory.mktemp("databricks"), databricks_job="yes")
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +70,8 @@ def test_the_bundle_deploys_where_the_platforms_job_looks(project: Path, bundle:
 def test_tracking_uri_and_registry_come_from_variables(bundle: dict) -> None:
     variables = bundle["variables"]
     assert "default" not in variables["mlflow_tracking_uri"], "each stack has its own workspace"
-    assert variables["aml_registry"]["default"] == "mlr-shared-01"
+    # Only the stack knows its registry (output amlRegistryName): the bundle takes it at deploy time.
+    assert "default" not in variables["aml_registry"]
     for job in bundle["resources"]["jobs"].values():
         (cluster,) = job["job_clusters"]
         environment = cluster["new_cluster"]["spark_env_vars"]

@@ -45,7 +45,6 @@ BAD_ANSWERS = [
     ),
     ("data_source", "azureml://datastores/lake/paths/../x.csv", "either 'sample' or azureml://"),
     ("description", 'The "best" model', "1-200 characters on one line, without quotes"),
-    ("aml_registry", "_shared", "3-33 letters, digits, - and _"),
 ]
 
 

@@ -222,10 +222,16 @@ def test_azure_pipelines_train_with_resumable_waits_and_release_the_registry_cop
 ) -> None:
     answers, project = azure_case
     cd = yaml.safe_load((project / ".azure-pipelines/cd.yml").read_text())
-    request, train = _stage(cd, "Train")["jobs"]
+    request, assets, train = _stage(cd, "Train")["jobs"]
     assert request["job"] == "request", "the run's modelName and triggeringEventId are checked first"
+    assert assets["template"] == "templates/jobs/aml-assets.yml"
+    assert assets["parameters"]["environmentSpec"] == "aml/environment.yml"
     assert train["template"] == "templates/jobs/aml-job.yml"
-    assert train["parameters"]["dependsOn"] == ["request"]
+    assert train["parameters"]["dependsOn"] == ["request", "assets"]
+    assert train["parameters"]["environment"] == "$(environmentUri)"
+    assert train["parameters"]["variables"] == {
+        "environmentUri": "$[ dependencies.assets.outputs['assets.environmentUri'] ]"
+    }
     assert train["parameters"]["jobFile"] == "aml/pipeline.yml"
     promote = _stage(cd, "Promote")["jobs"][0]
     assert promote["environment"] == "mlops-promotion", "promotion needs an environment to carry its approval"

@@ -55,8 +55,6 @@ def test_the_defaults_are_valid() -> None:
         ("endpoint_name", "a" * 33),
         ("endpoint_name", "-starts-with-hyphen"),
         ("endpoint_name", "under_score"),
-        ("aml_registry", "-registry"),
-        ("aml_registry", "r" * 34),
         ("description", 'says "hi"'),
         ("description", "two\nlines"),
         ("project_name", "{{ oops }}"),
@@ -89,7 +87,6 @@ def test_a_broken_rule_names_the_field_and_the_value(field: str, value: str) -> 
         ("package_name", "_private_pkg"),
         ("data_source", "azureml://datastores/datalake_raw/paths/diabetes/2026/train.parquet"),
         ("data_source", "azureml://datastores/workspaceblobstore/paths/folder/"),
-        ("aml_registry", "mlr_shared-01"),
     ],
 )
 def test_values_at_the_edge_of_a_rule_are_accepted(field: str, value: str) -> None:

@@ -186,8 +186,10 @@ def test_a_request_for_another_model_or_with_a_malformed_event_fails_before_trai
     assert "##vso[task.logissue type=error]" in result.stdout and message in result.stdout
     train = next(stage for stage in expand(load(azure / ".azure-pipelines/cd.yml"), superset=False).body["stages"]
                  if stage["stage"] == "Train")  # fmt: skip
-    submit = next(job for job in train["jobs"] if job.get("job") == "train_submit")
-    assert submit["dependsOn"] == ["request"], "nothing is submitted unless the request check passed"
+    jobs = {job.get("job"): job for job in train["jobs"]}
+    # The assets job (network, environment) waits for the check too, and submission for both.
+    assert jobs["assets"]["dependsOn"] == ["request"], "nothing touches Azure unless the request check passed"
+    assert jobs["train_submit"]["dependsOn"] == ["request", "assets"], "nothing is submitted unless it passed"
 
 
 def test_the_triggering_event_reaches_the_azure_ml_job_and_the_register_step(azure: Path) -> None:

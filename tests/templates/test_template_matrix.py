@@ -52,7 +52,6 @@ MATRIX: dict[str, dict[str, str]] = {
         "ci_provider": "none",
         "deployment": "both",
         "data_source": "azureml://datastores/datalake_curated/paths/diabetes/",
-        "aml_registry": "mlr-shared-01",
     },
     "classification-azure-both": {
         "project_name": "Cancer Screening",

@@ -81,7 +81,7 @@ def generate_project(workdir: Path, outputs: StackOutputs) -> GeneratedProject:
             output_dir=str(workdir),
             overwrite_if_exists=True,
             # Both endpoints: the example deploys online (blue/green) and batch.
-            extra_context={"aml_registry": outputs.aml_registry, "deployment": "both"},
+            extra_context={"deployment": "both"},
         )
     )
     pipeline = yaml.safe_load((root / "aml" / "pipeline.yml").read_text(encoding="utf-8"))
@@ -179,8 +179,8 @@ class _RegisteredByPipeline:
     def register_model(self, **_: object) -> str:
         return self._version
 
-    def registry_has_model(self, *, registry: str, name: str, version: str) -> bool:
-        return self._models.registry_has_model(registry=registry, name=name, version=version)
+    def registry_model_tags(self, *, registry: str, name: str, version: str) -> dict[str, str] | None:
+        return self._models.registry_model_tags(registry=registry, name=name, version=version)
 
     def share_model(
         self, *, name: str, version: str, registry: str, registry_name: str, registry_version: str

@@ -40,7 +40,6 @@ DEFAULT_ANSWERS: dict[str, str] = {
     "databricks_job": "no",
     "data_source": "sample",
     "endpoint_name": "diabetes-progression-ep",
-    "aml_registry": "mlops-registry",
     "alert_email": "mlops-alerts@contoso.com",
 }
 """A valid set of answers (the template's defaults, rendered): a base for tests and examples."""
@@ -100,12 +99,6 @@ PATTERN_RULES: dict[str, PatternRule] = {
         32,
         "3-32 letters, digits and hyphens, starting with a letter and not ending with a hyphen "
         "(Azure ML endpoint names)",
-    ),
-    "aml_registry": PatternRule(
-        re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*"),
-        3,
-        33,
-        "3-33 letters, digits, - and _, starting with a letter or digit (Azure ML registry names)",
     ),
     # Lands in aml/monitoring.yml's alert_notification; a plain address, no display name or list. The
     # local part is dot-separated atoms; the domain is DNS labels of 1-63 letters, digits and inner hyphens

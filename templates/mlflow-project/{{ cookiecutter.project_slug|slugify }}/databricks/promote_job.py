@@ -1,6 +1,6 @@
 """The Databricks promotion job's entry point: share an approved model version into the Azure ML registry.
 
-    python databricks/promote_job.py --version <workspace version> --registry {{ cookiecutter.aml_registry }}
+    python databricks/promote_job.py --version <workspace version> --registry "$AML_REGISTRY_NAME"
 
 Runs the package's own promotion ({{ cookiecutter.package_name }}.promote), unchanged. The job that runs it
 is started by a person after review, like the approval gate of the project's CD: training never promotes.

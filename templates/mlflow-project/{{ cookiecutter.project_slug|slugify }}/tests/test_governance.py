@@ -216,3 +216,30 @@ def test_the_pipeline_run_of_azure_pipelines_is_its_results_page() -> None:
     }
     assert governance.pipeline_run_url(environ) == "https://dev.azure.com/org/ml/_build/results?buildId=5"
     assert json.dumps(governance.approval_tags("x"))  # plain strings: MLflow and Azure ML tags both take them
+
+
+def test_a_registry_version_made_from_another_run_is_never_reused() -> None:
+    """A dev workspace rebuilt from scratch numbers its versions from 1 again, and registry versions are immutable:
+    the registry's `name:1` may be last year's model. Promotion reuses a registry version only when it was made
+    from the candidate's own run, and refuses before anything is tagged or shared otherwise.
+    https://learn.microsoft.com/azure/machine-learning/how-to-share-models-pipelines-across-workspaces-with-registries
+    """
+    old = SimpleNamespace(tags={promote.SOURCE_RUN: "run-of-last-year"}, job_name=None)
+    with pytest.raises(
+        promote.RegistryVersionConflictError, match="from run run-of-last-year, but the candidate"
+    ):
+        promote.already_shared(old, "churn", "1", "shared", "run-today")
+    unknown = SimpleNamespace(tags={}, job_name=None)
+    with pytest.raises(promote.RegistryVersionConflictError, match="from run unknown"):
+        promote.already_shared(unknown, "churn", "1", "shared", "run-today")
+    own = SimpleNamespace(tags={promote.SOURCE_RUN: "run-today"}, job_name=None)
+    assert promote.already_shared(own, "churn", "1", "shared", "run-today") is True
+    assert promote.already_shared(None, "churn", "1", "shared", "run-today") is False
+
+
+def test_the_registry_is_the_stacks_not_an_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The registry's name comes from the platform's stack (variable AML_REGISTRY_NAME), never from the template."""
+    monkeypatch.setenv(promote.REGISTRY_VARIABLE, "mlreg-mlops-prod")
+    assert promote.build_parser().parse_args(["--version", "3"]).registry == "mlreg-mlops-prod"
+    monkeypatch.delenv(promote.REGISTRY_VARIABLE)
+    assert promote.build_parser().parse_args(["--version", "3"]).registry == ""

@@ -86,7 +86,7 @@ def test_the_monitor_compares_with_the_training_data_of_the_deployed_version() -
 
     spec = PROJECT / "aml" / "monitoring.yml"
     endpoint = "{{ cookiecutter.endpoint_name }}"
-    registry = "{{ cookiecutter.aml_registry }}"
+    registry = "mlreg-mlops-shared"
     deployed = f"azureml://registries/{registry}/models/{MODEL_NAME}/versions/4"
     released = load_monitor(spec, endpoint, "green", deployed)
     workspace_default = load_monitor(spec, endpoint, "green")

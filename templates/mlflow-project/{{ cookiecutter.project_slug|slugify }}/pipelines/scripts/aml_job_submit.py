@@ -3,24 +3,67 @@
 The wait happens elsewhere (`aml_job_wait`), in agent jobs that can be re-queued, so this step is short.
 
     python -m pipelines.scripts.aml_job_submit --subscription-id ... --resource-group ... --workspace ... \
-        --job-file jobs/train.yml [--experiment-name train] [--output-variable amlJobName] \
+        --job-file aml/pipeline.yml [--experiment-name train] [--output-variable amlJobName] \
         [--set inputs.learning_rate=0.1 ...] [--overrides '{"tags.reason": "drift"}']
 
 `--set PATH=VALUE` (repeatable) and `--overrides` (a JSON object of PATH to VALUE, what the aml-job.yml template
 passes) change the YAML before it is submitted, like `az ml job create --set`: dotted paths into the job YAML.
+`--environment azureml:<name>:<version>` (what `aml_assets` registered from the lock) replaces every reference
+to environment <name> in the job and its pipeline steps, so the job runs on exactly that version, not `@latest`.
 """
 
 import argparse
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
 
 from pipelines.scripts import ado, aml_client, cli, exit_codes
 from pipelines.scripts.aml_boundary import JobsApi
+from pipelines.scripts.errors import InvalidArgumentError
 
 logger = logging.getLogger(__name__)
 
 _VARIABLE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ENVIRONMENT_URI_RE = re.compile(
+    r"^azureml:(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*):(?P<version>[A-Za-z0-9._-]+)$"
+)
+
+
+def _environment_uri(value: str) -> str:
+    if not _ENVIRONMENT_URI_RE.fullmatch(value):
+        msg = f"{value!r} must look like azureml:<environment>:<version> (aml_assets' output environmentUri)"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def _references(environment: object, name: str) -> bool:
+    # azureml:<name>@latest, azureml:<name>:<version> or azureml:<name>@<label>
+    return (
+        isinstance(environment, str)
+        and re.fullmatch(rf"azureml:{re.escape(name)}([:@].+)?", environment) is not None
+    )
+
+
+def environment_overrides(job: Mapping[str, Any], uri: str) -> dict[str, str]:
+    """Dotted paths of every `environment:` in `job` (and its `jobs:` steps) that names `uri`'s environment.
+
+    >>> environment_overrides({"jobs": {"a": {"environment": "azureml:env@latest"}, "b": {}}}, "azureml:env:1f")
+    {'jobs.a.environment': 'azureml:env:1f'}
+    """
+    name = uri.split(":")[1]
+    paths = {"environment": job.get("environment")}
+    steps = job.get("jobs") or {}
+    paths |= {f"jobs.{step}.environment": (spec or {}).get("environment") for step, spec in steps.items()}
+    return {path: uri for path, value in paths.items() if _references(value, name)}
+
+
+def _job_document(path: Path) -> Mapping[str, Any]:
+    document = yaml.safe_load(path.read_text())
+    return document if isinstance(document, dict) else {}
 
 
 def _variable_name(value: str) -> str:
@@ -41,12 +84,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--overrides", type=cli.job_overrides, default={}, help="JSON object of PATH to VALUE"
     )
+    parser.add_argument(
+        "--environment", type=_environment_uri, default=None, help="azureml:<name>:<version> to run on"
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None, jobs: JobsApi | None = None) -> int:
     args = build_parser().parse_args(argv)
     overrides = {**args.overrides, **dict(args.settings)}
+    if args.environment:
+        pinned = environment_overrides(_job_document(args.job_file), args.environment)
+        if not pinned:
+            msg = f"--environment {args.environment}: {args.job_file} does not use that environment"
+            raise InvalidArgumentError(msg)
+        overrides |= pinned
     for path, value in sorted(overrides.items()):
         logger.info("Override %s=%s", path, value)
     name = (jobs or aml_client.from_args(args)).submit_job(

@@ -1,7 +1,7 @@
 """Point the model-monitoring schedule (aml/monitoring.yml) at the live online deployment and apply it.
 
     python -m {{ cookiecutter.package_name }}.monitoring --endpoint {{ cookiecutter.endpoint_name }} --deployment green \\
-        [--model azureml://registries/{{ cookiecutter.aml_registry }}/models/{{ cookiecutter.project_slug }}/versions/<v>] \\
+        [--model azureml://registries/<registry>/models/{{ cookiecutter.project_slug }}/versions/<v>] \\
         --subscription <id> --resource-group <rg> --workspace <ws>
 
 Blue/green releases move traffic between two deployments, and a monitor watches one: CD runs this after

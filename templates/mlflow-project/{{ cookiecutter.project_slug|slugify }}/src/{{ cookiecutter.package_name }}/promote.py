@@ -1,6 +1,6 @@
 """Promote a model version from the dev workspace into the Azure ML registry, unchanged.
 
-    python -m {{ cookiecutter.package_name }}.promote --version 3 [--registry {{ cookiecutter.aml_registry }}]
+    python -m {{ cookiecutter.package_name }}.promote --version 3 [--registry <amlRegistryName>]
     python -m {{ cookiecutter.package_name }}.promote --from-job <training job> --approved-by <who> \\
         --git-commit <sha> --pipeline-run <url> --training-job <training job>      # what CD runs
 
@@ -34,7 +34,12 @@ from {{ cookiecutter.package_name }}.settings import MODEL_NAME
 if TYPE_CHECKING:
     from azure.ai.ml import MLClient
 
-REGISTRY_NAME = "{{ cookiecutter.aml_registry }}"
+REGISTRY_VARIABLE = "AML_REGISTRY_NAME"
+"""The variable (from the platform's stack output amlRegistryName) that names the registry when --registry is not given."""
+SOURCE_RUN = "governance.source_run"
+"""Tag of a promoted version: the MLflow run that produced it. The registry copy keeps its tags, so a registry
+version can be traced to exactly one run, and a rebuilt dev workspace (versions from 1 again) cannot pass an
+old registry version off as its new model."""
 REGISTERED_OUTPUT = "registered"
 """The training pipeline's output holding registered.json (aml/pipeline.yml)."""
 TRAINING_DATA_OUTPUT = "training_data"
@@ -62,11 +67,15 @@ class RegistrationNotFoundError(ProjectError):
     """Raised when a training job's `registered` output holds no registered.json (the gate rejected it)."""
 
 
+class RegistryVersionConflictError(ProjectError):
+    """Raised when the registry already holds the version to promote, but made from another training run."""
+
+
 class ReferenceDataNotFoundError(ProjectError):
     """Raised when a training job's `training_data` output holds no MLTable (not a run of aml/pipeline.yml)."""
 
 
-def registry_model_uri(name: str, version: str, registry: str = REGISTRY_NAME) -> str:
+def registry_model_uri(name: str, version: str, registry: str) -> str:
     """What prod deployments reference.
 
     >>> registry_model_uri("{{ cookiecutter.project_slug }}", "3", "shared")
@@ -177,12 +186,34 @@ def promote(
 
 
 def _registry_has(operations: Any, name: str, version: str) -> bool:
+    return _registry_model(operations, name, version) is not None
+
+
+def _registry_model(operations: Any, name: str, version: str) -> Any:
     from azure.core.exceptions import ResourceNotFoundError
 
     try:
-        operations.get(name=name, version=version)
+        return operations.get(name=name, version=version)
     except ResourceNotFoundError:
+        return None
+
+
+def already_shared(existing: Any, name: str, version: str, registry: str, candidate_run: str) -> bool:
+    """Whether the registry's `name:version` (`existing`, None when absent) is the candidate's own copy.
+
+    A copy made from another run is refused: registry versions are immutable, so skipping the share would
+    deploy that other model as this one.
+    """
+    if existing is None:
         return False
+    found = (existing.tags or {}).get(SOURCE_RUN) or getattr(existing, "job_name", None)
+    if found != candidate_run:
+        raise RegistryVersionConflictError(
+            f"registry {registry} already has {name}:{version} from run {found or 'unknown'}, but the candidate "
+            f"{name}:{version} in the workspace comes from run {candidate_run}: the dev workspace's versions "
+            "restarted (a rebuilt workspace?). Registry versions are immutable: check the registry's copy, then "
+            "archive it or promote under a new version"
+        )
     return True
 
 
@@ -200,7 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument(
         "--from-job", help="the training job (aml/pipeline.yml) whose registered version to promote"
     )
-    parser.add_argument("--registry", default=REGISTRY_NAME)
+    parser.add_argument(
+        "--registry", default=os.environ.get(REGISTRY_VARIABLE, ""), help=f"default: ${REGISTRY_VARIABLE}"
+    )
     parser.add_argument(
         "--approved-by", default="", help="who approved the promotion (pipeline requester/actor)"
     )
@@ -220,6 +253,10 @@ def main(argv: list[str] | None = None) -> int:
         from azure.ai.ml import MLClient
         from azure.identity import DefaultAzureCredential
 
+        if not args.registry:
+            raise WorkspaceNotConfiguredError(
+                f"the registry is not set: pass --registry or set {REGISTRY_VARIABLE} (stack output amlRegistryName)"
+            )
         settings = workspace_settings(args, dict(os.environ))
         credential = DefaultAzureCredential(exclude_interactive_browser_credential=True)
         client = MLClient(
@@ -231,24 +268,31 @@ def main(argv: list[str] | None = None) -> int:
         registry = MLClient(credential, registry_name=args.registry)
         tags = governance_tags(args)
         outputs: dict[str, str] = {}
-        version = args.version
-        if version is None:
-            with tempfile.TemporaryDirectory() as download_dir:
-                folder = Path(download_dir)
-                version = registration_from_job(client, args.from_job, folder / "registered").version
+        tracking = _tracking_client(client, settings["workspace"])
+        with tempfile.TemporaryDirectory() as download_dir:
+            folder = Path(download_dir)
+            version = (
+                args.version or registration_from_job(client, args.from_job, folder / "registered").version
+            )
+            # Before anything is written: a registry version made from another run stops the promotion here.
+            candidate_run = tracking.get_model_version(args.model_name, version).run_id
+            existing = _registry_model(registry.models, args.model_name, version)
+            shared = already_shared(existing, args.model_name, version, args.registry, candidate_run)
+            tags[SOURCE_RUN] = candidate_run
+            if args.from_job:
                 table = reference_table_from_job(client, args.from_job, folder / "reference")
                 exists = _registry_has(registry.data, reference.REFERENCE_DATA_NAME, version)
                 data_uri = promote_reference_data(registry.data, table, args.registry, version, exists=exists)
-            tags[governance.REFERENCE_DATA] = outputs["referenceDataUri"] = data_uri
-            print(f"reference data at {data_uri}")
+                tags[governance.REFERENCE_DATA] = outputs["referenceDataUri"] = data_uri
+                print(f"reference data at {data_uri}")
         uri = promote(
             client,
             args.model_name,
             version,
             args.registry,
-            tracking=_tracking_client(client, settings["workspace"]),
+            tracking=tracking,
             tags=tags,
-            already_shared=_registry_has(registry.models, args.model_name, version),
+            already_shared=shared,
         )
         print(f"promoted to {uri}")
         cli.publish_outputs({"modelVersion": version, "registryModelUri": uri, **outputs})

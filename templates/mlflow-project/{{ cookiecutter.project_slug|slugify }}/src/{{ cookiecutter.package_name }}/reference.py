@@ -5,7 +5,7 @@
 aml/monitoring.yml compares production inputs and predictions with this table. It comes from three places:
 - the training pipeline (aml/pipeline.yml): `register` writes it next to the new champion, and Azure ML
   registers it in the dev workspace as the data asset `{{ cookiecutter.project_slug }}-training-data` (version by version);
-- `promote` copies the promoted version's table into the {{ cookiecutter.aml_registry }} registry as the same asset at the model's
+- `promote` copies the promoted version's table into the stack's Azure ML registry (AML_REGISTRY_NAME) as the same asset at the model's
   version, so `azureml://registries/<registry>/data/{{ cookiecutter.project_slug }}-training-data/versions/<v>` is the
   training data of `azureml://registries/<registry>/models/{{ cookiecutter.project_slug }}/versions/<v>`;
 - every release points the monitor of staging and prod at that registry copy (`monitoring.py --model`).
