@@ -1,0 +1,129 @@
+"""Commands a pipeline step runs, answered by the twin: `python -m <module>`, `az ...`, `pulumi ...`.
+
+The runner puts `python`, `python3`, `az` and `pulumi` on the step's PATH as wrappers that run this file with
+the real interpreter. `python -m pipelines.scripts.<script>` runs the real entry point (its `__main__`), with
+`aml_client.from_args` returning the twin's adapter for the step's caller; the twin's state is loaded from and
+saved to the file `AZURE_TWIN_STATE`, so the next step sees what this one created.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import runpy
+import shlex
+import sys
+from pathlib import Path
+
+STATE_VARIABLE = "AZURE_TWIN_STATE"
+SUBSCRIPTION_VARIABLE = "AZURE_TWIN_SUBSCRIPTION"
+RUNS_FOR_REAL = ("pipelines.scripts.teardown_guard", "functions.publish")
+"""Modules that make no Azure call of their own (functions.publish reads outputs through the `pulumi` wrapper)."""
+
+
+def _fail(message: str, code: int = 127) -> int:
+    print(f"##vso[task.logissue type=error]{message}")
+    return code
+
+
+def _run_module(module: str, args: list[str]) -> int:
+    sys.argv = [module, *args]
+    try:
+        runpy.run_module(module, run_name="__main__", alter_sys=True)
+    except SystemExit as done:
+        return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    return 0
+
+
+def python(argv: list[str]) -> int:
+    from azure_twin.adapter import TwinAmlClient
+    from azure_twin.caller import Caller
+    from azure_twin.model import AzureTwin
+
+    if len(argv) < 2 or argv[0] != "-m":
+        return _fail(f"the Azure twin runs only `python -m <module>`, not `python {shlex.join(argv)}`")
+    module, args = argv[1], argv[2:]
+    if module not in RUNS_FOR_REAL and not module.startswith("pipelines.scripts."):
+        return _fail(f"the Azure twin has no adapter for `python -m {module}`: it calls Azure without one")
+    state = Path(os.environ[STATE_VARIABLE])
+    twin = AzureTwin.load(state)
+    caller = Caller.from_env()
+    if module.startswith("pipelines.scripts."):
+        from pipelines.scripts import aml_client
+
+        aml_client.from_args = lambda a: TwinAmlClient(  # the seam every script uses: `api or from_args(args)`
+            twin, caller, subscription_id=a.subscription_id, resource_group=a.resource_group, workspace=a.workspace
+        )
+    try:
+        return _run_module(module, args)
+    finally:
+        twin.save(state)
+
+
+def pulumi(argv: list[str]) -> int:
+    from azure_twin.model import AzureTwin
+
+    state = Path(os.environ[STATE_VARIABLE])
+    twin = AzureTwin.load(state)
+    words = [a for a in argv if not a.startswith("--") or a in ("--stack", "--json")]
+    stack = argv[argv.index("--stack") + 1] if "--stack" in argv else ""
+    if words[:1] == ["login"] or words[:2] == ["stack", "select"]:
+        chosen = argv[-1]
+        return 0 if words[0] == "login" or chosen in twin.stacks else _fail(f"pulumi: no stack named {chosen!r}", 255)
+    if stack not in twin.stacks:
+        return _fail(f"pulumi {shlex.join(argv)}: no stack named {stack!r}", 255)
+    if words[:1] == ["up"]:
+        twin.stacks[stack].deployed = True
+    elif words[:1] == ["destroy"]:
+        twin.stacks[stack].deployed = False
+    elif words[:3] == ["stack", "output", "--json"]:
+        print(json.dumps(twin.stacks[stack].outputs if twin.stacks[stack].deployed else {}))
+    elif words[:1] != ["preview"]:
+        return _fail(f"the Azure twin does not model `pulumi {shlex.join(argv)}`", 255)
+    twin.save(state)
+    return 0
+
+
+def _option(argv: list[str], name: str) -> str:
+    return argv[argv.index(name) + 1] if name in argv else ""
+
+
+def az(argv: list[str]) -> int:
+    from azure_twin import errors
+    from azure_twin.caller import Caller
+    from azure_twin.model import AzureTwin, Call
+
+    if argv[:2] == ["account", "show"]:
+        print(os.environ.get(SUBSCRIPTION_VARIABLE, ""))
+        return 0
+    if argv[:4] != ["functionapp", "deployment", "source", "config-zip"]:
+        return _fail(f"the Azure twin does not model `az {shlex.join(argv)}`", 2)
+    state = Path(os.environ[STATE_VARIABLE])
+    twin = AzureTwin.load(state)
+    caller = Caller.from_env()
+    name, group = _option(argv, "--name"), _option(argv, "--resource-group")
+    apps = [a for s in twin.deployed() for a in s.function_apps if (a.name, a.resource_group) == (name, group)]
+    if not apps:
+        error: Exception = errors.not_found("Microsoft.Web/sites", name, group)
+    elif not caller.reaches(twin, apps[0].resource_id, public=apps[0].public_network_access):
+        error = errors.site_forbidden(name)
+    else:
+        apps[0].packages.append(Path(_option(argv, "--src")).name)
+        twin.calls.append(Call(caller=str(caller), operation="publish function app", target=name))
+        twin.save(state)
+        return 0
+    twin.calls.append(Call(caller=str(caller), operation="publish function app", target=name, refused=str(error)))
+    twin.save(state)
+    print(f"ERROR: {error}", file=sys.stderr)
+    return 1
+
+
+def main() -> int:
+    command, argv = sys.argv[1], sys.argv[2:]
+    # The step's own folder (the project) first, so its `pipelines` package is the one that runs; then the twin.
+    sys.path[0:1] = [os.getcwd(), str(Path(__file__).resolve().parent.parent)]  # not this file's folder
+    return {"python": python, "pulumi": pulumi, "az": az}[command](argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
