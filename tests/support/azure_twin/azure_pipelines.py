@@ -10,6 +10,7 @@ agent are skipped, each for a stated reason, and any other step kind fails the r
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipelines.validation import expressions
 from pipelines.validation.documents import Document, load
 from pipelines.validation.expressions import evaluate
 from pipelines.validation.templates import expand
@@ -85,7 +87,13 @@ def expanded(path: Path, parameters: dict[str, Any] | None = None) -> dict[str, 
         {**spec, "default": (parameters or {}).get(spec["name"], spec.get("default"))}
         for spec in data.get("parameters") or []
     ]
-    return expand(Document(path=document.path, data=data, kind=document.kind), superset=False).body
+    # Azure Pipelines' convertToJson (indented JSON), which the static checks' evaluator leaves unresolved: lent to
+    # the evaluator for this expansion only, so the checks keep their own behaviour.
+    expressions.FUNCTIONS["convertToJson"] = lambda value: json.dumps(value, indent=2)
+    try:
+        return expand(Document(path=document.path, data=data, kind=document.kind), superset=False).body
+    finally:
+        del expressions.FUNCTIONS["convertToJson"]
 
 
 def _quote(value: Any) -> str:

@@ -59,7 +59,7 @@ class Cloud:
                     reachable = self.caller.reaches(self.twin, registry.resource_id, public=public)
                     self._check(operation, name, None if reachable else errors.private_link_denied("registry"))
                     return registry
-        self._check(operation, name, errors.not_found(f"{ML}/registries", name, "(any)"))
+        self._check(operation, name, errors.not_found(f"{ML}/registries", name, None))
         raise AssertionError
 
     def endpoint(self, ws: Workspace, name: str, kind: str) -> Endpoint:
@@ -102,7 +102,7 @@ class Cloud:
             return None
         kind = {"model": "models", "environment": "environments", "data": "data"}[ref.kind]
         shown = f"{ref.name}/versions/{ref.version}" if ref.version not in (None, "latest") else ref.name
-        return errors.not_found(f"{owner}/{kind}", shown, ws.resource_group)
+        return errors.not_found(f"{owner}/{kind}", shown, None if ref.registry else ws.resource_group)
 
     # Jobs.
     def submit_job(self, ws: Workspace, spec_path: Path, experiment: str | None, overrides: Mapping[str, str]) -> str:

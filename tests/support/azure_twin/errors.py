@@ -20,11 +20,13 @@ def _with_status(error: HttpResponseError, status: int, code: str) -> HttpRespon
     return error
 
 
-def not_found(resource_type: str, name: str, resource_group: str) -> ResourceNotFoundError:
-    """What ARM answers for a resource that does not exist: 404 ResourceNotFound."""
+def not_found(resource_type: str, name: str, resource_group: str | None) -> ResourceNotFoundError:
+    """What ARM answers for a resource that does not exist: 404 ResourceNotFound (registries are looked up by name
+    alone, so their message names no resource group)."""
+    where = f" under resource group '{resource_group}'" if resource_group else ""
     message = (
-        f"(ResourceNotFound) The Resource '{resource_type}/{name}' under resource group '{resource_group}' "
-        "was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix"
+        f"(ResourceNotFound) The Resource '{resource_type}/{name}'{where} was not found. "
+        "For more details please go to https://aka.ms/ARMResourceNotFoundFix"
     )
     error = ResourceNotFoundError(message=message)
     _with_status(error, 404, "ResourceNotFound")

@@ -29,6 +29,14 @@ def _fail(message: str, code: int = 127) -> int:
 def _run_module(module: str, args: list[str]) -> int:
     sys.argv = [module, *args]
     try:
+        import importlib.util
+
+        if importlib.util.find_spec(module) is None:
+            raise ModuleNotFoundError(module)
+    except ModuleNotFoundError:
+        print(f"{sys.executable}: No module named {module}", file=sys.stderr)  # what `python -m` says, exit 1
+        return 1
+    try:
         runpy.run_module(module, run_name="__main__", alter_sys=True)
     except SystemExit as done:
         return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
@@ -49,7 +57,12 @@ def python(argv: list[str]) -> int:
     twin = AzureTwin.load(state)
     caller = Caller.from_env()
     if module.startswith("pipelines.scripts."):
+        import time
+
         from pipelines.scripts import aml_client
+
+        # Operations complete at once in the twin: a script's dwell between traffic steps need not pass for real.
+        time.sleep = lambda seconds: None
 
         aml_client.from_args = lambda a: TwinAmlClient(  # the seam every script uses: `api or from_args(args)`
             twin, caller, subscription_id=a.subscription_id, resource_group=a.resource_group, workspace=a.workspace

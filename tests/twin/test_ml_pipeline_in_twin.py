@@ -1,0 +1,50 @@
+"""pipelines/azure-pipelines/ml.yml run step by step against the twins, from a generated project (the layout its
+paths follow): train in dev, register and share to the registry, release blue/green to staging then prod."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipelines.validation.documents import PIPELINES_ROOT
+from tests.support.azure_twin.azure_pipelines import expanded, run_azure_pipeline
+
+pytestmark = pytest.mark.slow
+
+
+def test_ml_pipeline_releases_the_one_registry_model_to_staging_and_prod(cloud, generated, project_copy):
+    project = project_copy(generated("online", "azure-pipelines"))
+    run = run_azure_pipeline(PIPELINES_ROOT / "ml.yml", cloud, project)
+    assert run.failures() == [], "\n\n".join(run.failures())
+    registry_name = cloud.stacks["prod"].outputs["amlRegistryName"]
+    registry = next(r for s in cloud.deployed() for r in s.registries if r.name == registry_name)
+    assert registry.models == {"model": ["1"]}, "trained once in dev, shared once"
+    for stack in ("staging", "prod"):
+        endpoint = cloud.stacks[stack].workspaces[0].endpoints["model-online"]
+        live = [name for name, share in endpoint.traffic.items() if share == 100]
+        assert len(live) == 1, f"{stack}: {endpoint.traffic}"
+        assert endpoint.deployments[live[0]].model == f"azureml://registries/{registry_name}/models/model/versions/1"
+    assert cloud.stacks["staging"].workspaces[0].jobs == {} == cloud.stacks["prod"].workspaces[0].jobs, "no retraining"
+    assert cloud.refusals() == []
+
+
+def test_ml_pipeline_batch_scoring_reads_a_datastore_of_the_prod_stack(cloud, generated, project_copy):
+    project = project_copy(generated("both", "azure-pipelines"))
+    run = run_azure_pipeline(PIPELINES_ROOT / "ml.yml", cloud, project, {"runBatchScoring": True})
+    assert run.failures() == [], "\n\n".join(run.failures())
+    jobs = cloud.stacks["prod"].workspaces[0].jobs
+    assert [job.job_type for job in jobs.values()] == ["batch"]
+    assert cloud.refusals() == []
+
+
+def test_ml_pipeline_jobs_that_touch_a_private_stack_run_on_that_stacks_pool(stack_twins):
+    """Per CONTRACT.md: a job touching a private stack runs on `pool: name: <agentPoolName>`."""
+    body = expanded(PIPELINES_ROOT / "ml.yml", {"runBatchScoring": True})
+    private = {s for s, t in stack_twins.items() if not t.workspaces[0].public_network_access}
+    wrong = []
+    for stage in body["stages"]:
+        groups = [v["group"] for v in stage.get("variables") or [] if isinstance(v, dict) and "group" in v]
+        stack = next((g.removeprefix("mlops-aml-") for g in groups), None)
+        for job in stage["jobs"]:
+            if stack in private and (job.get("pool") or {}).get("name") != "$(AML_AGENT_POOL)":
+                wrong.append(f"{stage['stage']}/{job.get('job') or job.get('deployment')}: pool {job.get('pool')}")
+    assert wrong == []
