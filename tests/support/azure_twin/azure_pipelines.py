@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,13 +22,10 @@ from pipelines.validation.documents import Document, load
 from pipelines.validation.expressions import evaluate
 from pipelines.validation.templates import expand
 
+from .agent import install_wrappers, run_bash
 from .caller import Caller
 from .model import AzureTwin
-from .shims import STATE_VARIABLE, SUBSCRIPTION_VARIABLE
 from .variables import GROUP_PREFIX, group_variables
-
-SHIMS = Path(__file__).resolve().parent / "shims.py"
-SUBSCRIPTION = "6f1a3c52-0d4e-4b7a-9c1e-2f3a4b5c6d7e"  # infra.plan.engine.DEFAULT_SUBSCRIPTION_ID
 INFRA_STATE = {
     "PULUMI_STATE_STORAGE_ACCOUNT": "stmlopsstate001",
     "PULUMI_STATE_CONTAINER": "pulumi-state",
@@ -108,12 +103,7 @@ class Runner:
         self.project = project
         self.scratch = Path(tempfile.mkdtemp(prefix="azure-twin-"))
         self.state = self.scratch / "twin.json"
-        self.bin = self.scratch / "bin"
-        self.bin.mkdir()
-        for command, name in (("python", "python"), ("python", "python3"), ("az", "az"), ("pulumi", "pulumi")):
-            wrapper = self.bin / name
-            wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{SHIMS}" {command} "$@"\n')
-            wrapper.chmod(0o755)
+        self.bin = install_wrappers(self.scratch / "bin")
         self.predefined = {
             "Build.SourceBranch": "refs/heads/main",
             "Build.Reason": build_reason,
@@ -257,22 +247,17 @@ class Runner:
             raise NotImplementedError(msg)
         env = {k.upper().replace(".", "_"): v for k, v in scope.items()}
         env.update({str(k): self._macros(str(v), scope) for k, v in (step.get("env") or {}).items()})
-        env.update(caller.env())
-        env.update({
-            "PATH": f"{self.bin}:/usr/bin:/bin",
-            "HOME": str(self.scratch),
-            STATE_VARIABLE: str(self.state),
-            SUBSCRIPTION_VARIABLE: SUBSCRIPTION,
+        env.update({  # what AzureCLI@2 with addSpnToEnvironment gives the script (workload identity federation)
             "servicePrincipalId": "00000000-0000-0000-0000-00000000c0de",
             "tenantId": "0c5a9e1f-7b2d-4e3a-8f6c-1d2e3f4a5b6c",
             "idToken": "federated-token",
         })
         for folder in ("staging", "workspace", "tmp"):
             (self.scratch / folder).mkdir(exist_ok=True)
-        done = subprocess.run(
-            ["bash", "--noprofile", "--norc", "-c", self._macros(script, scope)],
-            cwd=self._macros(workdir, scope), env=env, capture_output=True, text=True, timeout=600, check=False,
-        )
+        done = run_bash(
+            self._macros(script, scope), cwd=self._macros(workdir, scope), env=env, caller=caller,
+            bin_dir=self.bin, state=self.state, home=self.scratch,
+        )  # fmt: skip
         text = done.stdout + done.stderr
         self.run.steps.append(StepRun(job, label, str(caller), done.returncode, text))
         for line in done.stdout.splitlines():
