@@ -34,7 +34,9 @@ def generated(tmp_path_factory: pytest.TempPathFactory):
     def project(deployment: str, ci_provider: str) -> Path:
         if (deployment, ci_provider) not in made:
             made[(deployment, ci_provider)] = generate(
-                tmp_path_factory.mktemp(f"{deployment}-{ci_provider}"), deployment=deployment, ci_provider=ci_provider
+                tmp_path_factory.mktemp(f"{deployment}-{ci_provider}"),
+                deployment=deployment,
+                ci_provider=ci_provider,
             )
         return made[(deployment, ci_provider)]
 

@@ -26,7 +26,9 @@ def ml_layout_project(folder: Path, dev: StackTwin) -> Path:
             "compute": f"azureml:{CPU_CLUSTER_NAME}",
             "environment": "azureml://registries/azureml/environments/sklearn-1.5/labels/latest",
             "experiment_name": "train",
-            "inputs": {"data": {"type": "uri_folder", "path": f"azureml://datastores/{datastore}/paths/train/"}},
+            "inputs": {
+                "data": {"type": "uri_folder", "path": f"azureml://datastores/{datastore}/paths/train/"}
+            },
             "outputs": {"model": {"type": "mlflow_model"}},
         },
         "deploy/online-deployment.yml": {

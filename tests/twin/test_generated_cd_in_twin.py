@@ -20,7 +20,12 @@ DEPLOYMENTS = ("online", "batch", "both")
 def released_everywhere(cloud: AzureTwin, project: Path, deployment: str) -> list[str]:
     """What is wrong with staging and prod after a CD run: each must serve the one promoted registry version."""
     problems = []
-    shared = [(r.name, name, versions) for s in cloud.deployed() for r in s.registries for name, versions in r.models.items()]
+    shared = [
+        (r.name, name, versions)
+        for s in cloud.deployed()
+        for r in s.registries
+        for name, versions in r.models.items()
+    ]
     if [(name, versions) for _, name, versions in shared] != [(project.name, ["1"])]:
         problems.append(f"registries hold {shared}, expected {project.name} version 1 once")
     uri = f"azureml://registries/{shared[0][0]}/models/{project.name}/versions/1" if shared else "?"
@@ -35,14 +40,18 @@ def released_everywhere(cloud: AzureTwin, project: Path, deployment: str) -> lis
         if deployment in ("batch", "both"):
             defaults = [e.deployments[e.default_deployment].model for e in batch if e.default_deployment]
             if defaults != [uri] or not any(j.job_type == "batch" for j in workspace.jobs.values()):
-                problems.append(f"{stack}: batch endpoints default to {defaults} and scored {list(workspace.jobs)}")
+                problems.append(
+                    f"{stack}: batch endpoints default to {defaults} and scored {list(workspace.jobs)}"
+                )
         if any(j.job_type != "batch" for j in workspace.jobs.values()):
             problems.append(f"{stack} trained: {list(workspace.jobs)}")
     return problems + [f"refused: {call}" for call in cloud.refusals()]
 
 
 @pytest.mark.parametrize("deployment", DEPLOYMENTS)
-def test_azure_pipelines_cd_trains_once_and_releases_the_registry_version(cloud, generated, project_copy, deployment):
+def test_azure_pipelines_cd_trains_once_and_releases_the_registry_version(
+    cloud, generated, project_copy, deployment
+):
     project = project_copy(generated(deployment, "azure-pipelines"))
     run = run_azure_pipeline(project / ".azure-pipelines" / "cd.yml", cloud, project)
     assert run.failures() == [], "\n\n".join(run.failures())
@@ -50,7 +59,9 @@ def test_azure_pipelines_cd_trains_once_and_releases_the_registry_version(cloud,
 
 
 @pytest.mark.parametrize("deployment", DEPLOYMENTS)
-def test_github_actions_cd_trains_once_and_releases_the_registry_version(cloud, generated, project_copy, deployment):
+def test_github_actions_cd_trains_once_and_releases_the_registry_version(
+    cloud, generated, project_copy, deployment
+):
     project = project_copy(generated(deployment, "github-actions"))
     run = run_github_workflow(project / ".github" / "workflows" / "cd.yml", cloud, project)
     assert run.failures() == [], "\n\n".join(run.failures())

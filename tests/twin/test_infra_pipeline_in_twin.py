@@ -12,7 +12,9 @@ from tests.support.azure_twin.from_plan import REPO, STACKS, cloud_of
 pytestmark = pytest.mark.slow
 
 
-def test_main_deploys_each_stack_then_publishes_its_lifecycle_handler_from_a_network_that_reaches_it(stack_twins):
+def test_main_deploys_each_stack_then_publishes_its_lifecycle_handler_from_a_network_that_reaches_it(
+    stack_twins,
+):
     """A function app with public network access disabled takes deployments only through its private endpoint:
     its SCM site refuses other clients with 403 (https://learn.microsoft.com/en-us/azure/app-service/
     overview-access-restrictions). The twin starts with nothing deployed: each stack exists once its `pulumi up` ran.
@@ -26,7 +28,9 @@ def test_main_deploys_each_stack_then_publishes_its_lifecycle_handler_from_a_net
             assert app.packages == ["lifecycle_events.zip"], f"{stack}: handler {app.name} was not published"
     assert cloud.refusals() == []
     ran = [key.split(".")[0] for key, result in run.results.items() if result == "Succeeded"]
-    assert list(dict.fromkeys(ran)) == [f"{kind}_{stack}" for stack in STACKS for kind in ("Deploy", "Publish")]
+    assert list(dict.fromkeys(ran)) == [
+        f"{kind}_{stack}" for stack in STACKS for kind in ("Deploy", "Publish")
+    ]
 
 
 def test_a_pull_request_previews_every_stack_and_deploys_none(stack_twins):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from pipelines.validation.documents import PIPELINES_ROOT
-from tests.support.azure_twin.azure_pipelines import expanded, run_azure_pipeline
+from tests.support.azure_twin.azure_pipelines import run_azure_pipeline
 from tests.twin.ml_layout import ml_layout_project
 
 pytestmark = pytest.mark.slow
@@ -23,7 +23,10 @@ def test_ml_pipeline_releases_the_one_registry_model_to_staging_and_prod(cloud, 
         endpoint = cloud.stacks[stack].workspaces[0].endpoints["model-online"]
         live = [name for name, share in endpoint.traffic.items() if share == 100]
         assert len(live) == 1, f"{stack}: {endpoint.traffic}"
-        assert endpoint.deployments[live[0]].model == f"azureml://registries/{registry_name}/models/model/versions/1"
+        assert (
+            endpoint.deployments[live[0]].model
+            == f"azureml://registries/{registry_name}/models/model/versions/1"
+        )
         assert cloud.stacks[stack].workspaces[0].jobs == {}, f"{stack} must not retrain"
     assert cloud.refusals() == []
 
@@ -34,17 +37,3 @@ def test_ml_pipeline_batch_scoring_reads_a_datastore_of_the_prod_stack(cloud, tm
     assert run.failures() == [], "\n\n".join(run.failures())
     assert [job.job_type for job in cloud.stacks["prod"].workspaces[0].jobs.values()] == ["batch"]
     assert cloud.refusals() == []
-
-
-def test_ml_pipeline_jobs_that_touch_a_private_stack_run_on_that_stacks_pool(stack_twins):
-    """Per CONTRACT.md: a job touching a private stack runs on `pool: name: <agentPoolName>` (AML_AGENT_POOL)."""
-    body = expanded(PIPELINES_ROOT / "ml.yml", {"runBatchScoring": True})
-    private = {s for s, t in stack_twins.items() if not t.workspaces[0].public_network_access}
-    wrong = []
-    for stage in body["stages"]:
-        groups = [v["group"] for v in stage.get("variables") or [] if isinstance(v, dict) and "group" in v]
-        stack = next((g.removeprefix("mlops-aml-") for g in groups), None)
-        for job in stage["jobs"]:
-            if stack in private and (job.get("pool") or {}).get("name") != "$(AML_AGENT_POOL)":
-                wrong.append(f"{stage['stage']}/{job.get('job') or job.get('deployment')}: pool {job.get('pool')}")
-    assert wrong == []

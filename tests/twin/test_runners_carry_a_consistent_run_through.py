@@ -33,9 +33,15 @@ def test_ml_yml_outputs_flow_from_training_to_both_releases(cloud, tmp_path):
     cloud = _opened(cloud, {"model-online": "online"})
     registry = cloud.stacks["prod"].outputs["amlRegistryName"]
     cloud.stacks["dev"].outputs["amlRegistryName"] = registry  # dev promotes into prod's registry
-    run = run_azure_pipeline(PIPELINES_ROOT / "ml.yml", cloud, ml_layout_project(tmp_path, cloud.stacks["dev"]))
+    run = run_azure_pipeline(
+        PIPELINES_ROOT / "ml.yml", cloud, ml_layout_project(tmp_path, cloud.stacks["dev"])
+    )
     assert run.failures() == [], "\n\n".join(run.failures())
-    waits = [key for key, result in run.results.items() if key.startswith("Train.train_wait_") and result != "Skipped"]
+    waits = [
+        key
+        for key, result in run.results.items()
+        if key.startswith("Train.train_wait_") and result != "Skipped"
+    ]
     assert waits == ["Train.train_wait_1"], "the job completed during the first attempt: no re-queue"
     job = next(iter(cloud.stacks["dev"].workspaces[0].jobs))
     assert run.outputs["Train.train"]["verdict.amlJobName"] == job
@@ -55,6 +61,8 @@ def test_github_actions_outputs_flow_from_submission_to_the_wait_jobs(cloud, gen
     job = next(iter(cloud.stacks["dev"].workspaces[0].jobs))
     submitted = "".join(s.output for s in run.steps if s.job == "train_submit")
     assert f"variable=amlJobName;isOutput=true]{job}" in submitted
-    assert run.results["train_wait_1"] == "success" and "train_wait_2" not in run.results, "Done after attempt 1"
+    assert run.results["train_wait_1"] == "success" and "train_wait_2" not in run.results, (
+        "Done after attempt 1"
+    )
     # The final job waits for the job named through needs.train_submit.outputs.job (empty would fail its script).
     assert run.results["train"] == "success"

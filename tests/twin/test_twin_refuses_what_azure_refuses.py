@@ -75,8 +75,14 @@ def test_a_job_on_the_stacks_compute_and_datastore_is_accepted(cloud, tmp_path):
     ("spec", "missing"),
     [
         ({"compute": "azureml:gpu-cluster"}, "computes/gpu-cluster'"),
-        ({"compute": "azureml:cpu-cluster", "environment": "azureml:train-env@latest"}, "environments/train-env'"),
-        ({"compute": "azureml:cpu-cluster", "environment": "azureml:train-env:3"}, "environments/train-env/versions/3'"),
+        (
+            {"compute": "azureml:cpu-cluster", "environment": "azureml:train-env@latest"},
+            "environments/train-env'",
+        ),
+        (
+            {"compute": "azureml:cpu-cluster", "environment": "azureml:train-env:3"},
+            "environments/train-env/versions/3'",
+        ),
     ],
 )
 def test_a_job_naming_a_compute_or_environment_nothing_created_is_refused(cloud, tmp_path, spec, missing):
@@ -137,7 +143,9 @@ def test_an_agent_in_the_stacks_vnet_reaches_its_private_workspace_and_others_do
     inside = client(cloud, "staging", Caller(pool="mdp-mlops-staging"))
     with pytest.raises(DeploymentError, match="get job missing-job") as refused:
         inside.job_status("missing-job")
-    assert isinstance(_cause(refused), ResourceNotFoundError), "inside the VNet the call reaches the workspace"
+    assert isinstance(_cause(refused), ResourceNotFoundError), (
+        "inside the VNet the call reaches the workspace"
+    )
     with pytest.raises(DeploymentError, match="HTTP 403"):
         client(cloud, "staging", Caller(pool="mdp-mlops-prod")).job_status("missing-job")
     # Reached the workspace, then no such job; then refused at the workspace's door.

@@ -26,6 +26,7 @@ from .agent import install_wrappers, run_bash
 from .caller import Caller
 from .model import AzureTwin
 from .variables import GROUP_PREFIX, group_variables
+
 INFRA_STATE = {
     "PULUMI_STATE_STORAGE_ACCOUNT": "stmlopsstate001",
     "PULUMI_STATE_CONTAINER": "pulumi-state",
@@ -71,7 +72,11 @@ class PipelineRun:
     outputs: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def failures(self) -> list[str]:
-        return [f"{s.job}/{s.name} ({s.caller}) exit {s.exit_code}:\n{s.output[-3000:]}" for s in self.steps if s.exit_code]
+        return [
+            f"{s.job}/{s.name} ({s.caller}) exit {s.exit_code}:\n{s.output[-3000:]}"
+            for s in self.steps
+            if s.exit_code
+        ]
 
 
 def expanded(path: Path, parameters: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -136,7 +141,9 @@ class Runner:
             return dict(INFRA_STATE)
         stack = name.removeprefix(GROUP_PREFIX)
         if not name.startswith(GROUP_PREFIX) or stack not in self.twin.stacks:
-            msg = f"variable group {name!r} could not be found (the twin has stacks {sorted(self.twin.stacks)})"
+            msg = (
+                f"variable group {name!r} could not be found (the twin has stacks {sorted(self.twin.stacks)})"
+            )
             raise LookupError(msg)
         return group_variables(self.twin.stacks[stack].outputs) if self.twin.stacks[stack].deployed else {}
 
@@ -152,7 +159,9 @@ class Runner:
             where = first if kind == "stageDependencies" else stage
             return _quote(self.run.outputs.get(f"{where}.{job}", {}).get(key, ""))
 
-        text = re.sub(r"(stageDependencies|dependencies)\.(\w+)(?:\.(\w+))?\.outputs\['([^']+)'\]", output, text)
+        text = re.sub(
+            r"(stageDependencies|dependencies)\.(\w+)(?:\.(\w+))?\.outputs\['([^']+)'\]", output, text
+        )
         text = re.sub(r"dependencies\.(\w+)\.result", lambda m: _quote(self._result(stage, m.group(1))), text)
         text = re.sub(r"variables\['([^']+)'\]", lambda m: _quote(scope.get(m.group(1), "")), text)
         results = [self._result(stage, d) for d in deps]
@@ -190,7 +199,9 @@ class Runner:
         self.twin.stacks, self.twin.calls = after.stacks, after.calls
         return self.run
 
-    def _stage_condition(self, condition: str, scope: dict[str, str], results: dict[str, str], deps: list[str]) -> Any:
+    def _stage_condition(
+        self, condition: str, scope: dict[str, str], results: dict[str, str], deps: list[str]
+    ) -> Any:
         ok = all(results.get(d) == "Succeeded" for d in deps)
         text = condition.replace("succeeded()", "true" if ok else "false")
         text = re.sub(r"variables\['([^']+)'\]", lambda m: _quote(scope.get(m.group(1), "")), text)
@@ -206,14 +217,26 @@ class Runner:
                 self.run.results[f"{stage}.{name}"] = "Skipped"
                 continue
             self.run.results[f"{stage}.{name}"] = self._run_job(stage, name, job, dict(scope), depends)
-        return "Failed" if any(r == "Failed" for k, r in self.run.results.items() if k.startswith(f"{stage}.")) else "Succeeded"
+        return (
+            "Failed"
+            if any(r == "Failed" for k, r in self.run.results.items() if k.startswith(f"{stage}."))
+            else "Succeeded"
+        )
 
-    def _run_job(self, stage: str, name: str, job: dict[str, Any], scope: dict[str, str], depends: list[str]) -> str:
+    def _run_job(
+        self, stage: str, name: str, job: dict[str, Any], scope: dict[str, str], depends: list[str]
+    ) -> str:
         for key, value in self._groups(job.get("variables")).items():
             runtime = _RUNTIME.match(value.strip())
-            scope[key] = str(self._expression(runtime.group(1), scope, stage, depends)) if runtime else self._macros(value, scope)
+            scope[key] = (
+                str(self._expression(runtime.group(1), scope, stage, depends))
+                if runtime
+                else self._macros(value, scope)
+            )
         pool = job.get("pool")
-        caller = Caller.from_pool({k: self._macros(str(v), scope) for k, v in pool.items()} if isinstance(pool, dict) else pool)
+        caller = Caller.from_pool(
+            {k: self._macros(str(v), scope) for k, v in pool.items()} if isinstance(pool, dict) else pool
+        )
         steps = job.get("steps") or job["strategy"]["runOnce"]["deploy"]["steps"]
         outputs = self.run.outputs.setdefault(f"{stage}.{name}", {})
         for step in steps:
@@ -247,11 +270,13 @@ class Runner:
             raise NotImplementedError(msg)
         env = {k.upper().replace(".", "_"): v for k, v in scope.items()}
         env.update({str(k): self._macros(str(v), scope) for k, v in (step.get("env") or {}).items()})
-        env.update({  # what AzureCLI@2 with addSpnToEnvironment gives the script (workload identity federation)
-            "servicePrincipalId": "00000000-0000-0000-0000-00000000c0de",
-            "tenantId": "0c5a9e1f-7b2d-4e3a-8f6c-1d2e3f4a5b6c",
-            "idToken": "federated-token",
-        })
+        env.update(
+            {  # what AzureCLI@2 with addSpnToEnvironment gives the script (workload identity federation)
+                "servicePrincipalId": "00000000-0000-0000-0000-00000000c0de",
+                "tenantId": "0c5a9e1f-7b2d-4e3a-8f6c-1d2e3f4a5b6c",
+                "idToken": "federated-token",
+            }
+        )
         for folder in ("staging", "workspace", "tmp"):
             (self.scratch / folder).mkdir(exist_ok=True)
         done = run_bash(
@@ -276,4 +301,3 @@ def run_azure_pipeline(path: Path, twin: AzureTwin, project: Path, parameters: d
                        *, build_reason: str = "IndividualCI") -> PipelineRun:  # fmt: skip
     """Run the pipeline at `path` (expanded with `parameters`) from `project` against `twin` (changed in place)."""
     return Runner(twin, project, build_reason=build_reason).run_pipeline(expanded(path, parameters))
-

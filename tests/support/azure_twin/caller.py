@@ -17,6 +17,8 @@ POOL_VARIABLE = "AZURE_TWIN_CALLER_POOL"
 IMAGE_VARIABLE = "AZURE_TWIN_CALLER_IMAGE"
 DEFAULT_IMAGE = "ubuntu-latest"
 """What Azure Pipelines runs a job on when YAML names no pool (the hosted Azure Pipelines pool)."""
+HOSTED_POOL = "Azure Pipelines"
+"""The name of Azure Pipelines' Microsoft-hosted pool: `name: Azure Pipelines` is a hosted agent too."""
 
 
 @dataclass(frozen=True)
@@ -29,13 +31,14 @@ class Caller:
     @classmethod
     def from_pool(cls, pool: Any) -> Caller:
         """The caller for a job's `pool:` value (a mapping, a pool name, or None)."""
-        if isinstance(pool, str) and pool:
-            return cls(pool=pool)
-        if isinstance(pool, dict) and pool.get("name"):
-            return cls(pool=str(pool["name"]))
-        if isinstance(pool, dict) and pool.get("vmImage"):
-            return cls(vm_image=str(pool["vmImage"]))
-        return cls(vm_image=DEFAULT_IMAGE)
+        if isinstance(pool, str):
+            pool = {"name": pool}
+        if not isinstance(pool, dict):
+            return cls(vm_image=DEFAULT_IMAGE)
+        name, image = str(pool.get("name") or ""), str(pool.get("vmImage") or "")
+        if name and name != HOSTED_POOL:
+            return cls(pool=name)
+        return cls(vm_image=image or DEFAULT_IMAGE)
 
     @classmethod
     def from_env(cls) -> Caller:
@@ -51,11 +54,17 @@ class Caller:
         """The stacks whose VNet this agent runs in."""
         if not self.pool:
             return []
-        return [s for s in twin.deployed() if s.outputs.get("agentPoolName") and s.outputs["agentPoolName"] == self.pool]
+        return [
+            s
+            for s in twin.deployed()
+            if s.outputs.get("agentPoolName") and s.outputs["agentPoolName"] == self.pool
+        ]
 
     def reaches(self, twin: AzureTwin, resource_id: str, *, public: bool) -> bool:
         """Whether this agent reaches the data plane of `resource_id`."""
         if public:
             return True
         wanted = resource_id.casefold()
-        return any(wanted in {t.casefold() for t in stack.private_link_targets} for stack in self.networks(twin))
+        return any(
+            wanted in {t.casefold() for t in stack.private_link_targets} for stack in self.networks(twin)
+        )

@@ -12,6 +12,7 @@ from typing import Any
 
 from infra.plan.engine import Plan, PlannedResource, run_program
 from infra.plan.stack_files import load_stack_config
+
 from .model import (
     AgentPool,
     AzureTwin,
@@ -32,7 +33,12 @@ WEB_APP = "azure-native:web:WebApp"
 PRIVATE_ENDPOINT = "azure-native:network:PrivateEndpoint"
 AGENT_POOL = "azure-native:devopsinfrastructure:Pool"
 
-SYSTEM_DATASTORES = ("workspaceblobstore", "workspacefilestore", "workspaceartifactstore", "workspaceworkingdirectory")
+SYSTEM_DATASTORES = (
+    "workspaceblobstore",
+    "workspacefilestore",
+    "workspaceartifactstore",
+    "workspaceworkingdirectory",
+)
 """Datastores Azure ML creates with every workspace (not declared by the program)."""
 
 
@@ -63,6 +69,9 @@ def _workspace(plan: Plan, resource: PlannedResource) -> Workspace:
         resource_group=str(resource.inputs["resourceGroupName"]),
         subscription_id=str(plan.outputs.get("subscriptionId", "")),
         public_network_access=_public(resource.inputs),
+        managed_network_isolation=str(
+            (resource.inputs.get("managedNetwork") or {}).get("isolationMode", "Disabled")
+        ),
         datastores=[*SYSTEM_DATASTORES, *(_name(r, "name") for r in children if r.type == DATASTORE)],
         computes=[_name(r, "computeName") for r in children if r.type == COMPUTE],
     )
@@ -101,7 +110,8 @@ def stack_twin(plan: Plan) -> StackTwin:
             for r in function_apps
         ],
         agent_pools=[
-            AgentPool(name=_name(r, "poolName"), resource_id=str(r.resource_id)) for r in plan.of_type(AGENT_POOL)
+            AgentPool(name=_name(r, "poolName"), resource_id=str(r.resource_id))
+            for r in plan.of_type(AGENT_POOL)
         ],
         private_link_targets=_private_link_targets(plan),
     )
@@ -109,4 +119,6 @@ def stack_twin(plan: Plan) -> StackTwin:
 
 def cloud_of(stacks: dict[str, StackTwin], *, deployed: bool) -> AzureTwin:
     """A fresh twin of `stacks`; `deployed` as if the infra pipeline had already run `pulumi up` on each."""
-    return AzureTwin(stacks={name: t.model_copy(deep=True, update={"deployed": deployed}) for name, t in stacks.items()})
+    return AzureTwin(
+        stacks={name: t.model_copy(deep=True, update={"deployed": deployed}) for name, t in stacks.items()}
+    )

@@ -32,7 +32,9 @@ SKIPPED_ACTIONS = {
     "./.github/actions/azure-python": "installs the project and signs in with azure/login (OIDC)",
 }
 _EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
-_TOKEN = re.compile(r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<num>\d+(?:\.\d+)?)|(?P<op>==|!=|&&|\|\||!|\(|\))|(?P<name>[A-Za-z_][\w.-]*))")
+_TOKEN = re.compile(
+    r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<num>\d+(?:\.\d+)?)|(?P<op>==|!=|&&|\|\||!|\(|\))|(?P<name>[A-Za-z_][\w.-]*))"
+)
 
 
 class _Expression:
@@ -76,7 +78,11 @@ class _Expression:
             op = self.tokens[self.pos][1]
             self.pos += 1
             right = self._primary()
-            same = str(left).casefold() == str(right).casefold() if left is not None and right is not None else left == right
+            same = (
+                str(left).casefold() == str(right).casefold()
+                if left is not None and right is not None
+                else left == right
+            )
             return same if op == "==" else not same
         return left
 
@@ -116,11 +122,18 @@ class WorkflowRunner:
         self.bin = install_wrappers(self.scratch / "bin")
         wrapper(project / ".venv" / "bin" / "python", "python")  # the workflows call .venv/bin/python
         self.run = PipelineRun()
-        self.github = {"ref": "refs/heads/main", "sha": "0123456789abcdef0123456789abcdef01234567", "actor": "release-manager"}
+        self.github = {
+            "ref": "refs/heads/main",
+            "sha": "0123456789abcdef0123456789abcdef01234567",
+            "actor": "release-manager",
+        }
 
     def _vars(self, environment: str) -> dict[str, str]:
         stack = self.twin.stacks[ENVIRONMENT_STACKS[environment]]
-        return {**PROJECT_VARIABLES, **(group_variables(stack.outputs) if stack.deployed else {})}
+        return {
+            **PROJECT_VARIABLES,
+            **(group_variables(stack.outputs, github=True) if stack.deployed else {}),
+        }
 
     def _eval(self, text: str, context: dict[str, Any], status: dict[str, bool]) -> Any:
         stripped = text.strip()
@@ -146,7 +159,12 @@ class WorkflowRunner:
         for name, job in workflow["jobs"].items():
             needs = job.get("needs") or []
             needs = [needs] if isinstance(needs, str) else needs
-            context = {**base, "needs": {n: {"result": results.get(n, "skipped"), "outputs": outputs.get(n, {})} for n in needs}}
+            context = {
+                **base,
+                "needs": {
+                    n: {"result": results.get(n, "skipped"), "outputs": outputs.get(n, {})} for n in needs
+                },
+            }
             status = {
                 "success": all(results.get(n) == "success" for n in needs),
                 "failure": any(results.get(n) == "failure" for n in needs),
@@ -158,7 +176,9 @@ class WorkflowRunner:
                 continue
             if "uses" in job:
                 called = {k: self._substitute(v, context) for k, v in (job.get("with") or {}).items()}
-                ok = self._workflow(self.project / str(job["uses"]).removeprefix("./"), called, f"{prefix}{name}/")
+                ok = self._workflow(
+                    self.project / str(job["uses"]).removeprefix("./"), called, f"{prefix}{name}/"
+                )
                 results[name] = "success" if ok else "failure"
                 continue
             results[name], outputs[name] = self._job(f"{prefix}{name}", job, context)
@@ -168,28 +188,43 @@ class WorkflowRunner:
         environment = self._substitute(job.get("environment", ""), context)
         context = {**context, "vars": self._vars(environment) if environment else {}, "steps": {}}
         runs_on = job.get("runs-on")
+        runs_on = self._substitute(runs_on, context) if isinstance(runs_on, str) else runs_on
         if isinstance(runs_on, list):
             caller = Caller(pool=next(label for label in runs_on if label != "self-hosted"))
         else:
-            caller = Caller(pool=str(runs_on["group"])) if isinstance(runs_on, dict) else Caller(vm_image=str(runs_on))
-        env = {**context["env"], **{k: self._substitute(v, context) for k, v in (job.get("env") or {}).items()}}
+            caller = (
+                Caller(pool=str(runs_on["group"]))
+                if isinstance(runs_on, dict)
+                else Caller(vm_image=str(runs_on))
+            )
+        env = {
+            **context["env"],
+            **{k: self._substitute(v, context) for k, v in (job.get("env") or {}).items()},
+        }
         for index, step in enumerate(job.get("steps") or []):
             label = str(step.get("name") or step.get("uses") or f"step {index}")
             if "uses" in step:
                 action = str(step["uses"]).split("@")[0]
                 if action not in SKIPPED_ACTIONS:
                     raise NotImplementedError(f"{name}: the twin does not run the action {step['uses']!r}")
-                self.run.steps.append(StepRun(name, label, str(caller), None, skipped_because=SKIPPED_ACTIONS[action]))
+                self.run.steps.append(
+                    StepRun(name, label, str(caller), None, skipped_because=SKIPPED_ACTIONS[action])
+                )
                 continue
             output_file = self.scratch / f"output-{name.replace('/', '-')}-{index}"
             output_file.write_text("")
-            step_env = {**env, **{k: self._substitute(v, context) for k, v in (step.get("env") or {}).items()}}
+            step_env = {
+                **env,
+                **{k: self._substitute(v, context) for k, v in (step.get("env") or {}).items()},
+            }
             done = run_bash(
                 self._substitute(step["run"], context), cwd=self.project, caller=caller, bin_dir=self.bin,
                 env={**step_env, "GITHUB_OUTPUT": str(output_file)}, state=self.state, home=self.scratch,
                 options=("-eo", "pipefail"),
             )  # fmt: skip
-            self.run.steps.append(StepRun(name, label, str(caller), done.returncode, done.stdout + done.stderr))
+            self.run.steps.append(
+                StepRun(name, label, str(caller), done.returncode, done.stdout + done.stderr)
+            )
             values = dict(line.split("=", 1) for line in output_file.read_text().splitlines() if "=" in line)
             if "id" in step:
                 context["steps"][step["id"]] = {"outputs": values}
@@ -200,6 +235,8 @@ class WorkflowRunner:
         return "success", {k: self._substitute(v, context) for k, v in (job.get("outputs") or {}).items()}
 
 
-def run_github_workflow(path: Path, twin: AzureTwin, project: Path, inputs: dict[str, Any] | None = None) -> PipelineRun:
+def run_github_workflow(
+    path: Path, twin: AzureTwin, project: Path, inputs: dict[str, Any] | None = None
+) -> PipelineRun:
     """Run the workflow at `path` of `project` against `twin` (changed in place)."""
     return WorkflowRunner(twin, project).run_workflow(path, inputs)

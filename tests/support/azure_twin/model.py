@@ -39,13 +39,16 @@ class Endpoint(BaseModel):
     """online | batch"""
     traffic: dict[str, int] = Field(default_factory=dict)
     default_deployment: str | None = None
+    settings: dict[str, Any] = Field(default_factory=dict)
+    """What its YAML set: description, auth_mode, public_network_access, tags."""
     deployments: dict[str, Deployment] = Field(default_factory=dict)
 
 
 class AssetStore(BaseModel):
     """Versioned assets of a workspace or registry: name -> versions."""
 
-    models: dict[str, list[str]] = Field(default_factory=dict)
+    models: dict[str, dict[str, dict[str, str]]] = Field(default_factory=dict)
+    """Model name -> version -> its tags."""
     environments: dict[str, list[str]] = Field(default_factory=dict)
     data: dict[str, list[str]] = Field(default_factory=dict)
 
@@ -58,6 +61,7 @@ class Workspace(AssetStore):
     resource_group: str
     subscription_id: str
     public_network_access: bool
+    managed_network_isolation: str = "Disabled"
     datastores: list[str]
     computes: list[str] = Field(default_factory=list)
     jobs: dict[str, Job] = Field(default_factory=dict)

@@ -64,8 +64,14 @@ def python(argv: list[str]) -> int:
         # Operations complete at once in the twin: a script's dwell between traffic steps need not pass for real.
         time.sleep = lambda seconds: None
 
-        aml_client.from_args = lambda a: TwinAmlClient(  # the seam every script uses: `api or from_args(args)`
-            twin, caller, subscription_id=a.subscription_id, resource_group=a.resource_group, workspace=a.workspace
+        aml_client.from_args = lambda a: (
+            TwinAmlClient(  # the seam every script uses: `api or from_args(args)`
+                twin,
+                caller,
+                subscription_id=a.subscription_id,
+                resource_group=a.resource_group,
+                workspace=a.workspace,
+            )
         )
     try:
         return _run_module(module, args)
@@ -82,7 +88,11 @@ def pulumi(argv: list[str]) -> int:
     stack = argv[argv.index("--stack") + 1] if "--stack" in argv else ""
     if words[:1] == ["login"] or words[:2] == ["stack", "select"]:
         chosen = argv[-1]
-        return 0 if words[0] == "login" or chosen in twin.stacks else _fail(f"pulumi: no stack named {chosen!r}", 255)
+        return (
+            0
+            if words[0] == "login" or chosen in twin.stacks
+            else _fail(f"pulumi: no stack named {chosen!r}", 255)
+        )
     if stack not in twin.stacks:
         return _fail(f"pulumi {shlex.join(argv)}: no stack named {stack!r}", 255)
     if words[:1] == ["up"]:
@@ -115,7 +125,9 @@ def az(argv: list[str]) -> int:
     twin = AzureTwin.load(state)
     caller = Caller.from_env()
     name, group = _option(argv, "--name"), _option(argv, "--resource-group")
-    apps = [a for s in twin.deployed() for a in s.function_apps if (a.name, a.resource_group) == (name, group)]
+    apps = [
+        a for s in twin.deployed() for a in s.function_apps if (a.name, a.resource_group) == (name, group)
+    ]
     if not apps:
         error: Exception = errors.not_found("Microsoft.Web/sites", name, group)
     elif not caller.reaches(twin, apps[0].resource_id, public=apps[0].public_network_access):
@@ -125,7 +137,9 @@ def az(argv: list[str]) -> int:
         twin.calls.append(Call(caller=str(caller), operation="publish function app", target=name))
         twin.save(state)
         return 0
-    twin.calls.append(Call(caller=str(caller), operation="publish function app", target=name, refused=str(error)))
+    twin.calls.append(
+        Call(caller=str(caller), operation="publish function app", target=name, refused=str(error))
+    )
     twin.save(state)
     print(f"ERROR: {error}", file=sys.stderr)
     return 1
@@ -134,7 +148,7 @@ def az(argv: list[str]) -> int:
 def main() -> int:
     command, argv = sys.argv[1], sys.argv[2:]
     # The step's own folder (the project) first, so its `pipelines` package is the one that runs; then the twin.
-    sys.path[0:1] = [os.getcwd(), str(Path(__file__).resolve().parent.parent)]  # not this file's folder
+    sys.path[0:1] = [str(Path.cwd()), str(Path(__file__).resolve().parent.parent)]  # not this file's folder
     return {"python": python, "pulumi": pulumi, "az": az}[command](argv)
 
 

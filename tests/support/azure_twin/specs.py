@@ -53,7 +53,9 @@ def asset(value: str, kind: str, where: str) -> Reference | None:
     """The asset an `azureml:` or `azureml://registries/` string names, None for anything else (inline, local)."""
     if match := _REGISTRY_ASSET.match(value):
         singular = {"models": "model", "environments": "environment", "data": "data"}[match["kind"]]
-        return Reference(singular, match["name"], match["version"] or match["label"], match["registry"], where)
+        return Reference(
+            singular, match["name"], match["version"] or match["label"], match["registry"], where
+        )
     if value.startswith("azureml://"):
         return None
     if match := _WORKSPACE_ASSET.match(value):
