@@ -42,6 +42,7 @@ def test_every_variable_group_a_pipeline_names_is_a_stacks_group(stack_twins):
     assert groups and unknown == set()
 
 
+@pytest.mark.slow
 def test_every_aml_variable_a_generated_project_uses_is_in_the_group(generated):
     unknown = set()
     for deployment in ("online", "batch", "both"):
