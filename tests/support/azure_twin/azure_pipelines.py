@@ -120,6 +120,9 @@ class Runner:
             "Pipeline.Workspace": str(self.scratch / "workspace"),
             "Agent.TempDirectory": str(self.scratch / "tmp"),
             "Agent.OS": "Linux",
+            "System.AccessToken": "job-access-token",
+            "System.CollectionUri": "https://dev.azure.com/contoso/",
+            "System.TeamProjectId": "5f1b0e2a-3c4d-4e5f-8a9b-0c1d2e3f4a5b",
         }
         self.run = PipelineRun()
 
@@ -145,6 +148,9 @@ class Runner:
                 f"variable group {name!r} could not be found (the twin has stacks {sorted(self.twin.stacks)})"
             )
             raise LookupError(msg)
+        written = AzureTwin.load(self.state).variable_groups.get(name) if self.state.exists() else None
+        if written is not None:  # what the infra pipeline wrote into the Library
+            return {key: str(v.get("value", "")) for key, v in (written.get("variables") or {}).items()}
         return group_variables(self.twin.stacks[stack].outputs) if self.twin.stacks[stack].deployed else {}
 
     def _macros(self, text: str, scope: dict[str, str]) -> str:

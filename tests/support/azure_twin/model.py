@@ -123,6 +123,10 @@ class AzureTwin(BaseModel):
 
     stacks: dict[str, StackTwin] = Field(default_factory=dict)
     calls: list[Call] = Field(default_factory=list)
+    variable_groups: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """Azure DevOps Library: group name -> the group as its REST API returns it (`variables`: name -> value)."""
+    github_environments: dict[str, dict[str, str]] = Field(default_factory=dict)
+    """GitHub environment -> its variables."""
 
     def save(self, path: Path) -> None:
         path.write_text(self.model_dump_json(), encoding="utf-8")

@@ -18,7 +18,7 @@ from pathlib import Path
 STATE_VARIABLE = "AZURE_TWIN_STATE"
 SUBSCRIPTION_VARIABLE = "AZURE_TWIN_SUBSCRIPTION"
 RUNS_FOR_REAL = ("pipelines.scripts.teardown_guard", "functions.publish")
-"""Modules that make no Azure call of their own (functions.publish reads outputs through the `pulumi` wrapper)."""
+"""Modules run without the AML adapter (their only calls are `pulumi`, or HTTP answered by `devops`)."""
 
 
 def _fail(message: str, code: int = 127) -> int:
@@ -73,6 +73,12 @@ def python(argv: list[str]) -> int:
                 workspace=a.workspace,
             )
         )
+    import urllib.request
+
+    from azure_twin import devops
+
+    # The scripts' HTTP boundary: Azure DevOps and GitHub REST answered by the twin, nothing else reachable.
+    urllib.request.urlopen = lambda request, timeout=None, **_: devops.urlopen(twin, request, timeout)
     try:
         return _run_module(module, args)
     finally:
