@@ -1,5 +1,5 @@
 """What a build agent provides a step, shared by the Azure Pipelines and GitHub Actions runners: a PATH whose
-`python`, `python3`, `az` and `pulumi` are answered by the twin (`shims`), and the environment those need."""
+`python`, `python3`, `az`, `pulumi` and `uv` are answered by the twin (`shims`), and the environment they need."""
 
 from __future__ import annotations
 
@@ -23,7 +23,13 @@ def wrapper(path: Path, command: str) -> None:
 
 
 def install_wrappers(folder: Path) -> Path:
-    for command, name in (("python", "python"), ("python", "python3"), ("az", "az"), ("pulumi", "pulumi")):
+    for command, name in (
+        ("python", "python"),
+        ("python", "python3"),
+        ("az", "az"),
+        ("pulumi", "pulumi"),
+        ("uv", "uv"),
+    ):
         wrapper(folder / name, command)
     return folder
 

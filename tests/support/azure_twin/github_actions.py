@@ -30,6 +30,7 @@ PROJECT_VARIABLES = {
 SKIPPED_ACTIONS = {
     "actions/checkout": "source checkout on the runner",
     "./.github/actions/azure-python": "installs the project and signs in with azure/login (OIDC)",
+    "azure/login": "signs in with OIDC (the twin asks for no token)",
 }
 _EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
 _TOKEN = re.compile(
@@ -121,6 +122,7 @@ class WorkflowRunner:
         self.state = self.scratch / "twin.json"
         self.bin = install_wrappers(self.scratch / "bin")
         wrapper(project / ".venv" / "bin" / "python", "python")  # the workflows call .venv/bin/python
+        wrapper(project / ".tools" / "bin" / "uv", "uv")  # ... and the uv the composite action installs
         self.run = PipelineRun()
         self.github = {
             "ref": "refs/heads/main",
@@ -219,7 +221,7 @@ class WorkflowRunner:
             }
             done = run_bash(
                 self._substitute(step["run"], context), cwd=self.project, caller=caller, bin_dir=self.bin,
-                env={**step_env, "GITHUB_OUTPUT": str(output_file)}, state=self.state, home=self.scratch,
+                env={**step_env, "GITHUB_OUTPUT": str(output_file), "RUNNER_TEMP": str(self.scratch)}, state=self.state, home=self.scratch,
                 options=("-eo", "pipefail"),
             )  # fmt: skip
             self.run.steps.append(

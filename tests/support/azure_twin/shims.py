@@ -17,6 +17,8 @@ from pathlib import Path
 
 STATE_VARIABLE = "AZURE_TWIN_STATE"
 SUBSCRIPTION_VARIABLE = "AZURE_TWIN_SUBSCRIPTION"
+ADAPTER_MODULES = ("pipelines.scripts.aml_client", "pipelines.scripts.aml_assets_client")
+"""Modules whose `from_args` builds the Azure ML client a script uses (the twin's adapter replaces it)."""
 RUNS_FOR_REAL = ("pipelines.scripts.teardown_guard", "functions.publish")
 """Modules run without the AML adapter (their only calls are `pulumi`, or HTTP answered by `devops`)."""
 
@@ -57,22 +59,24 @@ def python(argv: list[str]) -> int:
     twin = AzureTwin.load(state)
     caller = Caller.from_env()
     if module.startswith("pipelines.scripts."):
+        import importlib
         import time
-
-        from pipelines.scripts import aml_client
 
         # Operations complete at once in the twin: a script's dwell between traffic steps need not pass for real.
         time.sleep = lambda seconds: None
 
-        aml_client.from_args = lambda a: (
-            TwinAmlClient(  # the seam every script uses: `api or from_args(args)`
+        def twin_client(a: object) -> TwinAmlClient:
+            return TwinAmlClient(
                 twin,
                 caller,
-                subscription_id=a.subscription_id,
-                resource_group=a.resource_group,
-                workspace=a.workspace,
+                subscription_id=a.subscription_id,  # type: ignore[attr-defined]
+                resource_group=a.resource_group,  # type: ignore[attr-defined]
+                workspace=a.workspace,  # type: ignore[attr-defined]
             )
-        )
+
+        for adapter in ADAPTER_MODULES:  # the seam every script uses: `api or <adapter>.from_args(args)`
+            if importlib.util.find_spec(adapter) is not None:
+                importlib.import_module(adapter).from_args = twin_client
     import urllib.request
 
     from azure_twin import devops
@@ -85,27 +89,43 @@ def python(argv: list[str]) -> int:
         twin.save(state)
 
 
+_PULUMI_VALUED = {"--stack", "-s", "--color", "--secrets-provider", "--target", "--config-file", "--parallel"}
+
+
+def _pulumi_words(argv: list[str]) -> tuple[list[str], set[str]]:
+    """Positional words and flags of a `pulumi` command line (values of valued flags dropped)."""
+    words: list[str] = []
+    flags: set[str] = set()
+    rest = iter(argv)
+    for arg in rest:
+        if arg in _PULUMI_VALUED:
+            next(rest, None)
+        elif arg.startswith("-"):
+            flags.add(arg.split("=", 1)[0])
+        else:
+            words.append(arg)
+    return words, flags
+
+
 def pulumi(argv: list[str]) -> int:
     from azure_twin.model import AzureTwin
 
     state = Path(os.environ[STATE_VARIABLE])
     twin = AzureTwin.load(state)
-    words = [a for a in argv if not a.startswith("--") or a in ("--stack", "--json")]
-    stack = argv[argv.index("--stack") + 1] if "--stack" in argv else ""
-    if words[:1] == ["login"] or words[:2] == ["stack", "select"]:
-        chosen = argv[-1]
-        return (
-            0
-            if words[0] == "login" or chosen in twin.stacks
-            else _fail(f"pulumi: no stack named {chosen!r}", 255)
-        )
+    words, flags = _pulumi_words(argv)
+    stack = _option(argv, "--stack") or _option(argv, "-s")
+    if words[:1] == ["login"]:
+        return 0
+    if words[:2] == ["stack", "select"]:
+        chosen = words[2] if len(words) > 2 else stack
+        return 0 if chosen in twin.stacks else _fail(f"pulumi: no stack named {chosen!r}", 255)
     if stack not in twin.stacks:
         return _fail(f"pulumi {shlex.join(argv)}: no stack named {stack!r}", 255)
     if words[:1] == ["up"]:
         twin.stacks[stack].deployed = True
     elif words[:1] == ["destroy"]:
         twin.stacks[stack].deployed = False
-    elif words[:3] == ["stack", "output", "--json"]:
+    elif words[:2] == ["stack", "output"] and "--json" in flags:
         print(json.dumps(twin.stacks[stack].outputs if twin.stacks[stack].deployed else {}))
     elif words[:1] != ["preview"]:
         return _fail(f"the Azure twin does not model `pulumi {shlex.join(argv)}`", 255)
@@ -151,11 +171,28 @@ def az(argv: list[str]) -> int:
     return 1
 
 
+def uv(argv: list[str]) -> int:
+    """`uv export`: the project's pinned requirements (pyproject.toml's dependencies and the requested extras),
+    as the lock would give them for the generated projects, whose pins are exact; no resolver, no network."""
+    import tomllib
+
+    if argv[:1] != ["export"] or "--output-file" not in argv:
+        return _fail(f"the Azure twin's agent has no `uv {shlex.join(argv)}`", 2)
+    project = tomllib.loads(Path("pyproject.toml").read_text(encoding="utf-8"))["project"]
+    extras = [argv[i + 1] for i, arg in enumerate(argv) if arg == "--extra"]
+    lines = [
+        *project.get("dependencies", []),
+        *(d for e in extras for d in project["optional-dependencies"][e]),
+    ]
+    Path(_option(argv, "--output-file")).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return 0
+
+
 def main() -> int:
     command, argv = sys.argv[1], sys.argv[2:]
     # The step's own folder (the project) first, so its `pipelines` package is the one that runs; then the twin.
     sys.path[0:1] = [str(Path.cwd()), str(Path(__file__).resolve().parent.parent)]  # not this file's folder
-    return {"python": python, "pulumi": pulumi, "az": az}[command](argv)
+    return {"python": python, "pulumi": pulumi, "az": az, "uv": uv}[command](argv)
 
 
 if __name__ == "__main__":
