@@ -7,12 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from infra.plan.engine import DEFAULT_SUBSCRIPTION_ID
+
 from .caller import Caller
 from .shims import STATE_VARIABLE, SUBSCRIPTION_VARIABLE
 
 SHIMS = Path(__file__).resolve().parent / "shims.py"
-SUBSCRIPTION = "6f1a3c52-0d4e-4b7a-9c1e-2f3a4b5c6d7e"
-"""The subscription of the offline plan (infra.plan.engine.DEFAULT_SUBSCRIPTION_ID): what `az account show` says."""
 
 
 def wrapper(path: Path, command: str) -> None:
@@ -43,7 +43,7 @@ def run_bash(script: str, *, cwd: Path | str, env: dict[str, str], caller: Calle
         "PATH": f"{bin_dir}:/usr/bin:/bin",
         "HOME": str(home),
         STATE_VARIABLE: str(state),
-        SUBSCRIPTION_VARIABLE: SUBSCRIPTION,
+        SUBSCRIPTION_VARIABLE: DEFAULT_SUBSCRIPTION_ID,  # what `az account show` says: the plan's subscription
     }
     return subprocess.run(
         ["bash", "--noprofile", "--norc", *options, "-c", script],

@@ -54,21 +54,18 @@ class _Expression:
     def _peek(self) -> str | None:
         return self.tokens[self.pos][1] if self.pos < len(self.tokens) else None
 
-    def _or(self) -> Any:
-        value = self._and()
-        while self._peek() == "||":
+    def _chain(self, op: str, operand: Any, combine: Any) -> Any:
+        value = operand()
+        while self._peek() == op:
             self.pos += 1
-            right = self._and()
-            value = value or right
+            value = combine(value, operand())
         return value
 
+    def _or(self) -> Any:
+        return self._chain("||", self._and, lambda left, right: left or right)
+
     def _and(self) -> Any:
-        value = self._not()
-        while self._peek() == "&&":
-            self.pos += 1
-            right = self._not()
-            value = value and right
-        return value
+        return self._chain("&&", self._not, lambda left, right: left and right)
 
     def _not(self) -> Any:
         if self._peek() == "!":
