@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipelines.scripts.errors import PipelineScriptError
 from pipelines.validation import expressions
 from pipelines.validation.documents import Document, load
 from pipelines.validation.expressions import evaluate
@@ -199,10 +200,22 @@ class Runner:
             if not ready:
                 stage_results[name] = "Skipped"
                 continue
-            scope.update(self._groups(stage.get("variables")))
+            try:
+                scope.update(self._groups(stage.get("variables")))
+            except (
+                LookupError,
+                PipelineScriptError,
+            ) as err:  # an unreadable group fails the stage, as in Azure DevOps
+                self.run.steps.append(StepRun(name, "variables", "", 1, f"{type(err).__name__}: {err}"))
+                stage_results[name] = "Failed"
+                continue
             stage_results[name] = self._run_stage(name, stage, scope)
         after = AzureTwin.load(self.state)
         self.twin.stacks, self.twin.calls = after.stacks, after.calls
+        self.twin.variable_groups, self.twin.github_environments = (
+            after.variable_groups,
+            after.github_environments,
+        )
         return self.run
 
     def _stage_condition(

@@ -13,6 +13,8 @@ from typing import Any
 
 import yaml
 
+from pipelines.scripts.errors import PipelineScriptError
+
 from .agent import install_wrappers, run_bash, wrapper
 from .azure_pipelines import PipelineRun, StepRun
 from .caller import Caller
@@ -147,6 +149,10 @@ class WorkflowRunner:
         self._workflow(path, inputs or {}, prefix)
         after = AzureTwin.load(self.state)
         self.twin.stacks, self.twin.calls = after.stacks, after.calls
+        self.twin.variable_groups, self.twin.github_environments = (
+            after.variable_groups,
+            after.github_environments,
+        )
         return self.run
 
     def _workflow(self, path: Path, inputs: dict[str, Any], prefix: str) -> bool:
@@ -185,7 +191,12 @@ class WorkflowRunner:
 
     def _job(self, name: str, job: dict[str, Any], context: dict[str, Any]) -> tuple[str, dict[str, str]]:
         environment = self._substitute(job.get("environment", ""), context)
-        context = {**context, "vars": self._vars(environment) if environment else {}, "steps": {}}
+        try:
+            context = {**context, "vars": self._vars(environment) if environment else {}, "steps": {}}
+        except PipelineScriptError as err:  # the environment's variables could not be written: the job fails
+            self.run.steps.append(StepRun(name, "vars", "", 1, f"{type(err).__name__}: {err}"))
+            self.run.results[name] = "failure"
+            return "failure", {}
         runs_on = job.get("runs-on")
         runs_on = self._substitute(runs_on, context) if isinstance(runs_on, str) else runs_on
         if isinstance(runs_on, list):
