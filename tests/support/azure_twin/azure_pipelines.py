@@ -210,12 +210,7 @@ class Runner:
                 stage_results[name] = "Failed"
                 continue
             stage_results[name] = self._run_stage(name, stage, scope)
-        after = AzureTwin.load(self.state)
-        self.twin.stacks, self.twin.calls = after.stacks, after.calls
-        self.twin.variable_groups, self.twin.github_environments = (
-            after.variable_groups,
-            after.github_environments,
-        )
+        self.twin.reload(self.state)  # what the steps' processes left there
         return self.run
 
     def _stage_condition(

@@ -147,12 +147,7 @@ class WorkflowRunner:
     def run_workflow(self, path: Path, inputs: dict[str, Any] | None = None, prefix: str = "") -> PipelineRun:
         self.twin.save(self.state)
         self._workflow(path, inputs or {}, prefix)
-        after = AzureTwin.load(self.state)
-        self.twin.stacks, self.twin.calls = after.stacks, after.calls
-        self.twin.variable_groups, self.twin.github_environments = (
-            after.variable_groups,
-            after.github_environments,
-        )
+        self.twin.reload(self.state)  # what the steps' processes left there
         return self.run
 
     def _workflow(self, path: Path, inputs: dict[str, Any], prefix: str) -> bool:

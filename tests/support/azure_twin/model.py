@@ -135,6 +135,12 @@ class AzureTwin(BaseModel):
     def load(cls, path: Path) -> AzureTwin:
         return cls.model_validate_json(path.read_text(encoding="utf-8"))
 
+    def reload(self, path: Path) -> None:
+        """Take on the state saved at `path` (this object stays the one the tests hold)."""
+        saved = AzureTwin.load(path)
+        for name in type(self).model_fields:
+            setattr(self, name, getattr(saved, name))
+
     def deployed(self) -> list[StackTwin]:
         return [stack for stack in self.stacks.values() if stack.deployed]
 
