@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import re
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from pipelines.validation.templates import expand
 from .agent import install_wrappers, run_bash
 from .caller import Caller
 from .model import AzureTwin
+from .run import PipelineRun, StepRun
 from .variables import GROUP_PREFIX, group_variables
 
 INFRA_STATE = {
@@ -51,33 +51,6 @@ SKIPPED_SCRIPTS = {
 _MACRO = re.compile(r"\$\(([A-Za-z0-9_.\-]+)\)")
 _RUNTIME = re.compile(r"^\$\[(.*)\]$", re.DOTALL)
 _SETVARIABLE = re.compile(r"^##vso\[task\.setvariable variable=([^;\]]+)((?:;[^\]]*)?)\](.*)$")
-
-
-@dataclass
-class StepRun:
-    job: str
-    name: str
-    caller: str
-    exit_code: int | None
-    """None when the step was skipped."""
-    output: str = ""
-    skipped_because: str = ""
-
-
-@dataclass
-class PipelineRun:
-    """What happened: each job's result and every step that ran, with its output."""
-
-    results: dict[str, str] = field(default_factory=dict)
-    steps: list[StepRun] = field(default_factory=list)
-    outputs: dict[str, dict[str, str]] = field(default_factory=dict)
-
-    def failures(self) -> list[str]:
-        return [
-            f"{s.job}/{s.name} ({s.caller}) exit {s.exit_code}:\n{s.output[-3000:]}"
-            for s in self.steps
-            if s.exit_code
-        ]
 
 
 def expanded(path: Path, parameters: dict[str, Any] | None = None) -> dict[str, Any]:

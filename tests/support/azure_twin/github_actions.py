@@ -16,9 +16,9 @@ import yaml
 from pipelines.scripts.errors import PipelineScriptError
 
 from .agent import install_wrappers, run_bash, wrapper
-from .azure_pipelines import PipelineRun, StepRun
 from .caller import Caller
 from .model import AzureTwin
+from .run import PipelineRun, StepRun
 from .variables import group_variables
 
 ENVIRONMENT_STACKS = {"dev": "dev", "promotion": "dev", "staging": "staging", "prod": "prod"}
