@@ -1,0 +1,124 @@
+"""A stack's twin from its offline plan: the real Pulumi program under the mock engine, run once per stack.
+
+Resources are read by Pulumi type token, generically: a resource type another part adds (the agents' Managed
+DevOps Pool) appears here as soon as the program declares it.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from infra.plan.engine import Plan, PlannedResource, run_program
+from infra.plan.stack_files import load_stack_config
+
+from .model import (
+    AgentPool,
+    AzureTwin,
+    FunctionApp,
+    Registry,
+    StackTwin,
+    Workspace,
+)
+
+REPO = Path(__file__).resolve().parents[3]
+STACKS = ("dev", "staging", "prod")
+
+WORKSPACE = "azure-native:machinelearningservices:Workspace"
+DATASTORE = "azure-native:machinelearningservices:Datastore"
+COMPUTE = "azure-native:machinelearningservices:Compute"
+REGISTRY = "azure-native:machinelearningservices:Registry"
+WEB_APP = "azure-native:web:WebApp"
+PRIVATE_ENDPOINT = "azure-native:network:PrivateEndpoint"
+AGENT_POOL = "azure-native:devopsinfrastructure:Pool"
+
+SYSTEM_DATASTORES = (
+    "workspaceblobstore",
+    "workspacefilestore",
+    "workspaceartifactstore",
+    "workspaceworkingdirectory",
+)
+"""Datastores Azure ML creates with every workspace (not declared by the program)."""
+
+
+@cache
+def plan_of(stack: str) -> Plan:
+    """The committed stack's offline plan, run once per process."""
+    return run_program(stack, load_stack_config(REPO, stack))
+
+
+def _name(resource: PlannedResource, *keys: str) -> str:
+    for key in keys:
+        if resource.inputs.get(key):
+            return str(resource.inputs[key])
+    return (resource.resource_id or resource.name).rsplit("/", 1)[-1]
+
+
+def _public(inputs: dict[str, Any]) -> bool:
+    # Azure's default for every resource type here is Enabled: only an explicit Disabled closes it.
+    return str(inputs.get("publicNetworkAccess", "Enabled")).casefold() != "disabled"
+
+
+def _workspace(plan: Plan, resource: PlannedResource) -> Workspace:
+    name = _name(resource, "workspaceName")
+    children = [r for r in plan.resources if r.inputs.get("workspaceName") == name]
+    return Workspace(
+        name=name,
+        resource_id=str(resource.resource_id),
+        resource_group=str(resource.inputs["resourceGroupName"]),
+        subscription_id=str(plan.outputs.get("subscriptionId", "")),
+        public_network_access=_public(resource.inputs),
+        managed_network_isolation=str(
+            (resource.inputs.get("managedNetwork") or {}).get("isolationMode", "Disabled")
+        ),
+        datastores=[*SYSTEM_DATASTORES, *(_name(r, "name") for r in children if r.type == DATASTORE)],
+        computes=[_name(r, "computeName") for r in children if r.type == COMPUTE],
+    )
+
+
+def _private_link_targets(plan: Plan) -> list[str]:
+    return [
+        str(connection["privateLinkServiceId"])
+        for endpoint in plan.of_type(PRIVATE_ENDPOINT)
+        for connection in endpoint.inputs.get("privateLinkServiceConnections") or []
+    ]
+
+
+def stack_twin(plan: Plan) -> StackTwin:
+    """The stack as the twin models it (not yet deployed: `pulumi up` deploys it)."""
+    function_apps = [r for r in plan.of_type(WEB_APP) if "functionapp" in str(r.inputs.get("kind", ""))]
+    return StackTwin(
+        stack=plan.stack,
+        outputs=dict(plan.outputs),
+        workspaces=[_workspace(plan, r) for r in plan.of_type(WORKSPACE)],
+        registries=[
+            Registry(
+                name=_name(r, "registryName"),
+                resource_id=str(r.resource_id),
+                public_network_access=_public(r.inputs),
+            )
+            for r in plan.of_type(REGISTRY)
+        ],
+        function_apps=[
+            FunctionApp(
+                name=_name(r, "name"),
+                resource_id=str(r.resource_id),
+                resource_group=str(r.inputs["resourceGroupName"]),
+                public_network_access=_public(r.inputs),
+            )
+            for r in function_apps
+        ],
+        agent_pools=[
+            AgentPool(name=_name(r, "poolName"), resource_id=str(r.resource_id))
+            for r in plan.of_type(AGENT_POOL)
+        ],
+        private_link_targets=_private_link_targets(plan),
+    )
+
+
+def cloud_of(stacks: dict[str, StackTwin], *, deployed: bool) -> AzureTwin:
+    """A fresh twin of `stacks`; `deployed` as if the infra pipeline had already run `pulumi up` on each."""
+    return AzureTwin(
+        stacks={name: t.model_copy(deep=True, update={"deployed": deployed}) for name, t in stacks.items()}
+    )

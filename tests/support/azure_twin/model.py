@@ -1,0 +1,148 @@
+"""The twin's state: what exists on the Azure side, per stack, and every call made to it.
+
+Pydantic models so that a pipeline step running in a subprocess (the real `python -m ...` entry point) loads
+the state, acts on it and saves it back for the next step, exactly as Azure would keep it between steps.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class Job(BaseModel):
+    """An Azure ML job: the twin runs it to completion when it is submitted."""
+
+    name: str
+    job_type: str
+    status: str = "Completed"
+    outputs: list[str] = Field(default_factory=list)
+    experiment_name: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class Deployment(BaseModel):
+    """An online or batch deployment."""
+
+    name: str
+    model: str | None = None
+    provisioning_state: str = "Succeeded"
+
+
+class Endpoint(BaseModel):
+    """A managed online endpoint (traffic split) or a batch endpoint (default deployment)."""
+
+    name: str
+    kind: str
+    """online | batch"""
+    traffic: dict[str, int] = Field(default_factory=dict)
+    default_deployment: str | None = None
+    settings: dict[str, Any] = Field(default_factory=dict)
+    """What its YAML set: description, auth_mode, public_network_access, tags."""
+    deployments: dict[str, Deployment] = Field(default_factory=dict)
+
+
+class AssetStore(BaseModel):
+    """Versioned assets of a workspace or registry: name -> versions."""
+
+    models: dict[str, dict[str, dict[str, str]]] = Field(default_factory=dict)
+    """Model name -> version -> its tags."""
+    environments: dict[str, list[str]] = Field(default_factory=dict)
+    data: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class Workspace(AssetStore):
+    """An Azure ML workspace and what lives in it."""
+
+    name: str
+    resource_id: str
+    resource_group: str
+    subscription_id: str
+    public_network_access: bool
+    managed_network_isolation: str = "Disabled"
+    datastores: list[str]
+    computes: list[str] = Field(default_factory=list)
+    jobs: dict[str, Job] = Field(default_factory=dict)
+    endpoints: dict[str, Endpoint] = Field(default_factory=dict)
+    diagnostic_settings: dict[str, dict[str, dict[str, Any]]] = Field(default_factory=dict)
+    """Resource ID -> setting name -> properties (Azure Monitor, on the workspace's endpoints)."""
+
+
+class Registry(AssetStore):
+    """An Azure ML registry."""
+
+    name: str
+    resource_id: str
+    public_network_access: bool
+
+
+class FunctionApp(BaseModel):
+    """A function app (the lifecycle handler); publishing goes to its SCM site, a data-plane endpoint."""
+
+    name: str
+    resource_id: str
+    resource_group: str
+    public_network_access: bool
+    packages: list[str] = Field(default_factory=list)
+
+
+class AgentPool(BaseModel):
+    """An Azure DevOps agent pool the stack runs in its VNet (resource type devopsinfrastructure:Pool)."""
+
+    name: str
+    resource_id: str
+
+
+class StackTwin(BaseModel):
+    """One stack: its outputs and the resources of its plan, present once `pulumi up` ran (`deployed`)."""
+
+    stack: str
+    deployed: bool = False
+    outputs: dict[str, Any]
+    workspaces: list[Workspace] = Field(default_factory=list)
+    registries: list[Registry] = Field(default_factory=list)
+    function_apps: list[FunctionApp] = Field(default_factory=list)
+    agent_pools: list[AgentPool] = Field(default_factory=list)
+    private_link_targets: list[str] = Field(default_factory=list)
+    """ARM IDs that the stack's private endpoints connect its VNet to."""
+
+
+class Call(BaseModel):
+    """One call that reached the twin: who asked, from where, for what, and whether Azure refused it."""
+
+    caller: str
+    operation: str
+    target: str
+    refused: str = ""
+
+
+class AzureTwin(BaseModel):
+    """Every stack of one cloud (registries are shared across stacks) and the calls made to it."""
+
+    stacks: dict[str, StackTwin] = Field(default_factory=dict)
+    calls: list[Call] = Field(default_factory=list)
+    variable_groups: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """Azure DevOps Library: group name -> the group as its REST API returns it (`variables`: name -> value)."""
+    github_environments: dict[str, dict[str, str]] = Field(default_factory=dict)
+    """GitHub environment -> its variables."""
+
+    def save(self, path: Path) -> None:
+        path.write_text(self.model_dump_json(), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> AzureTwin:
+        return cls.model_validate_json(path.read_text(encoding="utf-8"))
+
+    def reload(self, path: Path) -> None:
+        """Take on the state saved at `path` (this object stays the one the tests hold)."""
+        saved = AzureTwin.load(path)
+        for name in type(self).model_fields:
+            setattr(self, name, getattr(saved, name))
+
+    def deployed(self) -> list[StackTwin]:
+        return [stack for stack in self.stacks.values() if stack.deployed]
+
+    def refusals(self) -> list[Call]:
+        return [call for call in self.calls if call.refused]

@@ -1,0 +1,68 @@
+"""The generated project's CD, for each `deployment` answer, run step by step against the twins of dev, staging and
+prod: Azure Pipelines `.azure-pipelines/cd.yml` and GitHub Actions `.github/workflows/cd.yml` (with the reusable
+`release.yml`). Correct behaviour: train once in dev, promote to the registry, release that registry version to
+staging and prod, creating whatever the release needs, from agents that reach each stack."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.support.azure_twin.azure_pipelines import run_azure_pipeline
+from tests.support.azure_twin.github_actions import run_github_workflow
+from tests.support.azure_twin.model import AzureTwin
+
+pytestmark = pytest.mark.slow
+DEPLOYMENTS = ("online", "batch", "both")
+
+
+def released_everywhere(cloud: AzureTwin, project: Path, deployment: str) -> list[str]:
+    """What is wrong with staging and prod after a CD run: each must serve the one promoted registry version."""
+    problems = []
+    shared = [
+        (r.name, name, versions)
+        for s in cloud.deployed()
+        for r in s.registries
+        for name, versions in r.models.items()
+    ]
+    if [(name, versions) for _, name, versions in shared] != [(project.name, ["1"])]:
+        problems.append(f"registries hold {shared}, expected {project.name} version 1 once")
+    uri = f"azureml://registries/{shared[0][0]}/models/{project.name}/versions/1" if shared else "?"
+    for stack in ("staging", "prod"):
+        workspace = cloud.stacks[stack].workspaces[0]
+        online = [e for e in workspace.endpoints.values() if e.kind == "online"]
+        batch = [e for e in workspace.endpoints.values() if e.kind == "batch"]
+        if deployment in ("online", "both"):
+            live = [e.deployments[d].model for e in online for d, share in e.traffic.items() if share == 100]
+            if live != [uri]:
+                problems.append(f"{stack}: online endpoints serve {live}, expected [{uri}]")
+        if deployment in ("batch", "both"):
+            defaults = [e.deployments[e.default_deployment].model for e in batch if e.default_deployment]
+            if defaults != [uri] or not any(j.job_type == "batch" for j in workspace.jobs.values()):
+                problems.append(
+                    f"{stack}: batch endpoints default to {defaults} and scored {list(workspace.jobs)}"
+                )
+        if any(j.job_type != "batch" for j in workspace.jobs.values()):
+            problems.append(f"{stack} trained: {list(workspace.jobs)}")
+    return problems + [f"refused: {call}" for call in cloud.refusals()]
+
+
+@pytest.mark.parametrize("deployment", DEPLOYMENTS)
+def test_azure_pipelines_cd_trains_once_and_releases_the_registry_version(
+    cloud, generated, project_copy, deployment
+):
+    project = project_copy(generated(deployment, "azure-pipelines"))
+    run = run_azure_pipeline(project / ".azure-pipelines" / "cd.yml", cloud, project)
+    assert run.failures() == [], "\n\n".join(run.failures())
+    assert released_everywhere(cloud, project, deployment) == []
+
+
+@pytest.mark.parametrize("deployment", DEPLOYMENTS)
+def test_github_actions_cd_trains_once_and_releases_the_registry_version(
+    cloud, generated, project_copy, deployment
+):
+    project = project_copy(generated(deployment, "github-actions"))
+    run = run_github_workflow(project / ".github" / "workflows" / "cd.yml", cloud, project)
+    assert run.failures() == [], "\n\n".join(run.failures())
+    assert released_everywhere(cloud, project, deployment) == []
