@@ -13,7 +13,7 @@ from pipelines.validation.documents import PIPELINES_ROOT, discover
 from tests.support.azure_twin.variables import GROUP_PREFIX, group_variables, mapping
 
 MACRO = re.compile(r"\$\((AML_[A-Z_]+)\)")
-GROUP = re.compile(r"group: (\S+)")
+GROUP = re.compile(r"^\s*-\s*group:\s*(\S+)", re.MULTILINE)
 
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])

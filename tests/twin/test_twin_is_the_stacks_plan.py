@@ -3,13 +3,10 @@ resource types generically (a Managed DevOps Pool appears as soon as the program
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
-from infra.plan.engine import PlannedResource
 from tests.support.azure_twin.caller import Caller
-from tests.support.azure_twin.from_plan import AGENT_POOL, cloud_of, plan_of, stack_twin
+from tests.support.azure_twin.from_plan import cloud_of
 
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
@@ -49,26 +46,16 @@ def test_the_registry_is_the_one_prod_exports(stack_twins):
 
 
 def test_an_agent_pool_the_program_declares_is_loaded_and_its_agents_are_inside_that_stacks_vnet(stack_twins):
-    plan = plan_of("staging")
-    pool = PlannedResource(
-        type=AGENT_POOL,
-        name="agents-pool",
-        parent="agents",
-        inputs={"poolName": "mdp-mlops-staging-test"},
-        protect=False,
-        custom=True,
-        resource_id="/subscriptions/s/resourceGroups/rg/providers/Microsoft.DevOpsInfrastructure/pools/mdp-mlops-staging-test",
-    )
-    with_pool = dataclasses.replace(
-        plan,
-        resources=[*plan.resources, pool],
-        outputs={**plan.outputs, "agentPoolName": "mdp-mlops-staging-test"},
-    )
-    twin = stack_twin(with_pool)
-    assert [p.name for p in twin.agent_pools] == ["mdp-mlops-staging-test"]
-    cloud = cloud_of({**stack_twins, "staging": twin}, deployed=True)
+    twin = stack_twins["staging"]
+    pool = twin.outputs["agentPoolName"]
+    assert pool, "staging is private: the program declares its agent pool"
+    assert [p.name for p in twin.agent_pools] == [pool]
+    cloud = cloud_of(stack_twins, deployed=True)
     workspace = twin.workspaces[0]
-    assert Caller(pool="mdp-mlops-staging-test").reaches(cloud, workspace.resource_id, public=False)
+    assert Caller(pool=pool).reaches(cloud, workspace.resource_id, public=False)
+    assert not Caller(pool=stack_twins["prod"].outputs["agentPoolName"]).reaches(
+        cloud, workspace.resource_id, public=False
+    )
     assert not Caller(vm_image="ubuntu-24.04").reaches(cloud, workspace.resource_id, public=False)
     assert not Caller(pool="Azure Pipelines").networks(cloud)
 
