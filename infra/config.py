@@ -537,7 +537,10 @@ class StackConfig(BaseModel):
 
     def _github_runner_problems(self) -> list[str]:
         """GitHub's runners join only a private stack's VNet, and only with both halves of the opt-in."""
-        given = {"githubRunnerBusinessId": self.github_runner_business_id, "githubRunnerGroup": self.github_runner_group}
+        given = {
+            "githubRunnerBusinessId": self.github_runner_business_id,
+            "githubRunnerGroup": self.github_runner_group,
+        }
         if not self.is_private:
             return [
                 f"{PROJECT}:{key} = {value!r}: has no effect when networkProfile is 'public' (GitHub-hosted runners "
@@ -553,7 +556,10 @@ class StackConfig(BaseModel):
                 f"{PROJECT}:{missing} is unset: is required with {present} (GitHub-hosted runners in the VNet "
                 "need both the organization's database ID and the runner group workflows select)"
             )
-        if self.github_runner_business_id is not None and self.location not in GITHUB_PRIVATE_NETWORKING_REGIONS:
+        if (
+            self.github_runner_business_id is not None
+            and self.location not in GITHUB_PRIVATE_NETWORKING_REGIONS
+        ):
             problems.append(
                 f"{PROJECT}:githubRunnerBusinessId = {self.github_runner_business_id!r}: needs a location where "
                 f"GitHub-hosted runners can join a VNet, and location = {self.location!r} is not one; supported: "

@@ -187,7 +187,9 @@ def variables_from_outputs(outputs: Mapping[str, object], *, github: bool = Fals
         msg = f"stack outputs {', '.join(missing)} are missing (needed by {needed}): deploy the stack that exports them"
         raise InvalidArgumentError(msg)
     return {
-        v.name: v.value(v.output, outputs[v.output]) for v in MAPPING if (v.github if github else v.azure_devops)
+        v.name: v.value(v.output, outputs[v.output])
+        for v in MAPPING
+        if (v.github if github else v.azure_devops)
     }
 
 
@@ -196,6 +198,12 @@ def markdown_table() -> str:
     rows = ["| Variable | Pulumi stack output | Used for |", "| --- | --- | --- |"]
     for v in MAPPING:
         source = f"`{v.output}`" + (f" ({v.rule})" if v.rule else "")
-        where = "" if v.github and v.azure_devops else " (Azure DevOps only)" if v.azure_devops else " (GitHub only)"
+        where = (
+            ""
+            if v.github and v.azure_devops
+            else " (Azure DevOps only)"
+            if v.azure_devops
+            else " (GitHub only)"
+        )
         rows.append(f"| `{v.name}` | {source} | {v.used_for}{where} |")
     return "\n".join(rows)

@@ -33,7 +33,11 @@ from infra.regions import GITHUB_PRIVATE_NETWORKING_REGIONS
 from tests.infra.conftest import config_of, stack_config
 
 DEPLOYMENT = "azure-native:resources:Deployment"
-OPT_IN = {"location": "northeurope", "githubRunnerBusinessId": "123456789", "githubRunnerGroup": "mlops-staging"}
+OPT_IN = {
+    "location": "northeurope",
+    "githubRunnerBusinessId": "123456789",
+    "githubRunnerGroup": "mlops-staging",
+}
 ABOUT = (
     "https://docs.github.com/en/organizations/managing-organization-settings/"
     "about-azure-private-networking-for-github-hosted-runners-in-your-organization"
@@ -57,22 +61,31 @@ def test_the_runners_subnet_is_the_seventh_slash_24_delegated_to_github_network(
     """GitHub's runners join a subnet delegated to GitHub.Network/networkSettings, in the networkSettings
     resource's region and subscription (https://docs.github.com/en/organizations/managing-organization-settings/configuring-private-networking-for-github-hosted-runners-in-your-organization)."""
     subnet = _subnet(opted_in, GITHUB_RUNNERS_SUBNET)
-    assert subnet["delegations"] == [{"name": GITHUB_RUNNERS_SUBNET, "serviceName": GITHUB_RUNNERS_DELEGATION}]
+    assert subnet["delegations"] == [
+        {"name": GITHUB_RUNNERS_SUBNET, "serviceName": GITHUB_RUNNERS_DELEGATION}
+    ]
     blocks = list(ipaddress.ip_network(config_of("staging").vnet_address_space).subnets(new_prefix=24))
     assert subnet["addressPrefix"] == str(blocks[GITHUB_RUNNERS_SUBNET_INDEX]) == str(blocks[6])
     nat = opted_in.one("azure-native:network:NatGateway").resource_id
     assert subnet["natGateway"] == {"id": nat} and subnet["defaultOutboundAccess"] is False
     # Every other subnet stays where it was: opting in moves nothing.
     before = {s.name: s.address_prefix for s in subnets("10.42.0.0/16", lifecycle=True, agents=True)}
-    after = {s.name: s.address_prefix for s in subnets("10.42.0.0/16", lifecycle=True, agents=True, github_runners=True)}
+    after = {
+        s.name: s.address_prefix
+        for s in subnets("10.42.0.0/16", lifecycle=True, agents=True, github_runners=True)
+    }
     assert {k: v for k, v in after.items() if k != GITHUB_RUNNERS_SUBNET} == before
 
 
 def test_runners_reach_the_vnet_storage_and_https_and_nothing_connects_to_them(opted_in: Plan) -> None:
-    """GitHub's minimal NSG for runners in a VNet: HTTPS to the VNet, to GitHub (Actions service, github.com) and to
+    (
+        """GitHub's minimal NSG for runners in a VNet: HTTPS to the VNet, to GitHub (Actions service, github.com) and to
     Azure Storage, the internet denied otherwise
     (https://docs.github.com/en/organizations/managing-organization-settings/configuring-private-networking-for-github-hosted-runners-in-your-organization);
-    GitHub never connects in, and recommends blocking all inbound connections (""" + ABOUT + """)."""
+    GitHub never connects in, and recommends blocking all inbound connections ("""
+        + ABOUT
+        + """)."""
+    )
     nsg = opted_in.by_id(_subnet(opted_in, GITHUB_RUNNERS_SUBNET)["networkSecurityGroup"]["id"])
     rules = {rule["name"]: rule for rule in nsg.inputs["securityRules"]}
     allowed_out = sorted(
@@ -82,7 +95,12 @@ def test_runners_reach_the_vnet_storage_and_https_and_nothing_connects_to_them(o
     )
     assert allowed_out == [("Internet", "443"), ("Storage", "443"), ("VirtualNetwork", "443")]
     deny = rules["deny-internet"]
-    assert (deny["access"], deny["direction"], deny["destinationAddressPrefix"], deny["destinationPortRange"]) == (
+    assert (
+        deny["access"],
+        deny["direction"],
+        deny["destinationAddressPrefix"],
+        deny["destinationPortRange"],
+    ) == (
         "Deny",
         "Outbound",
         "Internet",
@@ -94,9 +112,13 @@ def test_runners_reach_the_vnet_storage_and_https_and_nothing_connects_to_them(o
 
 
 def test_the_network_settings_resource_binds_the_organization_to_the_subnet(opted_in: Plan) -> None:
-    """The networkSettings resource takes the GitHub organization's database ID (`businessId`) and the delegated
+    (
+        """The networkSettings resource takes the GitHub organization's database ID (`businessId`) and the delegated
     subnet's ID, in the VNet's subscription and region; Azure tags it with the `GitHubId` the organization admin
-    enters in GitHub (""" + ABOUT + """)."""
+    enters in GitHub ("""
+        + ABOUT
+        + """)."""
+    )
     deployment = opted_in.one(DEPLOYMENT)
     body = deployment.inputs["properties"]
     assert body["mode"] == "Incremental"  # never deletes the rest of the resource group
@@ -125,7 +147,9 @@ def test_the_outputs_name_the_runner_group_and_the_github_id(opted_in: Plan) -> 
 
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
-def test_committed_stacks_have_no_github_runners_and_export_empty_names(plans: dict[str, Plan], stack: str) -> None:
+def test_committed_stacks_have_no_github_runners_and_export_empty_names(
+    plans: dict[str, Plan], stack: str
+) -> None:
     """dev is public; staging and prod are in westeurope, which GitHub's private networking does not serve."""
     plan = plans[stack]
     assert plan.of_type(DEPLOYMENT) == []
@@ -141,7 +165,13 @@ def test_consumers_name_the_registry_owners_runner_group() -> None:
     from infra.aml_registry import registry_ref
     from infra.plan.engine import DEFAULT_SUBSCRIPTION_ID
 
-    owner = config_of("prod").model_copy(update={"location": "northeurope", "github_runner_business_id": "1", "github_runner_group": "mlops-prod"})
+    owner = config_of("prod").model_copy(
+        update={
+            "location": "northeurope",
+            "github_runner_business_id": "1",
+            "github_runner_group": "mlops-prod",
+        }
+    )
     assert owner.github_runners_enabled
     ref = registry_ref(owner, stack="prod", subscription_id=DEFAULT_SUBSCRIPTION_ID)
     assert ref is not None and ref.github_runner_group == "mlops-prod"
@@ -150,10 +180,22 @@ def test_consumers_name_the_registry_owners_runner_group() -> None:
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"githubRunnerGroup": "mlops-staging"}, "githubRunnerBusinessId is unset: is required with githubRunnerGroup"),
-        ({"githubRunnerBusinessId": "123456789"}, "githubRunnerGroup is unset: is required with githubRunnerBusinessId"),
-        ({"githubRunnerBusinessId": "org-1", "githubRunnerGroup": "g"}, "githubRunnerBusinessId = 'org-1': String should match"),
-        ({"githubRunnerBusinessId": "1", "githubRunnerGroup": "my group"}, "githubRunnerGroup = 'my group': String should match"),
+        (
+            {"githubRunnerGroup": "mlops-staging"},
+            "githubRunnerBusinessId is unset: is required with githubRunnerGroup",
+        ),
+        (
+            {"githubRunnerBusinessId": "123456789"},
+            "githubRunnerGroup is unset: is required with githubRunnerBusinessId",
+        ),
+        (
+            {"githubRunnerBusinessId": "org-1", "githubRunnerGroup": "g"},
+            "githubRunnerBusinessId = 'org-1': String should match",
+        ),
+        (
+            {"githubRunnerBusinessId": "1", "githubRunnerGroup": "my group"},
+            "githubRunnerGroup = 'my group': String should match",
+        ),
     ],
 )
 def test_a_half_or_malformed_opt_in_fails_naming_the_key(overrides: dict[str, str], message: str) -> None:
@@ -167,7 +209,10 @@ def test_a_half_or_malformed_opt_in_fails_naming_the_key(overrides: dict[str, st
 def test_a_region_github_does_not_serve_is_refused_naming_it() -> None:
     """GitHub lists the Azure regions where its runners can join a VNet; westeurope is not one
     (https://docs.github.com/en/organizations/managing-organization-settings/troubleshooting-azure-private-network-configurations-for-github-hosted-runners-in-your-organization)."""
-    assert "westeurope" not in GITHUB_PRIVATE_NETWORKING_REGIONS and "northeurope" in GITHUB_PRIVATE_NETWORKING_REGIONS
+    assert (
+        "westeurope" not in GITHUB_PRIVATE_NETWORKING_REGIONS
+        and "northeurope" in GITHUB_PRIVATE_NETWORKING_REGIONS
+    )
     with pytest.raises(InvalidStackConfig) as raised:
         run_program("staging", stack_config("staging", githubRunnerBusinessId="1", githubRunnerGroup="g"))
     assert (

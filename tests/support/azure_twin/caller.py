@@ -74,7 +74,9 @@ class Caller:
 
     def networks(self, twin: AzureTwin) -> list[StackTwin]:
         """The stacks whose VNet this agent runs in."""
-        output, wanted = ("githubRunnerGroup", self.runner_group) if self.runner_group else ("agentPoolName", self.pool)
+        output, wanted = (
+            ("githubRunnerGroup", self.runner_group) if self.runner_group else ("agentPoolName", self.pool)
+        )
         if not wanted:
             return []
         return [s for s in twin.deployed() if s.outputs.get(output) and s.outputs[output] == wanted]
