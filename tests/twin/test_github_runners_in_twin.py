@@ -10,21 +10,16 @@ derived from that variant, as the program derives them from the committed files)
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-import infra.aml_registry
-from infra.plan.engine import run_program
-from infra.plan.stack_files import load_stack_config
 from tests.support.azure_twin.caller import Caller
-from tests.support.azure_twin.from_plan import REPO, STACKS, cloud_of, stack_twin
+from tests.support.azure_twin.from_plan import cloud_of
 from tests.support.azure_twin.github_actions import run_github_workflow
 from tests.support.azure_twin.model import AzureTwin, StackTwin
+from tests.twin.conftest import RUNNER_GROUPS as GROUPS
 
-GROUPS = {"staging": "mlops-staging", "prod": "mlops-prod"}
 PROBE = """\
 name: probe
 on: workflow_dispatch
@@ -40,29 +35,6 @@ jobs:
     steps:
       - run: "true"
 """
-
-
-@pytest.fixture(scope="module")
-def runner_stacks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, StackTwin]]:
-    """dev, and staging and prod in northeurope with GitHub runners, each from its (variant) stack file."""
-    root = tmp_path_factory.mktemp("stacks-with-github-runners")
-    for name in ("Pulumi.yaml", *(f"Pulumi.{stack}.yaml" for stack in STACKS)):
-        shutil.copy(REPO / name, root / name)
-    for stack, group in GROUPS.items():
-        with (root / f"Pulumi.{stack}.yaml").open("a", encoding="utf-8") as file:
-            file.write(
-                "  azure-mlops:location: northeurope\n"
-                '  azure-mlops:githubRunnerBusinessId: "123456789"\n'
-                f"  azure-mlops:githubRunnerGroup: {group}\n"
-            )
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(infra.aml_registry, "REPO_ROOT", root)  # consumers derive the registry from these files
-        yield {stack: stack_twin(run_program(stack, load_stack_config(root, stack))) for stack in STACKS}
-
-
-@pytest.fixture
-def runner_cloud(runner_stacks: dict[str, StackTwin]) -> AzureTwin:
-    return cloud_of(runner_stacks, deployed=True)
 
 
 def test_the_variant_stacks_export_their_runner_groups(runner_stacks: dict[str, StackTwin]) -> None:
@@ -90,7 +62,9 @@ def test_a_runner_group_is_inside_the_vnet_of_the_stack_that_exports_it(
     assert caller.reaches(runner_cloud, prod_workspace.resource_id, public=False) == (inside == ["prod"])
 
 
-def test_a_runner_group_no_stack_exports_stays_outside_even_if_a_pool_has_its_name(runner_cloud: AzureTwin) -> None:
+def test_a_runner_group_no_stack_exports_stays_outside_even_if_a_pool_has_its_name(
+    runner_cloud: AzureTwin,
+) -> None:
     """A group and an Azure DevOps pool are different things: a group named like a pool is not that pool."""
     pool = runner_cloud.stacks["prod"].outputs["agentPoolName"]
     assert Caller(pool=pool).networks(runner_cloud) and not Caller(runner_group=pool).networks(runner_cloud)
