@@ -115,6 +115,22 @@ _DENY_INTERNET = SecurityRule(
 )
 """The last outbound rule of a subnet whose egress is an allow-list."""
 
+
+def _deny_inbound(why: str) -> SecurityRule:
+    """The last inbound rule of a subnet nothing may connect to, above Azure's VNet and load balancer rules."""
+    return SecurityRule(
+        name="deny-other-inbound",
+        priority=4000,
+        direction="Inbound",
+        access="Deny",
+        destination="*",
+        source="*",
+        ports=("*",),
+        protocol="*",
+        why=why,
+    )
+
+
 AZURE_DEVOPS_RANGES_SOURCE = (
     "https://learn.microsoft.com/azure/devops/organizations/security/allow-list-ip-url"
 )
@@ -182,17 +198,7 @@ AGENT_RULES: tuple[SecurityRule, ...] = (
         ports=("80",),
         why="azure.archive.ubuntu.com provisions the agents' Linux VMs over plain HTTP",
     ),
-    SecurityRule(
-        name="deny-other-inbound",
-        priority=4000,
-        direction="Inbound",
-        access="Deny",
-        destination="*",
-        source="*",
-        ports=("*",),
-        protocol="*",
-        why="nothing connects to build agents; they poll Azure DevOps",
-    ),
+    _deny_inbound("nothing connects to build agents; they poll Azure DevOps"),
     _DENY_INTERNET,
 )
 
@@ -236,17 +242,7 @@ GITHUB_RUNNER_RULES: tuple[SecurityRule, ...] = (
         ports=("443",),
         why="GitHub Actions service, github.com, Entra ID, PyPI: GitHub's changing address lists or host names only",
     ),
-    SecurityRule(
-        name="deny-other-inbound",
-        priority=4000,
-        direction="Inbound",
-        access="Deny",
-        destination="*",
-        source="*",
-        ports=("*",),
-        protocol="*",
-        why="nothing connects to runners; they poll GitHub for jobs",
-    ),
+    _deny_inbound("nothing connects to runners; they poll GitHub for jobs"),
     _DENY_INTERNET,
 )
 
@@ -261,17 +257,7 @@ PRIVATE_ENDPOINT_RULES: tuple[SecurityRule, ...] = (
         ports=("443", "445"),
         why="clients in the VNet reach services",
     ),
-    SecurityRule(
-        name="deny-other-inbound",
-        priority=4000,
-        direction="Inbound",
-        access="Deny",
-        destination="*",
-        source="*",
-        ports=("*",),
-        protocol="*",
-        why="nothing else reaches the endpoints",
-    ),
+    _deny_inbound("nothing else reaches the endpoints"),
 )
 
 
@@ -352,44 +338,29 @@ def subnets(
             )
             for name, prefix in ((DATABRICKS_HOST_SUBNET, third), (DATABRICKS_CONTAINER_SUBNET, fourth))
         ]
-    if lifecycle:
-        if len(blocks) <= LIFECYCLE_SUBNET_INDEX:
-            msg = f"vnet {address_space}: has no fifth /24 for the {LIFECYCLE_SUBNET} subnet; use a /21 or larger"
+    for wanted, index, name, rules, delegation in (
+        (lifecycle, LIFECYCLE_SUBNET_INDEX, LIFECYCLE_SUBNET, LIFECYCLE_RULES, FLEX_CONSUMPTION_DELEGATION),
+        (agents, AGENTS_SUBNET_INDEX, AGENTS_SUBNET, AGENT_RULES, AGENTS_DELEGATION),
+        (
+            github_runners,
+            GITHUB_RUNNERS_SUBNET_INDEX,
+            GITHUB_RUNNERS_SUBNET,
+            GITHUB_RUNNER_RULES,
+            GITHUB_RUNNERS_DELEGATION,
+        ),
+    ):
+        if not wanted:
+            continue
+        if len(blocks) <= index:
+            ordinal = {4: "fifth", 5: "sixth", 6: "seventh"}[index]
+            msg = f"vnet {address_space}: has no {ordinal} /24 for the {name} subnet; use a /21 or larger"
             raise ValueError(msg)
         specs.append(
             SubnetSpec(
-                name=LIFECYCLE_SUBNET,
-                address_prefix=str(blocks[LIFECYCLE_SUBNET_INDEX]),
-                rules=LIFECYCLE_RULES,
-                delegation=FLEX_CONSUMPTION_DELEGATION,
-                nat_egress=True,
-            )
-        )
-    if agents:
-        if len(blocks) <= AGENTS_SUBNET_INDEX:
-            msg = (
-                f"vnet {address_space}: has no sixth /24 for the {AGENTS_SUBNET} subnet; use a /21 or larger"
-            )
-            raise ValueError(msg)
-        specs.append(
-            SubnetSpec(
-                name=AGENTS_SUBNET,
-                address_prefix=str(blocks[AGENTS_SUBNET_INDEX]),
-                rules=AGENT_RULES,
-                delegation=AGENTS_DELEGATION,
-                nat_egress=True,
-            )
-        )
-    if github_runners:
-        if len(blocks) <= GITHUB_RUNNERS_SUBNET_INDEX:
-            msg = f"vnet {address_space}: has no seventh /24 for the {GITHUB_RUNNERS_SUBNET} subnet; use a /21 or larger"
-            raise ValueError(msg)
-        specs.append(
-            SubnetSpec(
-                name=GITHUB_RUNNERS_SUBNET,
-                address_prefix=str(blocks[GITHUB_RUNNERS_SUBNET_INDEX]),
-                rules=GITHUB_RUNNER_RULES,
-                delegation=GITHUB_RUNNERS_DELEGATION,
+                name=name,
+                address_prefix=str(blocks[index]),
+                rules=rules,
+                delegation=delegation,
                 nat_egress=True,
             )
         )
