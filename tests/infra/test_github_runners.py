@@ -245,3 +245,10 @@ def test_the_component_args_refuse_what_github_would_refuse() -> None:
         GitHubRunnerNetworkArgs(business_id="12", runner_group="", **args)
     assert "GitHubRunnerNetworkArgs.runner_group: must name the runner group" in str(no_group.value)
     assert GitHubRunnerNetworkArgs(business_id="12", runner_group="g", **args).business_id == "12"
+
+
+def test_a_vnet_too_small_for_the_runners_subnet_is_refused_naming_it() -> None:
+    with pytest.raises(ValueError) as raised:
+        subnets("10.60.0.0/22", github_runners=True)
+    assert "no seventh /24 for the github-runners subnet; use a /21 or larger" in str(raised.value)
+    assert subnets("10.60.0.0/21", github_runners=True)[-1].name == GITHUB_RUNNERS_SUBNET
