@@ -121,7 +121,9 @@ def test_the_network_settings_resource_binds_the_organization_to_the_subnet(opte
     )
     deployment = opted_in.one(DEPLOYMENT)
     body = deployment.inputs["properties"]
-    assert body["mode"] == "Incremental"  # never deletes the rest of the resource group
+    # Incremental leaves the group's other resources alone; Complete would delete them all
+    # (https://learn.microsoft.com/azure/azure-resource-manager/templates/deployment-modes).
+    assert body["mode"] == "Incremental"
     assert body["template"] == network_settings_template()
     (resource,) = body["template"]["resources"]
     assert (resource["type"], resource["apiVersion"]) == (NETWORK_SETTINGS_TYPE, NETWORK_SETTINGS_API_VERSION)
@@ -137,6 +139,8 @@ def test_the_network_settings_resource_binds_the_organization_to_the_subnet(opte
 
 
 def test_the_outputs_name_the_runner_group_and_the_github_id(opted_in: Plan) -> None:
+    """The GitHubId is a tag Azure sets on the resource: `reference(<id>, <api>, 'Full')` returns the whole resource
+    object, tags included (https://learn.microsoft.com/azure/azure-resource-manager/templates/template-functions-resource)."""
     settings_id = opted_in.outputs["githubNetworkSettingsId"]
     assert opted_in.outputs["githubRunnerGroup"] == OPT_IN["githubRunnerGroup"]
     assert len(settings_id) == 64 and settings_id == settings_id.upper()
