@@ -1,4 +1,5 @@
-"""The private profile's CI/CD agents: the Managed DevOps Pool in the VNet's `agents` subnet, and its grants.
+"""The private profile's CI/CD agents: the Managed DevOps Pool in the VNet's `agents` subnet, and its grants; and,
+where the stack opts in, GitHub-hosted runners in its `github-runners` subnet.
 
 Kept beside the stack program so that the program reads the same for both profiles: a public stack has no VNet,
 so its pipelines use Microsoft-hosted agents and it has no pool (`agentPoolName` is "").
@@ -8,10 +9,11 @@ from __future__ import annotations
 
 from infra.access_policy import agent_pool_grants
 from infra.components.agent_pool import AgentPool, AgentPoolArgs
+from infra.components.github_runners import GitHubRunnerNetwork, GitHubRunnerNetworkArgs
 from infra.components.network import PrivateNetwork
 from infra.config import StackConfig
 from infra.naming import ResourceNames
-from infra.private_profile import AGENTS_SUBNET
+from infra.private_profile import AGENTS_SUBNET, GITHUB_RUNNERS_SUBNET
 from infra.stack_resources import StackResources
 
 
@@ -41,5 +43,29 @@ def build_agent_pool(
             tags=stack.tags,
             max_agents=config.agent_pool_max_agents,
             vm_size=config.agent_pool_vm_size,
+        ),
+    )
+
+
+def build_github_runners(
+    config: StackConfig, names: ResourceNames, stack: StackResources, network: PrivateNetwork | None
+) -> GitHubRunnerNetwork | None:
+    """GitHub-hosted runners' network settings in a private stack that opts in; None otherwise."""
+    if network is None or not config.github_runners_enabled:
+        return None
+    if config.github_runner_business_id is None or config.github_runner_group is None:
+        msg = "build_github_runners needs a configuration validated with githubRunnerBusinessId and githubRunnerGroup"
+        raise ValueError(msg)
+    return GitHubRunnerNetwork(
+        "github-runners",
+        GitHubRunnerNetworkArgs(
+            resource_group_name=stack.resource_group_name,
+            location=config.location,
+            settings_name=names.github_network_settings,
+            deployment_name=names.github_network_deployment,
+            subnet_id=network.subnet_ids[GITHUB_RUNNERS_SUBNET],
+            business_id=config.github_runner_business_id,
+            runner_group=config.github_runner_group,
+            tags=stack.tags,
         ),
     )

@@ -51,6 +51,9 @@ class RegistryRef:
     agent_pool: str
     """The owner's agent pool (its `agentPoolName`), "" when the owner is public: a private registry answers only
     inside the owner's VNet, so the pipeline job that shares a model into it runs there."""
+    github_runner_group: str = ""
+    """The owner's GitHub runner group (its `githubRunnerGroup`), "" when the owner is public or has none: the
+    GitHub Actions job that shares a model into a private registry runs there."""
 
     @property
     def id(self) -> str:
@@ -102,7 +105,10 @@ def registry_ref(
         if owner_config.is_private and owner_config.agent_pool_organization_url
         else ""
     )
-    return RegistryRef(names.aml_registry, names.resource_group, owner_subscription, owner, agent_pool)
+    github_group = (owner_config.github_runner_group or "") if owner_config.github_runners_enabled else ""
+    return RegistryRef(
+        names.aml_registry, names.resource_group, owner_subscription, owner, agent_pool, github_group
+    )
 
 
 def consumer_deployers(owner: str, *, root: Path | None = None, project: str = PROJECT) -> dict[str, str]:
@@ -179,6 +185,12 @@ class RegistryUse:
     def agent_pool(self) -> str:
         """The agent pool inside the registry owner's VNet; "" without a registry or when the owner is public."""
         return self.ref.agent_pool if self.ref else ""
+
+    @property
+    def github_runner_group(self) -> str:
+        """The GitHub runner group inside the registry owner's VNet; "" without a registry, or when the owner is
+        public or has no GitHub runners."""
+        return self.ref.github_runner_group if self.ref else ""
 
     @property
     def id(self) -> pulumi.Input[str]:

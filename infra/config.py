@@ -25,7 +25,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from infra.errors import InvalidStackConfig
-from infra.regions import SUPPORTED_REGIONS
+from infra.regions import GITHUB_PRIVATE_NETWORKING_REGIONS, SUPPORTED_REGIONS
 from infra.stack_rules import customer_managed_key_problems, production_grade_problems
 
 PROJECT = "azure-mlops"
@@ -46,6 +46,11 @@ def _supported_region(value: str) -> str:
 def _empty_is_unset(value: Any) -> Any:
     """Pulumi.yaml declares optional keys with the default "": read it as unset."""
     return None if value == "" else value
+
+
+def _number_as_text(value: Any) -> Any:
+    """A stack file may write a numeric ID unquoted (YAML reads an int); Pulumi hands it over as text."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else _empty_is_unset(value)
 
 
 def _private_vnet_range(value: str) -> str:
@@ -128,6 +133,11 @@ AzureDevOpsOrganizationUrl = Annotated[
 """An Azure DevOps organization URL, https://dev.azure.com/<organization> (no trailing slash)."""
 
 AzureDevOpsProject = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$")]
+GitHubDatabaseId = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{0,19}$")]
+"""A GitHub organization's or enterprise's database ID (GraphQL `databaseId`): a positive integer, as text."""
+GitHubRunnerGroup = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+"""Our rule for the runner group name workflows select (`runs-on: {group: ...}`): 1-64 letters, digits, '.', '_',
+'-', no spaces, so the name reads the same in YAML, JSON and the GitHub UI."""
 """An Azure DevOps project name."""
 
 StorageSku = Literal[
@@ -392,6 +402,18 @@ class StackConfig(BaseModel):
     Pools' first-party application): it gets Reader and Network Contributor on the VNet to join the pool's agents
     to their subnet. Required when networkProfile is private."""
 
+    github_runner_business_id: Annotated[GitHubDatabaseId | None, BeforeValidator(_number_as_text)] = None
+    """Optional. Database ID of the GitHub organization (or enterprise) whose GitHub-hosted runners join the
+    VNet (Azure private networking for GitHub-hosted runners): the `businessId` of the stack's
+    GitHub.Network/networkSettings resource (`gh api graphql -f query='query { organization(login: "<org>")
+    { databaseId } }'`). Only with networkProfile private; setting it opts the stack in and needs
+    githubRunnerGroup."""
+
+    github_runner_group: Annotated[GitHubRunnerGroup | None, BeforeValidator(_empty_is_unset)] = None
+    """Conditional. Name of the GitHub runner group the organization admin creates for this stack's network
+    configuration (from the `githubNetworkSettingsId` output): the GitHub workflows' jobs that touch the stack
+    run on it (`runs-on: {group: <name>}`). Required with githubRunnerBusinessId; one group per stack."""
+
     @model_validator(mode="after")
     def _check_rules_across_keys(self) -> StackConfig:
         problems: list[str] = []
@@ -449,6 +471,7 @@ class StackConfig(BaseModel):
         problems += self._registry_problems()
         problems += self._databricks_problems()
         problems += self._agent_pool_problems()
+        problems += self._github_runner_problems()
         problems += production_grade_problems(self, PROJECT) + customer_managed_key_problems(self, PROJECT)
         if problems:
             raise ValueError("\n  - ".join(problems))
@@ -511,6 +534,43 @@ class StackConfig(BaseModel):
                 "or larger when networkProfile is 'private'; the build agents' subnet is the sixth /24"
             )
         return problems
+
+    def _github_runner_problems(self) -> list[str]:
+        """GitHub's runners join only a private stack's VNet, and only with both halves of the opt-in."""
+        given = {
+            "githubRunnerBusinessId": self.github_runner_business_id,
+            "githubRunnerGroup": self.github_runner_group,
+        }
+        if not self.is_private:
+            return [
+                f"{PROJECT}:{key} = {value!r}: has no effect when networkProfile is 'public' (GitHub-hosted runners "
+                "reach public stacks as they are); unset it"
+                for key, value in given.items()
+                if value is not None
+            ]
+        problems = []
+        if (self.github_runner_business_id is None) != (self.github_runner_group is None):
+            missing = next(key for key, value in given.items() if value is None)
+            present = next(key for key, value in given.items() if value is not None)
+            problems.append(
+                f"{PROJECT}:{missing} is unset: is required with {present} (GitHub-hosted runners in the VNet "
+                "need both the organization's database ID and the runner group workflows select)"
+            )
+        if (
+            self.github_runner_business_id is not None
+            and self.location not in GITHUB_PRIVATE_NETWORKING_REGIONS
+        ):
+            problems.append(
+                f"{PROJECT}:githubRunnerBusinessId = {self.github_runner_business_id!r}: needs a location where "
+                f"GitHub-hosted runners can join a VNet, and location = {self.location!r} is not one; supported: "
+                f"{sorted(GITHUB_PRIVATE_NETWORKING_REGIONS)}"
+            )
+        return problems
+
+    @property
+    def github_runners_enabled(self) -> bool:
+        """True when GitHub-hosted runners join this (private) stack's VNet."""
+        return self.is_private and self.github_runner_business_id is not None
 
     @property
     def is_private(self) -> bool:

@@ -319,6 +319,16 @@ class ResourceNames:
         """The Dev Center project the Managed DevOps Pool belongs to."""
         return self._fit("dev_center", "dcp-{workload}-{environment}-{region}")
 
+    @property
+    def github_network_settings(self) -> str:
+        """The GitHub.Network/networkSettings resource that lets GitHub-hosted runners join the VNet."""
+        return self._fit("network", "ghns-{workload}-{environment}-{region}")
+
+    @property
+    def github_network_deployment(self) -> str:
+        """The ARM deployment that declares the network settings (azure-native has no type for them)."""
+        return self._fit("network", "deploy-ghns-{workload}-{environment}-{region}")
+
     def agent_pool(self, organization_url: str) -> str:
         """The Managed DevOps Pool, which is also the Azure DevOps agent pool pipelines name in `pool: name:`.
 

@@ -53,6 +53,16 @@ AGENTS_DELEGATION = "Microsoft.DevOpsInfrastructure/pools"
 AGENTS_SUBNET_INDEX = 5
 """The agents' subnet is the VNet's sixth /24, after the lifecycle handler's, so that no optional feature moves it
 (the VNet must be a /21 or larger; the config checks)."""
+GITHUB_RUNNERS_SUBNET = "github-runners"
+"""The subnet GitHub-hosted runners join (Azure private networking for GitHub-hosted runners): the GitHub Actions
+jobs that touch the stack run here, as the Managed DevOps Pool's agents do for Azure Pipelines."""
+GITHUB_RUNNERS_DELEGATION = "GitHub.Network/networkSettings"
+"""The delegation GitHub's network settings resource needs on its subnet
+(https://docs.github.com/en/organizations/managing-organization-settings/configuring-private-networking-for-github-hosted-runners-in-your-organization)."""
+GITHUB_RUNNERS_SUBNET_INDEX = 6
+"""The runners' subnet is the VNet's seventh /24, after the agents', so that no optional feature moves it (the
+VNet must be a /21 or larger; the config checks). A /24 holds 251 runners: GitHub asks for 30% headroom over the
+runner group's most concurrent jobs."""
 LIFECYCLE_DNS_ZONES: tuple[str, ...] = ("queue", "table", "sites")
 """Zones (network.OPTIONAL_DNS_ZONES) the lifecycle endpoints need besides `blob`: the event queue, the audit
 table, the app."""
@@ -104,6 +114,22 @@ _DENY_INTERNET = SecurityRule(
     why="no other egress",
 )
 """The last outbound rule of a subnet whose egress is an allow-list."""
+
+
+def _deny_inbound(why: str) -> SecurityRule:
+    """The last inbound rule of a subnet nothing may connect to, above Azure's VNet and load balancer rules."""
+    return SecurityRule(
+        name="deny-other-inbound",
+        priority=4000,
+        direction="Inbound",
+        access="Deny",
+        destination="*",
+        source="*",
+        ports=("*",),
+        protocol="*",
+        why=why,
+    )
+
 
 AZURE_DEVOPS_RANGES_SOURCE = (
     "https://learn.microsoft.com/azure/devops/organizations/security/allow-list-ip-url"
@@ -172,17 +198,51 @@ AGENT_RULES: tuple[SecurityRule, ...] = (
         ports=("80",),
         why="azure.archive.ubuntu.com provisions the agents' Linux VMs over plain HTTP",
     ),
+    _deny_inbound("nothing connects to build agents; they poll Azure DevOps"),
+    _DENY_INTERNET,
+)
+
+GITHUB_RUNNERS_SOURCE = (
+    "https://docs.github.com/en/organizations/managing-organization-settings/"
+    "configuring-private-networking-for-github-hosted-runners-in-your-organization"
+)
+"""GitHub's page with the minimal NSG rules for runners in a VNet (its actions-nsg-deployment.bicep)."""
+
+# GitHub-hosted runners in the VNet. GitHub's minimal rule set (GITHUB_RUNNERS_SOURCE): HTTPS to the VNet, to the
+# GitHub Actions service and github.com, and to Azure Storage (logs, artifacts, caches, action downloads), then deny
+# the internet. GitHub publishes the Actions and github.com destinations as address lists it changes, with host names
+# as the alternative (the self-hosted runner allow-list); the jobs also sign in with Entra ID and install packages
+# from PyPI. An NSG cannot filter host names, so HTTPS leaves through the NAT gateway's one address, as for the
+# build agents; nothing else leaves, and nothing reaches the runners (they poll GitHub for jobs).
+GITHUB_RUNNER_RULES: tuple[SecurityRule, ...] = (
     SecurityRule(
-        name="deny-other-inbound",
-        priority=4000,
-        direction="Inbound",
-        access="Deny",
-        destination="*",
-        source="*",
-        ports=("*",),
-        protocol="*",
-        why="nothing connects to build agents; they poll Azure DevOps",
+        name="allow-vnet-https",
+        priority=200,
+        direction="Outbound",
+        access="Allow",
+        destination="VirtualNetwork",
+        ports=("443",),
+        why="the stack's private endpoints (GitHub's AllowVnetOutBoundOverwrite)",
     ),
+    SecurityRule(
+        name="allow-storage",
+        priority=230,
+        direction="Outbound",
+        access="Allow",
+        destination="Storage",
+        ports=("443",),
+        why="job logs, artifacts, caches and action downloads (GitHub's AllowStorageOutbound)",
+    ),
+    SecurityRule(
+        name="allow-https-egress",
+        priority=240,
+        direction="Outbound",
+        access="Allow",
+        destination="Internet",
+        ports=("443",),
+        why="GitHub Actions service, github.com, Entra ID, PyPI: GitHub's changing address lists or host names only",
+    ),
+    _deny_inbound("nothing connects to runners; they poll GitHub for jobs"),
     _DENY_INTERNET,
 )
 
@@ -197,17 +257,7 @@ PRIVATE_ENDPOINT_RULES: tuple[SecurityRule, ...] = (
         ports=("443", "445"),
         why="clients in the VNet reach services",
     ),
-    SecurityRule(
-        name="deny-other-inbound",
-        priority=4000,
-        direction="Inbound",
-        access="Deny",
-        destination="*",
-        source="*",
-        ports=("*",),
-        protocol="*",
-        why="nothing else reaches the endpoints",
-    ),
+    _deny_inbound("nothing else reaches the endpoints"),
 )
 
 
@@ -249,12 +299,17 @@ PACKAGE_HOSTS: dict[str, str] = {
 
 
 def subnets(
-    address_space: str, *, databricks: bool = False, lifecycle: bool = False, agents: bool = False
+    address_space: str,
+    *,
+    databricks: bool = False,
+    lifecycle: bool = False,
+    agents: bool = False,
+    github_runners: bool = False,
 ) -> tuple[SubnetSpec, ...]:
     """The first /24 of the VNet for private endpoints, the second for VNet-injected compute;
     with `databricks`, the third and fourth for the Databricks workspace's host and container subnets; with
     `lifecycle`, the fifth for the lifecycle handler's VNet integration; with `agents`, the sixth for the
-    Managed DevOps Pool's build agents.
+    Managed DevOps Pool's build agents; with `github_runners`, the seventh for GitHub-hosted runners.
 
     Pipeline agents get a subnet of their own, delegated to Managed DevOps Pools: with public access off, only
     clients inside the VNet can submit jobs, share models into the registry or deploy. Databricks needs two subnets of its
@@ -283,31 +338,29 @@ def subnets(
             )
             for name, prefix in ((DATABRICKS_HOST_SUBNET, third), (DATABRICKS_CONTAINER_SUBNET, fourth))
         ]
-    if lifecycle:
-        if len(blocks) <= LIFECYCLE_SUBNET_INDEX:
-            msg = f"vnet {address_space}: has no fifth /24 for the {LIFECYCLE_SUBNET} subnet; use a /21 or larger"
+    for wanted, index, name, rules, delegation in (
+        (lifecycle, LIFECYCLE_SUBNET_INDEX, LIFECYCLE_SUBNET, LIFECYCLE_RULES, FLEX_CONSUMPTION_DELEGATION),
+        (agents, AGENTS_SUBNET_INDEX, AGENTS_SUBNET, AGENT_RULES, AGENTS_DELEGATION),
+        (
+            github_runners,
+            GITHUB_RUNNERS_SUBNET_INDEX,
+            GITHUB_RUNNERS_SUBNET,
+            GITHUB_RUNNER_RULES,
+            GITHUB_RUNNERS_DELEGATION,
+        ),
+    ):
+        if not wanted:
+            continue
+        if len(blocks) <= index:
+            ordinal = {4: "fifth", 5: "sixth", 6: "seventh"}[index]
+            msg = f"vnet {address_space}: has no {ordinal} /24 for the {name} subnet; use a /21 or larger"
             raise ValueError(msg)
         specs.append(
             SubnetSpec(
-                name=LIFECYCLE_SUBNET,
-                address_prefix=str(blocks[LIFECYCLE_SUBNET_INDEX]),
-                rules=LIFECYCLE_RULES,
-                delegation=FLEX_CONSUMPTION_DELEGATION,
-                nat_egress=True,
-            )
-        )
-    if agents:
-        if len(blocks) <= AGENTS_SUBNET_INDEX:
-            msg = (
-                f"vnet {address_space}: has no sixth /24 for the {AGENTS_SUBNET} subnet; use a /21 or larger"
-            )
-            raise ValueError(msg)
-        specs.append(
-            SubnetSpec(
-                name=AGENTS_SUBNET,
-                address_prefix=str(blocks[AGENTS_SUBNET_INDEX]),
-                rules=AGENT_RULES,
-                delegation=AGENTS_DELEGATION,
+                name=name,
+                address_prefix=str(blocks[index]),
+                rules=rules,
+                delegation=delegation,
                 nat_egress=True,
             )
         )
@@ -332,6 +385,7 @@ def build_private_network(
                 databricks=config.databricks_enabled,
                 lifecycle=config.lifecycle_events_enabled,
                 agents=True,
+                github_runners=config.github_runners_enabled,
             ),
             nsg_name=names.network_security_group,
             nat_gateway_name=names.nat_gateway,

@@ -25,3 +25,41 @@ REGION_ABBREVIATIONS: dict[str, str] = {
 """Supported region name -> CAF short code (https://aka.ms/caf-naming, "Azure region abbreviations")."""
 
 SUPPORTED_REGIONS: tuple[str, ...] = tuple(sorted(REGION_ABBREVIATIONS))
+
+GITHUB_PRIVATE_NETWORKING_SOURCE = (
+    "https://docs.github.com/en/organizations/managing-organization-settings/"
+    "troubleshooting-azure-private-network-configurations-for-github-hosted-runners-in-your-organization"
+)
+GITHUB_PRIVATE_NETWORKING_READ = "2026-12-06"
+"""When GITHUB_PRIVATE_NETWORKING_REGIONS was last compared with its source page (GitHub adds regions)."""
+GITHUB_PRIVATE_NETWORKING_REGIONS: frozenset[str] = frozenset(
+    {
+        "australiaeast",
+        "brazilsouth",
+        "canadacentral",
+        "canadaeast",
+        "centralus",
+        "eastasia",
+        "eastus",
+        "eastus2",
+        "francecentral",
+        "germanywestcentral",
+        "japaneast",
+        "koreacentral",
+        "northcentralus",
+        "northeurope",
+        "norwayeast",
+        "southcentralus",
+        "southeastasia",
+        "southindia",
+        "swedencentral",
+        "switzerlandnorth",
+        "uksouth",
+        "westus",
+        "westus2",
+        "westus3",
+    }
+)
+"""Azure regions where GitHub-hosted runners can join a VNet (GitHub.com, not GHE.com data residency), as read
+from GITHUB_PRIVATE_NETWORKING_SOURCE on GITHUB_PRIVATE_NETWORKING_READ. The VNet, its subnet and the
+networkSettings resource must all be in one of them: westeurope is not."""

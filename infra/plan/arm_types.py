@@ -294,6 +294,15 @@ ARM_RESOURCE_TYPES: dict[str, ArmResourceType] = {
     "azure-native:devopsinfrastructure:Pool": ArmResourceType(
         "Microsoft.DevOpsInfrastructure/pools", ("poolName",), "2025-01-21", _WITH_IDENTITY
     ),
+    # A deployment carrying a nested template: how the GitHub.Network/networkSettings resource, which azure-native
+    # has no type for, is declared (infra/components/github_runners.py).
+    "azure-native:resources:Deployment": ArmResourceType(
+        "Microsoft.Resources/deployments",
+        ("deploymentName",),
+        "2024-03-01",
+        frozenset({"tags"}),
+        nested_properties=True,
+    ),
     "azure-native:authorization:RoleAssignment": ArmResourceType(
         "Microsoft.Authorization/roleAssignments",
         ("roleAssignmentName",),

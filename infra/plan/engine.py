@@ -22,6 +22,7 @@ from pulumi.runtime.settings import SETTINGS, set_root_resource
 from pulumi.runtime.sync_await import _sync_await
 
 from infra.config import PROJECT
+from infra.errors import PlanError
 from infra.plan.arm_types import arm_resource_type, is_arm_token
 from infra.policy_waivers import Waiver, take_recorded
 
@@ -120,6 +121,33 @@ def _databricks_object(token: str, name: str, inputs: Mapping[str, Any]) -> tupl
     else:  # jobs, service principals ...: numeric IDs
         object_id = mock_number(token, name)
     return object_id, state
+
+
+def mock_deployment_properties(deployment_id: str, properties: dict[str, Any]) -> dict[str, Any]:
+    """What Azure reports for a finished deployment of a one-resource template: its outputs, evaluated.
+
+    The mock evaluates the two output forms the program's templates use: `[resourceId('<type>', parameters('name'))]`
+    (the resource's ARM ID in the deployment's resource group) and `[reference(..., 'Full').tags.GitHubId]` (the
+    tag GitHub.Network sets on a networkSettings resource; a digest of the resource ID here). Anything else stops
+    the plan rather than answer something Azure would not.
+    """
+    template, parameters = properties["template"], properties.get("parameters") or {}
+    (resource,) = template["resources"]
+    name = parameters["name"]["value"]
+    group = deployment_id.split("/providers/Microsoft.Resources/deployments/")[0]
+    resource_id = f"{group}/providers/{resource['type']}/{name}"
+    outputs = {}
+    for key, output in (template.get("outputs") or {}).items():
+        expression = str(output["value"])
+        if expression.startswith("[resourceId("):
+            value = resource_id
+        elif expression.startswith("[reference(") and expression.endswith(".tags.GitHubId]"):
+            value = hashlib.sha256(resource_id.lower().encode()).hexdigest().upper()
+        else:
+            msg = f"deployment {deployment_id}: the mock cannot evaluate output {key!r} = {expression!r}"
+            raise PlanError(msg)
+        outputs[key] = {"type": output["type"], "value": value}
+    return {**properties, "provisioningState": "Succeeded", "outputs": outputs}
 
 
 def mock_registry_region_details(
@@ -252,6 +280,8 @@ class _AzureMocks(pulumi.runtime.Mocks):
         if args.typ == "azure-native:network:PublicIPAddress":
             # Azure allocates the address; the mock takes one from the documentation range (RFC 5737).
             state["ipAddress"] = f"203.0.113.{int(mock_number(resource_id, digits=3)) % 254 + 1}"
+        if args.typ == "azure-native:resources:Deployment":
+            state["properties"] = mock_deployment_properties(resource_id, args.inputs["properties"])
         if args.typ == "azure-native:machinelearningservices:Registry":
             state["regionDetails"] = mock_registry_region_details(
                 self.subscription_id,

@@ -48,5 +48,11 @@ SCENARIOS: Mapping[str, Scenario] = {
     "dev-databricks": Scenario("dev", DATABRICKS_SETTINGS),
     # The workspace's customer-managed key (docs/stack-lifecycle.md): the key, its identity and grant.
     "prod-cmk": Scenario("prod", {"workspaceCustomerManagedKey": "true"}),
+    # GitHub-hosted runners in the VNet (docs/private-profile.md): their subnet, NSG and networkSettings deployment.
+    # GitHub serves no private networking in westeurope, so the scenario moves prod to northeurope.
+    "prod-github-runners": Scenario(
+        "prod",
+        {"location": "northeurope", "githubRunnerBusinessId": "123456789", "githubRunnerGroup": "mlops-prod"},
+    ),
 }
 """Scenario name (used as the plan's stack name) -> scenario."""

@@ -9,6 +9,7 @@ that pipelines/README.md's table lists exactly these rows.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
@@ -63,6 +64,13 @@ def _image(output: str, value: object) -> str:
     return "" if _text(output, value) else HOSTED_IMAGE
 
 
+def _runs_on(output: str, value: object) -> str:
+    # The JSON `runs-on` reads with fromJSON(): the GitHub-hosted label, or the runner group inside the VNet (the
+    # `group:` form never matches a label of the same name by accident).
+    group = _text(output, value)
+    return json.dumps({"group": group} if group else HOSTED_IMAGE)
+
+
 @dataclass(frozen=True)
 class StackVariable:
     """One pipeline variable and the stack output it is written from."""
@@ -77,6 +85,8 @@ class StackVariable:
     """Optional. Turns the output's JSON value into the variable's text (default: the text as it is)."""
     github: bool = True
     """Optional. Also written to GitHub environments (False: an Azure DevOps-only variable such as the pool)."""
+    azure_devops: bool = True
+    """Optional. Also written to Azure DevOps variable groups (False: a GitHub-only variable such as `runs-on`)."""
     rule: str = ""
     """Optional. How the value is derived when it is not the output as it is (shown in the docs table)."""
 
@@ -144,6 +154,22 @@ MAPPING: Final[tuple[StackVariable, ...]] = (
         github=False,
         rule=f"`{HOSTED_IMAGE}` when the output is empty, else empty",
     ),
+    StackVariable(
+        "AML_RUNS_ON",
+        "githubRunnerGroup",
+        "`runs-on: ${{ fromJSON(vars.AML_RUNS_ON) }}` of every GitHub job that touches the stack",
+        _runs_on,
+        azure_devops=False,
+        rule=f'JSON: `"{HOSTED_IMAGE}"` when the output is empty, else `{{"group": "<output>"}}`',
+    ),
+    StackVariable(
+        "AML_REGISTRY_RUNS_ON",
+        "amlRegistryGithubRunnerGroup",
+        "`runs-on` of the GitHub job that shares into the registry (inside the registry owner's VNet)",
+        _runs_on,
+        azure_devops=False,
+        rule=f'JSON: `"{HOSTED_IMAGE}"` when the output is empty, else `{{"group": "<output>"}}`',
+    ),
 )
 """Every variable the infra pipeline writes, in the docs table's order."""
 
@@ -160,7 +186,11 @@ def variables_from_outputs(outputs: Mapping[str, object], *, github: bool = Fals
         needed = ", ".join(v.name for v in MAPPING if v.output in missing)
         msg = f"stack outputs {', '.join(missing)} are missing (needed by {needed}): deploy the stack that exports them"
         raise InvalidArgumentError(msg)
-    return {v.name: v.value(v.output, outputs[v.output]) for v in MAPPING if v.github or not github}
+    return {
+        v.name: v.value(v.output, outputs[v.output])
+        for v in MAPPING
+        if (v.github if github else v.azure_devops)
+    }
 
 
 def markdown_table() -> str:
@@ -168,6 +198,12 @@ def markdown_table() -> str:
     rows = ["| Variable | Pulumi stack output | Used for |", "| --- | --- | --- |"]
     for v in MAPPING:
         source = f"`{v.output}`" + (f" ({v.rule})" if v.rule else "")
-        where = "" if v.github else " (Azure DevOps only)"
+        where = (
+            ""
+            if v.github and v.azure_devops
+            else " (Azure DevOps only)"
+            if v.azure_devops
+            else " (GitHub only)"
+        )
         rows.append(f"| `{v.name}` | {source} | {v.used_for}{where} |")
     return "\n".join(rows)

@@ -3,6 +3,7 @@ generated project's CD, the datastores YAML names, and the docs table. A rename 
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -57,7 +58,7 @@ def test_every_mapped_output_is_one_the_program_exports(plans: dict[str, Plan]) 
 def test_each_stack_yields_a_value_for_every_variable(plans: dict[str, Plan]) -> None:
     for plan in plans.values():
         variables = stack_variables.variables_from_outputs(plan.outputs)
-        assert list(variables) == [v.name for v in stack_variables.MAPPING]
+        assert list(variables) == [v.name for v in stack_variables.MAPPING if v.azure_devops]
         assert variables["AML_WORKSPACE"] == plan.outputs["workspaceName"]
         assert variables["AML_DATALAKE_DATASTORES"].split(",") == plan.outputs["dataLakeDatastoreNames"]
         for pool, output in (
@@ -70,6 +71,34 @@ def test_each_stack_yields_a_value_for_every_variable(plans: dict[str, Plan]) ->
             assert variables[image] == (stack_variables.HOSTED_IMAGE if hosted else "")
         github = stack_variables.variables_from_outputs(plan.outputs, github=True)
         assert "AML_AGENT_POOL" not in github and github["AML_WORKSPACE"] == variables["AML_WORKSPACE"]
+        assert "AML_RUNS_ON" not in variables  # GitHub-only: an Azure DevOps job picks its pool, not a runner
+
+
+@pytest.mark.parametrize(
+    ("output", "runs_on"),
+    [("", "ubuntu-24.04"), ("mlops-staging", {"group": "mlops-staging"})],
+)
+def test_runs_on_is_the_hosted_label_or_the_stacks_runner_group(output: str, runs_on: object) -> None:
+    """`runs-on` takes a GitHub-hosted label or a `group:` key naming a runner group
+    (https://docs.github.com/en/actions/using-jobs/choosing-the-runner-for-a-job); the workflows read the variable
+    with fromJSON, so its text is JSON for one of those two forms."""
+    outputs = {v.output: "x" for v in stack_variables.MAPPING} | {"dataLakeDatastoreNames": []}
+    outputs |= {"githubRunnerGroup": output, "amlRegistryGithubRunnerGroup": output}
+    github = stack_variables.variables_from_outputs(outputs, github=True)
+    assert json.loads(github["AML_RUNS_ON"]) == runs_on == json.loads(github["AML_REGISTRY_RUNS_ON"])
+
+
+def test_committed_stacks_run_github_jobs_where_their_outputs_say(plans: dict[str, Plan]) -> None:
+    for stack, plan in plans.items():
+        github = stack_variables.variables_from_outputs(plan.outputs, github=True)
+        group, registry_group = (
+            plan.outputs["githubRunnerGroup"],
+            plan.outputs["amlRegistryGithubRunnerGroup"],
+        )
+        assert json.loads(github["AML_RUNS_ON"]) == ({"group": group} if group else "ubuntu-24.04"), stack
+        assert json.loads(github["AML_REGISTRY_RUNS_ON"]) == (
+            {"group": registry_group} if registry_group else "ubuntu-24.04"
+        ), stack
 
 
 def test_every_variable_a_pipeline_reads_is_written_by_the_mapping() -> None:
@@ -84,6 +113,13 @@ def test_every_variable_a_pipeline_reads_is_written_by_the_mapping() -> None:
         for name, files in github.items()
         if name not in stack_variables.BY_NAME or not stack_variables.BY_NAME[name].github
     }
+    assert {"AML_RUNS_ON", "AML_REGISTRY_RUNS_ON"} <= set(github), (
+        "the GitHub jobs no longer pick their runner"
+    )
+    not_on_azure = {
+        name: files for name, files in azure.items() if not stack_variables.BY_NAME[name].azure_devops
+    }
+    assert not_on_azure == {}, f"Azure Pipelines read variables no variable group gets: {not_on_azure}"
     assert not_on_github == {}, f"GitHub workflows read variables no GitHub environment gets: {not_on_github}"
 
 

@@ -9,10 +9,13 @@ from typing import Any
 
 import pytest
 
+from infra.config import PROJECT
 from infra.errors import PlanError
-from infra.plan.arm_model import arm_resource
-from infra.plan.arm_types import ARM_RESOURCE_TYPES
-from infra.plan.engine import Plan
+from infra.plan.arm_model import arm_resource, arm_template
+from infra.plan.arm_types import ARM_RESOURCE_TYPES, is_arm_token
+from infra.plan.engine import Plan, run_program
+from infra.plan.scenarios import SCENARIOS
+from tests.policy.conftest import REPO
 
 # Types whose ARM schema is not vendored in fixtures/arm_schema_names.json, each with the reason; their
 # property names are checked against the azure-native SDK's own input names instead.
@@ -86,10 +89,8 @@ def test_api_versions_are_the_azure_native_defaults() -> None:
         assert mapping.api_version == sdk_api_version(token), token
 
 
-def test_keys_and_properties_exist_in_the_arm_schema(templates: dict[str, Any], schema_names: dict) -> None:
-    """Every property name the model writes, at every depth, is ARM's wire name at that place in the type's ARM
-    schema: SDK names that differ (enableHttpsTrafficOnly, odataType) were renamed, so checkov and reviewers
-    read what Azure receives."""
+def check_names(templates: dict[str, Any], schema_names: dict) -> set[str]:
+    """The ARM types of `templates` whose every key and property name is ARM's (asserted); returns them."""
     checked = set()
     for template in templates.values():
         for resource in template["resources"]:
@@ -112,6 +113,24 @@ def test_keys_and_properties_exist_in_the_arm_schema(templates: dict[str, Any], 
             assert extra == [], f"{resource['type']}: not ARM resource keys: {extra}"
             checked.add(resource["type"])
     assert len(checked) == len({r["type"] for t in templates.values() for r in t["resources"]})
+    return checked
+
+
+def test_keys_and_properties_exist_in_the_arm_schema(templates: dict[str, Any], schema_names: dict) -> None:
+    """Every property name the model writes, at every depth, is ARM's wire name at that place in the type's ARM
+    schema: SDK names that differ (enableHttpsTrafficOnly, odataType) were renamed, so checkov and reviewers
+    read what Azure receives."""
+    assert len(check_names(templates, schema_names)) >= 10
+
+
+def test_the_github_runners_deployment_is_mapped_with_arm_names(schema_names: dict) -> None:
+    """The GitHub runners' scenario (no committed stack opts in) declares a Microsoft.Resources deployment: mapped,
+    and written with the names ARM's deployments schema has."""
+    plan = run_program("prod-github-runners", SCENARIOS["prod-github-runners"].config(REPO))
+    declared = {r.type for r in plan.resources if r.custom and is_arm_token(r.type)}
+    assert sorted(declared - set(ARM_RESOURCE_TYPES)) == []
+    checked = check_names({"prod-github-runners": arm_template(plan, PROJECT)}, schema_names)
+    assert "Microsoft.Resources/deployments" in checked
 
 
 def test_the_name_check_finds_an_sdk_name_at_any_depth(schema_names: dict) -> None:

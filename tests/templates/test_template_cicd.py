@@ -285,6 +285,33 @@ def test_github_actions_train_with_resumable_waits_and_release_the_registry_copy
     assert release.count('--model "$MODEL_URI"') == 2 * online + batch
 
 
+STACK_RUNNER = "${{ fromJSON(vars.AML_RUNS_ON) }}"
+REGISTRY_RUNNER = "${{ fromJSON(vars.AML_REGISTRY_RUNS_ON) }}"
+
+
+def test_every_github_job_that_touches_a_stack_runs_on_the_stacks_runner(
+    github_case: tuple[dict[str, str], Path],
+) -> None:
+    """A job with a stack's environment reads its runner from that environment (`runs-on` takes a label or a
+    `group:` key, and expressions may use `vars`:
+    https://docs.github.com/en/actions/using-jobs/choosing-the-runner-for-a-job): inside the stack's VNet when it
+    has GitHub runners there. The promote job shares into the registry: its owner's runner."""
+    _answers, project = github_case
+    seen = []
+    for workflow in ("cd.yml", "release.yml"):
+        jobs = yaml.safe_load((project / ".github" / "workflows" / workflow).read_text())["jobs"]
+        for name, job in jobs.items():
+            if "uses" in job:  # a reusable workflow's jobs are checked in their own file
+                continue
+            assert "environment" in job, f"{workflow}/{name} touches no stack? (every CD job does)"
+            wanted = REGISTRY_RUNNER if name == "promote" else STACK_RUNNER
+            assert job["runs-on"] == wanted, f"{workflow}/{name}"
+            seen.append(name)
+    assert {"train_submit", "train", "promote", "assets"} <= set(seen)
+    pr = yaml.safe_load((project / ".github" / "workflows" / "pr.yml").read_text())["jobs"]
+    assert all("environment" not in job and job["runs-on"] == "ubuntu-24.04" for job in pr.values())
+
+
 def test_the_project_scripts_the_pipelines_call_answer_help(ci_case: tuple[dict[str, str], Path]) -> None:
     answers, project = ci_case
     package = next(path.name for path in (project / "src").iterdir() if (path / "__init__.py").is_file())

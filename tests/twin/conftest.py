@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pytest
 
+import infra.aml_registry
+from infra.plan.engine import run_program
+from infra.plan.stack_files import load_stack_config
 from tests.support.assertion_guard import pytest_runtest_setup  # noqa: F401 (a hook, applied to this folder)
-from tests.support.azure_twin.from_plan import STACKS, cloud_of, plan_of, stack_twin
+from tests.support.azure_twin.from_plan import REPO, STACKS, cloud_of, plan_of, stack_twin
 from tests.support.azure_twin.model import AzureTwin, StackTwin
 from tests.templates.generation import generate
 
@@ -24,6 +27,35 @@ def stack_twins() -> dict[str, StackTwin]:
 def cloud(stack_twins: dict[str, StackTwin]) -> AzureTwin:
     """Every stack deployed, nothing created by a pipeline yet."""
     return cloud_of(stack_twins, deployed=True)
+
+
+RUNNER_GROUPS = {"staging": "mlops-staging", "prod": "mlops-prod"}
+"""The runner groups of the variant stacks that GitHub workflows can reach (tests/twin/test_github_runners_in_twin.py)."""
+
+
+@pytest.fixture(scope="session")
+def runner_stacks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, StackTwin]:
+    """dev, and staging and prod in northeurope with GitHub runners, each from its (variant) stack file."""
+    root = tmp_path_factory.mktemp("stacks-with-github-runners")
+    for name in ("Pulumi.yaml", *(f"Pulumi.{stack}.yaml" for stack in STACKS)):
+        shutil.copy(REPO / name, root / name)
+    for stack, group in RUNNER_GROUPS.items():
+        with (root / f"Pulumi.{stack}.yaml").open("a", encoding="utf-8") as file:
+            file.write(
+                "  azure-mlops:location: northeurope\n"
+                '  azure-mlops:githubRunnerBusinessId: "123456789"\n'
+                f"  azure-mlops:githubRunnerGroup: {group}\n"
+            )
+    # Consumers derive the registry from the owner's stack file: these files, only while the plans are made.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(infra.aml_registry, "REPO_ROOT", root)
+        return {stack: stack_twin(run_program(stack, load_stack_config(root, stack))) for stack in STACKS}
+
+
+@pytest.fixture
+def runner_cloud(runner_stacks: dict[str, StackTwin]) -> AzureTwin:
+    """Every stack of the variant deployed, nothing created by a pipeline yet."""
+    return cloud_of(runner_stacks, deployed=True)
 
 
 @pytest.fixture(scope="session")

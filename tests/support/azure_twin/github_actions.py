@@ -1,11 +1,12 @@
 """Run a generated project's GitHub Actions workflow against the twin: jobs in `needs` order (reusable workflows
 called with their inputs), steps in order, `${{ }}` expressions and `$GITHUB_OUTPUT` as GitHub Actions handles
 them. Each GitHub environment's variables are its stack's variable group (`variables.group_variables`); each
-job's caller comes from `runs-on` (a GitHub-hosted image is outside every VNet; a self-hosted runner label or
-runner group is the pool of that name)."""
+job's caller comes from `runs-on` (a GitHub-hosted label is outside every VNet; a runner group is inside the VNet
+of the stack whose `githubRunnerGroup` output names it; a self-hosted runner label is the pool of that name)."""
 
 from __future__ import annotations
 
+import json
 import re
 import tempfile
 from pathlib import Path
@@ -41,7 +42,7 @@ _TOKEN = re.compile(
 
 
 class _Expression:
-    """GitHub Actions expressions: literals, context paths, ==, !=, &&, ||, !, and the status functions."""
+    """GitHub Actions expressions: literals, context paths, ==, !=, &&, ||, !, the status functions, fromJSON."""
 
     def __init__(self, text: str, context: dict[str, Any], status: dict[str, bool]) -> None:
         self.tokens = [(m.lastgroup, m.group(m.lastgroup)) for m in _TOKEN.finditer(text) if m.lastgroup]
@@ -97,6 +98,11 @@ class _Expression:
             return text[1:-1].replace("''", "'")
         if kind == "num":
             return float(text)
+        if text == "fromJSON" and self._peek() == "(":
+            self.pos += 1
+            argument = self._or()
+            self.pos += 1  # ")"
+            return json.loads(str(argument))
         if self._peek() == "(":
             self.pos += 2  # the status functions take no arguments
             return self.status[text]
@@ -193,15 +199,10 @@ class WorkflowRunner:
             self.run.results[name] = "failure"
             return "failure", {}
         runs_on = job.get("runs-on")
-        runs_on = self._substitute(runs_on, context) if isinstance(runs_on, str) else runs_on
-        if isinstance(runs_on, list):
-            caller = Caller(pool=next(label for label in runs_on if label != "self-hosted"))
-        else:
-            caller = (
-                Caller(pool=str(runs_on["group"]))
-                if isinstance(runs_on, dict)
-                else Caller(vm_image=str(runs_on))
-            )
+        if isinstance(runs_on, str):  # a whole expression may give an object (fromJSON); text is substituted
+            whole = _EXPRESSION.fullmatch(runs_on.strip())
+            runs_on = self._eval(runs_on, context, {}) if whole else self._substitute(runs_on, context)
+        caller = Caller.from_runs_on(runs_on)
         env = {
             **context["env"],
             **{k: self._substitute(v, context) for k, v in (job.get("env") or {}).items()},
