@@ -42,12 +42,18 @@ class _Jobs:
         cloud, ws = self._ws.cloud, self._ws.workspace("download job output")
         job = cloud.job(ws, name)
         if output_name not in job.outputs:
-            raise errors.bad_request(f"Job {name} has no output named {output_name!r} (outputs: {job.outputs})")
+            raise errors.bad_request(
+                f"Job {name} has no output named {output_name!r} (outputs: {job.outputs})"
+            )
         folder = Path(download_path) / "named-outputs" / str(output_name)  # the SDK's layout
         folder.mkdir(parents=True, exist_ok=True)
         if output_name == "registered":
             for model, version in job.registered.items():
-                registration = {"model_name": model, "version": version, "model_uri": f"models:/{model}/{version}"}
+                registration = {
+                    "model_name": model,
+                    "version": version,
+                    "model_uri": f"models:/{model}/{version}",
+                }
                 (folder / REGISTRATION_FILE).write_text(json.dumps(registration), encoding="utf-8")
         elif output_name == "training_data":
             (folder / MLTABLE_FILE).write_text("paths:\n  - file: ./train.csv\n", encoding="utf-8")
@@ -105,7 +111,9 @@ class _RegistryAssets:
         found = (store.models if self._kind == "model" else store.data).get(name, {})
         if version not in found:
             kind = "models" if self._kind == "model" else "data"
-            raise errors.not_found(f"{ML}/registries/{self._registry.name}/{kind}", f"{name}/versions/{version}", None)
+            raise errors.not_found(
+                f"{ML}/registries/{self._registry.name}/{kind}", f"{name}/versions/{version}", None
+            )
         tags = dict(found[version]) if self._kind == "model" else {}  # type: ignore[call-overload]
         return SimpleNamespace(name=name, version=version, tags=tags, job_name=None)
 
@@ -113,7 +121,9 @@ class _RegistryAssets:
         store = self._registry.cloud.registry(f"create {self._kind}", self._registry.name)
         versions = store.data.setdefault(str(asset.name), [])
         if str(asset.version) in versions:
-            raise errors.bad_request(f"Data {asset.name}:{asset.version} already exists; versions are immutable")
+            raise errors.bad_request(
+                f"Data {asset.name}:{asset.version} already exists; versions are immutable"
+            )
         versions.append(str(asset.version))
         return asset
 
@@ -135,7 +145,9 @@ class TwinTracking:
     def _version(self, operation: str, name: str, version: str) -> tuple[Workspace, dict[str, str]]:
         ws = self._ws.workspace(operation)
         if version not in ws.models.get(name, {}):
-            raise errors.not_found(f"{ML}/workspaces/{ws.name}/models", f"{name}/versions/{version}", ws.resource_group)
+            raise errors.not_found(
+                f"{ML}/workspaces/{ws.name}/models", f"{name}/versions/{version}", ws.resource_group
+            )
         return ws, ws.models[name][version]
 
     def get_model_version(self, name: str, version: str) -> Any:
