@@ -135,3 +135,4 @@ def test_ml_yml_names_the_files_and_endpoints_of_a_generated_project(tmp_path: P
     assert (defaults["onlineEndpoint"], defaults["batchEndpoint"]) == (online, batch)
     assert defaults["modelName"] == project.name
     assert (project / defaults["trainJobFile"]).is_file()
+    assert (project / "src" / defaults["packageName"] / "promote.py").is_file(), "ml.yml shares with it"

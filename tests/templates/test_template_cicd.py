@@ -240,12 +240,7 @@ def test_azure_pipelines_train_with_resumable_waits_and_release_the_registry_cop
     for stage_name, environment in (("Release_staging", "mlops-staging"), ("Release_prod", "mlops-prod")):
         stage = _stage(cd, stage_name)
         assert "Promote" in stage["dependsOn"]
-        uri = next(
-            v["value"]
-            for v in stage["variables"]
-            if isinstance(v, dict) and v.get("name") == "registryModelUri"
-        )
-        assert uri == "$[ stageDependencies.Promote.promote.outputs['promote.publish.registryModelUri'] ]"
+        promoted = "$[ stageDependencies.Promote.promote.outputs['promote.publish.registryModelUri'] ]"
         templates = [job.get("template") for job in stage["jobs"]]
         assert "templates/jobs/aml-job.yml" not in templates and "aml/pipeline.yml" not in str(stage), (
             f"{stage_name} trains"
@@ -253,6 +248,8 @@ def test_azure_pipelines_train_with_resumable_waits_and_release_the_registry_cop
         releases = [job for job in stage["jobs"] if job.get("template", "").endswith(("blue-green-deploy.yml", "batch-deploy.yml"))]  # fmt: skip
         assert len(releases) == (2 if answers["deployment"] == "both" else 1)
         for job in releases:
+            # Job variables: Azure Pipelines resolves `stageDependencies` there (cross-stage outputs).
+            assert job["parameters"]["variables"] == {"registryModelUri": promoted}
             assert job["parameters"]["model"] == "$(registryModelUri)"
             if job["template"].endswith("blue-green-deploy.yml"):
                 assert job["parameters"]["environment"] == environment

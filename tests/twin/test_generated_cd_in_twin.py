@@ -21,7 +21,7 @@ def released_everywhere(cloud: AzureTwin, project: Path, deployment: str) -> lis
     """What is wrong with staging and prod after a CD run: each must serve the one promoted registry version."""
     problems = []
     shared = [
-        (r.name, name, versions)
+        (r.name, name, list(versions))  # version -> its tags
         for s in cloud.deployed()
         for r in s.registries
         for name, versions in r.models.items()

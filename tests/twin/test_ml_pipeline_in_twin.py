@@ -28,7 +28,7 @@ def test_ml_pipeline_releases_the_one_registry_model_to_staging_and_prod(cloud, 
         assert len(live) == 1, f"{stack}: {endpoint.traffic}"
         assert (
             endpoint.deployments[live[0]].model
-            == f"azureml://registries/{registry_name}/models/model/versions/1"
+            == f"azureml://registries/{registry_name}/models/{model}/versions/1"
         )
         assert cloud.stacks[stack].workspaces[0].jobs == {}, f"{stack} must not retrain"
     assert cloud.refusals() == []

@@ -75,8 +75,10 @@ def test_github_actions_outputs_flow_from_submission_to_the_wait_jobs(cloud, gen
 
 
 def _rename_datastore(cloud: AzureTwin, project: Path) -> str:
-    workspace = cloud.stacks["dev"].workspaces[0]
-    old = cloud.stacks["dev"].outputs["dataLakeDatastoreNames"][0]
+    # The datastore the run reads: prod's curated data lake, which batch scoring names (the generated project
+    # trains from its sample data, so dev's datastores are not read by ml.yml's defaults).
+    workspace = cloud.stacks["prod"].workspaces[0]
+    old = next(n for n in cloud.stacks["prod"].outputs["dataLakeDatastoreNames"] if n.endswith("_curated"))
     workspace.datastores = [f"{name}_v2" if name == old else name for name in workspace.datastores]
     return f"datastores/{old}'"
 
@@ -125,6 +127,7 @@ def test_a_rename_in_any_one_part_fails_the_run(cloud, tmp_path, monkeypatch, ge
     cloud.stacks["dev"].outputs["amlRegistryName"] = cloud.stacks["prod"].outputs["amlRegistryName"]
     project = ml_project(tmp_path, cloud.stacks["dev"], generated("both", "azure-pipelines"))
     renamed = rename(cloud, project).split("|")
-    run = run_azure_pipeline(PIPELINES_ROOT / "ml.yml", cloud, project)
+    # With batch scoring, the run also reads a datastore (prod's data lake) and uses a batch endpoint.
+    run = run_azure_pipeline(PIPELINES_ROOT / "ml.yml", cloud, project, {"runBatchScoring": True})
     assert run.failures(), "a renamed part must fail the run"
     assert any(marker in "\n".join(run.failures()) for marker in renamed), renamed

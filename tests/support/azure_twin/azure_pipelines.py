@@ -98,6 +98,7 @@ class Runner:
             "System.AccessToken": "job-access-token",
             "System.CollectionUri": "https://dev.azure.com/contoso/",
             "System.TeamProjectId": "5f1b0e2a-3c4d-4e5f-8a9b-0c1d2e3f4a5b",
+            "TF_BUILD": "True",  # every agent sets it: scripts tell Azure Pipelines from other CI by it
         }
         self.run = PipelineRun()
 

@@ -142,6 +142,10 @@ class Cloud:
             experiment_name=experiment or spec.get("experiment_name"),
             tags={str(k): str(v) for k, v in (spec.get("tags") or {}).items()},
         )
+        if model := specs.registered_model(spec, experiment):  # registered inside the job, as it completes
+            versions = ws.models.setdefault(model, {})
+            ws.jobs[name].registered[model] = version = str(len(versions) + 1)
+            versions[version] = {}
         return name
 
     def job(self, ws: Workspace, name: str) -> Job:

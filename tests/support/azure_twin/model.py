@@ -21,6 +21,8 @@ class Job(BaseModel):
     outputs: list[str] = Field(default_factory=list)
     experiment_name: str | None = None
     tags: dict[str, str] = Field(default_factory=dict)
+    registered: dict[str, str] = Field(default_factory=dict)
+    """Model name -> the version the job registered itself (a generated project's `register` step, MLflow)."""
 
 
 class Deployment(BaseModel):
@@ -68,6 +70,8 @@ class Workspace(AssetStore):
     endpoints: dict[str, Endpoint] = Field(default_factory=dict)
     diagnostic_settings: dict[str, dict[str, dict[str, Any]]] = Field(default_factory=dict)
     """Resource ID -> setting name -> properties (Azure Monitor, on the workspace's endpoints)."""
+    schedules: dict[str, str] = Field(default_factory=dict)
+    """Model monitor schedule name -> the deployment it watches (`azureml:<endpoint>:<deployment>`)."""
 
 
 class Registry(AssetStore):

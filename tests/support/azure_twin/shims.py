@@ -19,6 +19,8 @@ STATE_VARIABLE = "AZURE_TWIN_STATE"
 SUBSCRIPTION_VARIABLE = "AZURE_TWIN_SUBSCRIPTION"
 ADAPTER_MODULES = ("pipelines.scripts.aml_client", "pipelines.scripts.aml_assets_client")
 """Modules whose `from_args` builds the Azure ML client a script uses (the twin's adapter replaces it)."""
+PROJECT_SEAM = "aml_clients"
+"""A generated project's module whose `from_args` builds the Azure clients of `promote` and `monitoring`."""
 RUNS_FOR_REAL = ("pipelines.scripts.teardown_guard", "functions.publish")
 """Modules run without the AML adapter (their only calls are `pulumi`, or HTTP answered by `devops`)."""
 
@@ -45,6 +47,16 @@ def _run_module(module: str, args: list[str]) -> int:
     return 0
 
 
+def _project_seam(module: str) -> str:
+    """`<package>.aml_clients` when `module` belongs to the generated project in the step's folder (src layout)
+    and its package has that seam (the Azure clients `promote` and `monitoring` use), else ""."""
+    package = module.split(".")[0]
+    if not (Path.cwd() / "src" / package / f"{PROJECT_SEAM}.py").is_file():
+        return ""
+    sys.path.insert(1, str(Path.cwd() / "src"))  # what `uv sync` installs (editable) on a real agent
+    return f"{package}.{PROJECT_SEAM}"
+
+
 def python(argv: list[str]) -> int:
     from azure_twin.adapter import TwinAmlClient
     from azure_twin.caller import Caller
@@ -53,11 +65,19 @@ def python(argv: list[str]) -> int:
     if len(argv) < 2 or argv[0] != "-m":
         return _fail(f"the Azure twin runs only `python -m <module>`, not `python {shlex.join(argv)}`")
     module, args = argv[1], argv[2:]
-    if module not in RUNS_FOR_REAL and not module.startswith("pipelines.scripts."):
+    project_seam = _project_seam(module)
+    if module not in RUNS_FOR_REAL and not module.startswith("pipelines.scripts.") and not project_seam:
         return _fail(f"the Azure twin has no adapter for `python -m {module}`: it calls Azure without one")
     state = Path(os.environ[STATE_VARIABLE])
     twin = AzureTwin.load(state)
     caller = Caller.from_env()
+    if project_seam:
+        import importlib
+
+        from azure_twin.project_sdk import clients_factory
+
+        seam = importlib.import_module(project_seam)  # the project's boundary: `aml_clients.from_args`
+        seam.from_args = clients_factory(twin, caller, seam.AmlClients)
     if module.startswith("pipelines.scripts."):
         import importlib
         import time

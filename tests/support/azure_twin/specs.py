@@ -111,3 +111,16 @@ def deployment_references(spec: Mapping[str, Any], model: str | None, where: str
 def job_outputs(spec: Mapping[str, Any]) -> list[str]:
     """The named outputs a job produces (a pipeline job: its own outputs)."""
     return sorted((spec.get("outputs") or {}).keys())
+
+
+REGISTERED_OUTPUT = "registered"
+"""A generated project's training pipeline output: its `register` step registers the model (MLflow) and writes
+which version there (aml/pipeline.yml)."""
+
+
+def registered_model(spec: Mapping[str, Any], experiment: str | None) -> str | None:
+    """The model a pipeline job registers itself: a generated project's training pipeline (it has the
+    `registered` output) registers the model named as its experiment (aml/pipeline.yml: the project slug)."""
+    if spec.get("type") != "pipeline" or REGISTERED_OUTPUT not in (spec.get("outputs") or {}):
+        return None
+    return str(experiment or spec.get("experiment_name") or "") or None

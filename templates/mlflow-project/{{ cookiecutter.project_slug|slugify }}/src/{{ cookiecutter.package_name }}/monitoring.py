@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from {{ cookiecutter.package_name }} import cli, reference
+from {{ cookiecutter.package_name }} import aml_clients, cli, reference
 from {{ cookiecutter.package_name }}.promote import WORKSPACE_SETTINGS, workspace_settings
 from {{ cookiecutter.package_name }}.settings import MODEL_NAME
 
@@ -78,16 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     args: argparse.Namespace = parser.parse_args(argv)
 
     def step() -> int:
-        from azure.ai.ml import MLClient
-        from azure.identity import DefaultAzureCredential
-
-        settings = workspace_settings(args, dict(os.environ))
-        client = MLClient(
-            DefaultAzureCredential(exclude_interactive_browser_credential=True),
-            subscription_id=settings["subscription"],
-            resource_group_name=settings["resource_group"],
-            workspace_name=settings["workspace"],
-        )
+        client = aml_clients.from_args(workspace_settings(args, dict(os.environ))).workspace
         name = apply(client, args.spec, args.endpoint, args.deployment, args.model or None)
         print(f"monitor {name} watches {args.endpoint}:{args.deployment}")
         return cli.EXIT_OK

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlflow import MlflowClient
 
-from {{ cookiecutter.package_name }} import cli, governance, reference
+from {{ cookiecutter.package_name }} import aml_clients, cli, governance, reference
 from {{ cookiecutter.package_name }}.errors import ProjectError
 from {{ cookiecutter.package_name }}.handoff import Registration
 from {{ cookiecutter.package_name }}.settings import MODEL_NAME
@@ -217,12 +217,6 @@ def already_shared(existing: Any, name: str, version: str, registry: str, candid
     return True
 
 
-def _tracking_client(client: MLClient, workspace: str) -> MlflowClient:
-    # Inside an Azure ML job MLFLOW_TRACKING_URI is already the workspace's; on a CI agent ask the workspace.
-    uri = os.environ.get("MLFLOW_TRACKING_URI") or client.workspaces.get(workspace).mlflow_tracking_uri
-    return MlflowClient(tracking_uri=uri, registry_uri=uri)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = cli.parser(__doc__)
     parser.add_argument("--model-name", default=MODEL_NAME)
@@ -250,25 +244,16 @@ def main(argv: list[str] | None = None) -> int:
     args.pipeline_run = args.pipeline_run or governance.pipeline_run_url() or ""
 
     def step() -> int:
-        from azure.ai.ml import MLClient
-        from azure.identity import DefaultAzureCredential
-
         if not args.registry:
             raise WorkspaceNotConfiguredError(
                 f"the registry is not set: pass --registry or set {REGISTRY_VARIABLE} (stack output amlRegistryName)"
             )
         settings = workspace_settings(args, dict(os.environ))
-        credential = DefaultAzureCredential(exclude_interactive_browser_credential=True)
-        client = MLClient(
-            credential,
-            subscription_id=settings["subscription"],
-            resource_group_name=settings["resource_group"],
-            workspace_name=settings["workspace"],
-        )
-        registry = MLClient(credential, registry_name=args.registry)
+        clients = aml_clients.from_args(settings, registry=args.registry, tracking=True)
+        client, registry, tracking = clients.workspace, clients.registry, clients.tracking
+        assert registry is not None and tracking is not None  # asked for both above
         tags = governance_tags(args)
         outputs: dict[str, str] = {}
-        tracking = _tracking_client(client, settings["workspace"])
         with tempfile.TemporaryDirectory() as download_dir:
             folder = Path(download_dir)
             version = (
