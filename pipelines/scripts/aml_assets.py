@@ -45,7 +45,7 @@ _BATCH_DEFAULTS = {"description": "", "tags": {}}
 
 def _yaml_mapping(path: Path) -> dict[str, Any]:
     try:
-        document = yaml.safe_load(path.read_text())
+        document = yaml.safe_load(cli.read_text(path, "spec"))
     except yaml.YAMLError as err:
         msg = f"{path}: not YAML ({err})"
         raise InvalidArgumentError(msg) from err
@@ -102,7 +102,7 @@ def environment_build(spec: Path, requirements: Path | None) -> EnvironmentBuild
         raise InvalidArgumentError(msg)
     conda = _yaml_mapping(spec.parent / str(document["conda_file"]))
     if requirements is not None:
-        pins = requirement_lines(requirements.read_text())
+        pins = requirement_lines(cli.read_text(requirements, "--requirements"))
         if not pins:
             msg = f"--requirements {requirements}: no pinned requirement in it"
             raise InvalidArgumentError(msg)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from pipelines.scripts import ado, aml_client, cli, exit_codes
 from pipelines.scripts.aml_boundary import OnlineEndpointsApi
-from pipelines.scripts.errors import DeploymentError, PipelineScriptError
+from pipelines.scripts.errors import DeploymentError, InvalidArgumentError, PipelineScriptError
 from pipelines.scripts.traffic_plan import idle_colour, live_deployment, parse_traffic_steps, split_plan
 
 logger = logging.getLogger(__name__)
@@ -159,7 +159,9 @@ def _roll_back(api: OnlineEndpointsApi, release: Release, before: dict[str, int]
 def _request_file(value: str) -> Path:
     path = cli.existing_file(value)
     try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
+        payload = json.loads(cli.read_text(path, "--request-file"))
+    except InvalidArgumentError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
     except json.JSONDecodeError as err:
         msg = f"{value!r} is not valid JSON: {err}"
         raise argparse.ArgumentTypeError(msg) from None

@@ -200,7 +200,7 @@ def _repository(value: str) -> str:
 def load_outputs(path: Path) -> dict[str, object]:
     """`pulumi stack output --json` as saved by the deploy step."""
     try:
-        outputs = json.loads(path.read_text())
+        outputs = json.loads(cli.read_text(path, "--outputs"))
     except json.JSONDecodeError as err:
         msg = f"--outputs {path}: not JSON ({err})"
         raise InvalidArgumentError(msg) from err

@@ -62,7 +62,11 @@ def environment_overrides(job: Mapping[str, Any], uri: str) -> dict[str, str]:
 
 
 def _job_document(path: Path) -> Mapping[str, Any]:
-    document = yaml.safe_load(path.read_text())
+    try:
+        document = yaml.safe_load(cli.read_text(path, "--job-file"))
+    except yaml.YAMLError as err:
+        msg = f"--job-file {path}: not YAML ({err})"
+        raise InvalidArgumentError(msg) from err
     return document if isinstance(document, dict) else {}
 
 

@@ -136,6 +136,22 @@ def existing_file(value: str) -> Path:
     return path
 
 
+def read_text(path: Path, what: str) -> str:
+    """The UTF-8 text of `path`; InvalidArgumentError naming `what` (e.g. '--request-file') when it is not.
+
+    Every script reads its input files here, so a file saved in another encoding fails with one line naming the
+    argument, the file and the byte, not with a traceback or argparse's bare "invalid value".
+    """
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        msg = f"{what} {path}: not UTF-8 text (byte {err.start} is 0x{path.read_bytes()[err.start]:02x}): save it as UTF-8"
+        raise InvalidArgumentError(msg) from err
+    except OSError as err:
+        msg = f"{what} {path}: cannot be read ({err.strerror})"
+        raise InvalidArgumentError(msg) from err
+
+
 def workspace_parser(doc: str | None) -> argparse.ArgumentParser:
     """A parser whose help is the script's docstring, with the workspace arguments already added."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
