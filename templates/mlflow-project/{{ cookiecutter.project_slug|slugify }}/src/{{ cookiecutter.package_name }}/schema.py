@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from {{ cookiecutter.package_name }}.errors import SchemaError
@@ -37,6 +38,10 @@ class Column:
                 f"{where}: {int(missing.sum())} missing value(s), first at row {values.index[missing][0]}"
             )
         present = values[~missing]
+        infinite = np.isinf(present.to_numpy(dtype="float64"))
+        if infinite.any():
+            problems.append(f"{where}: {int(infinite.sum())} infinite value(s), first at row {present.index[infinite][0]}")
+            present = present[~infinite]
         if self.allowed is not None:
             bad = ~present.isin(self.allowed)
         else:
@@ -48,7 +53,7 @@ class Column:
         if bad.any():
             row = present.index[bad][0]
             problems.append(
-                f"{where}: {int(bad.sum())} value(s) not {self.rule()}, first at row {row} = {present[row]!r}"
+                f"{where}: {int(bad.sum())} value(s) not {self.rule()}, first at row {row} = {present[row]}"
             )
         return problems
 
