@@ -44,7 +44,11 @@ BAD_ROWS: dict[str, tuple[Callable[[pd.DataFrame], pd.DataFrame], str]] = {
 
 @pytest.fixture(scope="module")
 def candidate(tiny_prepared: PreparedData, tmp_path_factory: pytest.TempPathFactory) -> Candidate:
-    return train(tiny_prepared.train.parent, tmp_path_factory.mktemp("boundary"), TrainParams(n_estimators=20, learning_rate=0.1, max_depth=2))
+    return train(
+        tiny_prepared.train.parent,
+        tmp_path_factory.mktemp("boundary"),
+        TrainParams(n_estimators=20, learning_rate=0.1, max_depth=2),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +103,9 @@ def post(url: str, body: bytes, content_type: str = "application/json") -> tuple
 
 def batch_refusal(model_uri: str, data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
     """Run score_batch's command line on `data`; it must fail with one message and no traceback."""
-    code = score_batch.main(["--model-uri", model_uri, "--input", str(data), "--output", str(tmp_path / "o.parquet")])
+    code = score_batch.main(
+        ["--model-uri", model_uri, "--input", str(data), "--output", str(tmp_path / "o.parquet")]
+    )
     err = capsys.readouterr().err
     assert code == 1 and err.startswith("ERROR: ") and "Traceback" not in err, err
     return err
@@ -134,12 +140,15 @@ def test_bad_rows_are_refused_online_with_400_and_in_batch_with_the_same_words(
 
 
 def test_records_format_is_refused_the_same_way(server: str, good_rows: pd.DataFrame) -> None:
-    status, message = post(server, json.dumps(to_scoring_server(good_rows.assign(extra=1), "dataframe_records")).encode())
+    status, message = post(
+        server, json.dumps(to_scoring_server(good_rows.assign(extra=1), "dataframe_records")).encode()
+    )
     assert status == 400 and "column 'extra': not in the schema" in message, message
 
 
 def _split_body(cell: str) -> bytes:
-    return ('{"dataframe_split": {"columns": ["%s"], "data": [[%s]]}}' % (FIRST, cell)).encode()
+    body = json.dumps({"dataframe_split": {"columns": [FIRST], "data": [["CELL"]]}})
+    return body.replace('"CELL"', cell).encode()
 
 
 # Bodies MLflow's own parser answers with 500; the guard in front of it answers 400/413 and says why.

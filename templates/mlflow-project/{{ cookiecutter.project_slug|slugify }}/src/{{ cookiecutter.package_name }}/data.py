@@ -125,7 +125,9 @@ def _read_file(path: Path) -> pd.DataFrame:
             f"{where}: not UTF-8 text (byte {err.object[err.start]:#04x} at offset {err.start}); save it as UTF-8"
         ) from err
     except pd.errors.EmptyDataError as err:
-        raise DataSourceError(f"{where}: empty, expected a header row with the columns {FEATURE_NAMES}") from err
+        raise DataSourceError(
+            f"{where}: empty, expected a header row with the columns {FEATURE_NAMES}"
+        ) from err
     except pd.errors.ParserError as err:
         raise DataSourceError(f"{where}: not a readable CSV ({err})") from err
     except (pa.ArrowException, OSError) as err:

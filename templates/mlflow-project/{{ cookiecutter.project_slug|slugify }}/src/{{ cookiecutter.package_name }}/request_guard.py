@@ -26,7 +26,7 @@ MAX_JSON_DEPTH = 10
 """Deepest JSON accepted: every MLflow scoring format for a table nests 4 levels at most."""
 
 
-class BadRequest(Exception):
+class BadRequestError(Exception):
     """A body the guard refuses; `status` is the HTTP status to answer with."""
 
     def __init__(self, message: str, status: int = 400) -> None:
@@ -35,16 +35,16 @@ class BadRequest(Exception):
 
 
 def check_body(body: bytes, content_type: str) -> None:
-    """Raise BadRequest naming what is wrong with `body`; return when MLflow can parse it safely."""
+    """Raise BadRequestError naming what is wrong with `body`; return when MLflow can parse it safely."""
     if len(body) > MAX_BODY_BYTES:
-        raise BadRequest(f"request body: {len(body)} bytes, the limit is {MAX_BODY_BYTES}", 413)
+        raise BadRequestError(f"request body: {len(body)} bytes, the limit is {MAX_BODY_BYTES}", 413)
     mime = content_type.split(";")[0].strip().lower()
     if mime not in {"application/json", "text/csv"}:
         return  # parquet is binary; MLflow refuses unknown content types with 415 itself.
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as err:
-        raise BadRequest(
+        raise BadRequestError(
             f"request body: not UTF-8 (byte {body[err.start]:#04x} at offset {err.start}); send UTF-8 text"
         ) from err
     if mime == "application/json":
@@ -55,11 +55,11 @@ def check_json(text: str) -> None:
     try:
         document = json.loads(text)
     except RecursionError as err:
-        raise BadRequest(f"request body: JSON nested deeper than {MAX_JSON_DEPTH} levels") from err
+        raise BadRequestError(f"request body: JSON nested deeper than {MAX_JSON_DEPTH} levels") from err
     except ValueError as err:  # JSONDecodeError, and integers past Python's digit limit
-        raise BadRequest(f"request body: not valid JSON ({err})") from err
+        raise BadRequestError(f"request body: not valid JSON ({err})") from err
     if (depth := json_depth(document)) > MAX_JSON_DEPTH:
-        raise BadRequest(f"request body: JSON nested {depth} levels deep, the limit is {MAX_JSON_DEPTH}")
+        raise BadRequestError(f"request body: JSON nested {depth} levels deep, the limit is {MAX_JSON_DEPTH}")
 
 
 def json_depth(document: object) -> int:
@@ -90,7 +90,7 @@ class RequestGuard:
         try:
             body = await _read_body(receive, headers.get("content-length"))
             check_body(body, headers.get("content-type", ""))
-        except BadRequest as err:
+        except BadRequestError as err:
             await _refuse(send, err)
             return
         replayed = False
@@ -107,7 +107,7 @@ class RequestGuard:
 
 async def _read_body(receive: Receive, content_length: str | None) -> bytes:
     if content_length is not None and content_length.isdigit() and int(content_length) > MAX_BODY_BYTES:
-        raise BadRequest(f"request body: {content_length} bytes, the limit is {MAX_BODY_BYTES}", 413)
+        raise BadRequestError(f"request body: {content_length} bytes, the limit is {MAX_BODY_BYTES}", 413)
     chunks, size = [], 0
     while True:
         message = await receive()
@@ -116,14 +116,14 @@ async def _read_body(receive: Receive, content_length: str | None) -> bytes:
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > MAX_BODY_BYTES:
-            raise BadRequest(f"request body: more than {MAX_BODY_BYTES} bytes, the limit", 413)
+            raise BadRequestError(f"request body: more than {MAX_BODY_BYTES} bytes, the limit", 413)
         chunks.append(chunk)
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
 
 
-async def _refuse(send: Send, err: BadRequest) -> None:
+async def _refuse(send: Send, err: BadRequestError) -> None:
     code = "BAD_REQUEST" if err.status == 400 else "REQUEST_LIMIT_EXCEEDED"
     payload = json.dumps({"error_code": code, "message": str(err)}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]

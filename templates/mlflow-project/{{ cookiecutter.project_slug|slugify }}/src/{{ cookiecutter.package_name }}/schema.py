@@ -40,7 +40,9 @@ class Column:
         present = values[~missing]
         infinite = np.isinf(present.to_numpy(dtype="float64"))
         if infinite.any():
-            problems.append(f"{where}: {int(infinite.sum())} infinite value(s), first at row {present.index[infinite][0]}")
+            problems.append(
+                f"{where}: {int(infinite.sum())} infinite value(s), first at row {present.index[infinite][0]}"
+            )
             present = present[~infinite]
         if self.allowed is not None:
             bad = ~present.isin(self.allowed)

@@ -65,5 +65,6 @@ class ValidatedModel(mlflow.pyfunc.PythonModel):
         # mlflow.sklearn reads the skops trusted types it was saved with from the estimator's own MLmodel.
         self._estimator = mlflow.sklearn.load_model(context.artifacts[ESTIMATOR_ARTIFACT])
 
-    def predict(self, context, model_input, params=None) -> Any:  # noqa: ANN001 (no type hints: MLflow would build a signature from them)
+    # No type hints: MLflow would build an input signature from them (see the module docstring).
+    def predict(self, context, model_input, params=None) -> Any:
         return self._estimator.predict(validated_features(model_input))
