@@ -25,7 +25,6 @@ from {{ cookiecutter.package_name }}.handoff import Candidate
 from {{ cookiecutter.package_name }}.payload import to_scoring_server
 from {{ cookiecutter.package_name }}.prep import PreparedData
 from {{ cookiecutter.package_name }}.request_guard import MAX_BODY_BYTES, MAX_JSON_DEPTH
-from {{ cookiecutter.package_name }}.train import TrainParams, train
 
 FIRST, LAST = FEATURE_NAMES[0], FEATURE_NAMES[-1]
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -43,12 +42,9 @@ BAD_ROWS: dict[str, tuple[Callable[[pd.DataFrame], pd.DataFrame], str]] = {
 
 
 @pytest.fixture(scope="module")
-def candidate(tiny_prepared: PreparedData, tmp_path_factory: pytest.TempPathFactory) -> Candidate:
-    return train(
-        tiny_prepared.train.parent,
-        tmp_path_factory.mktemp("boundary"),
-        TrainParams(n_estimators=20, learning_rate=0.1, max_depth=2),
-    )
+def candidate(good_candidate: Candidate) -> Candidate:
+    """The model both paths score with (conftest's, trained once per session)."""
+    return good_candidate
 
 
 @pytest.fixture(scope="module")
