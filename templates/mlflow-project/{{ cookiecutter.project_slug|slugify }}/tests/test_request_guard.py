@@ -23,7 +23,7 @@ from {{ cookiecutter.package_name }}.request_guard import (
     check_body,
     json_depth,
 )
-from {{ cookiecutter.package_name }}.tracking import SKOPS_TRUSTED_TYPES
+from {{ cookiecutter.package_name }}.tracking import SKOPS_TRUSTED_TYPES, model_requirements
 from {{ cookiecutter.package_name }}.train import TrainParams, build_model
 
 DEEP = b"[" * 100_000 + b"]" * 100_000
@@ -91,7 +91,13 @@ def test_an_input_signature_would_let_an_extra_column_through(
     estimator = build_model(TrainParams(n_estimators=5, learning_rate=0.1, max_depth=2)).fit(features, target)
     path = tmp_path / "with-signature"
     signature = infer_signature(features, estimator.predict(features))
-    mlflow.sklearn.save_model(estimator, path, signature=signature, skops_trusted_types=SKOPS_TRUSTED_TYPES)
+    mlflow.sklearn.save_model(
+        estimator,
+        path,
+        signature=signature,
+        skops_trusted_types=SKOPS_TRUSTED_TYPES,
+        pip_requirements=model_requirements(),  # declared: inferring them takes seconds
+    )
 
     extra = features.head(2).assign(renamed_feature=1.0)
     assert len(mlflow.pyfunc.load_model(str(path)).predict(extra)) == 2
