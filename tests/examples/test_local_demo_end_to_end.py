@@ -163,7 +163,8 @@ def test_the_endpoint_answers_predictions_and_a_4xx_naming_the_missing_column(
     assert "age" in endpoint["malformed_message"]
     probe = scenario["first_probe"]
     assert probe["status"] == 200 and probe["answer"]["predictions"] == endpoint["predictions"]
-    assert probe["bad_status"] == 400 and "missing inputs ['age']" in probe["bad_answer"]["message"]
+    # The model's own schema check (validated_model), the same words batch scoring uses.
+    assert probe["bad_status"] == 400 and "column 'age': required but missing" in probe["bad_answer"]["message"]
 
 
 def test_drift_is_reported_for_the_shifted_batch_only(scenario: dict[str, Any]) -> None:
