@@ -164,7 +164,9 @@ def test_the_endpoint_answers_predictions_and_a_4xx_naming_the_missing_column(
     probe = scenario["first_probe"]
     assert probe["status"] == 200 and probe["answer"]["predictions"] == endpoint["predictions"]
     # The model's own schema check (validated_model), the same words batch scoring uses.
-    assert probe["bad_status"] == 400 and "column 'age': required but missing" in probe["bad_answer"]["message"]
+    assert (
+        probe["bad_status"] == 400 and "column 'age': required but missing" in probe["bad_answer"]["message"]
+    )
 
 
 def test_drift_is_reported_for_the_shifted_batch_only(scenario: dict[str, Any]) -> None:
