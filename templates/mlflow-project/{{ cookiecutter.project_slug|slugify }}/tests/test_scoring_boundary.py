@@ -37,6 +37,7 @@ BAD_ROWS: dict[str, tuple[Callable[[pd.DataFrame], pd.DataFrame], str]] = {
     "booleans": (lambda rows: rows.assign(**{FIRST: True}), FIRST),
     "an implausible value (-500)": (lambda rows: rows.assign(**{FIRST: -500.0}), FIRST),
     "an infinite value": (lambda rows: rows.assign(**{LAST: np.inf}), LAST),
+    "a value beyond float32 (1e39)": (lambda rows: rows.assign(**{LAST: 1e39}), LAST),
     "a missing value": (lambda rows: rows.assign(**{LAST: [None, *rows[LAST].iloc[1:]]}), LAST),
 }
 

@@ -9,6 +9,8 @@ import pandas as pd
 
 from {{ cookiecutter.package_name }}.errors import SchemaError
 
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
 
 @dataclass(frozen=True)
 class Column:
@@ -38,12 +40,14 @@ class Column:
                 f"{where}: {int(missing.sum())} missing value(s), first at row {values.index[missing][0]}"
             )
         present = values[~missing]
-        infinite = np.isinf(present.to_numpy(dtype="float64"))
-        if infinite.any():
+        # scikit-learn's trees compute in float32: larger magnitudes (and infinities) cannot be scored.
+        huge = np.abs(present.to_numpy(dtype="float64")) > _FLOAT32_MAX
+        if huge.any():
             problems.append(
-                f"{where}: {int(infinite.sum())} infinite value(s), first at row {present.index[infinite][0]}"
+                f"{where}: {int(huge.sum())} value(s) infinite or beyond ±{_FLOAT32_MAX:.3g}, "
+                f"first at row {present.index[huge][0]}"
             )
-            present = present[~infinite]
+            present = present[~huge]
         if self.allowed is not None:
             bad = ~present.isin(self.allowed)
         else:
