@@ -116,7 +116,10 @@ def _scenario(workdir: Path) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    shared = tmp_path_factory.getbasetemp().parent  # one folder for every xdist worker of this session
+    # One folder for every xdist worker of this session (their basetemps share a parent); without xdist the
+    # parent is shared by every session on the machine, and an earlier session's results must not be reused.
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if "PYTEST_XDIST_WORKER" in os.environ else base
     results_file = shared / "local-demo-scenario.json"
     with (shared / "local-demo-scenario.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released by the kernel even if the holder dies
@@ -163,7 +166,10 @@ def test_the_endpoint_answers_predictions_and_a_4xx_naming_the_missing_column(
     assert "age" in endpoint["malformed_message"]
     probe = scenario["first_probe"]
     assert probe["status"] == 200 and probe["answer"]["predictions"] == endpoint["predictions"]
-    assert probe["bad_status"] == 400 and "missing inputs ['age']" in probe["bad_answer"]["message"]
+    # The model's own schema check (validated_model), the same words batch scoring uses.
+    assert (
+        probe["bad_status"] == 400 and "column 'age': required but missing" in probe["bad_answer"]["message"]
+    )
 
 
 def test_drift_is_reported_for_the_shifted_batch_only(scenario: dict[str, Any]) -> None:

@@ -27,6 +27,7 @@ def test_the_generated_test_suite_passes(default_project: Path) -> None:
         VENV_BIN / "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", default_project / "tests",
         cwd=default_project,
         env=_clean_environment(PYTHONPATH=str(default_project / "src")),
+        timeout=900,  # ~3 minutes alone; it starts a real scoring server, and CI machines are shared
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     assert " passed" in result.stdout and "skipped" not in result.stdout

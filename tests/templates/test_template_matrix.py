@@ -129,7 +129,16 @@ def test_selected_parts_are_present_and_the_others_pruned(case: tuple[str, Path]
     name, project = case
     answers = answers_of(name)
     package = project / "src" / answers["package_name"]
-    for module in (*STEP_MODULES, "aml_specs", "data", "schema", "gate", "tracking"):
+    for module in (
+        *STEP_MODULES,
+        "aml_specs",
+        "data",
+        "schema",
+        "gate",
+        "tracking",
+        "validated_model",
+        "request_guard",
+    ):
         assert (package / f"{module}.py").is_file(), module
     root_files = (
         "README.md",
@@ -141,7 +150,14 @@ def test_selected_parts_are_present_and_the_others_pruned(case: tuple[str, Path]
     )
     for path in (*root_files, "aml/conda.yml", f"src/{answers['package_name']}/gate.toml"):
         assert (project / path).is_file(), path
-    for test in ("test_data", "test_train", "test_gate", "test_payload", "test_aml_specs"):
+    for test in (
+        "test_data",
+        "test_train",
+        "test_gate",
+        "test_payload",
+        "test_aml_specs",
+        "test_scoring_boundary",
+    ):
         assert (project / "tests" / f"{test}.py").is_file(), test
     assert {p.relative_to(project).as_posix() for p in (project / "aml").rglob("*.yml")} - {
         "aml/conda.yml"

@@ -124,7 +124,7 @@ class ProjectRunner:
             **env,
             "PYTHONPATH": str(self.project.src),
             "MLFLOW_TRACKING_URI": self.tracking_uri,
-            # `mlflow models serve` starts uvicorn by name: this interpreter's bin folder goes first.
+            # Tools the project starts by name (mlflow) must be this interpreter's: its bin folder goes first.
             "PATH": os.pathsep.join([bin_dir, env.get("PATH", "")]),
         }
 

@@ -51,8 +51,8 @@ def ensure_scoring_server(
         port=chosen,
         url=f"http://{LOOPBACK}:{chosen}",
         log=str(log),
-        # `serve` execs `mlflow models serve`: the PID stays, the command line becomes MLflow's.
-        markers=("models", "serve", f"--port {chosen}"),
+        # `serve` runs MLflow's scoring app in-process (behind the project's request guard).
+        markers=(f"{runner.project.package}.serve", f"--port {chosen}"),
         details={"version": champion, "model": runner.project.slug},
     )
     record.write(paths.scoring_record)

@@ -6,13 +6,15 @@ from pathlib import Path
 
 import mlflow
 import pandas as pd
+import pytest
 from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
 
 from {{ cookiecutter.package_name }}.data import FEATURE_NAMES, features_and_target
 from {{ cookiecutter.package_name }}.handoff import Candidate
 from {{ cookiecutter.package_name }}.prep import PreparedData
 from {{ cookiecutter.package_name }}.score_batch import feature_drift, score
-from {{ cookiecutter.package_name }}.tracking import log_sklearn_model, step_run
+from {{ cookiecutter.package_name }}.tracking import log_validated_model, step_run
 from {{ cookiecutter.package_name }}.train import TrainParams, build_model, train
 
 
@@ -28,7 +30,8 @@ def test_training_logs_params_metrics_plots_and_a_servable_model(
     plots = [item.path for item in MlflowClient().list_artifacts(candidate.run_id, "plots")]
     assert "plots/feature_importance.png" in plots
     model_info = mlflow.models.get_model_info(candidate.model_uri)
-    assert model_info.signature.inputs.input_names() == FEATURE_NAMES
+    # No input signature: MLflow would drop unknown columns before the schema could refuse them.
+    assert model_info.signature.inputs is None and model_info.signature.outputs is not None
     assert model_info.saved_input_example_info is not None
     test_rows = pd.read_parquet(tiny_prepared.test)
     predictions = mlflow.pyfunc.load_model(candidate.model_uri).predict(test_rows[FEATURE_NAMES])
@@ -39,7 +42,7 @@ def test_batch_scoring_keeps_features_for_drift_checks(
     tiny_prepared: PreparedData, fast_params: TrainParams, tmp_path: Path
 ) -> None:
     candidate = train(tiny_prepared.train.parent, tmp_path, fast_params)
-    rows = pd.read_parquet(tiny_prepared.test)
+    rows = pd.read_parquet(tiny_prepared.test)[FEATURE_NAMES]
 
     scored = score(candidate.model_uri, rows)
 
@@ -56,10 +59,11 @@ def test_the_azure_ml_fallback_logs_a_model_that_registers(
     features, target = features_and_target(pd.read_parquet(tiny_prepared.train))
     model = build_model(fast_params).fit(features, target)
     with step_run("fallback"):
-        model_uri = log_sklearn_model(model, features.head(5), as_run_artifacts=True)
+        model_uri = log_validated_model(model, features.head(5), as_run_artifacts=True)
 
     assert model_uri.startswith("runs:/") and model_uri.endswith("/model")
     version = mlflow.register_model(model_uri, model_name)
     loaded = mlflow.pyfunc.load_model(f"models:/{model_name}/{version.version}")
-    assert loaded.metadata.get_input_schema().input_names() == FEATURE_NAMES
     assert len(loaded.predict(features.head(3))) == 3
+    with pytest.raises(MlflowException, match="column 'extra': not in the schema"):
+        loaded.predict(features.head(3).assign(extra=1.0))

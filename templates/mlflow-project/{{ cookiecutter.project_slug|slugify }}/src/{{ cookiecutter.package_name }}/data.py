@@ -19,6 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 {%- if cookiecutter.task == "regression" %}
 from sklearn.datasets import load_diabetes
 {%- else %}
@@ -111,10 +112,33 @@ def read_files(path: Path) -> pd.DataFrame:
             f"data source {str(path)!r}: expected {SAMPLE_SOURCE!r}, a .csv/.parquet file, "
             "or a folder containing such files"
         )
-    return pd.concat([_READERS[p.suffix](p) for p in files], ignore_index=True)
+    return pd.concat([_read_file(p) for p in files], ignore_index=True)
 
 
-_READERS = {".csv": pd.read_csv, ".parquet": pd.read_parquet}
+def _read_file(path: Path) -> pd.DataFrame:
+    """One file, or a DataSourceError saying what is wrong with it (never a parser's traceback)."""
+    where = f"data file {str(path)!r}"
+    try:
+        return _READERS[path.suffix](path)
+    except UnicodeDecodeError as err:
+        raise DataSourceError(
+            f"{where}: not UTF-8 text (byte {err.object[err.start]:#04x} at offset {err.start}); save it as UTF-8"
+        ) from err
+    except pd.errors.EmptyDataError as err:
+        raise DataSourceError(
+            f"{where}: empty, expected a header row with the columns {FEATURE_NAMES}"
+        ) from err
+    except pd.errors.ParserError as err:
+        raise DataSourceError(f"{where}: not a readable CSV ({err})") from err
+    except (pa.ArrowException, OSError) as err:
+        raise DataSourceError(f"{where}: not a readable Parquet file ({err})") from err
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, encoding="utf-8")
+
+
+_READERS = {".csv": _read_csv, ".parquet": pd.read_parquet}
 
 
 def split(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

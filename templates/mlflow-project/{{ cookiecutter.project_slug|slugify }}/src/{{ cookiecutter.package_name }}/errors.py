@@ -13,6 +13,10 @@ class SchemaError(ProjectError):
         super().__init__("data does not match the schema:\n  " + "\n  ".join(violations))
 
 
+class InputRefusedError(ProjectError):
+    """Raised when the model refuses the rows it was asked to score (the message is the model's own)."""
+
+
 class DataSourceError(ProjectError):
     """Raised when a data source is neither the bundled sample nor a readable CSV/Parquet file or folder."""
 

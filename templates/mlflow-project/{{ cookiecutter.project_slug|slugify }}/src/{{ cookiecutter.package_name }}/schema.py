@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from {{ cookiecutter.package_name }}.errors import SchemaError
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,14 @@ class Column:
                 f"{where}: {int(missing.sum())} missing value(s), first at row {values.index[missing][0]}"
             )
         present = values[~missing]
+        # scikit-learn's trees compute in float32: larger magnitudes (and infinities) cannot be scored.
+        huge = np.abs(present.to_numpy(dtype="float64")) > _FLOAT32_MAX
+        if huge.any():
+            problems.append(
+                f"{where}: {int(huge.sum())} value(s) infinite or beyond ±{_FLOAT32_MAX:.3g}, "
+                f"first at row {present.index[huge][0]}"
+            )
+            present = present[~huge]
         if self.allowed is not None:
             bad = ~present.isin(self.allowed)
         else:
@@ -48,7 +59,7 @@ class Column:
         if bad.any():
             row = present.index[bad][0]
             problems.append(
-                f"{where}: {int(bad.sum())} value(s) not {self.rule()}, first at row {row} = {present[row]!r}"
+                f"{where}: {int(bad.sum())} value(s) not {self.rule()}, first at row {row} = {present[row]}"
             )
         return problems
 

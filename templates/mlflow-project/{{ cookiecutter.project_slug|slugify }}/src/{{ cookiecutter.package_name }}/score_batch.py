@@ -14,20 +14,32 @@ from pathlib import Path
 import mlflow.pyfunc
 import numpy as np
 import pandas as pd
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE, ErrorCode
 
 from {{ cookiecutter.package_name }} import cli
-from {{ cookiecutter.package_name }}.data import FEATURE_NAMES, FEATURE_SCHEMA, read_files
+from {{ cookiecutter.package_name }}.data import FEATURE_NAMES, read_files
+from {{ cookiecutter.package_name }}.errors import InputRefusedError
 from {{ cookiecutter.package_name }}.settings import CHAMPION_ALIAS, MODEL_NAME
 
 CHAMPION_URI = f"models:/{MODEL_NAME}@{CHAMPION_ALIAS}"
 
 
 def score(model_uri: str, frame: pd.DataFrame) -> pd.DataFrame:
-    """Validate the features of `frame`, predict, and return features + prediction + provenance."""
-    features = FEATURE_SCHEMA.validate(frame[[c for c in frame.columns if c in FEATURE_NAMES]])
+    """Predict with the model, which validates `frame` first; return features + prediction + provenance.
+
+    The model's own validation (validated_model) refuses rows exactly as the online endpoint does: the
+    same rules and the same message, raised here as InputRefusedError.
+    """
     model = mlflow.pyfunc.load_model(model_uri)
-    return features.assign(
-        prediction=np.asarray(model.predict(features)),
+    try:
+        predictions = model.predict(frame)
+    except MlflowException as err:
+        if err.error_code != ErrorCode.Name(INVALID_PARAMETER_VALUE):
+            raise
+        raise InputRefusedError(f"{model_uri} refused the rows: {err.message}") from err
+    return frame[FEATURE_NAMES].assign(
+        prediction=np.asarray(predictions),
         model_uri=model_uri,
         scored_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
@@ -57,7 +69,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     def step() -> int:
-        scored = score(args.model_uri, read_files(args.input))
+        try:
+            scored = score(args.model_uri, read_files(args.input))
+        except InputRefusedError as err:
+            raise InputRefusedError(f"rows of {str(args.input)!r}: {err}") from err
         args.output.parent.mkdir(parents=True, exist_ok=True)
         scored.to_parquet(args.output, index=False)
         print(f"scored {len(scored)} rows with {args.model_uri} into {args.output}")

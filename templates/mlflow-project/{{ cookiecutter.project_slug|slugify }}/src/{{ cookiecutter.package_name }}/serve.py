@@ -1,43 +1,43 @@
-"""Serve the champion locally with MLflow's scoring server (the same server CI smoke-tests).
+"""Serve the champion locally with MLflow's scoring app behind the project's request guard.
 
     python -m {{ cookiecutter.package_name }}.serve [--port 5001] [--model-uri models:/<name>@champion]
 
 Then `curl -d @request.json -H 'Content-Type: application/json' localhost:5001/invocations`, with a
-body from `python -m {{ cookiecutter.package_name }}.payload`.
+body from `python -m {{ cookiecutter.package_name }}.payload`. The app is MLflow's own
+(`mlflow.pyfunc.scoring_server.init`, what `mlflow models serve` runs): same routes, formats and
+answers; request_guard only refuses, with 400/413, the bodies MLflow would answer with 500.
 """
 
 from __future__ import annotations
 
-import os
-import sys
-from pathlib import Path
-from typing import NoReturn
+import mlflow.pyfunc
+import uvicorn
+from mlflow.pyfunc import scoring_server
 
 from {{ cookiecutter.package_name }} import cli
+from {{ cookiecutter.package_name }}.request_guard import RequestGuard
 from {{ cookiecutter.package_name }}.score_batch import CHAMPION_URI
 
 
-def serve_command(model_uri: str, host: str, port: int) -> list[str]:
-    # --env-manager local: serve from this environment, which has the model's pinned packages.
-    return [sys.executable, "-m", "mlflow", "models", "serve", "-m", model_uri,
-            "--env-manager", "local", "--host", host, "--port", str(port)]  # fmt: skip
+def build_app(model_uri: str) -> RequestGuard:
+    """Load the model once (a `models:/…@alias` resolves now) and wrap MLflow's scoring app."""
+    return RequestGuard(scoring_server.init(mlflow.pyfunc.load_model(model_uri)))
 
 
-def serve_environment() -> dict[str, str]:
-    """`mlflow models serve` starts `uvicorn` by name: put this interpreter's bin folder on PATH first."""
-    bin_dir = str(Path(sys.executable).parent)
-    return {**os.environ, "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "")])}
-
-
-def main(argv: list[str] | None = None) -> NoReturn:
+def main(argv: list[str] | None = None) -> int:
     parser = cli.parser(__doc__)
     parser.add_argument("--model-uri", default=CHAMPION_URI)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5001)
     args = parser.parse_args(argv)
-    command = serve_command(args.model_uri, args.host, args.port)
-    os.execve(command[0], command, serve_environment())  # replaces this process: signals reach the server
+
+    def step() -> int:
+        # uvicorn handles SIGINT/SIGTERM itself and returns after a graceful shutdown.
+        uvicorn.run(build_app(args.model_uri), host=args.host, port=args.port, log_level="info")
+        return cli.EXIT_OK
+
+    return cli.run(step)
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

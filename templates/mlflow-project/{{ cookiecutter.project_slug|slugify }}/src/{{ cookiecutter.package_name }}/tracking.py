@@ -8,14 +8,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import mlflow
+import mlflow.pyfunc
 import mlflow.sklearn
 import pandas as pd
-from mlflow.models import infer_signature
+from mlflow.models import ModelSignature, infer_signature
 from sklearn.base import BaseEstimator
 
 from {{ cookiecutter.package_name }}.settings import EXPERIMENT_NAME, MODEL_ARTIFACT
+from {{ cookiecutter.package_name }}.validated_model import ESTIMATOR_ARTIFACT, ValidatedModel
+
+PACKAGE_DIR = Path(__file__).parent
 
 # MLflow 3 saves scikit-learn models with skops, which refuses to load types it does not trust.
 # Gradient-boosting ensembles hold their trees in this one type; trusting it is safe because only
@@ -24,7 +29,7 @@ SKOPS_TRUSTED_TYPES = ["sklearn.tree._tree.Tree"]
 
 # Declared instead of inferred: inference re-imports the model in a subprocess (seconds per run),
 # and a served model should get exactly the versions it was trained with.
-_MODEL_REQUIREMENTS = ("mlflow", "scikit-learn", "pandas", "numpy", "scipy", "skops")
+_MODEL_REQUIREMENTS = ("mlflow", "scikit-learn", "pandas", "numpy", "scipy", "skops", "pyarrow")
 
 
 def model_requirements() -> list[str]:
@@ -52,42 +57,40 @@ def step_run(name: str) -> Iterator[mlflow.ActiveRun]:
         yield run
 
 
-def log_sklearn_model(
+def log_validated_model(
     model: BaseEstimator, example: pd.DataFrame, *, as_run_artifacts: bool | None = None
 ) -> str:
-    """Log `model` with its signature and an input example into the active run; return its URI.
+    """Log `model` wrapped in ValidatedModel (schema checks before predicting) into the active run; return its URI.
 
-    `as_run_artifacts` (default: only when tracking to Azure ML) logs through plain run artifacts.
+    The signature declares only the output: an input signature would make MLflow drop unknown columns
+    before the schema sees them (see validated_model). `as_run_artifacts` (default: only when tracking to
+    Azure ML) logs through plain run artifacts.
     """
-    signature = infer_signature(example, model.predict(example))
+    signature = ModelSignature(outputs=infer_signature(example, model.predict(example)).outputs)
     if as_run_artifacts is None:
         as_run_artifacts = mlflow.get_tracking_uri().startswith("azureml")
-    if as_run_artifacts:
-        return _log_as_run_artifacts(model, example, signature)
-    info = mlflow.sklearn.log_model(
-        model,
-        name=MODEL_ARTIFACT,
-        signature=signature,
-        input_example=example,
-        pip_requirements=model_requirements(),
-        skops_trusted_types=SKOPS_TRUSTED_TYPES,
-    )
-    return info.model_uri
+    with tempfile.TemporaryDirectory() as tmp:
+        estimator = Path(tmp, ESTIMATOR_ARTIFACT)
+        mlflow.sklearn.save_model(model, estimator, skops_trusted_types=SKOPS_TRUSTED_TYPES)
+        options = {
+            "python_model": ValidatedModel(),
+            "artifacts": {ESTIMATOR_ARTIFACT: str(estimator)},
+            # The package travels with the model: Azure ML's no-code deployments do not install it.
+            "code_paths": [str(PACKAGE_DIR)],
+            "signature": signature,
+            "input_example": example,
+            "pip_requirements": model_requirements(),
+        }
+        if as_run_artifacts:
+            return _log_as_run_artifacts(options, Path(tmp))
+        return mlflow.pyfunc.log_model(name=MODEL_ARTIFACT, **options).model_uri
 
 
-def _log_as_run_artifacts(model: BaseEstimator, example: pd.DataFrame, signature: object) -> str:
+def _log_as_run_artifacts(options: dict[str, Any], tmp: Path) -> str:
     """Azure ML's MLflow endpoint has answered MLflow 3's logged-model API with 404
     (Azure/azure-sdk-for-python#44896): save the model locally and upload it as run artifacts,
     which registers the same way through `runs:/<run_id>/model`."""
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp, MODEL_ARTIFACT)
-        mlflow.sklearn.save_model(
-            model,
-            path,
-            signature=signature,
-            input_example=example,
-            pip_requirements=model_requirements(),
-            skops_trusted_types=SKOPS_TRUSTED_TYPES,
-        )
-        mlflow.log_artifacts(str(path), artifact_path=MODEL_ARTIFACT)
+    path = tmp / MODEL_ARTIFACT
+    mlflow.pyfunc.save_model(path, **options)
+    mlflow.log_artifacts(str(path), artifact_path=MODEL_ARTIFACT)
     return f"runs:/{mlflow.active_run().info.run_id}/{MODEL_ARTIFACT}"

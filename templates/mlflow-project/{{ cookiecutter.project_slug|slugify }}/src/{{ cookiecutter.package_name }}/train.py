@@ -29,7 +29,7 @@ from {{ cookiecutter.package_name }}.data import TARGET, features_and_target
 from {{ cookiecutter.package_name }}.handoff import Candidate
 from {{ cookiecutter.package_name }}.prep import TEST_FILE, TRAIN_FILE
 from {{ cookiecutter.package_name }}.settings import RANDOM_STATE, WORKDIR
-from {{ cookiecutter.package_name }}.tracking import log_sklearn_model, step_run
+from {{ cookiecutter.package_name }}.tracking import log_validated_model, step_run
 
 Model = {{ "GradientBoostingRegressor" if cookiecutter.task == "regression" else "GradientBoostingClassifier" }}
 
@@ -81,7 +81,7 @@ def train(data_dir: Path, output_dir: Path, params: TrainParams) -> Candidate:
         model = build_model(params).fit(features, target)
         mlflow.log_metrics(held_out_metrics(model, test_frame))
         _log_figures(model, test_frame)
-        model_uri = log_sklearn_model(model, features.head(5))
+        model_uri = log_validated_model(model, features.head(5))
         candidate = Candidate(run_id=run.info.run_id, model_uri=model_uri)
     candidate.write(output_dir)
     return candidate
