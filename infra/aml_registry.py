@@ -17,6 +17,7 @@ import pulumi
 import pulumi_azure_native as azure_native
 from pulumi_azure_native import machinelearningservices as ml
 
+from infra.arm_reads import is_not_found
 from infra.components.access import Grant
 from infra.components.ml_registry import (
     MachineLearningRegistry,
@@ -31,9 +32,6 @@ from infra.roles import BuiltInRole
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 """Where the committed stack files (Pulumi.<stack>.yaml) live."""
-
-NOT_FOUND_CODES = ("ResourceNotFound", "ResourceGroupNotFound", "ParentResourceNotFound")
-"""Azure Resource Manager's error codes for a resource (or its group) that does not exist (yet)."""
 
 
 @dataclass(frozen=True)
@@ -152,7 +150,7 @@ def find_registry(
             opts=pulumi.InvokeOptions(provider=provider),
         )
     except Exception as err:  # the SDK raises a bare Exception carrying Azure's error
-        if not any(code in str(err) for code in NOT_FOUND_CODES):
+        if not is_not_found(err):
             raise
         pulumi.log.warn(
             f"Azure ML registry {ref.name} (stack {ref.owner_stack}) does not exist yet: its private endpoint "

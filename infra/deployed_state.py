@@ -9,17 +9,14 @@ does not exist yet (a new stack, a new name generation) has nothing to compare a
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from pulumi_azure_native import machinelearningservices as ml
 
+from infra.arm_reads import is_not_found
 from infra.config import PROJECT, StackConfig
 from infra.errors import RefusedStackChange
 from policy.rules.aml import encryption_switch, isolation_loosening
-
-_NOT_FOUND = re.compile(r"NotFound|\b404\b")
-"""How ARM answers the GET of a workspace, or of a resource group, that does not exist."""
 
 
 @dataclass(frozen=True)
@@ -30,11 +27,6 @@ class DeployedWorkspace:
     """Its managed network isolation mode (Azure's default, Disabled, when it has no managed network)."""
     customer_managed_key: bool
     """Whether it was created with a customer-managed key."""
-
-
-def is_not_found(error: BaseException) -> bool:
-    """True when an invoke failed because the resource (or its resource group) does not exist."""
-    return bool(_NOT_FOUND.search(str(error)))
 
 
 def deployed_workspace(resource_group_name: str, workspace_name: str) -> DeployedWorkspace | None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from infra.arm_reads import is_not_found
 from infra.config import parse_stack_config
-from infra.deployed_state import DeployedWorkspace, is_not_found, refuse_impossible_changes
+from infra.deployed_state import DeployedWorkspace, refuse_impossible_changes
 from infra.errors import InvalidStackConfig, RefusedStackChange
 from infra.naming import ResourceNames
 from infra.plan.engine import Plan, run_program
