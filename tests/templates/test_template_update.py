@@ -53,7 +53,9 @@ def commit_all(repo: Path, message: str) -> str:
 def platform(tmp_path: Path) -> Path:
     """A git repository holding templates/mlflow-project at its first commit, as the platform repo does."""
     repo = tmp_path / "platform"
-    shutil.copytree(TEMPLATE, repo / "templates" / "mlflow-project", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        TEMPLATE, repo / "templates" / "mlflow-project", ignore=shutil.ignore_patterns("__pycache__")
+    )
     (repo / ".gitignore").write_text("__pycache__/\n", encoding="utf-8")
     git(repo, "init", "-q")
     commit_all(repo, "A: the template")
@@ -129,7 +131,9 @@ def test_plain_cookiecutter_records_what_cruft_create_records(platform: Path, tm
     assert f"at {head[:12]}" in said
 
 
-def test_behind_its_template_warns_in_ci_and_the_update_keeps_the_users_edit(platform: Path, tmp_path: Path) -> None:
+def test_behind_its_template_warns_in_ci_and_the_update_keeps_the_users_edit(
+    platform: Path, tmp_path: Path
+) -> None:
     project, _ = cookiecutter(template_dir(platform), tmp_path / "out")
     user_project(project)
     # A platform commit outside the template folder does not make the project behind.
@@ -217,17 +221,20 @@ def test_no_version_is_recorded_that_does_not_hold_what_was_generated(
     """A dirty template or one outside git records nothing, says why, and template-check cannot tell (exit 2)."""
     template = template_dir(platform)
     if state == "uncommitted change":  # untracked: git status would not list it without --untracked-files
-        (template / "{{ cookiecutter.project_slug|slugify }}" / "NEW.md").write_text("new\n", encoding="utf-8")
+        (template / "{{ cookiecutter.project_slug|slugify }}" / "NEW.md").write_text(
+            "new\n", encoding="utf-8"
+        )
     else:
         shutil.rmtree(platform / ".git")
 
     project, said = cookiecutter(template, tmp_path / "out")
 
     assert not (project / ".cruft.json").exists()
-    expected = f"{template} is not in a git checkout" if state == "no git checkout" else "1 uncommitted change(s)"
+    expected = (
+        f"{template} is not in a git checkout" if state == "no git checkout" else "1 uncommitted change(s)"
+    )
     assert f"note: no .cruft.json written ({expected}" in said
     assert "cruft link" in said
     code, _, err = check_module(project)
     assert code == 2
     assert "no .cruft.json: the project records no template version" in err
-

@@ -36,9 +36,11 @@ def _git(template_dir: Path, *args: str) -> str:
             ["git", *args], cwd=template_dir, capture_output=True, text=True, check=False, timeout=60
         )
     except FileNotFoundError as err:
-        raise NotRecorded("git is not installed") from err
+        msg = "git is not installed"
+        raise NotRecorded(msg) from err
     if done.returncode:
-        raise NotRecorded(f"`git {' '.join(args)}` failed: {done.stderr.strip() or done.returncode}")
+        msg = f"`git {' '.join(args)}` failed: {done.stderr.strip() or done.returncode}"
+        raise NotRecorded(msg)
     return done.stdout.strip()
 
 
@@ -47,12 +49,14 @@ def template_source(template_dir: Path) -> dict[str, str]:
     try:
         top = Path(_git(template_dir, "rev-parse", "--show-toplevel"))
     except NotRecorded as err:
-        raise NotRecorded(f"{template_dir} is not in a git checkout ({err})") from err
+        msg = f"{template_dir} is not in a git checkout"
+        raise NotRecorded(msg) from err
     directory = template_dir.resolve().relative_to(top.resolve()).as_posix()
     changed = _git(template_dir, "status", "--porcelain", "--untracked-files=all", "--", ".")
     if changed:
         count = len(changed.splitlines())
-        raise NotRecorded(f"{count} uncommitted change(s) under {directory}: no commit holds what was generated")
+        msg = f"{count} uncommitted change(s) under {directory}: no commit holds what was generated"
+        raise NotRecorded(msg)
     commit = _git(template_dir, "rev-parse", "HEAD")
     repository = str(top)
     try:
@@ -106,6 +110,8 @@ def record(project_dir: Path, answers: Mapping[str, object], template_dir: Path)
             "--directory templates/mlflow-project"
         )
     declared = json.loads((template_dir / "cookiecutter.json").read_text(encoding="utf-8"))
-    text = json.dumps(cruft_state(answers, source, declared), ensure_ascii=False, indent=2, separators=(",", ": "))
+    text = json.dumps(
+        cruft_state(answers, source, declared), ensure_ascii=False, indent=2, separators=(",", ": ")
+    )
     (project_dir / CRUFT_FILE).write_text(text + "\n", encoding="utf-8")
     return f"{CRUFT_FILE}: template {source['template']} ({source['directory'] or '.'}) at {source['commit'][:12]}"

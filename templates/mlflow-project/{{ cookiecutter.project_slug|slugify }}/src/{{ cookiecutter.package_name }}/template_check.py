@@ -51,13 +51,19 @@ def read_state(project: Path) -> Mapping[str, object] | Status:
     """The recorded template state, or the reason there is none to compare."""
     path = project / CRUFT_FILE
     if not path.is_file():
-        return Status(UNKNOWN, f"no {CRUFT_FILE}: the project records no template version; link it with `{LINK_HINT}`")
+        return Status(
+            UNKNOWN, f"no {CRUFT_FILE}: the project records no template version; link it with `{LINK_HINT}`"
+        )
     try:
         state = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         return Status(UNKNOWN, f"{CRUFT_FILE} is not JSON ({err}); restore it from git history")
-    if not (isinstance(state, dict) and isinstance(state.get("template"), str) and isinstance(state.get("commit"), str)):
-        return Status(UNKNOWN, f"{CRUFT_FILE} must hold the template's \"template\" and \"commit\" as strings")
+    if not (
+        isinstance(state, dict)
+        and isinstance(state.get("template"), str)
+        and isinstance(state.get("commit"), str)
+    ):
+        return Status(UNKNOWN, f'{CRUFT_FILE} must hold the template\'s "template" and "commit" as strings')
     return state
 
 
