@@ -10,18 +10,40 @@ such as `{{ cycler.__init__.__globals__.os.popen('...') }}` would run a command 
 The extension turns the environment into Jinja's sandbox: attribute access that leads out of the data
 (dunder attributes, internals) renders as an undefined value, which cookiecutter reports as "Unable to
 render variable '<answer>'" and stops, before anything is written.
+
+Every answer is checked (project_hooks/answers.py) when the project folder's name is rendered: that is the
+first thing cookiecutter writes, under the CLI, the API, replays and cruft alike, and a slug the operating
+system refuses (too long) would otherwise end in an OSError traceback while creating the folder. The check
+raises a FailedHookException, which cookiecutter's CLI reports as its one line, and nothing is written.
 """
 
+import sys
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, Undefined
+from cookiecutter.exceptions import FailedHookException
+from jinja2 import Environment, Undefined, pass_context
 from jinja2.exceptions import UndefinedError
 from jinja2.ext import Extension
+from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment, safe_range
 from jinja2.utils import Namespace
 
 HOOKS_DIR = Path(__file__).resolve().parent / "hooks"
+if str(HOOKS_DIR) not in sys.path:
+    sys.path.insert(0, str(HOOKS_DIR))
+
+from project_hooks.answers import validate_answers  # noqa: E402 (needs hooks/ on sys.path)
+from project_hooks.errors import InvalidAnswerError  # noqa: E402
+
+
+class InvalidAnswers(FailedHookException):
+    """An answer breaks its rule. A FailedHookException: what cookiecutter's CLI prints as one line, exit 1."""
+
+    def __init__(self, error: InvalidAnswerError) -> None:
+        super().__init__(f"ERROR: {error}. Nothing was generated.")
+        self.error = error
 
 
 class _AnswerSandbox(SandboxedEnvironment):
@@ -49,10 +71,31 @@ def sandbox(environment: Environment) -> None:
     environment.unop_table = dict(SandboxedEnvironment.default_unop_table)  # type: ignore[attr-defined]
 
 
+def checking_answers(slugify: Callable[..., str]) -> Callable[..., str]:
+    """`slugify` (which names the project folder) that first checks every answer in the rendering context."""
+
+    @pass_context
+    def checked_slugify(context: Context, value: object, *args: Any, **kwargs: Any) -> str:
+        answers = context.get("cookiecutter")
+        if isinstance(answers, Mapping):
+            try:
+                validate_answers(answers)
+            except InvalidAnswerError as err:
+                raise InvalidAnswers(err) from err
+        return slugify(value, *args, **kwargs)
+
+    return checked_slugify
+
+
 class HookHelpersExtension(Extension):
-    """Adds the global `template_hooks_dir` (the absolute path of hooks/) and sandboxes the environment."""
+    """Sandboxes the environment, checks the answers before the project folder is named, and adds the globals
+    `template_hooks_dir` (the absolute path of hooks/) and `template_invocation_dir` (the working directory
+    cookiecutter was started in, which a relative template path is relative to: with a pre_prompt hook,
+    cookiecutter generates from a temporary copy of the template)."""
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
         sandbox(environment)
+        environment.filters["slugify"] = checking_answers(environment.filters["slugify"])
         environment.globals["template_hooks_dir"] = str(HOOKS_DIR)
+        environment.globals["template_invocation_dir"] = str(Path.cwd())

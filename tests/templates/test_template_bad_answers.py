@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
 from cookiecutter.exceptions import FailedHookException, UndefinedVariableInTemplate
+from project_hooks.answers import DEFAULT_ANSWERS
 
-from tests.templates.generation import generate
+from tests.templates.generation import TEMPLATE, VENV_BIN, generate, run_tool, template_answers
 
 BAD_ANSWERS = [
     # (field, value, the start of the rule the message must quote)
@@ -52,17 +55,16 @@ BAD_ANSWERS = [
     ("field", "value", "rule"), BAD_ANSWERS, ids=[f"{f}={v[:12]}" for f, v, _ in BAD_ANSWERS]
 )
 def test_an_invalid_answer_stops_generation_and_leaves_nothing(
-    field: str, value: str, rule: str, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+    field: str, value: str, rule: str, tmp_path: Path
 ) -> None:
     output = tmp_path / "out"
     output.mkdir()
 
-    with pytest.raises(FailedHookException):
+    with pytest.raises(FailedHookException) as raised:
         generate(output, **{field: value})
 
-    stderr = capfd.readouterr().err
-    assert f"ERROR: {field}={value!r} is invalid: {rule}" in stderr
-    assert "Nothing was generated." in stderr
+    assert str(raised.value).startswith(f"ERROR: {field}={value!r} is invalid: {rule}")
+    assert str(raised.value).endswith("Nothing was generated.")
     assert list(output.iterdir()) == [], "the output folder must be left empty"
 
 
@@ -110,4 +112,83 @@ def test_template_syntax_in_an_answer_runs_nothing_and_names_the_answer(answer: 
     assert "Unable to render variable 'author'" in str(raised.value)
     assert "rendered in a sandbox" in str(raised.value)
     assert not marker.exists(), "an answer ran a command on the generating machine"
+    assert list(output.iterdir()) == []
+
+
+# Answers cookiecutter itself used to choke on before any hook: a value outside a closed list on the command line
+# (its ValueError in generate_context) and a name the operating system refuses as a folder (its OSError when it
+# creates the project folder). The real CLI, as users run it: one line naming the field and what it accepts.
+CLI_BAD_ANSWERS = [
+    *[(field, value, f"must be one of {choices}") for field, value, choices in BAD_CHOICES],
+    ("project_name", "Project " * 40, "1-80 characters on one line"),
+    ("project_slug", "a" * 300, "3-50 lower-case letters, digits and single hyphens"),
+    (
+        "author",
+        "{{ cookiecutter.project_slug",
+        "1-100 characters on one line, without quotes, backslashes or braces",
+    ),
+    ("package_name", "mlflow", "must not shadow a module the project imports"),
+]
+
+
+def _one_line_refusal(done: subprocess.CompletedProcess[str], field: str, rule: str) -> None:
+    output = done.stdout + done.stderr
+    assert done.returncode != 0
+    assert "Traceback" not in output
+    naming = [line for line in output.splitlines() if line.startswith(f"ERROR: {field}=")]
+    assert len(naming) == 1, output
+    assert rule in naming[0]
+    assert naming[0].endswith("Nothing was generated.")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "rule"), CLI_BAD_ANSWERS, ids=[f"{f}={v[:10]}" for f, v, _ in CLI_BAD_ANSWERS]
+)
+def test_the_cookiecutter_cli_refuses_in_one_line_and_writes_nothing(
+    field: str, value: str, rule: str, tmp_path: Path
+) -> None:
+    output = tmp_path / "out"
+    output.mkdir()
+
+    done = run_tool(
+        VENV_BIN / "cookiecutter", TEMPLATE, "--no-input", "-o", output, f"{field}={value}", cwd=tmp_path
+    )
+
+    _one_line_refusal(done, field, rule)
+    assert list(output.iterdir()) == []
+
+
+def test_an_overlong_project_name_through_the_api_names_the_field_not_an_oserror(tmp_path: Path) -> None:
+    """Without the check, the derived slug (300 characters) fails as an OSError creating the project folder."""
+    with pytest.raises(FailedHookException, match=re.escape("ERROR: project_name='") + ".*1-80 characters"):
+        generate(tmp_path, project_name="a" * 300)
+    with pytest.raises(FailedHookException, match=re.escape("ERROR: project_slug='") + ".*3-50 lower-case"):
+        generate(tmp_path, project_slug="a" * 300)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_replayed_bad_choice_is_refused_in_one_line(tmp_path: Path) -> None:
+    """A replay file skips cookiecutter's own choice check; the answers are checked before the folder is named."""
+    template = template_answers()
+    replay = {
+        "cookiecutter": {
+            **DEFAULT_ANSWERS,
+            "task": "clustering",
+            **{
+                key: value
+                for key, value in template.items()
+                if key.startswith("_") and not key.startswith("__")
+            },
+        }
+    }
+    replay_file = tmp_path / "replay.json"
+    replay_file.write_text(json.dumps(replay), encoding="utf-8")
+    output = tmp_path / "out"
+    output.mkdir()
+
+    done = run_tool(
+        VENV_BIN / "cookiecutter", TEMPLATE, "--replay-file", replay_file, "-o", output, cwd=tmp_path
+    )
+
+    _one_line_refusal(done, "task", "must be one of ['regression', 'classification']")
     assert list(output.iterdir()) == []

@@ -66,9 +66,11 @@ def template_dir(platform: Path) -> Path:
     return platform / "templates" / "mlflow-project"
 
 
-def cookiecutter(template: Path, output: Path, *answers: str) -> tuple[Path, str]:
+def cookiecutter(template: Path, output: Path, *answers: str, cwd: Path | None = None) -> tuple[Path, str]:
     """`cookiecutter <template> --no-input`, as users run it; the project folder and what it printed."""
-    done = run_tool(VENV_BIN / "cookiecutter", template, "--no-input", "-o", output, *answers, env=_env())
+    done = run_tool(
+        VENV_BIN / "cookiecutter", template, "--no-input", "-o", output, *answers, cwd=cwd, env=_env()
+    )
     assert done.returncode == 0, done.stderr
     return output / SLUG, done.stdout + done.stderr
 
@@ -115,7 +117,10 @@ def cruft_state(project: Path) -> dict[str, object]:
 def test_plain_cookiecutter_records_what_cruft_create_records(platform: Path, tmp_path: Path) -> None:
     """The hook's .cruft.json is cruft's own: same template, folder, commit and answers as `cruft create`."""
     head = git(platform, "rev-parse", "HEAD")
-    project, said = cookiecutter(template_dir(platform), tmp_path / "plain", "author=Risk Team")
+    # As the docs say: `cookiecutter templates/mlflow-project` in a checkout of the platform.
+    project, said = cookiecutter(
+        Path("templates/mlflow-project"), tmp_path / "plain", "author=Risk Team", cwd=platform
+    )
     created = run_tool(
         VENV_BIN / "cruft", "create", platform, "--directory", "templates/mlflow-project", "--no-input",
         "--output-dir", tmp_path / "cruft", "--extra-context", json.dumps({"author": "Risk Team"}), env=_env(),

@@ -12,5 +12,7 @@ from project_hooks.template_record import record
 
 answers = json.loads(r"""{{ cookiecutter | jsonify }}""")
 prune(Path.cwd(), answers)
-if said := record(Path.cwd(), answers, Path(r"""{{ template_hooks_dir }}""").parent):
+# The template as given to cookiecutter (it generates from a temporary copy because of the pre_prompt hook).
+template = Path(r"""{{ template_invocation_dir }}""") / r"""{{ cookiecutter._template }}"""
+if said := record(Path.cwd(), answers, template):
     print(said)

@@ -211,3 +211,19 @@ def validate_answers(answers: Mapping[str, object]) -> None:
     check_package_name(
         "package_name", str(answers["package_name"]), pins if isinstance(pins, Mapping) else {}
     )
+
+
+def validate_given_answers(given: Mapping[str, str], pins: Mapping[str, object]) -> None:
+    """Check the answers that were given (command-line `key=value` pairs); unknown keys are cookiecutter's to ignore.
+
+    >>> validate_given_answers({"task": "clustering"}, {})
+    Traceback (most recent call last):
+    ...
+    project_hooks.errors.InvalidAnswerError: task='clustering' is invalid: must be one of ['regression', \
+'classification']
+    """
+    for field, value in given.items():
+        if field in CHECKS:
+            CHECKS[field](field, value)
+    if "package_name" in given:
+        check_package_name("package_name", given["package_name"], pins)

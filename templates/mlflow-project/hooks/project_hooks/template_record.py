@@ -8,6 +8,8 @@ the project came from:
 - the template folder must be inside a git checkout, with no uncommitted or untracked change under it
   (otherwise no commit holds what was generated, and a later update would misread the difference as the
   user's own edits);
+- the template must be given as a local folder (`cookiecutter <path>`; a URL or `--directory` is
+  `cruft create`'s job);
 - the repository recorded is `origin` when that remote already has the commit, else the local checkout's
   path (a commit not pushed yet is reachable from nowhere else).
 
@@ -46,6 +48,12 @@ def _git(template_dir: Path, *args: str) -> str:
 
 def template_source(template_dir: Path) -> dict[str, str]:
     """The repository, folder and commit that hold exactly `template_dir`'s files, or NotRecorded."""
+    if not (template_dir / "cookiecutter.json").is_file():
+        msg = (
+            f"{template_dir} is not a local template folder (a repository URL, or --directory): "
+            "`cruft create <repository> --directory templates/mlflow-project` records the version"
+        )
+        raise NotRecorded(msg)
     try:
         top = Path(_git(template_dir, "rev-parse", "--show-toplevel"))
     except NotRecorded as err:
