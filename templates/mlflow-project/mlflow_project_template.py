@@ -1,9 +1,11 @@
 """Jinja extension of the mlflow-project template: hook helpers' location, and answers rendered in a sandbox.
 
 Cookiecutter renders each hook into a temporary file and runs it with the new project as working
-directory, and `_repo_dir` stays relative when the template was given as a relative path. This
-module is imported by cookiecutter itself (`_extensions` in cookiecutter.json, with the template
-folder on sys.path), so its own location is the one absolute path the hooks can trust.
+directory, so the hooks are told where the template's hooks/ folder is. Because of the pre_prompt hook,
+cookiecutter generates from a temporary copy of the template, a new one each run; it appends that copy to
+sys.path while it generates (cruft appends its clone), which is how it imports this module. The copy being
+generated from is therefore the last sys.path entry holding this template, not this module's own location,
+which is the first run's copy when a process generates twice (the API, the tests).
 
 Cookiecutter also renders every answer as a Jinja template before any hook can look at it, so an answer
 such as `{{ cycler.__init__.__globals__.os.popen('...') }}` would run a command on the generating machine.
@@ -33,6 +35,9 @@ from jinja2.utils import Namespace
 HOOKS_DIR = Path(__file__).resolve().parent / "hooks"
 if str(HOOKS_DIR) not in sys.path:
     sys.path.insert(0, str(HOOKS_DIR))
+# The working directory of the last environment created outside the template (cookiecutter renders hooks
+# from inside it): where a relative template path given to cookiecutter is relative to.
+_invocation_dir: list[Path] = [Path.cwd()]
 
 from project_hooks.answers import validate_answers  # noqa: E402 (needs hooks/ on sys.path)
 from project_hooks.errors import InvalidAnswerError  # noqa: E402
@@ -87,15 +92,26 @@ def checking_answers(slugify: Callable[..., str]) -> Callable[..., str]:
     return checked_slugify
 
 
+def current_template_dir() -> Path:
+    """The template folder this run generates from: the last sys.path entry that holds this template."""
+    for entry in reversed(sys.path):
+        folder = Path(entry)
+        if (folder / "mlflow_project_template.py").is_file() and (folder / "hooks" / "project_hooks").is_dir():
+            return folder.resolve()
+    return HOOKS_DIR.parent
+
+
 class HookHelpersExtension(Extension):
     """Sandboxes the environment, checks the answers before the project folder is named, and adds the globals
-    `template_hooks_dir` (the absolute path of hooks/) and `template_invocation_dir` (the working directory
-    cookiecutter was started in, which a relative template path is relative to: with a pre_prompt hook,
-    cookiecutter generates from a temporary copy of the template)."""
+    `template_hooks_dir` (the absolute path of this run's hooks/) and `template_invocation_dir` (the working
+    directory cookiecutter was called from, which a relative template path is relative to)."""
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
         sandbox(environment)
         environment.filters["slugify"] = checking_answers(environment.filters["slugify"])
-        environment.globals["template_hooks_dir"] = str(HOOKS_DIR)
-        environment.globals["template_invocation_dir"] = str(Path.cwd())
+        template = current_template_dir()
+        if Path.cwd().resolve() != template:
+            _invocation_dir[0] = Path.cwd()
+        environment.globals["template_hooks_dir"] = str(template / "hooks")
+        environment.globals["template_invocation_dir"] = str(_invocation_dir[0])
