@@ -12,7 +12,7 @@ host.json sets the queue trigger's retries (extensions.queues):
   body is the event's JSON.
 - A normal return deletes the message, including an event the handler rejects (retrying it would fail
   the same way) and one whose notification failed (notifications are best effort, audited). Raising
-  (InvalidSettings, ActionFailed from Azure DevOps or the audit table, or any other error) makes the message
+  (ActionFailed from Azure DevOps or the audit table, or any other error) makes the message
   visible again after visibilityTimeout (10 minutes); after maxDequeueCount (10) attempts the host moves it
   to the poison queue (<queue>-poison). A refused retraining request is therefore retried for about 90
   minutes, long enough to ride out a short Azure DevOps outage, before the message needs an operator; each
@@ -25,8 +25,11 @@ host.json sets the queue trigger's retries (extensions.queues):
   re-raised so the host retries the message after visibilityTimeout; the retry then finds the event
   completed (a duplicate) or its attempt abandoned (and takes it over).
 
-The Azure SDK clients are created once per worker, lazily, from the app settings; the logic lives in
-lifecycle_handler and is tested without Azure.
+The app settings are checked when the host loads the app: the Python v2 model indexes the functions by
+importing this module, so an invalid setting raises InvalidSettings here, naming every bad setting and its
+rule, and no function is indexed, rather than each queue message failing later with the same complaint. The
+Azure SDK clients are created once per worker, lazily; the logic lives in lifecycle_handler and is tested
+without Azure.
 """
 
 from __future__ import annotations
@@ -37,23 +40,24 @@ from functools import cache
 
 import azure.functions as func
 from lifecycle_handler.audit import TableAuditStore
-from lifecycle_handler.errors import ActionFailed, EventInProgress, InvalidSettings
+from lifecycle_handler.errors import ActionFailed, EventInProgress
 from lifecycle_handler.handler import Dependencies, Outcome, handle
 from lifecycle_handler.outbound import send
 from lifecycle_handler.settings import Settings
 
-app = func.FunctionApp()
 logger = logging.getLogger("lifecycle_handler")
+# Raises InvalidSettings while the host loads the app; nothing below is registered then.
+SETTINGS = Settings.from_environment(os.environ)
+app = func.FunctionApp()
 
 
 @cache
 def _runtime() -> tuple[Settings, Dependencies]:
     from azure.identity import ManagedIdentityCredential
 
-    settings = Settings.from_environment(os.environ)
     credential = ManagedIdentityCredential()
-    audit = TableAuditStore.connect(settings.audit_table_endpoint, settings.audit_table_name, credential)
-    return settings, Dependencies(
+    audit = TableAuditStore.connect(SETTINGS.audit_table_endpoint, SETTINGS.audit_table_name, credential)
+    return SETTINGS, Dependencies(
         audit=audit, send=send, token=lambda scope: credential.get_token(scope).token
     )
 
@@ -64,15 +68,7 @@ def on_lifecycle_event(message: func.QueueMessage) -> None:
     """Handle one queued lifecycle event; raising makes the host retry the message (then poison it)."""
     attempt = message.dequeue_count
     logger.info("lifecycle queue message %s received (attempt %s)", message.id, attempt)
-    try:
-        settings, deps = _runtime()
-    except InvalidSettings:
-        logger.exception(
-            "lifecycle handler misconfigured; message %s (attempt %s) will be retried, then poisoned",
-            message.id,
-            attempt,
-        )
-        raise
+    settings, deps = _runtime()
     try:
         outcome: Outcome = handle(message.get_body(), settings, deps)
     except EventInProgress as busy:

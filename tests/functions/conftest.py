@@ -164,6 +164,14 @@ def boundary() -> Boundary:
     return Boundary(FakeAuditStore(), FakeSender(), FakeToken())
 
 
+APP_SETTINGS = {
+    "AUDIT_TABLE_ENDPOINT": "https://staudmlopsdev.table.core.windows.net",
+    "AUDIT_TABLE_NAME": "lifecycleevents",
+    "WORKSPACE_RESOURCE_ID": DOCUMENTED_TOPIC,
+}
+"""The app settings a stack gives the function app, at their smallest (no Azure DevOps, no webhook)."""
+
+
 def settings(
     *, dry_run: bool = False, devops: DevOpsTarget | None = DEVOPS, webhook: str = WEBHOOK
 ) -> Settings:

@@ -7,6 +7,7 @@ again; the stack outputs are the JSON `pulumi stack output --json` prints.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -29,7 +30,7 @@ from functions.publish import (
     package_files,
     publish_target,
 )
-from tests.functions.conftest import FUNCTION_NAME
+from tests.functions.conftest import APP_SETTINGS, FUNCTION_NAME
 
 HANDLER_MODULES = {
     f"lifecycle_handler/{name}.py"
@@ -93,11 +94,13 @@ def test_the_packaged_app_loads_and_registers_the_function_event_grid_targets(tm
     unpacked = tmp_path / "wwwroot"
     with zipfile.ZipFile(tmp_path / "package.zip") as archive:
         archive.extractall(unpacked)
-    # As the Functions host loads it: the package root on sys.path, nothing of the repository.
+    # As the Functions host loads it: the package root on sys.path, nothing of the repository, the stack's app
+    # settings in the environment (checked at import).
     probe = "import function_app; print([f.get_function_name() for f in function_app.app.get_functions()])"
     loaded = subprocess.run(
-        [sys.executable, "-c", probe], cwd=unpacked, capture_output=True, text=True, check=False, timeout=120
-    )
+        [sys.executable, "-c", probe], cwd=unpacked, env={**os.environ, **APP_SETTINGS},
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
     assert loaded.returncode == 0, loaded.stderr
     assert loaded.stdout.strip() == str([FUNCTION_NAME])
 

@@ -1,8 +1,9 @@
 """The handler's settings, read once from the app settings that infra/components/lifecycle_events.py sets.
 
-Every setting is checked when the worker starts (the first message it takes), all at once: one InvalidSettings
-names each bad setting, its value (never the webhook's, which holds a secret) and the rule. A malformed setting
-would otherwise surface later and worse: a workspace ID no event can match drops every event as foreign.
+Every setting is checked when the Functions host loads the app (function_app.py reads them at import), all at
+once: one InvalidSettings names each bad setting, its value (never the webhook's, which holds a secret) and the
+rule. A malformed setting would otherwise surface later and worse: a workspace ID no event can match drops every
+event as foreign.
 """
 
 from __future__ import annotations
