@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 from project_hooks.errors import InvalidAnswerError
 
-# Closed lists: the same values as cookiecutter.json. Cookiecutter itself only checks them when
-# prompting, so `--no-input` or `extra_context` can smuggle in anything; the hook checks again.
+# Closed lists: the same values as cookiecutter.json. Cookiecutter checks command-line and extra_context values
+# itself, but not replayed answers; every answer is checked again when the project folder is named.
 CHOICES: dict[str, tuple[str, ...]] = {
     "python_version": ("3.11", "3.12"),
     "task": ("regression", "classification"),
