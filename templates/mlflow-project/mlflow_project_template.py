@@ -96,7 +96,9 @@ def current_template_dir() -> Path:
     """The template folder this run generates from: the last sys.path entry that holds this template."""
     for entry in reversed(sys.path):
         folder = Path(entry)
-        if (folder / "mlflow_project_template.py").is_file() and (folder / "hooks" / "project_hooks").is_dir():
+        if (folder / "mlflow_project_template.py").is_file() and (
+            folder / "hooks" / "project_hooks"
+        ).is_dir():
             return folder.resolve()
     return HOOKS_DIR.parent
 

@@ -13,6 +13,15 @@ from project_hooks.answers import DEFAULT_ANSWERS
 
 from tests.templates.generation import TEMPLATE, VENV_BIN, generate, run_tool, template_answers
 
+
+@pytest.fixture
+def output(tmp_path: Path) -> Path:
+    """The empty folder generation writes into; a refused answer must leave it empty."""
+    folder = tmp_path / "out"
+    folder.mkdir()
+    return folder
+
+
 BAD_ANSWERS = [
     # (field, value, the start of the rule the message must quote)
     ("package_name", "1st_model", "a lower-case Python identifier"),
@@ -55,11 +64,8 @@ BAD_ANSWERS = [
     ("field", "value", "rule"), BAD_ANSWERS, ids=[f"{f}={v[:12]}" for f, v, _ in BAD_ANSWERS]
 )
 def test_an_invalid_answer_stops_generation_and_leaves_nothing(
-    field: str, value: str, rule: str, tmp_path: Path
+    field: str, value: str, rule: str, output: Path
 ) -> None:
-    output = tmp_path / "out"
-    output.mkdir()
-
     with pytest.raises(FailedHookException) as raised:
         generate(output, **{field: value})
 
@@ -101,9 +107,9 @@ INJECTIONS = [
 
 
 @pytest.mark.parametrize("answer", INJECTIONS, ids=range(len(INJECTIONS)))
-def test_template_syntax_in_an_answer_runs_nothing_and_names_the_answer(answer: str, tmp_path: Path) -> None:
-    output = tmp_path / "out"
-    output.mkdir()
+def test_template_syntax_in_an_answer_runs_nothing_and_names_the_answer(
+    answer: str, output: Path, tmp_path: Path
+) -> None:
     marker = tmp_path / "marker"
 
     with pytest.raises(UndefinedVariableInTemplate) as raised:
@@ -145,11 +151,8 @@ def _one_line_refusal(done: subprocess.CompletedProcess[str], field: str, rule: 
     ("field", "value", "rule"), CLI_BAD_ANSWERS, ids=[f"{f}={v[:10]}" for f, v, _ in CLI_BAD_ANSWERS]
 )
 def test_the_cookiecutter_cli_refuses_in_one_line_and_writes_nothing(
-    field: str, value: str, rule: str, tmp_path: Path
+    field: str, value: str, rule: str, output: Path, tmp_path: Path
 ) -> None:
-    output = tmp_path / "out"
-    output.mkdir()
-
     done = run_tool(
         VENV_BIN / "cookiecutter", TEMPLATE, "--no-input", "-o", output, f"{field}={value}", cwd=tmp_path
     )
@@ -167,7 +170,7 @@ def test_an_overlong_project_name_through_the_api_names_the_field_not_an_oserror
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_replayed_bad_choice_is_refused_in_one_line(tmp_path: Path) -> None:
+def test_a_replayed_bad_choice_is_refused_in_one_line(output: Path, tmp_path: Path) -> None:
     """A replay file skips cookiecutter's own choice check; the answers are checked before the folder is named."""
     template = template_answers()
     replay = {
@@ -183,8 +186,6 @@ def test_a_replayed_bad_choice_is_refused_in_one_line(tmp_path: Path) -> None:
     }
     replay_file = tmp_path / "replay.json"
     replay_file.write_text(json.dumps(replay), encoding="utf-8")
-    output = tmp_path / "out"
-    output.mkdir()
 
     done = run_tool(
         VENV_BIN / "cookiecutter", TEMPLATE, "--replay-file", replay_file, "-o", output, cwd=tmp_path
