@@ -41,7 +41,9 @@ class Status:
 
 def _git(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     # GIT_TERMINAL_PROMPT=0: an unreachable private template fails fast instead of waiting for a password.
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
+    # GIT_ALLOW_PROTOCOL: .cruft.json is repository content, so a pull request could point it anywhere; no
+    # transport that runs commands (ext::) is allowed.
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ALLOW_PROTOCOL": "file:git:http:https:ssh"}
     return subprocess.run(
         ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=False, timeout=300
     )
