@@ -86,12 +86,8 @@ def test_tracking_uri_and_registry_come_from_variables(bundle: dict) -> None:
 def test_the_cluster_installs_the_projects_pins_and_the_platforms_azureml_mlflow(project: Path) -> None:
     lines = (project / "databricks" / "requirements.txt").read_text().splitlines()
     pins = dict(line.split("==") for line in lines if line and not line.startswith("#"))
-    expected = {
-        k: v
-        for k, v in template_answers()["_pins"].items()
-        if k
-        not in ("pytest", "hypothesis", "ruff", "pre-commit", "cruft")  # the dev extra: not on the cluster
-    }
+    dev_extra = ("pytest", "hypothesis", "ruff", "pre-commit", "cruft")  # not installed on the cluster
+    expected = {k: v for k, v in template_answers()["_pins"].items() if k not in dev_extra}
     assert pins == expected
     assert f"azureml-mlflow=={pins['azureml-mlflow']}" == AZUREML_MLFLOW
 
