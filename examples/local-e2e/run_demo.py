@@ -24,7 +24,7 @@ from pathlib import Path
 from local_e2e import lifecycle, processes, scoring_server, stages, tracking_server
 from local_e2e.errors import DataValidationError, DemoError, NoChampionError
 from local_e2e.options import DemoOptions, parse_options
-from local_e2e.project import ProjectRunner, RunningStep, ensure_project
+from local_e2e.project import ProjectRunner, ensure_project
 from local_e2e.registry import TrackingApi
 from local_e2e.summary import DemoSummary, Progress, summary_table
 from local_e2e.workdir import WorkPaths, exclusive
@@ -58,7 +58,7 @@ def run(options: DemoOptions, paths: WorkPaths, console: Console) -> int:
     started = time.perf_counter()
     start_ms = int(time.time() * 1000)
     tracking: tracking_server.TrackingServer | None = None
-    making_batches: RunningStep | None = None
+    runner: ProjectRunner | None = None
     serving: scoring_server.ScoringServer | None = None
     try:
         # Start (or reuse) the tracking server. It boots while the project is generated and the data
@@ -83,11 +83,17 @@ def run(options: DemoOptions, paths: WorkPaths, console: Console) -> int:
             }
             stage.status = "ok" if choice.generated else "reused"
             stage.detail = f"{project.root.name}: {choice.reason}"
+        # One project worker runs every step (prep ... drift): the libraries are imported once.
         runner = ProjectRunner(project, tracking.url, paths.logs, options.stage_timeout)
 
         # prep: load the sample (or --data-file) and validate it against the project's schema.
         with progress.stage("prep", f"python -m {project.package}.prep") as stage:
             stage.detail = stages.prepare(runner, options)
+
+        # The batches to score later need only prep's output; they, and importing the later steps'
+        # libraries, keep the worker busy while the tracking server finishes booting.
+        making_batches = stages.start_batches(runner, options, paths)
+        stages.preload(runner)
 
         # Training logs to MLflow: from here on the tracking server must answer.
         with progress.stage("tracking ready", f"waiting for {tracking.url}/health") as stage:
@@ -95,9 +101,6 @@ def run(options: DemoOptions, paths: WorkPaths, console: Console) -> int:
             stage.detail = f"{tracking.url} answered after {waited:.1f} s more"
         api = TrackingApi(tracking.url)
         summary.champion_before = api.champion(project.slug)
-
-        # The batches to score later need only prep's output: build them while the candidate trains.
-        making_batches = stages.start_batches(runner, options, paths)
 
         # train a candidate; --worse-candidate trains a deliberately weak one.
         with progress.stage("train", f"python -m {project.package}.train") as stage:
@@ -216,8 +219,8 @@ def run(options: DemoOptions, paths: WorkPaths, console: Console) -> int:
     except DemoError as err:
         summary.outcome, summary.exit_code, summary.error = "failed", EXIT_FAILED, str(err)
     finally:
-        if making_batches is not None:
-            making_batches.cancel()  # a no-op once waited for; else the loop stopped before needing it
+        if runner is not None:
+            runner.close()  # the worker ends with its input; unfinished work is stopped
         finish(summary, options, paths, tracking, serving, start_ms)
         summary.total_seconds = time.perf_counter() - started
         summary.write(paths.summary)
