@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from local_e2e.errors import StageFailedError
-from local_e2e.worker import PendingStep, ProjectWorker, StepOutput
 from local_e2e.workdir import WorkPaths
+from local_e2e.worker import PendingStep, ProjectWorker, StepOutput
 
 REPO = Path(__file__).resolve().parents[3]
 TEMPLATE = REPO / "templates" / "mlflow-project"

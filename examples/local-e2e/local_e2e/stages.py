@@ -14,8 +14,8 @@ from typing import Any
 from local_e2e.errors import DataValidationError, StageFailedError
 from local_e2e.options import DemoOptions
 from local_e2e.project import ProjectRunner
-from local_e2e.worker import PendingStep, StepOutput
 from local_e2e.workdir import WorkPaths
+from local_e2e.worker import PendingStep, StepOutput
 
 ARTIFACTS = Path("artifacts")
 """The project's own hand-off folder (settings.WORKDIR), relative to the project root."""

@@ -9,6 +9,7 @@ until that step's answer (bounded by --stage-timeout from the moment it was subm
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -109,10 +110,8 @@ class ProjectWorker:
         if busy:
             self.kill()
         if self.process.stdin is not None and not self.process.stdin.closed:
-            try:
+            with contextlib.suppress(BrokenPipeError):
                 self.process.stdin.close()
-            except BrokenPipeError:
-                pass
         try:
             self.process.wait(timeout=STOP_SECONDS)
         except subprocess.TimeoutExpired:

@@ -9,20 +9,25 @@ While it runs, file descriptors 1 and 2 point at `log`, so everything the step p
 logging, MLflow's progress bars, C extensions) goes to that step's log. A step that raises is reported
 like a process that died of it: the traceback in its log, return code 1; `SystemExit` gives its code.
 `{"id": 4, "preload": ["<package>.train", ...]}` only imports modules, so a later step starts warm.
-Each request is answered on the original stdout with `{"id": ..., "returncode": ...}`.
+Each request is answered on the original stdout with `{"id": ..., "returncode": ...}`; its CPU time goes
+to the worker's own log (stderr), and LOCAL_DEMO_PROFILE=1 profiles each request (see `handle`).
 The helpers beside this file (batches, drift_report) are targets too: this folder is sys.path[0].
 """
 
 from __future__ import annotations
 
+import cProfile
 import importlib
 import json
 import os
 import sys
+import time
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+
+PROFILE = "LOCAL_DEMO_PROFILE"
 
 
 @contextmanager
@@ -53,7 +58,7 @@ def call(target: str, argv: list[str]) -> int:
         code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
         if not isinstance(exit_.code, int | None):
             print(exit_.code, file=sys.stderr)
-    except Exception:  # noqa: BLE001 - reported as a crashed process would be: traceback, exit 1
+    except Exception:
         traceback.print_exc()
         code = 1
     finally:
@@ -68,17 +73,34 @@ def _end_open_runs() -> None:
         mlflow.end_run(status="FAILED")
 
 
+def preload(modules: list[str]) -> int:
+    try:
+        for module in modules:
+            importlib.import_module(module)
+    except Exception:
+        traceback.print_exc()
+        return 1
+    return 0
+
+
 def handle(request: dict[str, Any]) -> int:
+    """Run one request; its CPU seconds go to the worker's log, and with LOCAL_DEMO_PROFILE=1 a cProfile
+    of it (CPU time) to <step log>.prof."""
+    started = time.process_time()
+    profiler = cProfile.Profile(time.process_time) if os.environ.get(PROFILE) == "1" else None
+    if profiler is not None:
+        profiler.enable()
     if "preload" in request:
-        try:
-            for module in request["preload"]:
-                importlib.import_module(module)
-        except Exception:  # noqa: BLE001 - the step that needs the module will fail and say why
-            traceback.print_exc()
-            return 1
-        return 0
-    with output_to(request["log"]):
-        return call(request["target"], request["argv"])
+        code = preload(request["preload"])
+    else:
+        with output_to(request["log"]):
+            code = call(request["target"], request["argv"])
+    name = request.get("target", "preload")
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(f"{request.get('log', 'preload.log')}.prof")
+    print(f"{name}: {time.process_time() - started:.2f} s CPU, exit {code}", file=sys.stderr, flush=True)
+    return code
 
 
 def main() -> int:
