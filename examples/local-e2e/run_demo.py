@@ -60,6 +60,7 @@ def run(options: DemoOptions, paths: WorkPaths, console: Console) -> int:
     tracking: tracking_server.TrackingServer | None = None
     runner: ProjectRunner | None = None
     serving: scoring_server.ScoringServer | None = None
+    warm: scoring_server.WarmStart | None = None
     try:
         # Start (or reuse) the tracking server. It boots while the project is generated and the data
         # prepared, neither of which talks to MLflow, and is waited for only before training.
@@ -102,6 +103,10 @@ def run(options: DemoOptions, paths: WorkPaths, console: Console) -> int:
         api = TrackingApi(tracking.url)
         summary.champion_before = api.champion(project.slug)
 
+        # The scoring server imports its libraries now, on the core training leaves idle; it resolves
+        # @champion and starts serving only after registration (the serve stage).
+        warm = scoring_server.start_warm(runner, paths, port=options.serving_port, avoid=tracking.record.port)
+
         # train a candidate; --worse-candidate trains a deliberately weak one.
         with progress.stage("train", f"python -m {project.package}.train") as stage:
             candidate = stages.train(runner, options)
@@ -139,9 +144,11 @@ def run(options: DemoOptions, paths: WorkPaths, console: Console) -> int:
                 champion=summary.champion_after,
                 port=options.serving_port,
                 avoid=tracking.record.port,
+                warm=warm,
             )
             stage.status = "reused" if serving.reused else "ok"
-            stage.detail = f"{'reusing' if serving.reused else 'booting'} v{serving.version} on {serving.url}"
+            how = "reusing" if serving.reused else "started warm" if warm is not None else "booting"
+            stage.detail = f"{how} v{serving.version} on {serving.url}"
 
         # batch-score an unshifted and a shifted batch with the project's score_batch.
         with progress.stage("batch", f"python -m {project.package}.score_batch") as stage:
@@ -221,6 +228,8 @@ def run(options: DemoOptions, paths: WorkPaths, console: Console) -> int:
     finally:
         if runner is not None:
             runner.close()  # the worker ends with its input; unfinished work is stopped
+        if warm is not None and (serving is None or serving.process is not warm.process):
+            warm.discard()  # the loop stopped before serving, or a running server was reused
         finish(summary, options, paths, tracking, serving, start_ms)
         summary.total_seconds = time.perf_counter() - started
         summary.write(paths.summary)
