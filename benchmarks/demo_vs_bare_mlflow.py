@@ -18,6 +18,9 @@ models serve`, one prediction", written as MLflow's own quickstarts write it, on
   `--bare-server` times the bare loop with its own `mlflow server` too (sqlite, local artifacts), the
   variant an earlier version of this script measured;
 - `mlflow.sklearn.log_model(..., registered_model_name=...)`, `MlflowClient.set_registered_model_alias`;
+  with `serialization_format="cloudpickle"`: MLflow 3's default, skops, refuses the forest's tree type
+  unless it is trusted, and cloudpickle is the cheaper of the two documented ways out (the demo uses
+  skops), so this keeps the bare side fast;
 - `mlflow models serve -m models:/<name>@champion --env-manager local` (the serving docs,
   https://mlflow.org/docs/latest/genai/serving), then one POST to /invocations.
 """
