@@ -24,7 +24,7 @@ from pathlib import Path
 from local_e2e import lifecycle, processes, scoring_server, stages, tracking_server
 from local_e2e.errors import DataValidationError, DemoError, NoChampionError
 from local_e2e.options import DemoOptions, parse_options
-from local_e2e.project import ProjectRunner, RunningStep, ensure_project
+from local_e2e.project import ProjectRunner, ensure_project
 from local_e2e.registry import TrackingApi
 from local_e2e.summary import DemoSummary, Progress, summary_table
 from local_e2e.workdir import WorkPaths, exclusive
@@ -58,8 +58,9 @@ def run(options: DemoOptions, paths: WorkPaths, console: Console) -> int:
     started = time.perf_counter()
     start_ms = int(time.time() * 1000)
     tracking: tracking_server.TrackingServer | None = None
-    making_batches: RunningStep | None = None
+    runner: ProjectRunner | None = None
     serving: scoring_server.ScoringServer | None = None
+    warm: scoring_server.WarmStart | None = None
     try:
         # Start (or reuse) the tracking server. It boots while the project is generated and the data
         # prepared, neither of which talks to MLflow, and is waited for only before training.
@@ -83,11 +84,17 @@ def run(options: DemoOptions, paths: WorkPaths, console: Console) -> int:
             }
             stage.status = "ok" if choice.generated else "reused"
             stage.detail = f"{project.root.name}: {choice.reason}"
+        # One project worker runs every step (prep ... drift): the libraries are imported once.
         runner = ProjectRunner(project, tracking.url, paths.logs, options.stage_timeout)
 
         # prep: load the sample (or --data-file) and validate it against the project's schema.
         with progress.stage("prep", f"python -m {project.package}.prep") as stage:
             stage.detail = stages.prepare(runner, options)
+
+        # The batches to score later need only prep's output; they, and importing the later steps'
+        # libraries, keep the worker busy while the tracking server finishes booting.
+        making_batches = stages.start_batches(runner, options, paths)
+        stages.preload(runner)
 
         # Training logs to MLflow: from here on the tracking server must answer.
         with progress.stage("tracking ready", f"waiting for {tracking.url}/health") as stage:
@@ -96,8 +103,9 @@ def run(options: DemoOptions, paths: WorkPaths, console: Console) -> int:
         api = TrackingApi(tracking.url)
         summary.champion_before = api.champion(project.slug)
 
-        # The batches to score later need only prep's output: build them while the candidate trains.
-        making_batches = stages.start_batches(runner, options, paths)
+        # The scoring server imports its libraries now, on the core training leaves idle; it resolves
+        # @champion and starts serving only after registration (the serve stage).
+        warm = scoring_server.start_warm(runner, paths, port=options.serving_port, avoid=tracking.record.port)
 
         # train a candidate; --worse-candidate trains a deliberately weak one.
         with progress.stage("train", f"python -m {project.package}.train") as stage:
@@ -136,9 +144,11 @@ def run(options: DemoOptions, paths: WorkPaths, console: Console) -> int:
                 champion=summary.champion_after,
                 port=options.serving_port,
                 avoid=tracking.record.port,
+                warm=warm,
             )
             stage.status = "reused" if serving.reused else "ok"
-            stage.detail = f"{'reusing' if serving.reused else 'booting'} v{serving.version} on {serving.url}"
+            how = "reusing" if serving.reused else "started warm" if warm is not None else "booting"
+            stage.detail = f"{how} v{serving.version} on {serving.url}"
 
         # batch-score an unshifted and a shifted batch with the project's score_batch.
         with progress.stage("batch", f"python -m {project.package}.score_batch") as stage:
@@ -216,8 +226,10 @@ def run(options: DemoOptions, paths: WorkPaths, console: Console) -> int:
     except DemoError as err:
         summary.outcome, summary.exit_code, summary.error = "failed", EXIT_FAILED, str(err)
     finally:
-        if making_batches is not None:
-            making_batches.cancel()  # a no-op once waited for; else the loop stopped before needing it
+        if runner is not None:
+            runner.close()  # the worker ends with its input; unfinished work is stopped
+        if warm is not None and (serving is None or serving.process is not warm.process):
+            warm.discard()  # the loop stopped before serving, or a running server was reused
         finish(summary, options, paths, tracking, serving, start_ms)
         summary.total_seconds = time.perf_counter() - started
         summary.write(paths.summary)

@@ -104,7 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--startup-timeout", type=float, default=120.0, help="seconds a server may take to start"
     )
-    parser.add_argument("--stage-timeout", type=float, default=300.0, help="seconds one stage may take")
+    parser.add_argument(
+        "--stage-timeout",
+        type=float,
+        default=300.0,
+        help="seconds one stage may take, counted from when it is queued",
+    )
     parser.add_argument(
         "--stop", action="store_true", help="stop servers a --keep-running demo left up, then exit"
     )

@@ -90,15 +90,22 @@ def command_line(pid: int) -> str | None:
 
 
 def start_background(
-    command: Sequence[str], *, env: dict[str, str], cwd: Path, log: Path
+    command: Sequence[str], *, env: dict[str, str], cwd: Path, log: Path, stdin: int | None = None
 ) -> subprocess.Popen[bytes]:
-    """Start `command` in a new session (its own process group), output appended to `log`."""
+    """Start `command` in a new session (its own process group), output appended to `log`; `stdin`
+    (e.g. subprocess.PIPE) as Popen takes it."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as stream:
         # A session of its own: stopping it signals the whole group (servers fork workers), and a Ctrl-C in
         # the terminal reaches only the demo, which then stops the servers itself, in order.
         return subprocess.Popen(
-            list(command), cwd=cwd, env=env, stdout=stream, stderr=subprocess.STDOUT, start_new_session=True
+            list(command),
+            cwd=cwd,
+            env=env,
+            stdin=stdin,
+            stdout=stream,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
 

@@ -1,5 +1,5 @@
 """The generated project: made from the cookiecutter template with its default answers, and its entry
-points run as the project's own code (a subprocess with the project's src/ on PYTHONPATH)."""
+points run as the project's own code (with the project's src/ on PYTHONPATH, in one project worker)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,14 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import sys
-import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import IO
 
 from local_e2e.errors import StageFailedError
 from local_e2e.workdir import WorkPaths
+from local_e2e.worker import PendingStep, ProjectWorker, StepOutput
 
 REPO = Path(__file__).resolve().parents[3]
 TEMPLATE = REPO / "templates" / "mlflow-project"
@@ -101,21 +99,16 @@ def _read_record(path: Path) -> Project | None:
         return None
 
 
-@dataclass(frozen=True)
-class StepOutput:
-    returncode: int
-    output: str
-    log: Path
-
-
 class ProjectRunner:
-    """Runs the project's entry points with the repo's interpreter, tracking to the demo's server."""
+    """Runs the project's entry points with the repo's interpreter, tracking to the demo's server: the
+    steps in one project worker (see worker.py), the scoring server as its own process."""
 
     def __init__(self, project: Project, tracking_uri: str, logs: Path, timeout: float) -> None:
         self.project = project
         self.tracking_uri = tracking_uri
         self.logs = logs
         self.timeout = timeout
+        self.worker = ProjectWorker(self.environment(), project.root, logs, timeout)
 
     def environment(self) -> dict[str, str]:
         env = {key: value for key, value in os.environ.items() if key not in _INHERITED_MLFLOW}
@@ -131,59 +124,19 @@ class ProjectRunner:
     def module_command(self, module: str, args: Sequence[str]) -> list[str]:
         return [sys.executable, "-m", f"{self.project.package}.{module}", *args]
 
+    def target(self, module: str) -> str:
+        return f"{self.project.package}.{module}"
+
+    def start_module(self, stage: str, module: str, args: Sequence[str] = ()) -> PendingStep:
+        """Queue `python -m <package>.<module> args` in the worker; output to logs/<stage>.log."""
+        return self.worker.submit(stage, self.target(module), args)
+
     def run_module(self, stage: str, module: str, args: Sequence[str] = ()) -> StepOutput:
-        """`python -m <package>.<module> args` in the project folder; output to logs/<stage>.log."""
-        return self.run(stage, self.module_command(module, args))
+        return self.start_module(stage, module, args).wait()
 
-    def run(self, stage: str, command: Sequence[str]) -> StepOutput:
-        return self.start(stage, command).wait()
+    def start_helper(self, stage: str, helper: str, args: Sequence[str]) -> PendingStep:
+        """Queue one of in_project's helpers (they run in the worker too)."""
+        return self.worker.submit(stage, helper, args)
 
-    def start(self, stage: str, command: Sequence[str]) -> RunningStep:
-        """Start `command` without waiting: independent steps overlap on a multi-core machine."""
-        log = self.logs / f"{stage}.log"
-        stream = log.open("w", encoding="utf-8")
-        stream.write(f"$ {' '.join(command)}\n")
-        stream.flush()
-        process = subprocess.Popen(
-            list(command),
-            cwd=self.project.root,
-            env=self.environment(),
-            stdout=stream,
-            stderr=subprocess.STDOUT,
-        )
-        return RunningStep(stage, process, log, stream, time.monotonic() + self.timeout, self.timeout)
-
-
-@dataclass
-class RunningStep:
-    """A started entry point; `wait` is bounded by --stage-timeout and always closes the log."""
-
-    stage: str
-    process: subprocess.Popen[bytes]
-    log: Path
-    stream: IO[str]
-    deadline: float
-    timeout: float
-
-    def wait(self) -> StepOutput:
-        try:
-            self.process.wait(timeout=max(0.0, self.deadline - time.monotonic()))
-        except subprocess.TimeoutExpired as err:
-            self.process.kill()
-            self.process.wait()
-            msg = f"still running after --stage-timeout {self.timeout:.0f} s"
-            raise StageFailedError(msg, stage=self.stage, log=str(self.log)) from err
-        finally:
-            if self.process.poll() is None:  # interrupted while waiting: never leave a step behind
-                self.process.kill()
-                self.process.wait()
-            self.stream.close()
-        output = self.log.read_text(encoding="utf-8", errors="replace").split("\n", 1)[1]
-        return StepOutput(self.process.returncode, output, self.log)
-
-    def cancel(self) -> None:
-        """Stop the step if it still runs (the loop ended before needing it) and close its log."""
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-        self.stream.close()
+    def close(self) -> None:
+        self.worker.close()

@@ -3,7 +3,10 @@ HTTP smoke test a user would run against it."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -15,6 +18,8 @@ from local_e2e.ports import LOOPBACK, choose_port
 from local_e2e.project import ProjectRunner
 from local_e2e.workdir import WorkPaths
 
+WARM_START = Path(__file__).resolve().parent / "in_project" / "warm_start.py"
+
 
 class ScoringServer(processes.RunningServer):
     @property
@@ -23,10 +28,59 @@ class ScoringServer(processes.RunningServer):
         return self.record.details["version"]
 
 
+@dataclass
+class WarmStart:
+    """The project's `serve`, started early through in_project/warm_start.py: imported, not yet serving."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    log: Path
+
+    def go(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(b"go\n")
+        self.process.stdin.close()
+
+    def discard(self) -> None:
+        if self.process.stdin is not None and not self.process.stdin.closed:
+            with contextlib.suppress(BrokenPipeError):
+                self.process.stdin.close()  # end of input: it exits without serving
+        processes.stop(self.process.pid, process=self.process)
+
+
+def _serve_args(port: int) -> list[str]:
+    return ["--host", LOOPBACK, "--port", str(port)]
+
+
+def start_warm(runner: ProjectRunner, paths: WorkPaths, *, port: int, avoid: int) -> WarmStart | None:
+    """Start `serve` warm while training runs, unless a recorded server is up (it may be reused).
+
+    `models:/<name>@champion` is resolved only on `go`, after registration.
+    """
+    record = processes.ServerRecord.read(paths.scoring_record)
+    if record is not None and record.is_running():
+        return None
+    chosen = choose_port(port, option="--serving-port", taken={avoid})
+    log = paths.logs / "scoring-server.log"
+    log.unlink(missing_ok=True)
+    command = [sys.executable, str(WARM_START), "-m", runner.target("serve"), *_serve_args(chosen)]
+    process = processes.start_background(
+        command, env=runner.environment(), cwd=runner.project.root, log=log, stdin=subprocess.PIPE
+    )
+    return WarmStart(process, chosen, log)
+
+
 def ensure_scoring_server(
-    runner: ProjectRunner, paths: WorkPaths, *, champion: str, port: int, avoid: int
+    runner: ProjectRunner,
+    paths: WorkPaths,
+    *,
+    champion: str,
+    port: int,
+    avoid: int,
+    warm: WarmStart | None = None,
 ) -> ScoringServer:
-    """Reuse a recorded server already serving version `champion`; otherwise (re)start `serve`.
+    """Reuse a recorded server already serving version `champion`; otherwise (re)start `serve`: the
+    `warm` one when given (told to go; the caller discards an unused one), else a new process.
 
     `models:/<name>@champion` is resolved once, when the server starts: after the alias moves, only a
     restart serves the new champion. `avoid` is the tracking server's port.
@@ -40,11 +94,17 @@ def ensure_scoring_server(
             return ScoringServer(record, paths.scoring_record, reused=True)
         processes.stop(record.pid)
     paths.scoring_record.unlink(missing_ok=True)
-    chosen = choose_port(port, option="--serving-port", taken={avoid})
-    log = paths.logs / "scoring-server.log"
-    log.unlink(missing_ok=True)
-    command = runner.module_command("serve", ["--host", LOOPBACK, "--port", str(chosen)])
-    process = processes.start_background(command, env=runner.environment(), cwd=runner.project.root, log=log)
+    if warm is not None:
+        chosen, log, process = warm.port, warm.log, warm.process
+        warm.go()
+    else:
+        chosen = choose_port(port, option="--serving-port", taken={avoid})
+        log = paths.logs / "scoring-server.log"
+        log.unlink(missing_ok=True)
+        command = runner.module_command("serve", _serve_args(chosen))
+        process = processes.start_background(
+            command, env=runner.environment(), cwd=runner.project.root, log=log
+        )
     record = processes.ServerRecord(
         name="MLflow scoring server",
         pid=process.pid,
@@ -52,7 +112,7 @@ def ensure_scoring_server(
         url=f"http://{LOOPBACK}:{chosen}",
         log=str(log),
         # `serve` runs MLflow's scoring app in-process (behind the project's request guard).
-        markers=(f"{runner.project.package}.serve", f"--port {chosen}"),
+        markers=(runner.target("serve"), f"--port {chosen}"),
         details={"version": champion, "model": runner.project.slug},
     )
     record.write(paths.scoring_record)

@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from pathlib import Path
 from typing import Any
 
 from local_e2e.errors import DataValidationError, StageFailedError
 from local_e2e.options import DemoOptions
-from local_e2e.project import ProjectRunner, RunningStep, StepOutput
+from local_e2e.project import ProjectRunner
 from local_e2e.workdir import WorkPaths
+from local_e2e.worker import PendingStep, StepOutput
 
-HELPERS = Path(__file__).resolve().parent / "in_project"
 ARTIFACTS = Path("artifacts")
 """The project's own hand-off folder (settings.WORKDIR), relative to the project root."""
 
@@ -94,29 +93,35 @@ def register(runner: ProjectRunner) -> str:
     return str(json.loads((folder / "registered.json").read_text(encoding="utf-8"))["version"])
 
 
-def start_batches(runner: ProjectRunner, options: DemoOptions, paths: WorkPaths) -> RunningStep:
-    """Start building an unshifted and a shifted batch from the held-out rows, and the smoke test's two
-    request bodies; it needs only prep's output, so it runs while the candidate trains."""
+def start_batches(runner: ProjectRunner, options: DemoOptions, paths: WorkPaths) -> PendingStep:
+    """Queue building an unshifted and a shifted batch from the held-out rows, and the smoke test's two
+    request bodies; it needs only prep's output, so it runs while the tracking server boots."""
     shutil.rmtree(paths.batches, ignore_errors=True)
     test = runner.project.root / ARTIFACTS / "prepared" / "test.parquet"
-    command = [sys.executable, str(HELPERS / "batches.py"), "--package", runner.project.package,
-               "--test", str(test), "--output", str(paths.batches), "--shift", str(options.shift)]  # fmt: skip
-    return runner.start("batches", command)
+    args = ["--package", runner.project.package, "--test", str(test), "--output", str(paths.batches),
+            "--shift", str(options.shift)]  # fmt: skip
+    return runner.start_helper("batches", "batches", args)
 
 
-def batches_made(running: RunningStep) -> dict[str, Any]:
+def preload(runner: ProjectRunner) -> None:
+    """Have the worker import the later steps (MLflow, scikit-learn, matplotlib, scipy) while the
+    tracking server boots: the two use both cores instead of one each in turn."""
+    steps = ("train", "evaluate", "register", "score_batch")
+    runner.worker.preload([*map(runner.target, steps), "drift_report", "scipy.stats"])
+
+
+def batches_made(running: PendingStep) -> dict[str, Any]:
     step = _checked(running.wait(), "batches")
     return json.loads(step.output.strip().splitlines()[-1])
 
 
 def score_batches(runner: ProjectRunner, batches: dict[str, Any], paths: WorkPaths) -> dict[str, str]:
-    """Score both batches with the champion through the project's score_batch (side by side); return
-    name -> scored file."""
+    """Score both batches with the champion through the project's score_batch; return name -> scored file.
+    Both run in the worker, so the second reuses the model the first loaded (score_batch caches it)."""
     outputs = {name: paths.batches / f"scored_{name}.parquet" for name in ("batch", "batch_shifted")}
     running = [
-        runner.start(
-            f"score-{name}",
-            runner.module_command("score_batch", ["--input", batches[name], "--output", str(output)]),
+        runner.start_module(
+            f"score-{name}", "score_batch", ["--input", batches[name], "--output", str(output)]
         )
         for name, output in outputs.items()
     ]
@@ -131,10 +136,9 @@ def drift_report(
     """Each scored batch against the training rows: statistics, plot, MLflow run, verdict."""
     shutil.rmtree(paths.drift, ignore_errors=True)
     train_rows = runner.project.root / ARTIFACTS / "prepared" / "train.parquet"
-    command = [sys.executable, str(HELPERS / "drift_report.py"), "--package", runner.project.package,
-               "--reference", str(train_rows), "--output", str(paths.drift),
-               "--psi", str(options.drift_psi), "--p-value", str(options.drift_p_value)]  # fmt: skip
+    args = ["--package", runner.project.package, "--reference", str(train_rows), "--output", str(paths.drift),
+            "--psi", str(options.drift_psi), "--p-value", str(options.drift_p_value)]  # fmt: skip
     for name, path in scored.items():
-        command += ["--current", f"{name}={path}"]
-    step = _checked(runner.run("drift", command), "drift")
+        args += ["--current", f"{name}={path}"]
+    step = _checked(runner.start_helper("drift", "drift_report", args).wait(), "drift")
     return [json.loads(line) for line in step.output.splitlines() if line.startswith("{")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib.metadata import version
 from pathlib import Path
 
 import mlflow
@@ -67,3 +68,41 @@ def test_the_azure_ml_fallback_logs_a_model_that_registers(
     assert len(loaded.predict(features.head(3))) == 3
     with pytest.raises(MlflowException, match="column 'extra': not in the schema"):
         loaded.predict(features.head(3).assign(extra=1.0))
+
+
+def test_batch_scoring_loads_a_registered_version_once_and_follows_a_moved_alias(
+    tiny_prepared: PreparedData, fast_params: TrainParams, model_name: str, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Scoring several batches in one process downloads the model once; @champion is resolved each time."""
+    client = MlflowClient()
+    versions = []
+    for index in range(2):
+        candidate = train(tiny_prepared.train.parent, tmp_path / str(index), fast_params)
+        versions.append(mlflow.register_model(candidate.model_uri, model_name).version)
+    rows = pd.read_parquet(tiny_prepared.test)[FEATURE_NAMES]
+    loads: list[str] = []
+    real_load = mlflow.pyfunc.load_model
+    monkeypatch.setattr(mlflow.pyfunc, "load_model", lambda uri: loads.append(uri) or real_load(uri))
+    champion = f"models:/{model_name}@champion"
+
+    client.set_registered_model_alias(model_name, "champion", versions[0])
+    first, again = score(champion, rows), score(champion, rows)
+    client.set_registered_model_alias(model_name, "champion", versions[1])
+    moved = score(champion, rows)
+
+    assert loads == [f"models:/{model_name}/{versions[0]}", f"models:/{model_name}/{versions[1]}"]
+    assert first["model_uri"].eq(champion).all() and again["prediction"].equals(first["prediction"])
+    assert len(moved) == len(rows)
+
+
+def test_the_logged_model_and_its_inner_estimator_declare_their_requirements(
+    good_candidate: Candidate,
+) -> None:
+    """Declared, not inferred: inference would re-import the model in a subprocess on every training run."""
+    local = Path(mlflow.artifacts.download_artifacts(good_candidate.model_uri))
+    outer, inner = (
+        set((folder / "requirements.txt").read_text(encoding="utf-8").split())
+        for folder in (local, local / "artifacts" / "estimator")
+    )
+    assert inner == outer and f"pyarrow=={version('pyarrow')}" in inner, (inner, outer)

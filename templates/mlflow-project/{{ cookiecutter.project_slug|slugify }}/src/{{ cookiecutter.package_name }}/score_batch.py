@@ -9,11 +9,13 @@ Each output row keeps its features next to the prediction, the model URI and the
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 
 import mlflow.pyfunc
 import numpy as np
 import pandas as pd
+from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE, ErrorCode
 
@@ -31,7 +33,7 @@ def score(model_uri: str, frame: pd.DataFrame) -> pd.DataFrame:
     The model's own validation (validated_model) refuses rows exactly as the online endpoint does: the
     same rules and the same message, raised here as InputRefusedError.
     """
-    model = mlflow.pyfunc.load_model(model_uri)
+    model = load(model_uri)
     try:
         predictions = model.predict(frame)
     except MlflowException as err:
@@ -43,6 +45,28 @@ def score(model_uri: str, frame: pd.DataFrame) -> pd.DataFrame:
         model_uri=model_uri,
         scored_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
+
+
+def load(model_uri: str) -> mlflow.pyfunc.PyFuncModel:
+    """The model at `model_uri`; a registry URI is loaded once per process and tracking server.
+
+    `models:/<name>@<alias>` is resolved to the version it points at now, so a moved alias loads the new
+    champion, while a registered version or logged model (`models:/<name>/<version>`, `models:/<id>`)
+    never changes: scoring several batches in one process downloads and loads it once.
+    """
+    if not model_uri.startswith("models:/"):
+        return mlflow.pyfunc.load_model(model_uri)
+    name, at, alias = model_uri.removeprefix("models:/").partition("@")
+    if at:
+        version = MlflowClient().get_model_version_by_alias(name, alias).version
+        model_uri = f"models:/{name}/{version}"
+    return _load_registered(model_uri, mlflow.get_tracking_uri(), mlflow.get_registry_uri())
+
+
+@cache
+def _load_registered(model_uri: str, tracking_uri: str, registry_uri: str) -> mlflow.pyfunc.PyFuncModel:
+    del tracking_uri, registry_uri  # part of the cache key only: the same URI on another server differs
+    return mlflow.pyfunc.load_model(model_uri)
 
 
 def feature_drift(reference: pd.DataFrame, current: pd.DataFrame, bins: int = 10) -> pd.Series:

@@ -71,7 +71,10 @@ def log_validated_model(
         as_run_artifacts = mlflow.get_tracking_uri().startswith("azureml")
     with tempfile.TemporaryDirectory() as tmp:
         estimator = Path(tmp, ESTIMATOR_ARTIFACT)
-        mlflow.sklearn.save_model(model, estimator, skops_trusted_types=SKOPS_TRUSTED_TYPES)
+        # The inner model's requirements are declared too: inferring them costs a subprocess (see above).
+        mlflow.sklearn.save_model(
+            model, estimator, skops_trusted_types=SKOPS_TRUSTED_TYPES, pip_requirements=model_requirements()
+        )
         options = {
             "python_model": ValidatedModel(),
             "artifacts": {ESTIMATOR_ARTIFACT: str(estimator)},
