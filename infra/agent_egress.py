@@ -17,10 +17,10 @@ FIREWALL_SUBNET_INDEX = 8
 GitHub runners' and the reserved container-apps runners' /24s, so no optional feature moves them (the VNet must
 be a /20 or larger; the config checks)."""
 
-MANAGED_DEVOPS_POOLS_SOURCE = (
-    "https://learn.microsoft.com/azure/devops/managed-devops-pools/configure-networking#restricting-outbound-connectivity"
+MANAGED_DEVOPS_POOLS_SOURCE = "https://learn.microsoft.com/azure/devops/managed-devops-pools/configure-networking#restricting-outbound-connectivity"
+AZURE_DEVOPS_DOMAINS_SOURCE = (
+    "https://learn.microsoft.com/azure/devops/organizations/security/allow-list-ip-url"
 )
-AZURE_DEVOPS_DOMAINS_SOURCE = "https://learn.microsoft.com/azure/devops/organizations/security/allow-list-ip-url"
 
 AGENT_EGRESS_HOSTS: tuple[HostRule, ...] = (
     HostRule(

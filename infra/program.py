@@ -368,7 +368,11 @@ def build(config: StackConfig) -> None:
                     else {}
                 ),
                 **diagnostics_of(lifecycle),
-                **({"agent-egress-firewall": DiagnosticTarget(agent_egress.firewall_id)} if agent_egress else {}),
+                **(
+                    {"agent-egress-firewall": DiagnosticTarget(agent_egress.firewall_id)}
+                    if agent_egress
+                    else {}
+                ),
             },
             monthly_budget_usd=config.monthly_budget_usd,
             alert_emails=config.alert_emails,

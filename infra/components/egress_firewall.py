@@ -99,7 +99,9 @@ class EgressFirewall(pulumi.ComponentResource):
     public_ip: pulumi.Output[str]
     """The one public address the filtered traffic leaves from."""
 
-    def __init__(self, name: str, args: EgressFirewallArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: EgressFirewallArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("azure-mlops:network:EgressFirewall", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
@@ -143,7 +145,10 @@ class EgressFirewall(pulumi.ComponentResource):
                 tags=args.tags,
                 opts=child,
             )
-            for key, ip_name in (("egress", args.public_ip_name), ("management", args.management_public_ip_name))
+            for key, ip_name in (
+                ("egress", args.public_ip_name),
+                ("management", args.management_public_ip_name),
+            )
         }
         firewall = network.AzureFirewall(
             f"{name}-firewall",
@@ -199,7 +204,9 @@ def _application_rule(rule: HostRule, sources: tuple[str, ...]) -> network.Appli
         description=rule.why,
         source_addresses=list(sources),
         protocols=[
-            network.FirewallPolicyRuleApplicationProtocolArgs(protocol_type=protocol, port=PROTOCOL_PORTS[protocol])
+            network.FirewallPolicyRuleApplicationProtocolArgs(
+                protocol_type=protocol, port=PROTOCOL_PORTS[protocol]
+            )
             for protocol in rule.protocols
         ],
         target_fqdns=list(rule.hosts),

@@ -197,7 +197,9 @@ class PrivateNetwork(pulumi.ComponentResource):
                     # Azure retires implicit outbound internet access; egress must be explicit.
                     default_outbound_access=False,
                     nat_gateway=network.SubResourceArgs(id=nat.id) if nat and spec.nat_egress else None,
-                    route_table=network.RouteTableArgs(id=routes.id) if routes and spec.firewall_route else None,
+                    route_table=network.RouteTableArgs(id=routes.id)
+                    if routes and spec.firewall_route
+                    else None,
                     private_endpoint_network_policies="Enabled" if spec.private_endpoints else "Disabled",
                     delegations=[network.DelegationArgs(name=spec.name, service_name=spec.delegation)]
                     if spec.delegation

@@ -166,7 +166,9 @@ def estimate(plan: Plan) -> CostEstimate:
             # A deployment hour by tier (the same meter as a managed network's firewall), plus data processed.
             tier = resource.inputs.get("sku", {}).get("tier") or "Standard"
             monthly = round(table["managedFirewallHourly"][tier][region] * hours, 2)
-            result.lines.append(CostLine(resource.name, f"Azure Firewall {tier} (agents' egress)", monthly, monthly))
+            result.lines.append(
+                CostLine(resource.name, f"Azure Firewall {tier} (agents' egress)", monthly, monthly)
+            )
             meter = table["usage"][token]
             result.usage.append((resource.name, meter["unit"], meter["price"][region]))
         elif token in table["fixedHourly"] or token in table["fixedMonthly"]:
