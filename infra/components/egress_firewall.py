@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import network
 
+from infra.policy_waivers import waive_check
+
 FIREWALL_SUBNET = "AzureFirewallSubnet"
 """The name Azure requires for the subnet of a firewall's data path (a /26 at least)."""
 FIREWALL_MANAGEMENT_SUBNET = "AzureFirewallManagementSubnet"
@@ -174,6 +176,13 @@ class EgressFirewall(pulumi.ComponentResource):
             # A firewall created before its rules would start with an empty policy and drop the agents' traffic.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[rules]),
         )
+        if args.tier == "Basic":
+            waive_check(
+                f"{name}-firewall",
+                "CKV_AZURE_216",
+                "Azure Firewall Basic offers threat intelligence in alert mode only; the policy's application rules "
+                "already deny every host not on the allow-list, and Standard (Deny) costs three times as much",
+            )
         self.firewall_id = firewall.id
         self.private_ip = firewall.ip_configurations.apply(_private_ip)
         self.public_ip = addresses["egress"].ip_address.apply(lambda ip: ip or "")
