@@ -102,6 +102,11 @@ def test_the_bootstrap_targets_hold_the_pool_and_all_it_depends_on_and_no_data_p
     plan = run_program("prod", scenario.config(REPO))
     targeted = {r.name for r in plan.resources if any(_matches(p, _urn(plan, r)) for p in patterns)}
     assert plan.one(POOL).name in targeted
+    # The agents' only way out (agentEgress: firewall): the firewall, its rules and their default route.
+    assert {
+        r.name for r in plan.resources if r.type.startswith("azure-native:network:") and "egress" in r.name
+    } <= targeted
+    assert plan.one("azure-native:network:Route").name in targeted
     by_name = {r.name: r for r in plan.resources}
     for name in targeted:
         missing = set(by_name[name].dependencies) - targeted
