@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import network
 
+from infra.components.network import static_public_ip
 from infra.policy_waivers import waive_check
 
 FIREWALL_SUBNET = "AzureFirewallSubnet"
@@ -136,16 +137,8 @@ class EgressFirewall(pulumi.ComponentResource):
             opts=child,
         )
         addresses = {
-            key: network.PublicIPAddress(
-                f"{name}-{key}-ip",
-                public_ip_address_name=ip_name,
-                resource_group_name=args.resource_group_name,
-                location=args.location,
-                sku=network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"),
-                public_ip_allocation_method="Static",
-                public_ip_address_version="IPv4",
-                tags=args.tags,
-                opts=child,
+            key: static_public_ip(
+                f"{name}-{key}-ip", ip_name, args.resource_group_name, args.location, args.tags, child
             )
             for key, ip_name in (
                 ("egress", args.public_ip_name),

@@ -251,17 +251,14 @@ class PrivateNetwork(pulumi.ComponentResource):
         other way out; a NAT gateway gives them outbound-only connectivity (nothing can connect in through it)
         from one known address, while each subnet's NSG keeps deciding which destinations are allowed.
         """
-        address = network.PublicIPAddress(
+        # NAT gateways take Standard static addresses only.
+        address = static_public_ip(
             f"{name}-nat-ip",
-            public_ip_address_name=args.nat_public_ip_name,
-            resource_group_name=args.resource_group_name,
-            location=args.location,
-            # NAT gateways take Standard static addresses only.
-            sku=network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"),
-            public_ip_allocation_method="Static",
-            public_ip_address_version="IPv4",
-            tags=args.tags,
-            opts=child,
+            str(args.nat_public_ip_name),
+            args.resource_group_name,
+            args.location,
+            args.tags,
+            child,
         )
         self.nat_public_ip = address.ip_address.apply(lambda ip: ip or "")
         return network.NatGateway(
@@ -275,6 +272,28 @@ class PrivateNetwork(pulumi.ComponentResource):
             tags=args.tags,
             opts=child,
         )
+
+
+def static_public_ip(
+    resource_name: str,
+    ip_name: str,
+    resource_group_name: pulumi.Input[str],
+    location: str,
+    tags: dict[str, str],
+    opts: pulumi.ResourceOptions,
+) -> network.PublicIPAddress:
+    """A Standard, static, regional IPv4 address: what NAT gateways and Azure Firewall accept."""
+    return network.PublicIPAddress(
+        resource_name,
+        public_ip_address_name=ip_name,
+        resource_group_name=resource_group_name,
+        location=location,
+        sku=network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"),
+        public_ip_allocation_method="Static",
+        public_ip_address_version="IPv4",
+        tags=tags,
+        opts=opts,
+    )
 
 
 def _security_rule(rule: SecurityRule) -> network.SecurityRuleArgs:
