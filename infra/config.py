@@ -407,7 +407,7 @@ class StackConfig(BaseModel):
     agent_egress: Literal["firewall", "nat"] = "firewall"
     """Conditional. How a private stack's build agents reach what they need outside the VNet. `firewall` (the
     default): an Azure Firewall Basic in the VNet lets through only the hosts Managed DevOps Pools, Azure DevOps,
-    Entra ID, ARM, Pulumi and PyPI are documented by (infra/agent_egress.py), ~290 USD a month. `nat`: HTTPS to
+    Entra ID, ARM, Pulumi and PyPI are documented by (infra/agent_egress.py), ~330 USD a month in West Europe. `nat`: HTTPS to
     any internet address through the NAT gateway, the NSG's best without host names; staging may choose it to
     save the firewall, prod may not. Used when networkProfile is private; needs a /20 VNet or larger."""
 
