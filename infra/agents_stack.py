@@ -8,12 +8,19 @@ so its pipelines use Microsoft-hosted agents and it has no pool (`agentPoolName`
 from __future__ import annotations
 
 from infra.access_policy import agent_pool_grants
+from infra.agent_egress import AGENT_EGRESS_HOSTS
 from infra.components.agent_pool import AgentPool, AgentPoolArgs
+from infra.components.egress_firewall import (
+    FIREWALL_MANAGEMENT_SUBNET,
+    FIREWALL_SUBNET,
+    EgressFirewall,
+    EgressFirewallArgs,
+)
 from infra.components.github_runners import GitHubRunnerNetwork, GitHubRunnerNetworkArgs
 from infra.components.network import PrivateNetwork
 from infra.config import StackConfig
 from infra.naming import ResourceNames
-from infra.private_profile import AGENTS_SUBNET, GITHUB_RUNNERS_SUBNET
+from infra.private_profile import AGENTS_SUBNET, GITHUB_RUNNERS_SUBNET, private_subnets
 from infra.stack_resources import StackResources
 
 
@@ -43,6 +50,35 @@ def build_agent_pool(
             tags=stack.tags,
             max_agents=config.agent_pool_max_agents,
             vm_size=config.agent_pool_vm_size,
+        ),
+    )
+
+
+def build_agent_egress(
+    config: StackConfig, names: ResourceNames, stack: StackResources, network: PrivateNetwork | None
+) -> EgressFirewall | None:
+    """The agents' egress firewall in a private stack with agentEgress: firewall; None otherwise."""
+    if network is None or config.agent_egress != "firewall":
+        return None
+    if network.route_table_name is None:
+        msg = "build_agent_egress needs a network built with agentEgress firewall (its route table)"
+        raise ValueError(msg)
+    (agents,) = [s for s in private_subnets(config) if s.name == AGENTS_SUBNET]
+    return EgressFirewall(
+        "agent-egress",
+        EgressFirewallArgs(
+            resource_group_name=stack.resource_group_name,
+            location=config.location,
+            firewall_name=names.egress_firewall,
+            policy_name=names.egress_firewall_policy,
+            public_ip_name=names.egress_firewall_ip,
+            management_public_ip_name=names.egress_firewall_management_ip,
+            subnet_id=network.subnet_ids[FIREWALL_SUBNET],
+            management_subnet_id=network.subnet_ids[FIREWALL_MANAGEMENT_SUBNET],
+            route_table_name=network.route_table_name,
+            source_prefixes=(agents.address_prefix,),
+            rules=AGENT_EGRESS_HOSTS,
+            tags=stack.tags,
         ),
     )
 

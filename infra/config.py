@@ -34,6 +34,8 @@ LIFECYCLE_MAX_VNET_PREFIX = 21
 """Lifecycle events in a private stack take the VNet's fifth /24 (infra/private_profile.py): a /21 at least."""
 AGENTS_MAX_VNET_PREFIX = 21
 """A private stack's build agents take the VNet's sixth /24 (infra/private_profile.py): a /21 at least."""
+AGENT_FIREWALL_MAX_VNET_PREFIX = 20
+"""The agents' egress firewall takes the VNet's ninth /24 (infra/agent_egress.py): a /20 at least."""
 
 
 def _supported_region(value: str) -> str:
@@ -402,6 +404,13 @@ class StackConfig(BaseModel):
     Pools' first-party application): it gets Reader and Network Contributor on the VNet to join the pool's agents
     to their subnet. Required when networkProfile is private."""
 
+    agent_egress: Literal["firewall", "nat"] = "firewall"
+    """Conditional. How a private stack's build agents reach what they need outside the VNet. `firewall` (the
+    default): an Azure Firewall Basic in the VNet lets through only the hosts Managed DevOps Pools, Azure DevOps,
+    Entra ID, ARM, Pulumi and PyPI are documented by (infra/agent_egress.py), ~330 USD a month in West Europe. `nat`: HTTPS to
+    any internet address through the NAT gateway, the NSG's best without host names; staging may choose it to
+    save the firewall, prod may not. Used when networkProfile is private; needs a /20 VNet or larger."""
+
     github_runner_business_id: Annotated[GitHubDatabaseId | None, BeforeValidator(_number_as_text)] = None
     """Optional. Database ID of the GitHub organization (or enterprise) whose GitHub-hosted runners join the
     VNet (Azure private networking for GitHub-hosted runners): the `businessId` of the stack's
@@ -471,6 +480,7 @@ class StackConfig(BaseModel):
         problems += self._registry_problems()
         problems += self._databricks_problems()
         problems += self._agent_pool_problems()
+        problems += self._agent_egress_problems()
         problems += self._github_runner_problems()
         problems += production_grade_problems(self, PROJECT) + customer_managed_key_problems(self, PROJECT)
         if problems:
@@ -534,6 +544,26 @@ class StackConfig(BaseModel):
                 "or larger when networkProfile is 'private'; the build agents' subnet is the sixth /24"
             )
         return problems
+
+    def _agent_egress_problems(self) -> list[str]:
+        """The allow-list is the default and prod's rule; it needs the VNet's ninth /24."""
+        if not self.is_private:
+            return []  # no pool: Microsoft-hosted agents (Pulumi.yaml's default reaches every stack)
+        if self.agent_egress == "nat":
+            if self.environment == "prod":
+                return [
+                    f"{PROJECT}:agentEgress = 'nat': must be 'firewall' when environment is 'prod' (its build agents "
+                    "deploy and promote production: their egress is an allow-list of host names)"
+                ]
+            return []
+        prefix = ipaddress.ip_network(self.vnet_address_space).prefixlen
+        if prefix > AGENT_FIREWALL_MAX_VNET_PREFIX:
+            return [
+                f"{PROJECT}:vnetAddressSpace = {self.vnet_address_space!r}: must be a "
+                f"/{AGENT_FIREWALL_MAX_VNET_PREFIX} or larger when agentEgress is 'firewall' and networkProfile is "
+                "'private'; the egress firewall's subnets are in the ninth /24 (or set agentEgress: nat)"
+            ]
+        return []
 
     def _github_runner_problems(self) -> list[str]:
         """GitHub's runners join only a private stack's VNet, and only with both halves of the opt-in."""

@@ -257,6 +257,29 @@ class ResourceNames:
         """The NAT gateway's outbound address."""
         return self._fit("network", "pip-ng-{workload}-{environment}-{region}")
 
+    @property
+    def agent_route_table(self) -> str:
+        """The route table that sends the build agents' internet-bound traffic to the egress firewall."""
+        return self._fit("network", "rt-{workload}-{environment}-{region}-agents")
+
+    @property
+    def egress_firewall(self) -> str:
+        return self._fit("network", "afw-{workload}-{environment}-{region}")
+
+    @property
+    def egress_firewall_policy(self) -> str:
+        return self._fit("network", "afwp-{workload}-{environment}-{region}")
+
+    @property
+    def egress_firewall_ip(self) -> str:
+        """The firewall's outbound address: what the agents' traffic leaves from."""
+        return self._fit("network", "pip-afw-{workload}-{environment}-{region}")
+
+    @property
+    def egress_firewall_management_ip(self) -> str:
+        """The address Microsoft manages a Basic firewall through (its management IP configuration)."""
+        return self._fit("network", "pip-afw-{workload}-{environment}-{region}-mgmt")
+
     def private_endpoint(self, key: str) -> str:
         """The private endpoint named by `key` (e.g. `workspace`, `storage-blob`)."""
         return self._fit("network", "pep-{workload}-{environment}-" + key)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pulumi
 
+from infra.agent_egress import firewall_subnets
 from infra.aml_registry import RegistryTargets
 from infra.components.network import (
     PRIVATE_DNS_ZONES,
@@ -202,6 +203,43 @@ AGENT_RULES: tuple[SecurityRule, ...] = (
     _DENY_INTERNET,
 )
 
+# Build agents behind the egress firewall (agentEgress: firewall). Everything bound outside the VNet takes the route
+# table's default route to the firewall, whose application rules allow only the hosts of infra/agent_egress.py, so
+# the NSG no longer needs Azure DevOps' ranges: it keeps web ports to the internet (decided by the firewall, host by
+# host) and, inside the VNet, HTTPS only (the private endpoints): no SSH or other ports to the stack's compute.
+AGENT_FIREWALL_RULES: tuple[SecurityRule, ...] = (
+    SecurityRule(
+        name="allow-vnet-https",
+        priority=100,
+        direction="Outbound",
+        access="Allow",
+        destination="VirtualNetwork",
+        ports=("443",),
+        why="the stack's private endpoints (workspace, registries, vault, storage, Databricks, function app)",
+    ),
+    SecurityRule(
+        name="allow-web-via-firewall",
+        priority=200,
+        direction="Outbound",
+        access="Allow",
+        destination="Internet",
+        ports=("443", "80"),
+        why="routed to the egress firewall, which lets through only its allow-list's hosts (80: the Ubuntu archive)",
+    ),
+    SecurityRule(
+        name="deny-other-vnet",
+        priority=3900,
+        direction="Outbound",
+        access="Deny",
+        destination="VirtualNetwork",
+        ports=("*",),
+        protocol="*",
+        why="no other port inside the VNet (Azure's AllowVnetOutBound would allow them all)",
+    ),
+    _deny_inbound("nothing connects to build agents; they poll Azure DevOps"),
+    _DENY_INTERNET,
+)
+
 GITHUB_RUNNERS_SOURCE = (
     "https://docs.github.com/en/organizations/managing-organization-settings/"
     "configuring-private-networking-for-github-hosted-runners-in-your-organization"
@@ -305,11 +343,14 @@ def subnets(
     lifecycle: bool = False,
     agents: bool = False,
     github_runners: bool = False,
+    agent_firewall: bool = False,
 ) -> tuple[SubnetSpec, ...]:
     """The first /24 of the VNet for private endpoints, the second for VNet-injected compute;
     with `databricks`, the third and fourth for the Databricks workspace's host and container subnets; with
     `lifecycle`, the fifth for the lifecycle handler's VNet integration; with `agents`, the sixth for the
-    Managed DevOps Pool's build agents; with `github_runners`, the seventh for GitHub-hosted runners.
+    Managed DevOps Pool's build agents; with `github_runners`, the seventh for GitHub-hosted runners; with
+    `agent_firewall`, the ninth split into the egress firewall's subnets, and the agents' internet-bound traffic
+    routed through it instead of the NAT gateway.
 
     Pipeline agents get a subnet of their own, delegated to Managed DevOps Pools: with public access off, only
     clients inside the VNet can submit jobs, share models into the registry or deploy. Databricks needs two subnets of its
@@ -355,16 +396,32 @@ def subnets(
             ordinal = {4: "fifth", 5: "sixth", 6: "seventh"}[index]
             msg = f"vnet {address_space}: has no {ordinal} /24 for the {name} subnet; use a /21 or larger"
             raise ValueError(msg)
+        filtered = agent_firewall and name == AGENTS_SUBNET
         specs.append(
             SubnetSpec(
                 name=name,
                 address_prefix=str(blocks[index]),
-                rules=rules,
+                rules=AGENT_FIREWALL_RULES if filtered else rules,
                 delegation=delegation,
-                nat_egress=True,
+                nat_egress=not filtered,
+                firewall_route=filtered,
             )
         )
+    if agent_firewall:
+        specs += firewall_subnets(address_space)
     return tuple(specs)
+
+
+def private_subnets(config: StackConfig) -> tuple[SubnetSpec, ...]:
+    """The subnets of a private stack's VNet, sized to its optional features."""
+    return subnets(
+        config.vnet_address_space,
+        databricks=config.databricks_enabled,
+        lifecycle=config.lifecycle_events_enabled,
+        agents=True,
+        github_runners=config.github_runners_enabled,
+        agent_firewall=config.agent_egress == "firewall",
+    )
 
 
 def build_private_network(
@@ -380,16 +437,11 @@ def build_private_network(
             location=config.location,
             vnet_name=names.virtual_network,
             address_space=config.vnet_address_space,
-            subnets=subnets(
-                config.vnet_address_space,
-                databricks=config.databricks_enabled,
-                lifecycle=config.lifecycle_events_enabled,
-                agents=True,
-                github_runners=config.github_runners_enabled,
-            ),
+            subnets=private_subnets(config),
             nsg_name=names.network_security_group,
             nat_gateway_name=names.nat_gateway,
             nat_public_ip_name=names.nat_public_ip,
+            route_table_name=names.agent_route_table if config.agent_egress == "firewall" else None,
             tags=tags,
             dns_zones=(
                 *PRIVATE_DNS_ZONES,

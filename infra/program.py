@@ -12,7 +12,7 @@ import pulumi
 from pulumi_azure_native import authorization, resources
 
 from infra.access_policy import Scopes, stack_grants
-from infra.agents_stack import build_agent_pool, build_github_runners
+from infra.agents_stack import build_agent_egress, build_agent_pool, build_github_runners
 from infra.aml_registry import use_registry
 from infra.components.access import AccessControl, AccessControlArgs
 from infra.components.compute import ClusterSpec, ComputeFleet, ComputeFleetArgs, ComputeInstanceSpec
@@ -269,6 +269,7 @@ def build(config: StackConfig) -> None:
     )
     network = build_private_network(config, names, group.name, tags)
     agents = build_agent_pool(config, names, shared, network)
+    agent_egress = build_agent_egress(config, names, shared, network)
     github_runners = build_github_runners(config, names, shared, network)
     lifecycle = build_lifecycle(
         config,
@@ -367,6 +368,11 @@ def build(config: StackConfig) -> None:
                     else {}
                 ),
                 **diagnostics_of(lifecycle),
+                **(
+                    {"agent-egress-firewall": DiagnosticTarget(agent_egress.firewall_id)}
+                    if agent_egress
+                    else {}
+                ),
             },
             monthly_budget_usd=config.monthly_budget_usd,
             alert_emails=config.alert_emails,

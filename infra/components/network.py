@@ -59,8 +59,9 @@ class SubnetSpec:
     """Required. Subnet name, unique within the VNet."""
     address_prefix: str
     """Required. CIDR inside the VNet's address space."""
-    rules: tuple[SecurityRule, ...]
-    """Required. Rules of the subnet's own NSG."""
+    rules: tuple[SecurityRule, ...] | None
+    """Required. Rules of the subnet's own NSG; None only for the subnets Azure allows no NSG on (an Azure
+    Firewall's AzureFirewallSubnet and AzureFirewallManagementSubnet)."""
     private_endpoints: bool = False
     """Optional. True lets NSG rules apply to the private endpoints placed in this subnet."""
     delegation: str | None = None
@@ -69,6 +70,9 @@ class SubnetSpec:
     """Optional. Route the subnet's internet-bound traffic through the VNet's NAT gateway. Subnets have no
     default outbound access, so a subnet whose clients must reach public endpoints (service tags, PyPI,
     Azure DevOps) needs this; its NSG still decides which destinations are allowed."""
+    firewall_route: bool = False
+    """Optional. Associate the VNet's route table (`route_table_name`), whose default route the egress firewall
+    adds: the subnet's internet-bound traffic then leaves only through the firewall's allow-list."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,8 +100,18 @@ class PrivateNetworkArgs:
     """Optional. Name of the NAT gateway's static public IP address; required with `nat_gateway_name`."""
     nat_idle_timeout_minutes: int = 4
     """Optional. 4-120: minutes an idle outbound TCP flow keeps its SNAT port (Azure's default is 4)."""
+    route_table_name: str | None = None
+    """Conditional. Name of the route table of the subnets with `firewall_route`; required when any sets it."""
 
     def __post_init__(self) -> None:
+        routed = [spec.name for spec in self.subnets if spec.firewall_route]
+        if routed and not self.route_table_name:
+            msg = f"PrivateNetworkArgs.route_table_name: required because subnets {routed} set firewall_route"
+            raise ValueError(msg)
+        both = [spec.name for spec in self.subnets if spec.firewall_route and spec.nat_egress]
+        if both:
+            msg = f"SubnetSpec.nat_egress and firewall_route of {both}: choose one way out to the internet"
+            raise ValueError(msg)
         nat_subnets = [spec.name for spec in self.subnets if spec.nat_egress]
         if nat_subnets and not (self.nat_gateway_name and self.nat_public_ip_name):
             msg = (
@@ -125,6 +139,8 @@ class PrivateNetwork(pulumi.ComponentResource):
     """ARM ID of the NAT gateway; None when no subnet sets `nat_egress`."""
     nat_public_ip: pulumi.Output[str] | None
     """The one public address that all NAT egress leaves from (allow-list it at PyPI mirrors, firewalls)."""
+    route_table_name: pulumi.Output[str] | None
+    """Name of the route table of the subnets with `firewall_route`; None when no subnet sets it."""
 
     def __init__(
         self, name: str, args: PrivateNetworkArgs, opts: pulumi.ResourceOptions | None = None
@@ -143,10 +159,27 @@ class PrivateNetwork(pulumi.ComponentResource):
                 opts=child,
             )
             for spec in args.subnets
+            if spec.rules is not None
         }
         self.nat_public_ip = None
         nat = self._nat_gateway(name, args, child) if any(s.nat_egress for s in args.subnets) else None
         self.nat_gateway_id = nat.id if nat else None
+        # Routes are separate resources (EgressFirewall adds the default route once the firewall has its address):
+        # the table must exist before the VNet that associates it, the firewall only after the VNet.
+        routes = (
+            network.RouteTable(
+                f"{name}-routes",
+                route_table_name=args.route_table_name,
+                resource_group_name=args.resource_group_name,
+                location=args.location,
+                disable_bgp_route_propagation=True,
+                tags=args.tags,
+                opts=child,
+            )
+            if any(spec.firewall_route for spec in args.subnets)
+            else None
+        )
+        self.route_table_name = routes.name if routes else None
         # Subnets are declared inline: separate Subnet resources fight the VNet over its subnet list.
         vnet = network.VirtualNetwork(
             f"{name}-vnet",
@@ -158,10 +191,15 @@ class PrivateNetwork(pulumi.ComponentResource):
                 network.SubnetArgs(
                     name=spec.name,
                     address_prefix=spec.address_prefix,
-                    network_security_group=network.NetworkSecurityGroupArgs(id=groups[spec.name].id),
+                    network_security_group=network.NetworkSecurityGroupArgs(id=groups[spec.name].id)
+                    if spec.name in groups
+                    else None,
                     # Azure retires implicit outbound internet access; egress must be explicit.
                     default_outbound_access=False,
                     nat_gateway=network.SubResourceArgs(id=nat.id) if nat and spec.nat_egress else None,
+                    route_table=network.RouteTableArgs(id=routes.id)
+                    if routes and spec.firewall_route
+                    else None,
                     private_endpoint_network_policies="Enabled" if spec.private_endpoints else "Disabled",
                     delegations=[network.DelegationArgs(name=spec.name, service_name=spec.delegation)]
                     if spec.delegation
@@ -213,17 +251,14 @@ class PrivateNetwork(pulumi.ComponentResource):
         other way out; a NAT gateway gives them outbound-only connectivity (nothing can connect in through it)
         from one known address, while each subnet's NSG keeps deciding which destinations are allowed.
         """
-        address = network.PublicIPAddress(
+        # NAT gateways take Standard static addresses only.
+        address = static_public_ip(
             f"{name}-nat-ip",
-            public_ip_address_name=args.nat_public_ip_name,
-            resource_group_name=args.resource_group_name,
-            location=args.location,
-            # NAT gateways take Standard static addresses only.
-            sku=network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"),
-            public_ip_allocation_method="Static",
-            public_ip_address_version="IPv4",
-            tags=args.tags,
-            opts=child,
+            str(args.nat_public_ip_name),
+            args.resource_group_name,
+            args.location,
+            args.tags,
+            child,
         )
         self.nat_public_ip = address.ip_address.apply(lambda ip: ip or "")
         return network.NatGateway(
@@ -237,6 +272,28 @@ class PrivateNetwork(pulumi.ComponentResource):
             tags=args.tags,
             opts=child,
         )
+
+
+def static_public_ip(
+    resource_name: str,
+    ip_name: str,
+    resource_group_name: pulumi.Input[str],
+    location: str,
+    tags: dict[str, str],
+    opts: pulumi.ResourceOptions,
+) -> network.PublicIPAddress:
+    """A Standard, static, regional IPv4 address: what NAT gateways and Azure Firewall accept."""
+    return network.PublicIPAddress(
+        resource_name,
+        public_ip_address_name=ip_name,
+        resource_group_name=resource_group_name,
+        location=location,
+        sku=network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"),
+        public_ip_allocation_method="Static",
+        public_ip_address_version="IPv4",
+        tags=tags,
+        opts=opts,
+    )
 
 
 def _security_rule(rule: SecurityRule) -> network.SecurityRuleArgs:

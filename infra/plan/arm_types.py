@@ -194,6 +194,29 @@ ARM_RESOURCE_TYPES: dict[str, ArmResourceType] = {
     "azure-native:network:PublicIPAddress": ArmResourceType(
         "Microsoft.Network/publicIPAddresses", ("publicIpAddressName",), "2024-05-01", _WITH_SKU | {"zones"}
     ),
+    # The agents' egress firewall (infra/components/egress_firewall.py): ARM keeps both SKUs under `properties`.
+    "azure-native:network:AzureFirewall": ArmResourceType(
+        "Microsoft.Network/azureFirewalls",
+        ("azureFirewallName",),
+        "2024-05-01",
+        _TRACKED | {"zones"},
+        sub_resources=("ipConfigurations", "managementIpConfiguration"),
+    ),
+    "azure-native:network:FirewallPolicy": ArmResourceType(
+        "Microsoft.Network/firewallPolicies", ("firewallPolicyName",), "2024-05-01", _WITH_IDENTITY
+    ),
+    "azure-native:network:FirewallPolicyRuleCollectionGroup": ArmResourceType(
+        "Microsoft.Network/firewallPolicies/ruleCollectionGroups",
+        ("firewallPolicyName", "ruleCollectionGroupName"),
+        "2024-05-01",
+        frozenset(),
+    ),
+    "azure-native:network:RouteTable": ArmResourceType(
+        "Microsoft.Network/routeTables", ("routeTableName",), "2024-05-01", sub_resources=("routes",)
+    ),
+    "azure-native:network:Route": ArmResourceType(
+        "Microsoft.Network/routeTables/routes", ("routeTableName", "routeName"), "2024-05-01", frozenset()
+    ),
     "azure-native:network:PrivateEndpoint": ArmResourceType(
         "Microsoft.Network/privateEndpoints",
         ("privateEndpointName",),

@@ -22,6 +22,7 @@ COMPUTE = "azure-native:machinelearningservices:Compute"
 REGISTRY = "azure-native:containerregistry:Registry"
 WORKSPACE = "azure-native:machinelearningservices:Workspace"
 AGENT_POOL = "azure-native:devopsinfrastructure:Pool"
+AZURE_FIREWALL = "azure-native:network:AzureFirewall"
 DATABRICKS_OBJECTS = "databricks:*"
 """Price table key of every object inside a Databricks workspace (policies, jobs, scopes): no charge of its own."""
 IMPLICIT_ENDPOINTS = 4
@@ -161,6 +162,15 @@ def estimate(plan: Plan) -> CostEstimate:
                     f"agent-hour ({size} VM while a job runs; Azure DevOps self-hosted parallel jobs extra)"
                 )
                 result.usage.append((resource.name, unit, hourly))
+        elif token == AZURE_FIREWALL:
+            # A deployment hour by tier (the same meter as a managed network's firewall), plus data processed.
+            tier = resource.inputs.get("sku", {}).get("tier") or "Standard"
+            monthly = round(table["managedFirewallHourly"][tier][region] * hours, 2)
+            result.lines.append(
+                CostLine(resource.name, f"Azure Firewall {tier} (agents' egress)", monthly, monthly)
+            )
+            meter = table["usage"][token]
+            result.usage.append((resource.name, meter["unit"], meter["price"][region]))
         elif token in table["fixedHourly"] or token in table["fixedMonthly"]:
             result.lines.append(_fixed_line(resource, region, hours))
         elif token in table["usage"]:

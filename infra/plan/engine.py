@@ -280,6 +280,12 @@ class _AzureMocks(pulumi.runtime.Mocks):
         if args.typ == "azure-native:network:PublicIPAddress":
             # Azure allocates the address; the mock takes one from the documentation range (RFC 5737).
             state["ipAddress"] = f"203.0.113.{int(mock_number(resource_id, digits=3)) % 254 + 1}"
+        if args.typ == "azure-native:network:AzureFirewall":
+            # Azure gives each IP configuration an address of its subnet; the mock one from RFC 5737's range.
+            state["ipConfigurations"] = [
+                {**configuration, "privateIPAddress": f"192.0.2.{index + 4}"}
+                for index, configuration in enumerate(state.get("ipConfigurations") or [])
+            ]
         if args.typ == "azure-native:resources:Deployment":
             state["properties"] = mock_deployment_properties(resource_id, args.inputs["properties"])
         if args.typ == "azure-native:machinelearningservices:Registry":

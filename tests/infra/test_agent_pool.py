@@ -81,20 +81,31 @@ def test_the_agents_subnet_is_the_sixth_slash_24_delegated_to_managed_devops_poo
         ipaddress.ip_network(subnet["addressPrefix"]).num_addresses - 5
         >= config_of(stack).agent_pool_max_agents
     )
-    nat = plan.one("azure-native:network:NatGateway").resource_id
+    # Egress: through the firewall by default (tests/infra/test_agent_egress.py), never Azure's implicit access.
+    assert subnet["defaultOutboundAccess"] is False and "natGateway" not in subnet
+
+
+@pytest.fixture(scope="module")
+def nat_plan() -> Plan:
+    """staging with agentEgress: nat, the opt-out of the egress firewall."""
+    return run_program("staging", stack_config("staging", agentEgress="nat"))
+
+
+def test_with_agent_egress_nat_the_agents_leave_through_the_nat_gateway(nat_plan: Plan) -> None:
+    subnet = _subnet(nat_plan, AGENTS_SUBNET)
+    nat = nat_plan.one("azure-native:network:NatGateway").resource_id
     assert subnet["natGateway"] == {"id": nat} and subnet["defaultOutboundAccess"] is False
+    assert "routeTable" not in subnet and nat_plan.of_type("azure-native:network:AzureFirewall") == []
 
 
-@pytest.mark.parametrize("stack", PRIVATE_STACKS)
-def test_agents_reach_azure_devops_its_documented_dependencies_and_nothing_else(
-    plans: dict[str, Plan], stack: str
-) -> None:
-    """Agents need Azure DevOps (its documented outbound IPv4 ranges; no outbound service tag exists:
+def test_agents_reach_azure_devops_its_documented_dependencies_and_nothing_else(nat_plan: Plan) -> None:
+    """Without the firewall (agentEgress: nat) the NSG is the only filter. Agents need Azure DevOps (its documented
+    outbound IPv4 ranges; no outbound service tag exists:
     https://learn.microsoft.com/azure/devops/organizations/security/allow-list-ip-url) and the pool's dependencies
     Microsoft lists by host name, all HTTPS but Ubuntu's archive (plain HTTP)
     (https://learn.microsoft.com/azure/devops/managed-devops-pools/configure-networking#restricting-outbound-connectivity).
     The stack's private endpoints are VNet traffic, which the deny rule (destination Internet) leaves alone."""
-    plan = plans[stack]
+    plan = nat_plan
     nsg = plan.by_id(_subnet(plan, AGENTS_SUBNET)["networkSecurityGroup"]["id"])
     rules = {rule["name"]: rule for rule in nsg.inputs["securityRules"]}
     devops = rules["allow-azure-devops"]

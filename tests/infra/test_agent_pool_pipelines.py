@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
-from infra.config import PROJECT
-from infra.plan.engine import Plan, PlannedResource, run_program
+from infra.plan.engine import run_program
 from infra.plan.scenarios import SCENARIOS
 from pipelines.validation.documents import PIPELINES_ROOT, load
 from pipelines.validation.expressions import evaluate
 from pipelines.validation.templates import expand
 from tests.infra.conftest import REPO, agent_pool_name
+from tests.support.azure_twin.from_plan import urn
 
 PRIVATE_STACKS = ("staging", "prod")
 POOL = "azure-native:devopsinfrastructure:Pool"
@@ -75,16 +75,6 @@ def test_dev_and_pull_request_previews_stay_on_hosted_agents() -> None:
     assert _jobs(stages["Deploy_dev"])["up_dev"]["pool"] == {"vmImage": "ubuntu-24.04"}
 
 
-def _urn(plan: Plan, resource: PlannedResource) -> str:
-    """The resource's URN as Pulumi forms it: its ancestors' types and its own, joined by '$'."""
-    by_name = {r.name: r for r in plan.resources}
-    types, parent = [resource.type], resource.parent
-    while parent is not None:
-        types.insert(0, by_name[parent].type)
-        parent = by_name[parent].parent
-    return f"urn:pulumi:{plan.stack}::{PROJECT}::{'$'.join(types)}::{resource.name}"
-
-
 def _matches(pattern: str, urn: str) -> bool:
     assert "*" not in pattern.replace("**", ""), "only '**' globs are used"
     return re.fullmatch(".*".join(re.escape(part) for part in pattern.split("**")), urn) is not None
@@ -100,8 +90,13 @@ def test_the_bootstrap_targets_hold_the_pool_and_all_it_depends_on_and_no_data_p
     # prod with Databricks on: its provider calls the workspace API, which answers only inside the VNet.
     scenario = SCENARIOS["prod-databricks"]
     plan = run_program("prod", scenario.config(REPO))
-    targeted = {r.name for r in plan.resources if any(_matches(p, _urn(plan, r)) for p in patterns)}
+    targeted = {r.name for r in plan.resources if any(_matches(p, urn(plan, r)) for p in patterns)}
     assert plan.one(POOL).name in targeted
+    # The agents' only way out (agentEgress: firewall): the firewall, its rules and their default route.
+    assert {
+        r.name for r in plan.resources if r.type.startswith("azure-native:network:") and "egress" in r.name
+    } <= targeted
+    assert plan.one("azure-native:network:Route").name in targeted
     by_name = {r.name: r for r in plan.resources}
     for name in targeted:
         missing = set(by_name[name].dependencies) - targeted

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from infra.components.egress_firewall import FIREWALL_MANAGEMENT_SUBNET, FIREWALL_SUBNET
 from infra.components.lifecycle_events import (
     DEAD_LETTER_CONTAINER,
     EVENT_QUEUE,
@@ -359,7 +360,8 @@ def test_nothing_of_it_exists_where_the_feature_is_off(staging_without: Plan, pl
     assert plan.outputs["lifecycleFunctionAppName"] == ""
     # Neither its subnet nor its DNS zones: the private profile is as before.
     subnets = {s["name"] for s in plan.one("azure-native:network:VirtualNetwork").inputs["subnets"]}
-    assert subnets == {"private-endpoints", "compute", "agents"}  # agents: tests/infra/test_agent_pool.py
+    # agents: tests/infra/test_agent_pool.py; their egress firewall's: tests/infra/test_agent_egress.py
+    assert subnets == {"private-endpoints", "compute", "agents", FIREWALL_SUBNET, FIREWALL_MANAGEMENT_SUBNET}
     zones = {z.inputs["privateZoneName"] for z in plan.of_type("azure-native:privatedns:PrivateZone")}
     assert not zones & {
         "privatelink.queue.core.windows.net",

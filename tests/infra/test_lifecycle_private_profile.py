@@ -225,7 +225,8 @@ def test_prod_locks_the_audit_trail_and_the_inbox_but_not_the_code_package(plans
 
 @pytest.fixture(scope="module")
 def smallest_vnet() -> Plan:
-    return run_program("staging", stack_config("staging", vnetAddressSpace="10.60.0.0/21"))
+    # agentEgress: nat, since the agents' egress firewall takes the ninth /24 (tests/infra/test_agent_egress.py).
+    return run_program("staging", stack_config("staging", vnetAddressSpace="10.60.0.0/21", agentEgress="nat"))
 
 
 def test_a_21_vnet_fits_the_handler_and_a_22_is_refused_before_anything_is_declared(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from infra.components.container_registry import ContainerRegistryArgs, export_policy
+from infra.components.egress_firewall import FIREWALL_MANAGEMENT_SUBNET, FIREWALL_SUBNET
 from infra.components.network import OPTIONAL_DNS_ZONES, PRIVATE_DNS_ZONES, PrivateNetworkArgs
 from infra.plan.engine import Plan
 from infra.private_profile import (
@@ -108,11 +109,19 @@ def test_every_subnet_has_its_own_nsg_and_compute_egress_ends_in_deny(plans: dic
     groups = {g.resource_id: g.inputs for g in plan.of_type("azure-native:network:NetworkSecurityGroup")}
     subnets = {s["name"]: s for s in vnet["subnets"]}
     lifecycle = {LIFECYCLE_SUBNET} if config_of("prod").lifecycle_events_enabled else set()
+    # Azure takes no NSG on an Azure Firewall's subnets: tests/infra/test_agent_egress.py.
+    firewall = (
+        {FIREWALL_SUBNET, FIREWALL_MANAGEMENT_SUBNET}
+        if config_of("prod").agent_egress == "firewall"
+        else set()
+    )
     # The build agents' subnet: tests/infra/test_agent_pool.py.
-    assert set(subnets) == {"private-endpoints", "compute", "agents"} | lifecycle
-    assert len({s["networkSecurityGroup"]["id"] for s in subnets.values()}) == 3 + len(lifecycle)
-    for subnet in subnets.values():
+    assert set(subnets) == {"private-endpoints", "compute", "agents"} | lifecycle | firewall
+    guarded = [s for name, s in subnets.items() if name not in firewall]
+    assert len({s["networkSecurityGroup"]["id"] for s in guarded}) == 3 + len(lifecycle)
+    for subnet in guarded:
         assert subnet["networkSecurityGroup"]["id"] in groups
+    for subnet in subnets.values():
         assert subnet["defaultOutboundAccess"] is False
     assert subnets["private-endpoints"]["privateEndpointNetworkPolicies"] == "Enabled"
     compute_rules = groups[subnets["compute"]["networkSecurityGroup"]["id"]]["securityRules"]
@@ -132,12 +141,11 @@ def test_agent_subnet_egress_leaves_through_one_nat_gateway_and_one_static_addre
 ) -> None:
     for stack in PRIVATE_STACKS:
         plan = plans[stack]
-        nat, address = (
-            plan.one("azure-native:network:NatGateway"),
-            plan.one("azure-native:network:PublicIPAddress"),
-        )
+        nat = plan.one("azure-native:network:NatGateway")
+        (ip,) = nat.inputs["publicIpAddresses"]
+        address = plan.by_id(ip["id"])
         assert nat.inputs["sku"] == {"name": "Standard"}
-        assert nat.inputs["publicIpAddresses"] == [{"id": address.resource_id}]
+        assert address.name == "network-nat-ip"
         assert 4 <= nat.inputs["idleTimeoutInMinutes"] <= 120
         assert address.inputs["sku"] == {"name": "Standard", "tier": "Regional"}
         assert address.inputs["publicIPAllocationMethod"] == "Static"

@@ -108,6 +108,8 @@ def test_components_parent_their_resources(plan: Plan) -> None:
     }
     if config.is_private:
         expected |= {"network", "private-endpoints", "agents", "agents-access"}
+    if config.is_private and config.agent_egress == "firewall":
+        expected.add("agent-egress")
     if config.create_aml_registry:
         expected.add("aml-registry")
     if config.lifecycle_events_enabled:

@@ -48,3 +48,10 @@ def site_forbidden(name: str) -> HttpResponseError:
 def bad_request(message: str) -> HttpResponseError:
     """A request Azure ML validates and refuses: 400 UserError."""
     return _with_status(HttpResponseError(message=f"(UserError) {message}"), 400, "UserError")
+
+
+def databricks_network_denied(workspace_id: str) -> HttpResponseError:
+    """What an Azure Databricks workspace with public network access disabled answers a client outside its private
+    endpoints' networks: 403 (https://learn.microsoft.com/azure/databricks/security/network/front-end/front-end-private-connect)."""
+    message = f"(Forbidden) Unauthorized network access to workspace: {workspace_id.rsplit('/', 1)[-1]}"
+    return _with_status(HttpResponseError(message=message), 403, "Forbidden")

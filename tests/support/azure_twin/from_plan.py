@@ -10,6 +10,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from infra.config import PROJECT
+from infra.plan.arm_types import is_arm_token
 from infra.plan.engine import Plan, PlannedResource, run_program
 from infra.plan.stack_files import load_stack_config
 
@@ -19,6 +21,7 @@ from .model import (
     FunctionApp,
     Registry,
     StackTwin,
+    StateResource,
     Workspace,
 )
 
@@ -32,6 +35,7 @@ REGISTRY = "azure-native:machinelearningservices:Registry"
 WEB_APP = "azure-native:web:WebApp"
 PRIVATE_ENDPOINT = "azure-native:network:PrivateEndpoint"
 AGENT_POOL = "azure-native:devopsinfrastructure:Pool"
+DATABRICKS_WORKSPACE = "azure-native:databricks:Workspace"
 
 SYSTEM_DATASTORES = (
     "workspaceblobstore",
@@ -85,6 +89,33 @@ def _private_link_targets(plan: Plan) -> list[str]:
     ]
 
 
+def urn(plan: Plan, resource: PlannedResource) -> str:
+    """The resource's URN as Pulumi forms it: its ancestors' types and its own, joined by '$'."""
+    by_name = {r.name: r for r in plan.resources}
+    types, parent = [resource.type], resource.parent
+    while parent is not None:
+        types.insert(0, by_name[parent].type)
+        parent = by_name[parent].parent
+    return f"urn:pulumi:{plan.stack}::{PROJECT}::{'$'.join(types)}::{resource.name}"
+
+
+def _state(plan: Plan) -> list[StateResource]:
+    """Every custom resource; a Databricks object's deletes go to its workspace's API (the only non-ARM provider)."""
+    workspaces = plan.of_type(DATABRICKS_WORKSPACE)
+    resources = []
+    for resource in (r for r in plan.resources if r.custom and not r.type.startswith("pulumi:")):
+        owner = None if is_arm_token(resource.type) else workspaces[0]
+        resources.append(
+            StateResource(
+                urn=urn(plan, resource),
+                type=resource.type,
+                data_plane_of=str(owner.resource_id) if owner else "",
+                public=_public(owner.inputs) if owner else True,
+            )
+        )
+    return resources
+
+
 def stack_twin(plan: Plan) -> StackTwin:
     """The stack as the twin models it (not yet deployed: `pulumi up` deploys it)."""
     function_apps = [r for r in plan.of_type(WEB_APP) if "functionapp" in str(r.inputs.get("kind", ""))]
@@ -114,6 +145,7 @@ def stack_twin(plan: Plan) -> StackTwin:
             for r in plan.of_type(AGENT_POOL)
         ],
         private_link_targets=_private_link_targets(plan),
+        resources=_state(plan),
     )
 
 

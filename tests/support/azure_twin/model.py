@@ -99,6 +99,18 @@ class AgentPool(BaseModel):
     resource_id: str
 
 
+class StateResource(BaseModel):
+    """One resource of the stack's Pulumi state, as `pulumi stack export` lists it."""
+
+    urn: str
+    type: str
+    data_plane_of: str = ""
+    """ARM ID of the resource whose own API its provider calls (a Databricks object: its workspace); "" when it is
+    deleted through ARM."""
+    public: bool = True
+    """Whether that resource answers outside its VNet (public network access enabled)."""
+
+
 class StackTwin(BaseModel):
     """One stack: its outputs and the resources of its plan, present once `pulumi up` ran (`deployed`)."""
 
@@ -111,6 +123,8 @@ class StackTwin(BaseModel):
     agent_pools: list[AgentPool] = Field(default_factory=list)
     private_link_targets: list[str] = Field(default_factory=list)
     """ARM IDs that the stack's private endpoints connect its VNet to."""
+    resources: list[StateResource] = Field(default_factory=list)
+    """The stack's state once deployed: every custom resource of its plan, until `pulumi destroy` deletes it."""
 
 
 class Call(BaseModel):

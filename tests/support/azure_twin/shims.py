@@ -14,6 +14,7 @@ import runpy
 import shlex
 import sys
 from pathlib import Path
+from typing import Any
 
 STATE_VARIABLE = "AZURE_TWIN_STATE"
 SUBSCRIPTION_VARIABLE = "AZURE_TWIN_SUBSCRIPTION"
@@ -109,7 +110,16 @@ def python(argv: list[str]) -> int:
         twin.save(state)
 
 
-_PULUMI_VALUED = {"--stack", "-s", "--color", "--secrets-provider", "--target", "--config-file", "--parallel"}
+_PULUMI_VALUED = {
+    "--stack",
+    "-s",
+    "--color",
+    "--secrets-provider",
+    "--target",
+    "--config-file",
+    "--parallel",
+    "--file",
+}
 
 
 def _pulumi_words(argv: list[str]) -> tuple[list[str], set[str]]:
@@ -139,12 +149,23 @@ def pulumi(argv: list[str]) -> int:
     if words[:2] == ["stack", "select"]:
         chosen = words[2] if len(words) > 2 else stack
         return 0 if chosen in twin.stacks else _fail(f"pulumi: no stack named {chosen!r}", 255)
+    if words[:2] == ["stack", "rm"] and len(words) > 2:
+        stack = words[2]
     if stack not in twin.stacks:
         return _fail(f"pulumi {shlex.join(argv)}: no stack named {stack!r}", 255)
     if words[:1] == ["up"]:
         twin.stacks[stack].deployed = True
     elif words[:1] == ["destroy"]:
-        twin.stacks[stack].deployed = False
+        code = _destroy(twin, stack, _values(argv, "--target"), "--target-dependents" in flags)
+        if code:
+            twin.save(state)
+            return code
+    elif words[:2] == ["stack", "export"]:
+        Path(_option(argv, "--file")).write_text(json.dumps(_export(twin.stacks[stack])), encoding="utf-8")
+    elif words[:2] == ["stack", "rm"]:
+        if twin.stacks[stack].deployed:
+            return _fail(f"error: stack '{stack}' still has resources; use `pulumi destroy` first", 255)
+        del twin.stacks[stack]
     elif words[:2] == ["stack", "output"] and "--json" in flags:
         print(json.dumps(twin.stacks[stack].outputs if twin.stacks[stack].deployed else {}))
     elif words[:1] != ["preview"]:
@@ -155,6 +176,53 @@ def pulumi(argv: list[str]) -> int:
 
 def _option(argv: list[str], name: str) -> str:
     return argv[argv.index(name) + 1] if name in argv else ""
+
+
+def _values(argv: list[str], name: str) -> list[str]:
+    return [argv[i + 1] for i, arg in enumerate(argv[:-1]) if arg == name]
+
+
+def _export(stack: Any) -> dict[str, Any]:
+    """`pulumi stack export`: the stack resource (a component) and every custom resource still in the state."""
+    if not stack.deployed:
+        return {"version": 3, "deployment": {"resources": []}}
+    root = {"urn": f"urn:pulumi:{stack.stack}::azure-mlops::pulumi:pulumi:Stack::azure-mlops-{stack.stack}",
+            "type": "pulumi:pulumi:Stack", "custom": False}  # fmt: skip
+    resources = [{"urn": r.urn, "type": r.type, "custom": True} for r in stack.resources]
+    return {"version": 3, "deployment": {"resources": [root, *resources]}}
+
+
+def _destroy(twin: Any, name: str, targets: list[str], dependents: bool) -> int:
+    """`pulumi destroy [--target URN ...]`: each delete checked as Azure checks it. A Databricks object is deleted
+    through its workspace's API, which a workspace with public network access disabled answers only from inside a
+    VNet with a private endpoint to it (https://learn.microsoft.com/azure/databricks/security/network/front-end/
+    front-end-private-connect); everything else is an ARM delete, answered from anywhere."""
+    from azure_twin.caller import Caller
+    from azure_twin.errors import databricks_network_denied
+    from azure_twin.model import Call
+
+    stack, caller = twin.stacks[name], Caller.from_env()
+    unknown = sorted(set(targets) - {r.urn for r in stack.resources})
+    if unknown:
+        return _fail(f"error: no resource named '{unknown[0]}' found in stack {name}", 255)
+    if targets and not dependents:
+        return _fail("the Azure twin models `pulumi destroy --target` with --target-dependents only", 255)
+    chosen = [r for r in stack.resources if not targets or r.urn in targets]
+    for resource in chosen:
+        refused = ""
+        if resource.data_plane_of and not caller.reaches(
+            twin, resource.data_plane_of, public=resource.public
+        ):
+            refused = str(databricks_network_denied(resource.data_plane_of))
+        twin.calls.append(
+            Call(caller=str(caller), operation="pulumi destroy", target=resource.urn, refused=refused)
+        )
+        if refused:
+            return _fail(f"error: deleting {resource.urn}: {refused}", 255)
+    stack.resources = [r for r in stack.resources if r not in chosen]
+    if not targets:
+        stack.deployed = False
+    return 0
 
 
 def az(argv: list[str]) -> int:
