@@ -45,6 +45,11 @@ def released_everywhere(cloud: AzureTwin, project: Path, deployment: str) -> lis
                 )
         if any(j.job_type != "batch" for j in workspace.jobs.values()):
             problems.append(f"{stack} trained: {list(workspace.jobs)}")
+    # The sweep runs as many trials at once as the dev stack's CPU cluster has nodes (stack output, variable group).
+    dev = cloud.stacks["dev"]
+    sweeps = [j.max_concurrent_trials for w in dev.workspaces for j in w.jobs.values() if j.job_type == "pipeline"]
+    if sweeps != [{"train": int(dev.outputs["cpuClusterMaxNodes"])}]:
+        problems.append(f"dev trained with sweep concurrency {sweeps}, expected cpuClusterMaxNodes {dev.outputs['cpuClusterMaxNodes']}")
     return problems + [f"refused: {call}" for call in cloud.refusals()]
 
 

@@ -132,6 +132,10 @@ class Cloud:
     ) -> str:
         spec = specs.load_spec(spec_path, overrides)
         self.resolve(ws, specs.job_references(spec))
+        try:
+            concurrency = specs.sweep_concurrency(spec)
+        except ValueError as err:
+            self._check("submit job", str(spec_path), errors.bad_request(str(err)))
         name = (
             f"{(experiment or spec.get('experiment_name') or 'job').replace('.', '-')}-{len(ws.jobs) + 1:04d}"
         )
@@ -141,6 +145,7 @@ class Cloud:
             outputs=specs.job_outputs(spec),
             experiment_name=experiment or spec.get("experiment_name"),
             tags={str(k): str(v) for k, v in (spec.get("tags") or {}).items()},
+            max_concurrent_trials=concurrency,
         )
         if model := specs.registered_model(spec, experiment):  # registered inside the job, as it completes
             versions = ws.models.setdefault(model, {})

@@ -23,6 +23,8 @@ class Job(BaseModel):
     tags: dict[str, str] = Field(default_factory=dict)
     registered: dict[str, str] = Field(default_factory=dict)
     """Model name -> the version the job registered itself (a generated project's `register` step, MLflow)."""
+    max_concurrent_trials: dict[str, int] = Field(default_factory=dict)
+    """Sweep step -> how many of its trials run at once (a pipeline's `jobs.<step>.limits`)."""
 
 
 class Deployment(BaseModel):
