@@ -33,6 +33,8 @@ class Deployment(BaseModel):
     name: str
     model: str | None = None
     provisioning_state: str = "Succeeded"
+    instance_count: int | None = None
+    """A batch deployment's `resources.instance_count` (nodes one scoring job uses)."""
 
 
 class Endpoint(BaseModel):

@@ -98,6 +98,22 @@ def test_the_cluster_size_override_sets_the_sweeps_concurrency() -> None:
     assert job._to_rest_object().properties.jobs["train"]["limits"]["max_concurrent_trials"] == 8
 
 
+{%- if cookiecutter.deployment in ("batch", "both") %}
+
+
+def test_the_cluster_size_override_sets_the_batch_deployments_instances() -> None:
+    """CD passes the stack's cpuClusterMaxNodes as `resources.instance_count` (batch_invoke --set/--overrides) and
+    pins the environment its scoring script runs on; the loader turns both into the deployment Azure ML gets."""
+    from azure.ai.ml import load_batch_deployment
+
+    overrides = [{"resources.instance_count": "8"}, {"environment": "azureml:env:0123456789abcdef"}]
+    deployment = load_batch_deployment(PROJECT / "aml" / "batch" / "deployment.yml", params_override=overrides)
+    assert deployment.resources.instance_count == 8
+    assert deployment.environment == "azureml:env:0123456789abcdef"
+    assert deployment.code_configuration.scoring_script.endswith("batch_driver.py")
+{%- endif %}
+
+
 @pytest.fixture
 def project_copy(tmp_path: Path) -> Path:
     """aml/ and src/ copied, so a test can break a spec without touching the project."""
