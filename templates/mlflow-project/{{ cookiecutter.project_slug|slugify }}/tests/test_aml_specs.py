@@ -109,7 +109,7 @@ def test_the_cluster_size_override_sets_the_batch_deployments_instances() -> Non
     overrides = [{"resources.instance_count": "8"}, {"environment": "azureml:env:0123456789abcdef"}]
     deployment = load_batch_deployment(PROJECT / "aml" / "batch" / "deployment.yml", params_override=overrides)
     assert deployment.resources.instance_count == 8
-    assert deployment.environment == "azureml:env:0123456789abcdef"
+    assert deployment.environment == "env:0123456789abcdef"  # the SDK keeps the name:version, without azureml:
     assert deployment.code_configuration.scoring_script.endswith("batch_driver.py")
 {%- endif %}
 

@@ -72,7 +72,7 @@ def test_a_bad_row_fails_its_mini_batch_naming_the_file_and_the_column(
     good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
     rows.to_csv(good, index=False)
     rows.assign(**{FEATURE_NAMES[0]: -1.0}).to_csv(bad, index=False)
-    with pytest.raises(InputRefusedError, match=rf"file 'bad.csv': .*column '{FEATURE_NAMES[0]}'"):
+    with pytest.raises(InputRefusedError, match=rf"(?s)file 'bad.csv': .*column '{FEATURE_NAMES[0]}'"):
         batch_driver.run([str(good), str(bad)])
 
 {%- if cookiecutter.deployment in ("batch", "both") %}
