@@ -301,7 +301,10 @@ def test_spark_prep_validates_on_the_executors_and_splits_the_same_for_any_parti
     (pandas_problem,) = results["pandas_bad"]
     # The same words as prep.py's validation; only the row's position is counted within its partition.
     assert spark_problem.startswith("partition ")
-    assert spark_problem.split(": ", 1)[1].split(", first at row")[0] == pandas_problem.split(", first at row")[0]
+    assert (
+        spark_problem.split(": ", 1)[1].split(", first at row")[0]
+        == pandas_problem.split(", first at row")[0]
+    )
     assert "column 'bmi'" in spark_problem
     assert results["bad_wrote_nothing"] is True
     assert results["missing"] == ["column 'bmi': required but missing"]

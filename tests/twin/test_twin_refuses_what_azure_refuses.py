@@ -107,7 +107,9 @@ def _sweep_pipeline(tmp_path: Path, trial_environment: str, concurrency: object)
 def test_a_sweeps_trial_environment_nothing_created_is_refused(cloud, tmp_path):
     """A sweep step's trials run its trial's environment: a name nothing registered is ARM's not-found."""
     with pytest.raises(DeploymentError) as refused:
-        client(cloud, "dev").submit_job(_sweep_pipeline(tmp_path, "azureml:train-env:3", 2), experiment_name=None)
+        client(cloud, "dev").submit_job(
+            _sweep_pipeline(tmp_path, "azureml:train-env:3", 2), experiment_name=None
+        )
     assert isinstance(_cause(refused), ResourceNotFoundError)
     assert "environments/train-env/versions/3'" in str(_cause(refused))
 
@@ -118,11 +120,15 @@ def test_a_sweep_whose_concurrency_is_not_a_whole_number_is_refused(cloud, tmp_p
     dev = cloud.stacks["dev"].workspaces[0]
     dev.environments["train-env"] = ["3"]
     with pytest.raises(DeploymentError) as refused:
-        client(cloud, "dev").submit_job(_sweep_pipeline(tmp_path, "azureml:train-env:3", concurrency), experiment_name=None)
+        client(cloud, "dev").submit_job(
+            _sweep_pipeline(tmp_path, "azureml:train-env:3", concurrency), experiment_name=None
+        )
     cause = _cause(refused)
     assert isinstance(cause, HttpResponseError) and cause.status_code == 400
     assert "jobs.train.limits.max_concurrent_trials" in str(cause)
-    name = client(cloud, "dev").submit_job(_sweep_pipeline(tmp_path, "azureml:train-env:3", "2"), experiment_name=None)
+    name = client(cloud, "dev").submit_job(
+        _sweep_pipeline(tmp_path, "azureml:train-env:3", "2"), experiment_name=None
+    )
     assert dev.jobs[name].max_concurrent_trials == {"train": 2}
 
 

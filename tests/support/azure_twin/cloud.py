@@ -179,7 +179,9 @@ class Cloud:
             self._check(
                 "deploy",
                 deployment,
-                errors.bad_request(f"resources.instance_count = {instances!r}: must be an integer of at least 1"),
+                errors.bad_request(
+                    f"resources.instance_count = {instances!r}: must be an integer of at least 1"
+                ),
             )
         target.deployments[deployment] = Deployment(
             name=deployment,

@@ -91,9 +91,11 @@ def _job_references(spec: Mapping[str, Any], where: str, default_compute: str | 
         yield ref
     # A sweep step's trials run its trial's environment, on the step's compute.
     trial = spec.get("trial")
-    if isinstance(trial, dict) and isinstance(trial.get("environment"), str):
-        if ref := asset(trial["environment"], "environment", f"{where}.trial.environment"):
-            yield ref
+    trial_environment = trial.get("environment") if isinstance(trial, dict) else None
+    if isinstance(trial_environment, str) and (
+        ref := asset(trial_environment, "environment", f"{where}.trial.environment")
+    ):
+        yield ref
     yield from _input_references(spec.get("inputs") or {}, where)
     for name, child in (spec.get("jobs") or {}).items():
         if isinstance(child, dict):
