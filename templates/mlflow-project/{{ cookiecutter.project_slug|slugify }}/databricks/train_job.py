@@ -40,6 +40,7 @@ from {{ cookiecutter.package_name }}.train import TrainParams, add_param_argumen
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
+
 def on_workers(spark: SparkSession) -> tune.RunAll:
     """Run the search's scoring with one Spark task per candidate, on the cluster's workers."""
 

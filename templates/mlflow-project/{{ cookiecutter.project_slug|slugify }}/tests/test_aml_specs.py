@@ -107,9 +107,11 @@ def test_the_cluster_size_override_sets_the_batch_deployments_instances() -> Non
     from azure.ai.ml import load_batch_deployment
 
     overrides = [{"resources.instance_count": "8"}, {"environment": "azureml:env:0123456789abcdef"}]
-    deployment = load_batch_deployment(PROJECT / "aml" / "batch" / "deployment.yml", params_override=overrides)
+    spec = PROJECT / "aml" / "batch" / "deployment.yml"
+    deployment = load_batch_deployment(spec, params_override=overrides)
     assert deployment.resources.instance_count == 8
-    assert deployment.environment == "env:0123456789abcdef"  # the SDK keeps the name:version, without azureml:
+    # The SDK keeps name:version, without the azureml: prefix.
+    assert deployment.environment == "env:0123456789abcdef"
     assert deployment.code_configuration.scoring_script.endswith("batch_driver.py")
 {%- endif %}
 
@@ -141,7 +143,9 @@ def test_a_command_using_an_undeclared_input_is_reported(project_copy: Path) -> 
 def test_a_sweep_input_its_trial_does_not_declare_is_reported(project_copy: Path) -> None:
     pipeline = project_copy / "aml" / "pipeline.yml"
     pipeline.write_text(pipeline.read_text().replace("        subsample:\n          type: number\n", "", 1))
-    with pytest.raises(SpecError, match=r"jobs\.train: binds inputs\.subsample, which its trial does not declare"):
+    with pytest.raises(
+        SpecError, match=r"jobs\.train: binds inputs\.subsample, which its trial does not declare"
+    ):
         validate_tree(project_copy / "aml")
 
 

@@ -10,7 +10,6 @@ import mlflow.artifacts
 import mlflow.pyfunc
 import pandas as pd
 import pytest
-import yaml
 
 from {{ cookiecutter.package_name }} import batch_driver
 from {{ cookiecutter.package_name }}.data import FEATURE_NAMES, TARGET
@@ -59,7 +58,7 @@ def test_every_mini_batch_is_scored_with_the_models_predictions(
     assert len(scored) == len(test)
     assert sorted(scored[batch_driver.SOURCE_COLUMN].unique()) == sorted(Path(p).name for p in paths)
     model = mlflow.pyfunc.load_model(good_candidate.model_uri)
-    for name, rows in scored.groupby(batch_driver.SOURCE_COLUMN):
+    for _, rows in scored.groupby(batch_driver.SOURCE_COLUMN):
         assert list(rows["prediction"]) == pytest.approx(list(model.predict(rows[FEATURE_NAMES])))
     assert set(scored["model_uri"]) == {f"runs:/{good_candidate.run_id}/model"}
     assert TARGET not in scored.columns
@@ -79,6 +78,8 @@ def test_a_bad_row_fails_its_mini_batch_naming_the_file_and_the_column(
 
 
 def test_the_deployment_runs_this_script_from_the_package() -> None:
+    import yaml
+
     spec = yaml.safe_load((PROJECT / "aml" / "batch" / "deployment.yml").read_text(encoding="utf-8"))
     configuration = spec["code_configuration"]
     script = (PROJECT / "aml" / "batch" / configuration["code"] / configuration["scoring_script"]).resolve()

@@ -18,13 +18,13 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import mlflow.pyfunc  # noqa: E402
-import pandas as pd  # noqa: E402
+import mlflow.pyfunc
+import pandas as pd
 
-from {{ cookiecutter.package_name }}.data import read_files  # noqa: E402
-from {{ cookiecutter.package_name }}.errors import InputRefusedError, ProjectError  # noqa: E402
-from {{ cookiecutter.package_name }}.score_batch import score_with  # noqa: E402
-from {{ cookiecutter.package_name }}.settings import MODEL_ARTIFACT  # noqa: E402
+from {{ cookiecutter.package_name }}.data import read_files
+from {{ cookiecutter.package_name }}.errors import InputRefusedError, ProjectError
+from {{ cookiecutter.package_name }}.score_batch import score_with
+from {{ cookiecutter.package_name }}.settings import MODEL_ARTIFACT
 
 MODEL_DIR_VARIABLE = "AZUREML_MODEL_DIR"
 """Where Azure ML mounts the deployment's model; an MLflow model sits in a folder below it."""
@@ -55,7 +55,8 @@ def init() -> None:
 def run(mini_batch: list[str]) -> pd.DataFrame:
     """Score every file of `mini_batch` (paths); return all their rows with predictions, in file order."""
     if _model is None:
-        raise ProjectError("run() before init(): Azure ML calls init() once per worker process first")
+        msg = "run() before init(): Azure ML calls init() once per worker process first"
+        raise ProjectError(msg)
     scored = []
     for path in mini_batch:
         try:

@@ -50,7 +50,11 @@ def main(argv: list[str] | None = None) -> int:
     def steps() -> int:
         gate = GateConfig.load(args.gate)  # read first: a broken gate file should fail before training
         with step_run("pipeline") as run:
-            prepared = prepared_split(args.prepared) if args.prepared else prepare(args.source, args.workdir / "prepared")
+            prepared = (
+                prepared_split(args.prepared)
+                if args.prepared
+                else prepare(args.source, args.workdir / "prepared")
+            )
             candidate = train(prepared.train.parent, args.workdir / "candidate", params_from(args))
             verdict = judge(candidate, pd.read_parquet(prepared.test), gate, args.model_name)
             verdict.write(args.workdir / "verdict")

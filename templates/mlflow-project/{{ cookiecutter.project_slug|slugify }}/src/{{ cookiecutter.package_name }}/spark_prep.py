@@ -67,9 +67,9 @@ def validate(frame: DataFrame) -> DataFrame:
 def split(frame: DataFrame) -> tuple[DataFrame, DataFrame]:
     """Train and test rows: a row is a test row when the hash of its values falls in the first TEST_FRACTION
     of the buckets. Deterministic for any partitioning; identical rows land on the same side."""
-    from pyspark.sql import functions as F
+    from pyspark.sql.functions import lit, pmod, xxhash64
 
-    bucket = F.pmod(F.xxhash64(*SCHEMA.names, F.lit(RANDOM_STATE)), F.lit(_BUCKETS))
+    bucket = pmod(xxhash64(*SCHEMA.names, lit(RANDOM_STATE)), lit(_BUCKETS))
     is_test = bucket < int(TEST_FRACTION * _BUCKETS)
     return frame.where(~is_test), frame.where(is_test)
 

@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def step() -> int:
         score, candidate = run_trial(args.data, args.output, params_from(args))
-        print(f"{PRIMARY_METRIC} {score:.4f} ({tune.SCORING}); trained run {candidate.run_id}: {candidate.model_uri}")
+        print(f"{PRIMARY_METRIC} {score:.4f} ({tune.SCORING}); trained {candidate.model_uri}")
         return cli.EXIT_OK
 
     return cli.run(step)

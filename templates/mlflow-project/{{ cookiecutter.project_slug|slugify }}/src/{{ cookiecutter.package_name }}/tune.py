@@ -122,9 +122,13 @@ def sweep_search_space(space: SearchSpace = DEFAULT_SPACE) -> dict[str, dict[str
 def main(argv: list[str] | None = None) -> int:
     parser = cli.parser(__doc__)
     parser.add_argument("--data", type=Path, default=WORKDIR / "prepared", help="prep's output folder")
-    parser.add_argument("--search", type=parse_space, default=DEFAULT_SPACE, help="JSON: hyperparameter -> values")
     parser.add_argument(
-        "--sweep-space", action="store_true", help="print the space as the sweep's `search_space` YAML and exit"
+        "--search", type=parse_space, default=DEFAULT_SPACE, help="JSON: hyperparameter -> values"
+    )
+    parser.add_argument(
+        "--sweep-space",
+        action="store_true",
+        help="print the space as the sweep's `search_space` YAML and exit",
     )
     args = parser.parse_args(argv)
 
