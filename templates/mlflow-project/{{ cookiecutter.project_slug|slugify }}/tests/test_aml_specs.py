@@ -50,7 +50,8 @@ def test_the_triggering_event_reaches_the_register_step() -> None:
 def test_the_sweep_searches_the_one_search_space() -> None:
     """aml/pipeline.yml's sweep is generated from tune.DEFAULT_SPACE (`python -m ... tune --sweep-space`): the
     committed spec must equal it, every candidate of the grid runs once, and each searched hyperparameter is a
-    trial input of TrainParams' type."""
+    trial input of TrainParams' type, as Microsoft requires of a sweep's trial in a pipeline
+    (https://learn.microsoft.com/en-us/azure/machine-learning/how-to-use-sweep-in-pipeline)."""
     sweep = validate_spec(PROJECT / "aml" / "pipeline.yml").jobs["train"]
     rest = sweep._to_rest_object()
     assert rest["search_space"] == tune.sweep_search_space(tune.DEFAULT_SPACE)
@@ -64,9 +65,11 @@ def test_the_sweep_searches_the_one_search_space() -> None:
 
 
 def test_the_sweeps_best_trial_feeds_the_gate() -> None:
-    """A sweep step's outputs in a pipeline are its best trial's, chosen by the objective
-    (https://learn.microsoft.com/en-us/azure/machine-learning/how-to-use-sweep-in-pipeline): evaluate reads the
-    sweep's `candidate`, and the objective is the metric the trial logs (maximised, tune.SCORING is higher-better).
+    """Microsoft's sweep-in-pipeline page has the next step read the sweep step's outputs (those of its best
+    trial) and requires the trial to log the metric named as `primary_metric` and to take the searched
+    hyperparameters as inputs (https://learn.microsoft.com/en-us/azure/machine-learning/how-to-use-sweep-in-pipeline):
+    evaluate reads the sweep's `candidate`, and the objective is the metric sweep_trial logs (maximised:
+    tune.SCORING is higher-better).
     The early-termination policy reads that metric at every fold from the second on
     (https://learn.microsoft.com/en-us/azure/machine-learning/how-to-tune-hyperparameters)."""
     job = validate_spec(PROJECT / "aml" / "pipeline.yml")
