@@ -114,7 +114,7 @@ def test_the_generated_databricks_code_passes_the_projects_lint(project: Path) -
         assert result.returncode == 0, result.stdout + result.stderr
 
 
-_RUN_ON_LOCAL_SPARK = """
+_LOCAL_SPARK = """
 import json
 import sys
 from pyspark.sql import SparkSession
@@ -125,6 +125,10 @@ spark = (
     .config("spark.sql.shuffle.partitions", "2")
     .getOrCreate()
 )
+"""
+_RUN_ON_LOCAL_SPARK = (
+    _LOCAL_SPARK
+    + """
 from diabetes_progression.data import load_sample
 
 spark.sql("CREATE DATABASE IF NOT EXISTS ml")
@@ -138,6 +142,7 @@ print("TASKS", sorted({stage.numTasks for stage in stages if stage}))
 spark.stop()
 sys.exit(code)
 """
+)
 
 
 @pytest.mark.slow
@@ -217,20 +222,12 @@ def test_a_bad_search_space_names_the_option_and_the_rule(project: Path) -> None
     assert "--search" in result.stderr and "must be a JSON object mapping hyperparameters" in result.stderr
 
 
-_SPARK_PREP_ON_LOCAL_SPARK = """
-import json
-import sys
+_SPARK_PREP_ON_LOCAL_SPARK = (
+    _LOCAL_SPARK
+    + """
 from pathlib import Path
 
 import pandas as pd
-from pyspark.sql import SparkSession
-
-spark = (
-    SparkSession.builder.master("local[2]")
-    .config("spark.ui.enabled", "false")
-    .config("spark.sql.shuffle.partitions", "2")
-    .getOrCreate()
-)
 from diabetes_progression import spark_prep
 from diabetes_progression.data import SCHEMA, load_sample
 from diabetes_progression.errors import SchemaError
@@ -269,6 +266,7 @@ except SchemaError as err:
 spark.stop()
 print("RESULTS " + json.dumps(results))
 """
+)
 
 
 @pytest.mark.slow

@@ -21,9 +21,8 @@ import pandas as pd
 from {{ cookiecutter.package_name }} import cli, tune
 from {{ cookiecutter.package_name }}.handoff import Candidate
 from {{ cookiecutter.package_name }}.prep import TRAIN_FILE
-from {{ cookiecutter.package_name }}.settings import WORKDIR
 from {{ cookiecutter.package_name }}.tracking import step_run
-from {{ cookiecutter.package_name }}.train import TrainParams, add_param_arguments, params_from, train
+from {{ cookiecutter.package_name }}.train import TrainParams, add_step_arguments, params_from, train
 
 PRIMARY_METRIC = "cv_score"
 """The sweep's `objective.primary_metric` (maximize): tune.SCORING's cross-validated mean, higher is better."""
@@ -43,11 +42,7 @@ def run_trial(data_dir: Path, output_dir: Path, params: TrainParams) -> tuple[fl
 
 def main(argv: list[str] | None = None) -> int:
     parser = cli.parser(__doc__)
-    parser.add_argument("--data", type=Path, default=WORKDIR / "prepared", help="prep's output folder")
-    parser.add_argument(
-        "--output", type=Path, default=WORKDIR / "candidate", help="where candidate.json goes"
-    )
-    add_param_arguments(parser)
+    add_step_arguments(parser)
     args = parser.parse_args(argv)
 
     def step() -> int:
