@@ -400,6 +400,8 @@ def build(config: StackConfig) -> None:
     pulumi.export("workspaceCustomerManagedKey", config.workspace_customer_managed_key)
     pulumi.export("mlflowTrackingUri", workspace.mlflow_tracking_uri)
     pulumi.export("cpuClusterName", CPU_CLUSTER_NAME)
+    # What sizes scale-out in generated projects: sweep concurrency and batch scoring instances (issue 17).
+    pulumi.export("cpuClusterMaxNodes", config.cpu_cluster_max_nodes)
     pulumi.export("gpuClusterName", GPU_CLUSTER_NAME if config.gpu_cluster_vm_size else "")
     pulumi.export("computeInstanceNames", compute.instance_names)
     pulumi.export("storageAccountName", workspace_storage.account_name)

@@ -82,9 +82,15 @@ class BatchEndpointsApi(Protocol):
     """One workspace's batch endpoints and their deployments."""
 
     def create_or_update_batch_deployment(
-        self, endpoint: str, deployment: str, spec: Path, model: str | None
+        self,
+        endpoint: str,
+        deployment: str,
+        spec: Path,
+        model: str | None,
+        overrides: Mapping[str, str] | None = None,
     ) -> None:
-        """Create or replace `deployment` from `spec` (optionally with `model`); make it the default."""
+        """Create or replace `deployment` from `spec` (optionally with `model` and dotted-path `overrides` of the
+        spec, e.g. `resources.instance_count`); make it the default."""
         ...
 
     def invoke_batch(

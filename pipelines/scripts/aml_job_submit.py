@@ -9,7 +9,8 @@ The wait happens elsewhere (`aml_job_wait`), in agent jobs that can be re-queued
 `--set PATH=VALUE` (repeatable) and `--overrides` (a JSON object of PATH to VALUE, what the aml-job.yml template
 passes) change the YAML before it is submitted, like `az ml job create --set`: dotted paths into the job YAML.
 `--environment azureml:<name>:<version>` (what `aml_assets` registered from the lock) replaces every reference
-to environment <name> in the job and its pipeline steps, so the job runs on exactly that version, not `@latest`.
+to environment <name> in the job, its pipeline steps and their sweep trials, so the job runs on exactly that
+version, not `@latest`.
 """
 
 import argparse
@@ -53,11 +54,16 @@ def environment_overrides(job: Mapping[str, Any], uri: str) -> dict[str, str]:
 
     >>> environment_overrides({"jobs": {"a": {"environment": "azureml:env@latest"}, "b": {}}}, "azureml:env:1f")
     {'jobs.a.environment': 'azureml:env:1f'}
+    >>> environment_overrides({"jobs": {"s": {"type": "sweep", "trial": {"environment": "azureml:env@latest"}}}}, "azureml:env:1f")
+    {'jobs.s.trial.environment': 'azureml:env:1f'}
     """
     name = uri.split(":")[1]
     paths = {"environment": job.get("environment")}
-    steps = job.get("jobs") or {}
-    paths |= {f"jobs.{step}.environment": (spec or {}).get("environment") for step, spec in steps.items()}
+    for step, spec in (job.get("jobs") or {}).items():
+        paths[f"jobs.{step}.environment"] = (spec or {}).get("environment")
+        # A sweep step runs its trial's environment.
+        if isinstance(trial := (spec or {}).get("trial"), Mapping):
+            paths[f"jobs.{step}.trial.environment"] = trial.get("environment")
     return {path: uri for path, value in paths.items() if _references(value, name)}
 
 

@@ -98,6 +98,11 @@ MAPPING: Final[tuple[StackVariable, ...]] = (
     StackVariable("AML_LOCATION", "location", "informational"),
     StackVariable("MLFLOW_TRACKING_URI", "mlflowTrackingUri", "training code logging to the workspace"),
     StackVariable("AML_CPU_CLUSTER", "cpuClusterName", "`compute:` of job and batch deployment YAML"),
+    StackVariable(
+        "AML_CPU_CLUSTER_MAX_NODES",
+        "cpuClusterMaxNodes",
+        "`max_concurrent_trials` of the training sweep and `instance_count` of batch scoring",
+    ),
     StackVariable("AML_GPU_CLUSTER", "gpuClusterName", "GPU jobs (empty when disabled)"),
     StackVariable("AML_STORAGE_ACCOUNT", "storageAccountName", "informational"),
     StackVariable("AML_DATALAKE_ACCOUNT", "dataLakeAccountName", "informational"),

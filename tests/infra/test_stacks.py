@@ -43,6 +43,7 @@ EXPECTED_OUTPUTS = {
     "workspaceName",
     "mlflowTrackingUri",
     "cpuClusterName",
+    "cpuClusterMaxNodes",
     "gpuClusterName",
     "computeInstanceNames",
     "storageAccountName",
@@ -185,6 +186,12 @@ def test_outputs_are_what_pipelines_and_examples_consume(plan: Plan) -> None:
     assert outputs["dataLakeAccountName"] == _storage(plan, "data-lake").inputs["accountName"]
     assert outputs["containerRegistryLoginServer"] == f"{outputs['containerRegistryName']}.azurecr.io"
     assert outputs["cpuClusterName"] == "cpu-cluster"
+    # The cluster's own size, not a copy: sweep concurrency and batch instances in generated projects follow it.
+    (cluster,) = [c for c in plan.of_type(COMPUTE) if c.inputs["computeName"] == outputs["cpuClusterName"]]
+    assert (
+        outputs["cpuClusterMaxNodes"]
+        == cluster.inputs["properties"]["properties"]["scaleSettings"]["maxNodeCount"]
+    )
     assert sorted(outputs["dataLakeDatastoreNames"]) == sorted(
         d.inputs["name"] for d in plan.of_type(DATASTORE)
     )

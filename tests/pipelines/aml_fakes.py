@@ -140,10 +140,12 @@ class FakeBatch:
 
     def __init__(self) -> None:
         self.deployed: list[tuple] = []
+        self.overrides: list[dict[str, str]] = []
         self.invoked: list[tuple] = []
 
-    def create_or_update_batch_deployment(self, endpoint, deployment, spec, model) -> None:
+    def create_or_update_batch_deployment(self, endpoint, deployment, spec, model, overrides=None) -> None:
         self.deployed.append((endpoint, deployment, Path(spec).name, model))
+        self.overrides.append(dict(overrides or {}))
 
     def invoke_batch(self, endpoint, deployment, inputs, input_type) -> str:
         self.invoked.append((endpoint, deployment, dict(inputs), input_type))

@@ -140,6 +140,7 @@ def test_the_training_job_runs_on_exactly_that_version_not_latest(tmp_path: Path
     job.write_text(
         "type: pipeline\njobs:\n  prep:\n    environment: azureml:churn-env@latest\n"
         "  train:\n    environment: azureml:churn-env@latest\n  other:\n    environment: azureml:base:1\n"
+        "  sweep:\n    type: sweep\n    trial:\n      environment: azureml:churn-env@latest\n"
     )
     jobs = FakeJobs(["Completed"])
     argv = [*WORKSPACE_ARGS, "--job-file", str(job), "--environment", "azureml:churn-env:0123456789abcdef"]
@@ -148,6 +149,8 @@ def test_the_training_job_runs_on_exactly_that_version_not_latest(tmp_path: Path
         {
             "jobs.prep.environment": "azureml:churn-env:0123456789abcdef",
             "jobs.train.environment": "azureml:churn-env:0123456789abcdef",
+            # A sweep step's trials run on it too.
+            "jobs.sweep.trial.environment": "azureml:churn-env:0123456789abcdef",
         }
     ]
     other = [*WORKSPACE_ARGS, "--job-file", str(job), "--environment", "azureml:unused-env:1"]

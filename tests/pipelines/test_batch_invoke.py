@@ -73,3 +73,29 @@ def test_duplicate_input_names_are_refused(capsys):
     ]
     assert cli.run(lambda a: batch_invoke.main(a, api=FakeBatch()), argv) == exit_codes.USAGE
     assert "--input names must be unique" in capsys.readouterr().out
+
+
+def test_overrides_change_the_deployment_spec_before_it_is_applied(tmp_path):
+    """The CD sizes batch scoring from the stack (`resources.instance_count`) and pins the environment; `--set`
+    wins over `--overrides` for the same path, as in aml_job_submit."""
+    spec = tmp_path / "d.yml"
+    spec.write_text("name: x\n")
+    batch = FakeBatch()
+    argv = [
+        *WORKSPACE_ARGS,
+        "--endpoint", "churn-batch", "--deployment", "main", "--deployment-spec", str(spec),
+        "--overrides", '{"resources.instance_count": "2", "environment": "azureml:env:1"}',
+        "--set", "resources.instance_count=8",
+        "--input", "a=azureml:d:1",
+    ]  # fmt: skip
+    assert cli.run(lambda a: batch_invoke.main(a, api=batch), argv) == exit_codes.SUCCESS
+    assert batch.overrides == [{"resources.instance_count": "8", "environment": "azureml:env:1"}]
+
+
+def test_overrides_without_a_spec_are_refused_before_any_call(capsys):
+    batch = FakeBatch()
+    argv = [*WORKSPACE_ARGS, "--endpoint", "churn-batch", "--set", "resources.instance_count=8",
+            "--input", "a=azureml:d:1"]  # fmt: skip
+    assert cli.run(lambda a: batch_invoke.main(a, api=batch), argv) == exit_codes.USAGE
+    assert "pass --deployment-spec too" in capsys.readouterr().out
+    assert (batch.deployed, batch.invoked) == ([], [])

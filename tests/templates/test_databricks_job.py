@@ -111,7 +111,7 @@ def test_the_generated_databricks_code_passes_the_projects_lint(project: Path) -
         assert result.returncode == 0, result.stdout + result.stderr
 
 
-_RUN_ON_LOCAL_SPARK = """
+_LOCAL_SPARK = """
 import json
 import sys
 from pyspark.sql import SparkSession
@@ -122,6 +122,10 @@ spark = (
     .config("spark.sql.shuffle.partitions", "2")
     .getOrCreate()
 )
+"""
+_RUN_ON_LOCAL_SPARK = (
+    _LOCAL_SPARK
+    + """
 from diabetes_progression.data import load_sample
 
 spark.sql("CREATE DATABASE IF NOT EXISTS ml")
@@ -135,6 +139,7 @@ print("TASKS", sorted({stage.numTasks for stage in stages if stage}))
 spark.stop()
 sys.exit(code)
 """
+)
 
 
 @pytest.mark.slow
@@ -212,3 +217,90 @@ def test_a_bad_search_space_names_the_option_and_the_rule(project: Path) -> None
     )
     assert result.returncode == 2
     assert "--search" in result.stderr and "must be a JSON object mapping hyperparameters" in result.stderr
+
+
+_SPARK_PREP_ON_LOCAL_SPARK = (
+    _LOCAL_SPARK
+    + """
+from pathlib import Path
+
+import pandas as pd
+from diabetes_progression import spark_prep
+from diabetes_progression.data import SCHEMA, load_sample
+from diabetes_progression.errors import SchemaError
+
+out = Path(sys.argv[1])
+sample = load_sample()
+frame = spark.createDataFrame(sample)
+results = {}
+tests = {}
+for partitions in (1, 4):
+    _, test = spark_prep.split(spark_prep.validate(frame.repartition(partitions)))
+    tests[partitions] = sorted(map(tuple, test.toPandas().itertuples(index=False)))
+results["same_split"] = tests[1] == tests[4]
+prepared = spark_prep.prepare(frame.repartition(3), out / "prepared")
+train, test = pd.read_parquet(prepared.train), pd.read_parquet(prepared.test)
+results["rows"] = [len(train), len(test), prepared.rows, len(sample)]
+results["columns"] = [list(train.columns), SCHEMA.names]
+bad = sample.assign(bmi=sample["bmi"].where(sample.index != 400, -5.0))
+try:
+    spark_prep.prepare(spark.createDataFrame(bad).repartition(3), out / "bad")
+except SchemaError as err:
+    results["bad"] = err.violations
+try:
+    SCHEMA.validate(bad)
+except SchemaError as err:
+    results["pandas_bad"] = err.violations
+results["bad_wrote_nothing"] = not (out / "bad").exists()
+try:
+    spark_prep.validate(frame.drop("bmi"))
+except SchemaError as err:
+    results["missing"] = err.violations
+try:
+    spark_prep.validate(frame.limit(0))
+except SchemaError as err:
+    results["empty"] = err.violations
+spark.stop()
+print("RESULTS " + json.dumps(results))
+"""
+)
+
+
+@pytest.mark.slow
+def test_spark_prep_validates_on_the_executors_and_splits_the_same_for_any_partitioning(
+    project: Path, tmp_path: Path
+) -> None:
+    """Prep for tables bigger than one machine, on local PySpark as on the job cluster: the schema's own validator
+    runs per partition and names the column and rule as prep.py does; a broken table writes nothing; the split is
+    a function of the rows, not of how Spark partitions them; training reads the result like prep.py's."""
+    # The executors' Python is this one (with the project's dependencies), as on the job cluster.
+    environment = {**os.environ, "PYTHONPATH": str(project / "src"), "PYSPARK_PYTHON": sys.executable}
+    result = subprocess.run(
+        [sys.executable, "-c", _SPARK_PREP_ON_LOCAL_SPARK, str(tmp_path)],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    (line,) = [line for line in result.stdout.splitlines() if line.startswith("RESULTS ")]
+    results = json.loads(line.removeprefix("RESULTS "))
+    assert results["same_split"] is True
+    train_rows, test_rows, rows, sample_rows = results["rows"]
+    assert train_rows + test_rows == rows == sample_rows
+    assert 0.1 < test_rows / sample_rows < 0.3, "about TEST_FRACTION of the rows are test rows"
+    assert results["columns"][0] == results["columns"][1]
+    (spark_problem,) = results["bad"]
+    (pandas_problem,) = results["pandas_bad"]
+    # The same words as prep.py's validation; only the row's position is counted within its partition.
+    assert spark_problem.startswith("partition ")
+    assert (
+        spark_problem.split(": ", 1)[1].split(", first at row")[0]
+        == pandas_problem.split(", first at row")[0]
+    )
+    assert "column 'bmi'" in spark_problem
+    assert results["bad_wrote_nothing"] is True
+    assert results["missing"] == ["column 'bmi': required but missing"]
+    assert results["empty"] == ["dataset: has no rows"]

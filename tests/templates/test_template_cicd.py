@@ -233,6 +233,9 @@ def test_azure_pipelines_train_with_resumable_waits_and_release_the_registry_cop
         "environmentUri": "$[ dependencies.assets.outputs['assets.environmentUri'] ]"
     }
     assert train["parameters"]["jobFile"] == "aml/pipeline.yml"
+    # One sweep trial per node of the stack's CPU cluster (stack output cpuClusterMaxNodes).
+    overrides = train["parameters"]["overrides"]
+    assert overrides["jobs.train.limits.max_concurrent_trials"] == "$(AML_CPU_CLUSTER_MAX_NODES)"
     promote = _stage(cd, "Promote")["jobs"][0]
     assert promote["environment"] == "mlops-promotion", "promotion needs an environment to carry its approval"
     script = next(step for step in _walk(promote) if step.get("name") == "publish")["inputs"]["inlineScript"]
@@ -249,8 +252,24 @@ def test_azure_pipelines_train_with_resumable_waits_and_release_the_registry_cop
         assert len(releases) == (2 if answers["deployment"] == "both" else 1)
         for job in releases:
             # Job variables: Azure Pipelines resolves `stageDependencies` there (cross-stage outputs).
-            assert job["parameters"]["variables"] == {"registryModelUri": promoted}
+            variables = job["parameters"]["variables"]
+            assert variables["registryModelUri"] == promoted
             assert job["parameters"]["model"] == "$(registryModelUri)"
+            if job["template"].endswith("batch-deploy.yml"):
+                # The scoring script runs on the environment this stage's assets job registered, on every node
+                # the stack's CPU cluster may have.
+                assert variables == {
+                    "registryModelUri": promoted,
+                    "environmentUri": "$[ dependencies.assets.outputs['assets.environmentUri'] ]",
+                }
+                assert job["parameters"]["overrides"] == {
+                    "resources.instance_count": "$(AML_CPU_CLUSTER_MAX_NODES)",
+                    "environment": "$(environmentUri)",
+                }
+                (assets,) = [j for j in stage["jobs"] if j.get("template") == "templates/jobs/aml-assets.yml"]
+                assert assets["parameters"]["environmentSpec"] == "aml/environment.yml"
+            else:
+                assert variables == {"registryModelUri": promoted}
             if job["template"].endswith("blue-green-deploy.yml"):
                 assert job["parameters"]["environment"] == environment
                 assert job["parameters"]["requestFile"] == "aml/online/sample-request.json"
@@ -267,6 +286,9 @@ def test_github_actions_train_with_resumable_waits_and_release_the_registry_copy
     assert "!failure()" in jobs["train"]["if"], (
         "the verdict must run after skipped attempts and fail on failures"
     )
+    (submit,) = [step for job in jobs.values() for step in job.get("steps", []) if step.get("id") == "submit"]
+    assert submit["env"]["MAX_CONCURRENT_TRIALS"] == "${{ vars.AML_CPU_CLUSTER_MAX_NODES }}"
+    assert '--set "jobs.train.limits.max_concurrent_trials=$MAX_CONCURRENT_TRIALS"' in submit["run"]
     assert jobs["promote"]["environment"] == "promotion"
     assert '--approved-by "$APPROVED_BY"' in jobs["promote"]["steps"][-1]["run"]
     assert jobs["promote"]["steps"][-1]["env"]["APPROVED_BY"] == "${{ github.actor }}"

@@ -90,6 +90,8 @@ STEP_MODULES = (
     "score_batch",
     "serve",
     "promote",
+    "tune",
+    "sweep_trial",
 )
 
 
@@ -138,6 +140,8 @@ def test_selected_parts_are_present_and_the_others_pruned(case: tuple[str, Path]
         "tracking",
         "validated_model",
         "request_guard",
+        "spark_prep",
+        "batch_driver",
     ):
         assert (package / f"{module}.py").is_file(), module
     root_files = (

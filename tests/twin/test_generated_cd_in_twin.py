@@ -43,8 +43,25 @@ def released_everywhere(cloud: AzureTwin, project: Path, deployment: str) -> lis
                 problems.append(
                     f"{stack}: batch endpoints default to {defaults} and scored {list(workspace.jobs)}"
                 )
+            # Batch scoring spreads over every node the stack's CPU cluster may have.
+            sizes = [
+                e.deployments[e.default_deployment].instance_count for e in batch if e.default_deployment
+            ]
+            if sizes != [int(cloud.stacks[stack].outputs["cpuClusterMaxNodes"])]:
+                problems.append(
+                    f"{stack}: batch deployment instance_count {sizes}, expected cpuClusterMaxNodes"
+                )
         if any(j.job_type != "batch" for j in workspace.jobs.values()):
             problems.append(f"{stack} trained: {list(workspace.jobs)}")
+    # The sweep runs as many trials at once as the dev stack's CPU cluster has nodes (stack output, variable group).
+    dev = cloud.stacks["dev"]
+    sweeps = [
+        j.max_concurrent_trials for w in dev.workspaces for j in w.jobs.values() if j.job_type == "pipeline"
+    ]
+    if sweeps != [{"train": int(dev.outputs["cpuClusterMaxNodes"])}]:
+        problems.append(
+            f"dev trained with sweep concurrency {sweeps}, expected cpuClusterMaxNodes {dev.outputs['cpuClusterMaxNodes']}"
+        )
     return problems + [f"refused: {call}" for call in cloud.refusals()]
 
 

@@ -92,6 +92,46 @@ def test_a_job_naming_a_compute_or_environment_nothing_created_is_refused(cloud,
     assert missing in str(_cause(refused))
 
 
+def _sweep_pipeline(tmp_path: Path, trial_environment: str, concurrency: object) -> Path:
+    sweep = {
+        "type": "sweep",
+        "trial": {"command": "python train.py", "environment": trial_environment},
+        "limits": {"max_total_trials": 8, "max_concurrent_trials": concurrency},
+    }
+    path = tmp_path / "pipeline.yml"
+    path.write_text(json.dumps({"type": "pipeline", "settings": {"default_compute": "azureml:cpu-cluster"},
+                                "jobs": {"train": sweep}}))  # fmt: skip
+    return path
+
+
+def test_a_sweeps_trial_environment_nothing_created_is_refused(cloud, tmp_path):
+    """A sweep step's trials run its trial's environment: a name nothing registered is ARM's not-found."""
+    with pytest.raises(DeploymentError) as refused:
+        client(cloud, "dev").submit_job(
+            _sweep_pipeline(tmp_path, "azureml:train-env:3", 2), experiment_name=None
+        )
+    assert isinstance(_cause(refused), ResourceNotFoundError)
+    assert "environments/train-env/versions/3'" in str(_cause(refused))
+
+
+@pytest.mark.parametrize("concurrency", ["$(AML_CPU_CLUSTER_MAX_NODES)", 0, "two"])
+def test_a_sweep_whose_concurrency_is_not_a_whole_number_is_refused(cloud, tmp_path, concurrency):
+    """The variable group must have filled the stack's cluster size in: anything else is a 400 naming the field."""
+    dev = cloud.stacks["dev"].workspaces[0]
+    dev.environments["train-env"] = ["3"]
+    with pytest.raises(DeploymentError) as refused:
+        client(cloud, "dev").submit_job(
+            _sweep_pipeline(tmp_path, "azureml:train-env:3", concurrency), experiment_name=None
+        )
+    cause = _cause(refused)
+    assert isinstance(cause, HttpResponseError) and cause.status_code == 400
+    assert "jobs.train.limits.max_concurrent_trials" in str(cause)
+    name = client(cloud, "dev").submit_job(
+        _sweep_pipeline(tmp_path, "azureml:train-env:3", "2"), experiment_name=None
+    )
+    assert dev.jobs[name].max_concurrent_trials == {"train": 2}
+
+
 def test_an_endpoint_nothing_created_is_refused(cloud):
     with pytest.raises(DeploymentError, match="get endpoint churn-ep") as refused:
         client(cloud, "dev").get_traffic("churn-ep")

@@ -101,10 +101,15 @@ class TwinAmlClient:
 
     # BatchEndpointsApi
     def create_or_update_batch_deployment(
-        self, endpoint: str, deployment: str, spec: Path, model: str | None
+        self,
+        endpoint: str,
+        deployment: str,
+        spec: Path,
+        model: str | None,
+        overrides: Mapping[str, str] | None = None,
     ) -> None:
         with translated_errors(f"deploy {deployment} to {endpoint}"):
-            self.cloud.deploy(self._ws("deploy batch"), "batch", endpoint, deployment, spec, model)
+            self.cloud.deploy(self._ws("deploy batch"), "batch", endpoint, deployment, spec, model, overrides)
 
     def invoke_batch(
         self, endpoint: str, deployment: str | None, inputs: Mapping[str, str], input_type: str

@@ -132,6 +132,10 @@ class Cloud:
     ) -> str:
         spec = specs.load_spec(spec_path, overrides)
         self.resolve(ws, specs.job_references(spec))
+        try:
+            concurrency = specs.sweep_concurrency(spec)
+        except ValueError as err:
+            self._check("submit job", str(spec_path), errors.bad_request(str(err)))
         name = (
             f"{(experiment or spec.get('experiment_name') or 'job').replace('.', '-')}-{len(ws.jobs) + 1:04d}"
         )
@@ -141,6 +145,7 @@ class Cloud:
             outputs=specs.job_outputs(spec),
             experiment_name=experiment or spec.get("experiment_name"),
             tags={str(k): str(v) for k, v in (spec.get("tags") or {}).items()},
+            max_concurrent_trials=concurrency,
         )
         if model := specs.registered_model(spec, experiment):  # registered inside the job, as it completes
             versions = ws.models.setdefault(model, {})
@@ -157,12 +162,32 @@ class Cloud:
 
     # Deployments (online and batch).
     def deploy(
-        self, ws: Workspace, kind: str, endpoint: str, deployment: str, spec_path: Path, model: str | None
+        self,
+        ws: Workspace,
+        kind: str,
+        endpoint: str,
+        deployment: str,
+        spec_path: Path,
+        model: str | None,
+        overrides: Mapping[str, str] | None = None,
     ) -> None:
         target = self.endpoint(ws, endpoint, kind)
-        spec = specs.load_spec(spec_path)
+        spec = specs.load_spec(spec_path, overrides)
         self.resolve(ws, specs.deployment_references(spec, model, f"{kind} deployment {deployment}"))
-        target.deployments[deployment] = Deployment(name=deployment, model=model or spec.get("model"))
+        instances = (spec.get("resources") or {}).get("instance_count")
+        if instances is not None and (not str(instances).isdigit() or int(str(instances)) < 1):
+            self._check(
+                "deploy",
+                deployment,
+                errors.bad_request(
+                    f"resources.instance_count = {instances!r}: must be an integer of at least 1"
+                ),
+            )
+        target.deployments[deployment] = Deployment(
+            name=deployment,
+            model=model or spec.get("model"),
+            instance_count=None if instances is None else int(str(instances)),
+        )
         if kind == "online":
             target.traffic.setdefault(deployment, 0)
         else:

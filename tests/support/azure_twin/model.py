@@ -23,6 +23,8 @@ class Job(BaseModel):
     tags: dict[str, str] = Field(default_factory=dict)
     registered: dict[str, str] = Field(default_factory=dict)
     """Model name -> the version the job registered itself (a generated project's `register` step, MLflow)."""
+    max_concurrent_trials: dict[str, int] = Field(default_factory=dict)
+    """Sweep step -> how many of its trials run at once (a pipeline's `jobs.<step>.limits`)."""
 
 
 class Deployment(BaseModel):
@@ -31,6 +33,8 @@ class Deployment(BaseModel):
     name: str
     model: str | None = None
     provisioning_state: str = "Succeeded"
+    instance_count: int | None = None
+    """A batch deployment's `resources.instance_count` (nodes one scoring job uses)."""
 
 
 class Endpoint(BaseModel):

@@ -89,6 +89,13 @@ def _job_references(spec: Mapping[str, Any], where: str, default_compute: str | 
     environment = spec.get("environment")
     if isinstance(environment, str) and (ref := asset(environment, "environment", f"{where}.environment")):
         yield ref
+    # A sweep step's trials run its trial's environment, on the step's compute.
+    trial = spec.get("trial")
+    trial_environment = trial.get("environment") if isinstance(trial, dict) else None
+    if isinstance(trial_environment, str) and (
+        ref := asset(trial_environment, "environment", f"{where}.trial.environment")
+    ):
+        yield ref
     yield from _input_references(spec.get("inputs") or {}, where)
     for name, child in (spec.get("jobs") or {}).items():
         if isinstance(child, dict):
@@ -106,6 +113,22 @@ def deployment_references(spec: Mapping[str, Any], model: str | None, where: str
     compute = spec.get("compute")
     if isinstance(compute, str):
         yield Reference("compute", compute.removeprefix("azureml:"), where=f"{where}.compute")
+
+
+def sweep_concurrency(spec: Mapping[str, Any]) -> dict[str, int]:
+    """Sweep step -> its `limits.max_concurrent_trials`; ValueError naming the step when that is not a whole
+    number of at least 1 (an unresolved `$(VARIABLE)` included), which Azure ML refuses."""
+    found: dict[str, int] = {}
+    for name, step in (spec.get("jobs") or {}).items():
+        if not isinstance(step, dict) or step.get("type") != "sweep":
+            continue
+        value = (step.get("limits") or {}).get("max_concurrent_trials")
+        text = str(value)
+        if not text.isdigit() or int(text) < 1:
+            msg = f"jobs.{name}.limits.max_concurrent_trials = {value!r}: must be an integer of at least 1"
+            raise ValueError(msg)
+        found[name] = int(text)
+    return found
 
 
 def job_outputs(spec: Mapping[str, Any]) -> list[str]:

@@ -21,6 +21,7 @@ OUTPUT_OF_VARIABLE: dict[str, str] = {
     "AML_LOCATION": "location",
     "MLFLOW_TRACKING_URI": "mlflowTrackingUri",
     "AML_CPU_CLUSTER": "cpuClusterName",
+    "AML_CPU_CLUSTER_MAX_NODES": "cpuClusterMaxNodes",
     "AML_GPU_CLUSTER": "gpuClusterName",
     "AML_STORAGE_ACCOUNT": "storageAccountName",
     "AML_DATALAKE_ACCOUNT": "dataLakeAccountName",

@@ -5,8 +5,9 @@
 
 The platform's job runs this file (a spark_python_task) with `--table <databricksTrainingTable>`:
 
-1. Spark reads the schema's columns of the table; the package's prep validates and splits them
-   ({{ cookiecutter.package_name }}.prep), so a table that breaks the schema stops the job before the search.
+1. Spark reads the table, and the executors validate every row against the package's schema and split it
+   ({{ cookiecutter.package_name }}.spark_prep): a table that breaks the schema stops the job before the search,
+   naming the column and the rule, and only the validated split comes to the driver.
 2. The package's search ({{ cookiecutter.package_name }}.tune) cross-validates every candidate on the train
    split, each in its own Spark task: the job cluster's workers score the candidates in parallel.
 3. The package's pipeline ({{ cookiecutter.package_name }}.pipeline) trains the best candidate, evaluates,
@@ -32,23 +33,12 @@ import mlflow  # noqa: E402
 import pandas as pd  # noqa: E402
 
 # The package's own code, never a copy (needs the deployed src/ on the path).
-from {{ cookiecutter.package_name }} import cli, pipeline, tune  # noqa: E402
-from {{ cookiecutter.package_name }}.data import FEATURE_NAMES, TARGET  # noqa: E402
-from {{ cookiecutter.package_name }}.prep import prepare  # noqa: E402
+from {{ cookiecutter.package_name }} import cli, pipeline, spark_prep, tune  # noqa: E402
 from {{ cookiecutter.package_name }}.tracking import step_run  # noqa: E402
 from {{ cookiecutter.package_name }}.train import TrainParams, add_param_arguments, params_from  # noqa: E402
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
-
-TABLE_FILE = "table.parquet"
-
-
-def read_table(spark: SparkSession, table: str, folder: Path) -> Path:
-    """Write the schema's columns of `table` as one parquet file: the package's prep reads it like any source."""
-    path = folder / TABLE_FILE
-    spark.table(table).select(*FEATURE_NAMES, TARGET).toPandas().to_parquet(path, index=False)
-    return path
 
 
 def on_workers(spark: SparkSession) -> tune.RunAll:
@@ -84,8 +74,7 @@ def main(argv: Sequence[str] | None = None, spark: SparkSession | None = None) -
 
     def steps() -> int:
         with tempfile.TemporaryDirectory() as folder, step_run("databricks-train"):
-            source = read_table(spark, args.table, Path(folder))
-            prepared = prepare(str(source), Path(folder) / "prepared")
+            prepared = spark_prep.prepare(spark.table(args.table), Path(folder) / "prepared")
             results = tune.search(pd.read_parquet(prepared.train), grid, on_workers(spark))
             mlflow.log_params({"table": args.table, "candidates": len(grid), "scoring": tune.SCORING})
             mlflow.log_table(results, artifact_file="search/cv_scores.json")
@@ -94,7 +83,14 @@ def main(argv: Sequence[str] | None = None, spark: SparkSession | None = None) -
             # The job's files folder is not the principal's to write: hand-off files stay on the driver's disk.
             workdir = args.workdir or Path(folder) / "work"
             return pipeline.main(
-                ["--source", str(source), "--workdir", str(workdir), *param_flags(chosen), *pipeline_args]
+                [
+                    "--prepared",
+                    str(prepared.train.parent),
+                    "--workdir",
+                    str(workdir),
+                    *param_flags(chosen),
+                    *pipeline_args,
+                ]
             )
 
     return cli.run(steps)

@@ -55,12 +55,15 @@ def load_job_spec(spec: Path, overrides: Mapping[str, str] | None = None) -> Any
     return load_job(source=spec, params_override=[{path: value} for path, value in (overrides or {}).items()])
 
 
-def _overrides(endpoint: str, deployment: str, model: str | None) -> list[dict[str, str]]:
-    # The YAML stays environment-neutral: names and the promoted model version come from the pipeline.
+def _overrides(
+    endpoint: str, deployment: str, model: str | None, extra: Mapping[str, str] | None = None
+) -> list[dict[str, str]]:
+    # The YAML stays environment-neutral: names, the promoted model version and the stack's sizes come from the
+    # pipeline.
     overrides = [{"name": deployment}, {"endpoint_name": endpoint}]
     if model:
         overrides.append({"model": model})
-    return overrides
+    return overrides + [{path: value} for path, value in (extra or {}).items()]
 
 
 class AzureMlClient:
@@ -141,11 +144,18 @@ class AzureMlClient:
             self._ml.online_endpoints.begin_create_or_update(entity).result()
 
     def _deploy(
-        self, load: Any, operations: Any, endpoint: str, deployment: str, spec: Path, model: str | None
+        self,
+        load: Any,
+        operations: Any,
+        endpoint: str,
+        deployment: str,
+        spec: Path,
+        model: str | None,
+        overrides: Mapping[str, str] | None = None,
     ) -> None:
         # Online and batch deployments load and apply the same way; only the SDK loader and operations differ.
         with translated_errors(f"deploy {deployment} to {endpoint}"):
-            entity = load(source=spec, params_override=_overrides(endpoint, deployment, model))
+            entity = load(source=spec, params_override=_overrides(endpoint, deployment, model, overrides))
             operations.begin_create_or_update(entity).result()
 
     def create_or_update_deployment(
@@ -207,11 +217,18 @@ class AzureMlClient:
 
     # BatchEndpointsApi
     def create_or_update_batch_deployment(
-        self, endpoint: str, deployment: str, spec: Path, model: str | None
+        self,
+        endpoint: str,
+        deployment: str,
+        spec: Path,
+        model: str | None,
+        overrides: Mapping[str, str] | None = None,
     ) -> None:
         from azure.ai.ml import load_batch_deployment
 
-        self._deploy(load_batch_deployment, self._ml.batch_deployments, endpoint, deployment, spec, model)
+        self._deploy(
+            load_batch_deployment, self._ml.batch_deployments, endpoint, deployment, spec, model, overrides
+        )
         with translated_errors(f"make {deployment} the default of {endpoint}"):
             batch_endpoint = self._ml.batch_endpoints.get(endpoint)
             batch_endpoint.defaults.deployment_name = deployment

@@ -125,9 +125,20 @@ def _dangling_references(document: Any) -> list[str]:
     jobs = document.get("jobs") or {}
     problems = []
     for where, job in [("", document), *((f"jobs.{name}: ", job) for name, job in jobs.items())]:
-        for kind, name in _OWN_REFERENCE.findall(str(job.get("command", ""))):
-            if name not in (job.get(kind) or {}):
+        # A sweep's command is its trial's, and the trial declares what the command reads.
+        trial = job.get("trial") if isinstance(job.get("trial"), Mapping) else None
+        declares = trial or job
+        for kind, name in _OWN_REFERENCE.findall(str(declares.get("command", ""))):
+            if name not in (declares.get(kind) or {}):
                 problems.append(f"{where}command uses {kind}.{name}, which is not declared under {kind}")
+        if trial is not None:
+            # The SDK drops a sweep input that its trial does not declare, without a word.
+            for kind in ("inputs", "outputs"):
+                problems += [
+                    f"{where}binds {kind}.{name}, which its trial does not declare (Azure ML would drop it)"
+                    for name in job.get(kind) or {}
+                    if name not in (trial.get(kind) or {})
+                ]
         bindings = str(job.get("inputs") or "") + str(job.get("outputs") or "")
         for name in _PARENT_INPUT.findall(bindings):
             if name not in (document.get("inputs") or {}):

@@ -33,7 +33,11 @@ def score(model_uri: str, frame: pd.DataFrame) -> pd.DataFrame:
     The model's own validation (validated_model) refuses rows exactly as the online endpoint does: the
     same rules and the same message, raised here as InputRefusedError.
     """
-    model = load(model_uri)
+    return score_with(load(model_uri), model_uri, frame)
+
+
+def score_with(model: mlflow.pyfunc.PyFuncModel, model_uri: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """`score` with a model already loaded (batch_driver loads it once per process)."""
     try:
         predictions = model.predict(frame)
     except MlflowException as err:

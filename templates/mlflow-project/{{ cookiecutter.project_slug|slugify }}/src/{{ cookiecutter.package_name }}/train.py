@@ -120,13 +120,18 @@ def params_from(args: argparse.Namespace) -> TrainParams:
     return TrainParams(args.n_estimators, args.learning_rate, args.max_depth, args.subsample)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = cli.parser(__doc__)
+def add_step_arguments(parser: argparse.ArgumentParser) -> None:
+    """--data, --output and the hyperparameters: the command line of every step that trains a candidate."""
     parser.add_argument("--data", type=Path, default=WORKDIR / "prepared", help="prep's output folder")
     parser.add_argument(
         "--output", type=Path, default=WORKDIR / "candidate", help="where candidate.json goes"
     )
     add_param_arguments(parser)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = cli.parser(__doc__)
+    add_step_arguments(parser)
     args = parser.parse_args(argv)
 
     def step() -> int:
