@@ -16,12 +16,19 @@ from {{ cookiecutter.package_name }}.handoff import Candidate, Verdict
 from {{ cookiecutter.package_name }}.prep import PreparedData
 from {{ cookiecutter.package_name }}.register import register
 from {{ cookiecutter.package_name }}.settings import CHAMPION_ALIAS
-from {{ cookiecutter.package_name }}.train import TrainParams, train
+from {{ cookiecutter.package_name }}.{{ "torch_train" if cookiecutter.framework == "pytorch" else "train" }} import TrainParams, train
 
+{%- if cookiecutter.framework == "pytorch" %}
+WEAK = TrainParams(epochs=1, batch_size=512, learning_rate=0.0005)
+"""Two steps of a tiny learning rate: a real network, and clearly worse than the baseline."""
+
+GATE_METRIC = "accuracy_score"
+{%- else %}
 WEAK = TrainParams(n_estimators=1, learning_rate=0.1, max_depth=1)
 """A single stump: a real model, and clearly worse than the baseline."""
 
 GATE_METRIC = "{{ 'r2_score' if cookiecutter.task == 'regression' else 'roc_auc' }}"
+{%- endif %}
 
 
 @pytest.fixture(scope="module")
