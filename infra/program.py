@@ -37,6 +37,7 @@ from infra.lifecycle_stack import (
     subscribe,
 )
 from infra.managed_outbound import batch_endpoint_rules, registry_rules
+from infra.gpu_sizes import gpus_per_node
 from infra.naming import CPU_CLUSTER_NAME, GPU_CLUSTER_NAME, WORKSPACE_KEY_NAME, ResourceNames
 from infra.private_profile import (
     DATABRICKS_ENDPOINT,
@@ -395,6 +396,10 @@ def build(config: StackConfig) -> None:
     pulumi.export("mlflowTrackingUri", workspace.mlflow_tracking_uri)
     pulumi.export("cpuClusterName", CPU_CLUSTER_NAME)
     pulumi.export("gpuClusterName", GPU_CLUSTER_NAME if config.gpu_cluster_vm_size else "")
+    # One process per GPU in distributed jobs (the PyTorch projects' process_count_per_instance); 0 without a cluster.
+    pulumi.export(
+        "gpuClusterGpusPerNode", gpus_per_node(config.gpu_cluster_vm_size) if config.gpu_cluster_vm_size else 0
+    )
     pulumi.export("computeInstanceNames", compute.instance_names)
     pulumi.export("storageAccountName", workspace_storage.account_name)
     pulumi.export("dataLakeAccountName", data_lake.account_name)

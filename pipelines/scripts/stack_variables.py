@@ -99,6 +99,9 @@ MAPPING: Final[tuple[StackVariable, ...]] = (
     StackVariable("MLFLOW_TRACKING_URI", "mlflowTrackingUri", "training code logging to the workspace"),
     StackVariable("AML_CPU_CLUSTER", "cpuClusterName", "`compute:` of job and batch deployment YAML"),
     StackVariable("AML_GPU_CLUSTER", "gpuClusterName", "GPU jobs (empty when disabled)"),
+    StackVariable(
+        "AML_GPUS_PER_NODE", "gpuClusterGpusPerNode", "`process_count_per_instance` of distributed GPU jobs (0 when disabled)"
+    ),
     StackVariable("AML_STORAGE_ACCOUNT", "storageAccountName", "informational"),
     StackVariable("AML_DATALAKE_ACCOUNT", "dataLakeAccountName", "informational"),
     StackVariable(

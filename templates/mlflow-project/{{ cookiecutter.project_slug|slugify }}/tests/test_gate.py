@@ -17,8 +17,7 @@ from {{ cookiecutter.package_name }}.prep import PreparedData
 from {{ cookiecutter.package_name }}.register import register
 from {{ cookiecutter.package_name }}.settings import CHAMPION_ALIAS
 from {{ cookiecutter.package_name }}.{{ "torch_train" if cookiecutter.framework == "pytorch" else "train" }} import TrainParams, train
-
-{%- if cookiecutter.framework == "pytorch" %}
+{% if cookiecutter.framework == "pytorch" %}
 WEAK = TrainParams(epochs=1, batch_size=512, learning_rate=0.0005)
 """Two steps of a tiny learning rate: a real network, and clearly worse than the baseline."""
 

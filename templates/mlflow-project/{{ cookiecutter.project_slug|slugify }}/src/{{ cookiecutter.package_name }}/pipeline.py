@@ -21,8 +21,13 @@ from {{ cookiecutter.package_name }}.gate import GateConfig
 from {{ cookiecutter.package_name }}.prep import prepare
 from {{ cookiecutter.package_name }}.register import register
 from {{ cookiecutter.package_name }}.settings import CHAMPION_ALIAS, MODEL_NAME, WORKDIR
+{%- if cookiecutter.framework == "pytorch" %}
+from {{ cookiecutter.package_name }}.torch_train import add_param_arguments, params_from, train
 from {{ cookiecutter.package_name }}.tracking import step_run
-from {{ cookiecutter.package_name }}.{{ "torch_train" if cookiecutter.framework == "pytorch" else "train" }} import add_param_arguments, params_from, train
+{%- else %}
+from {{ cookiecutter.package_name }}.tracking import step_run
+from {{ cookiecutter.package_name }}.train import add_param_arguments, params_from, train
+{%- endif %}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -214,8 +214,12 @@ def _unwrapped(model: nn.Module) -> nn.Module:
 def _log_start(train_frame: pd.DataFrame, params: TrainParams, process: Process, start_epoch: int) -> None:
     mlflow.log_input(mlflow.data.from_pandas(train_frame, targets=TARGET, name="train"), context="training")
     mlflow.log_params(
-        {**asdict(params), "model_class": DigitsCNN.__name__, "train_rows": len(train_frame),
-         "world_size": process.world_size}  # fmt: skip
+        {
+            **asdict(params),
+            "model_class": DigitsCNN.__name__,
+            "train_rows": len(train_frame),
+            "world_size": process.world_size,
+        }
     )
     # A tag, not a param: a restarted Azure ML job resumes the same run, and params cannot change.
     mlflow.set_tag("resumed_from_epoch", str(start_epoch))
@@ -257,7 +261,9 @@ def params_from(args: argparse.Namespace) -> TrainParams:
 def main(argv: list[str] | None = None) -> int:
     parser = cli.parser(__doc__)
     parser.add_argument("--data", type=Path, default=WORKDIR / "prepared", help="prep's output folder")
-    parser.add_argument("--output", type=Path, default=WORKDIR / "candidate", help="where candidate.json goes")
+    parser.add_argument(
+        "--output", type=Path, default=WORKDIR / "candidate", help="where candidate.json goes"
+    )
     parser.add_argument(
         "--checkpoints", type=Path, default=None, help="folder for checkpoint.pt (resumed from when present)"
     )
