@@ -398,7 +398,8 @@ def build(config: StackConfig) -> None:
     pulumi.export("gpuClusterName", GPU_CLUSTER_NAME if config.gpu_cluster_vm_size else "")
     # One process per GPU in distributed jobs (the PyTorch projects' process_count_per_instance); 0 without a cluster.
     pulumi.export(
-        "gpuClusterGpusPerNode", gpus_per_node(config.gpu_cluster_vm_size) if config.gpu_cluster_vm_size else 0
+        "gpuClusterGpusPerNode",
+        gpus_per_node(config.gpu_cluster_vm_size) if config.gpu_cluster_vm_size else 0,
     )
     pulumi.export("computeInstanceNames", compute.instance_names)
     pulumi.export("storageAccountName", workspace_storage.account_name)

@@ -100,7 +100,9 @@ MAPPING: Final[tuple[StackVariable, ...]] = (
     StackVariable("AML_CPU_CLUSTER", "cpuClusterName", "`compute:` of job and batch deployment YAML"),
     StackVariable("AML_GPU_CLUSTER", "gpuClusterName", "GPU jobs (empty when disabled)"),
     StackVariable(
-        "AML_GPUS_PER_NODE", "gpuClusterGpusPerNode", "`process_count_per_instance` of distributed GPU jobs (0 when disabled)"
+        "AML_GPUS_PER_NODE",
+        "gpuClusterGpusPerNode",
+        "`process_count_per_instance` of distributed GPU jobs (0 when disabled)",
     ),
     StackVariable("AML_STORAGE_ACCOUNT", "storageAccountName", "informational"),
     StackVariable("AML_DATALAKE_ACCOUNT", "dataLakeAccountName", "informational"),

@@ -44,6 +44,7 @@ EXPECTED_OUTPUTS = {
     "mlflowTrackingUri",
     "cpuClusterName",
     "gpuClusterName",
+    "gpuClusterGpusPerNode",
     "computeInstanceNames",
     "storageAccountName",
     "dataLakeAccountName",

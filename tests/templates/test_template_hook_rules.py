@@ -164,4 +164,6 @@ def test_answers_that_contradict_each_other_are_refused_naming_both(
 ) -> None:
     with pytest.raises(InvalidAnswerError, match=re.escape(words)):
         validate_answers({**DEFAULT_ANSWERS, **answers_override})
-    validate_answers({**DEFAULT_ANSWERS, "framework": "pytorch", "task": "classification", "online_compute": "gpu"})
+    validate_answers(
+        {**DEFAULT_ANSWERS, "framework": "pytorch", "task": "classification", "online_compute": "gpu"}
+    )

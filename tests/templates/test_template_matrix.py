@@ -136,7 +136,12 @@ def test_selected_parts_are_present_and_the_others_pruned(case: tuple[str, Path]
     answers = answers_of(name)
     package = project / "src" / answers["package_name"]
     pytorch = answers["framework"] == "pytorch"
-    trainers = {"train.py": not pytorch, "tune.py": not pytorch, "torch_train.py": pytorch, "torch_model.py": pytorch}
+    trainers = {
+        "train.py": not pytorch,
+        "tune.py": not pytorch,
+        "torch_train.py": pytorch,
+        "torch_model.py": pytorch,
+    }
     assert {name: (package / name).is_file() for name in trainers} == trainers
     for module in (
         *STEP_MODULES,
@@ -280,7 +285,9 @@ def test_the_template_pins_are_the_repository_lock_versions() -> None:
     pins: dict[str, str] = template_answers()["_pins"]  # type: ignore[assignment]
     # torch lives in the shared PyTorch test environment (tests/support/torch), not in the main one.
     torch_lock = tomllib.loads((REPO / "tests" / "support" / "torch" / "uv.lock").read_text())
-    locked["torch"] = next(package["version"] for package in torch_lock["package"] if package["name"] == "torch")
+    locked["torch"] = next(
+        package["version"] for package in torch_lock["package"] if package["name"] == "torch"
+    )
     # pre-commit is not a dependency of this repository: the template pins it on its own.
     mismatched = {
         name: (pin, locked.get(name))

@@ -148,8 +148,13 @@ def test_a_verdict_made_against_an_older_champion_is_refused(
 
 
 def test_the_pipeline_command_trains_gates_and_registers(tmp_path: Path, model_name: str) -> None:
+{%- if cookiecutter.framework == "pytorch" %}
+    exit_code = pipeline.main(["--workdir", str(tmp_path), "--model-name", model_name, "--epochs", "6",
+                               "--batch-size", "64", "--learning-rate", "0.005"])  # fmt: skip
+{%- else %}
     exit_code = pipeline.main(["--workdir", str(tmp_path), "--model-name", model_name, "--n-estimators", "20",
                                "--learning-rate", "0.1", "--max-depth", "2"])  # fmt: skip
+{%- endif %}
 
     assert exit_code == 0
     assert champion_version(model_name) == "1"
