@@ -67,13 +67,15 @@ diagrams: setup  ## Regenerate the committed architecture diagrams docs/architec
 docs: setup  ## Regenerate the config block of Pulumi.yaml and the README's key table from infra/config.py.
 	$(UV) run --frozen --no-sync python -m infra.config_reference .
 
-# make demo [KEEP_RUNNING=1] [WORSE=1] [DEMO_ARGS="--data-file rows.csv"]; `DEMO_ARGS=--stop` stops what
-# KEEP_RUNNING=1 left up. See examples/local-e2e/README.md.
+# make demo [VARIANT=pytorch] [KEEP_RUNNING=1] [WORSE=1] [DEMO_ARGS="--data-file rows.csv"]; `DEMO_ARGS=--stop`
+# stops what KEEP_RUNNING=1 left up. VARIANT is the template's framework answer (pytorch runs in .venv-torch).
+# See examples/local-e2e/README.md.
+VARIANT ?= scikit-learn
 KEEP_RUNNING ?=
 WORSE ?=
 DEMO_ARGS ?=
-demo: setup  ## The whole MLOps loop locally: MLflow server, generated project, gate, serve, drift (no Azure account).
-	$(UV) run --frozen --no-sync python examples/local-e2e/run_demo.py \
+demo: setup $(if $(filter pytorch,$(VARIANT)),setup-torch)  ## The whole MLOps loop locally: MLflow server, generated project, gate, serve, drift (no Azure account).
+	$(UV) run --frozen --no-sync python examples/local-e2e/run_demo.py --variant $(VARIANT) \
 		$(if $(KEEP_RUNNING),--keep-running) $(if $(WORSE),--worse-candidate) $(DEMO_ARGS)
 
 clean:

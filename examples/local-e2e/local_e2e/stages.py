@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +62,7 @@ def train(runner: ProjectRunner, options: DemoOptions) -> dict[str, str]:
     folder = _fresh(runner, "candidate")
     prepared = runner.project.root / ARTIFACTS / "prepared"
     args = ["--data", str(prepared), "--output", str(folder), *options.effective_train_args]
-    _checked(runner.run_module("train", "train", args), "train")
+    _checked(runner.run_module("train", options.variant.train_module, args), "train")
     return json.loads((folder / "candidate.json").read_text(encoding="utf-8"))
 
 
@@ -99,7 +98,7 @@ def start_batches(runner: ProjectRunner, options: DemoOptions, paths: WorkPaths)
     request bodies; it needs only prep's output, so it runs while the candidate trains."""
     shutil.rmtree(paths.batches, ignore_errors=True)
     test = runner.project.root / ARTIFACTS / "prepared" / "test.parquet"
-    command = [sys.executable, str(HELPERS / "batches.py"), "--package", runner.project.package,
+    command = [runner.python, str(HELPERS / "batches.py"), "--package", runner.project.package,
                "--test", str(test), "--output", str(paths.batches), "--shift", str(options.shift)]  # fmt: skip
     return runner.start("batches", command)
 
@@ -131,7 +130,7 @@ def drift_report(
     """Each scored batch against the training rows: statistics, plot, MLflow run, verdict."""
     shutil.rmtree(paths.drift, ignore_errors=True)
     train_rows = runner.project.root / ARTIFACTS / "prepared" / "train.parquet"
-    command = [sys.executable, str(HELPERS / "drift_report.py"), "--package", runner.project.package,
+    command = [runner.python, str(HELPERS / "drift_report.py"), "--package", runner.project.package,
                "--reference", str(train_rows), "--output", str(paths.drift),
                "--psi", str(options.drift_psi), "--p-value", str(options.drift_p_value)]  # fmt: skip
     for name, path in scored.items():
