@@ -3,6 +3,7 @@ Azure ML job that runs the same code across GPU nodes."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -35,16 +36,41 @@ PROCESSES = 2
 
 
 def torchrun(prepared: PreparedData, output: Path, checkpoints: Path, *flags: str) -> subprocess.Popen[str]:
-    """`torchrun --standalone --nproc-per-node 2 -m <package>.torch_train`, in a session of its own."""
+    """`torchrun --standalone --nproc-per-node 2 -m <package>.torch_train`."""
     command = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={PROCESSES}",
         "-m", "{{ cookiecutter.package_name }}.torch_train", "--data", str(prepared.train.parent),
         "--output", str(output), "--checkpoints", str(checkpoints), *flags,
     ]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(PROJECT / "src"), "OMP_NUM_THREADS": "1"}
-    return subprocess.Popen(
-        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
-    )
+    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and every process below it (torchrun starts each worker in a session of its own)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    below = [int(child) for child in children.read_text().split()] if children.exists() else []
+    return [pid, *(descendant for child in below for descendant in process_tree(child))]
+
+
+def kill_everything(process: subprocess.Popen[str]) -> None:
+    """What an evicted node does to the job: every process dies at once, no cleanup, no last checkpoint."""
+    tree = process_tree(process.pid)
+    for pid in tree:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    process.communicate(timeout=60)
+    deadline = time.monotonic() + 60
+    while any(Path(f"/proc/{pid}").exists() and "Z" not in _state(pid) for pid in tree[1:]):
+        assert time.monotonic() < deadline, "a worker survived SIGKILL"
+        time.sleep(0.05)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return "Z"
 
 
 def reports(output: str) -> dict[int, dict]:
@@ -78,8 +104,7 @@ EPOCHS = 8
 
 @pytest.fixture(scope="module")
 def killed_and_resumed(prepared: PreparedData, tmp_path_factory: pytest.TempPathFactory) -> KilledAndResumed:
-    """Launch, SIGKILL the whole process group once the first checkpoint exists (what an evicted node does:
-    no cleanup, no last checkpoint), launch again. In an experiment of its own, so runs can be counted."""
+    """Launch, SIGKILL every process of the job once the first checkpoint exists, launch again. In an experiment of its own, so runs can be counted."""
     folder = tmp_path_factory.mktemp("ddp")
     flags = ("--epochs", str(EPOCHS))
     checkpoint = folder / "ckpt" / CHECKPOINT_FILE
@@ -90,8 +115,7 @@ def killed_and_resumed(prepared: PreparedData, tmp_path_factory: pytest.TempPath
         deadline = time.monotonic() + 600
         while not checkpoint.exists() and first.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
-        os.killpg(first.pid, signal.SIGKILL)
-        first.communicate(timeout=60)
+        kill_everything(first)
         killed_after = int(torch.load(checkpoint, weights_only=True)["epoch"])
         assert not (folder / "out" / Candidate.FILE).exists(), "the first launch was not killed mid-way"
         ranks = reports(finished(torchrun(prepared, folder / "out", folder / "ckpt", *flags)))
@@ -163,7 +187,7 @@ def test_the_logged_cnn_has_a_signature_an_example_and_predicts_digits(
 
 
 def _requirements(model_uri: str) -> list[str]:
-    path = mlflow.artifacts.download_artifacts(f"{model_uri}/requirements.txt")
+    path = mlflow.pyfunc.get_model_dependencies(model_uri, format="pip")
     return Path(path).read_text(encoding="utf-8").splitlines()
 
 
@@ -178,5 +202,5 @@ def test_the_azure_ml_train_step_runs_distributed_on_the_gpu_cluster() -> None:
     assert step.distribution.type == "pytorch"
     assert step.distribution.process_count_per_instance >= 1
     assert step.resources.instance_count >= 2
-    assert step.compute == "azureml:gpu-cluster"
+    assert step.compute.removeprefix("azureml:") == "gpu-cluster"
     assert "torch_train" in step.command and "${{ '{{' }}outputs.checkpoints}}" in step.command
