@@ -134,6 +134,10 @@ def train(
 ) -> Candidate | None:
     """Train on `data_dir`'s train split in this process's place in the group; rank 0 returns the Candidate."""
     process = Process.from_environment()
+    if "OMP_NUM_THREADS" not in os.environ:
+        # The network is tiny: on a CPU, handing each small batch to several threads costs more than it saves
+        # (torchrun sets the same default for every worker).
+        torch.set_num_threads(1)
     where = torch.device(f"cuda:{process.local_rank}") if torch.cuda.is_available() else torch.device("cpu")
     if process.launched and not dist.is_initialized():
         dist.init_process_group(backend="nccl" if where.type == "cuda" else "gloo")
