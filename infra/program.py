@@ -27,6 +27,7 @@ from infra.components.workspace_key import WorkspaceKey, WorkspaceKeyArgs
 from infra.config import StackConfig, parse_stack_config, project_config_values
 from infra.databricks_stack import DatabricksStack, build_databricks, build_databricks_workspace
 from infra.deployed_state import deployed_workspace, refuse_impossible_changes
+from infra.gpu_sizes import gpus_per_node
 from infra.lifecycle_stack import (
     build_alerts,
     build_lifecycle,
@@ -37,7 +38,6 @@ from infra.lifecycle_stack import (
     subscribe,
 )
 from infra.managed_outbound import batch_endpoint_rules, registry_rules
-from infra.gpu_sizes import gpus_per_node
 from infra.naming import CPU_CLUSTER_NAME, GPU_CLUSTER_NAME, WORKSPACE_KEY_NAME, ResourceNames
 from infra.private_profile import (
     DATABRICKS_ENDPOINT,

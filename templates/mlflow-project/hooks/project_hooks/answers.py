@@ -206,7 +206,11 @@ REQUIRES: dict[tuple[str, str], tuple[str, tuple[str, ...], str]] = {
         ("classification",),
         "the PyTorch variant trains a digits classifier (a CNN on scikit-learn's 8x8 digits images)",
     ),
-    ("online_compute", "gpu"): ("framework", ("pytorch",), "only the PyTorch model uses a GPU when it scores"),
+    ("online_compute", "gpu"): (
+        "framework",
+        ("pytorch",),
+        "only the PyTorch model uses a GPU when it scores",
+    ),
     ("databricks_job", "yes"): (
         "framework",
         ("scikit-learn",),
