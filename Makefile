@@ -14,7 +14,7 @@ export UV_LINK_MODE := copy
 # would otherwise recompile azure-native's sources on import (make plan: 10.6 s -> 7.1 s median).
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: setup setup-checkov setup-policy-pack setup-azurite test lint plan scan diagrams docs demo clean
+.PHONY: setup setup-checkov setup-policy-pack setup-azurite setup-torch test lint plan scan diagrams docs demo clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -31,6 +31,11 @@ setup-checkov: $(UV)  ## Create .venv-checkov (pinned checkov) from policy/check
 setup-policy-pack: $(UV)  ## Create .venv-policy (pulumi-policy) from policy/pack/uv.lock.
 	UV_PROJECT_ENVIRONMENT=$(CURDIR)/.venv-policy $(UV) sync --frozen --all-groups --project policy/pack
 
+# The generated PyTorch projects' tests run in one shared environment: torch from PyPI comes with its CUDA
+# libraries (~5 GB), so it is installed once per checkout, from tests/support/torch/uv.lock, never per project.
+setup-torch: $(UV)  ## Create .venv-torch (torch + the template's pins) from tests/support/torch/uv.lock.
+	UV_PROJECT_ENVIRONMENT=$(CURDIR)/.venv-torch $(UV) sync --frozen --project tests/support/torch
+
 # Azurite, Microsoft's Azure Storage emulator, pinned by tests/support/azurite/package-lock.json: the tests run
 # the Table and Queue boundary on it. npm ci reinstalls only when package.json or the lock file is newer than
 # the install.
@@ -43,7 +48,7 @@ $(AZURITE_STAMP): $(AZURITE)/package.json $(AZURITE)/package-lock.json
 
 setup-azurite: $(AZURITE_STAMP)  ## Install the pinned Azurite into tests/support/azurite/node_modules (idempotent).
 
-test: setup setup-checkov setup-policy-pack setup-azurite  ## Run the whole test suite, the policy gate of every stack included.
+test: setup setup-checkov setup-policy-pack setup-azurite setup-torch  ## Run the whole test suite, the policy gate of every stack included.
 	$(UV) run --frozen --no-sync pytest -n 2
 
 lint: setup  ## ruff lint and format check.
@@ -62,17 +67,19 @@ diagrams: setup  ## Regenerate the committed architecture diagrams docs/architec
 docs: setup  ## Regenerate the config block of Pulumi.yaml and the README's key table from infra/config.py.
 	$(UV) run --frozen --no-sync python -m infra.config_reference .
 
-# make demo [KEEP_RUNNING=1] [WORSE=1] [DEMO_ARGS="--data-file rows.csv"]; `DEMO_ARGS=--stop` stops what
-# KEEP_RUNNING=1 left up. See examples/local-e2e/README.md.
+# make demo [VARIANT=pytorch] [KEEP_RUNNING=1] [WORSE=1] [DEMO_ARGS="--data-file rows.csv"]; `DEMO_ARGS=--stop`
+# stops what KEEP_RUNNING=1 left up. VARIANT is the template's framework answer (pytorch runs in .venv-torch).
+# See examples/local-e2e/README.md.
+VARIANT ?= scikit-learn
 KEEP_RUNNING ?=
 WORSE ?=
 DEMO_ARGS ?=
-demo: setup  ## The whole MLOps loop locally: MLflow server, generated project, gate, serve, drift (no Azure account).
-	$(UV) run --frozen --no-sync python examples/local-e2e/run_demo.py \
+demo: setup $(if $(filter pytorch,$(VARIANT)),setup-torch)  ## The whole MLOps loop locally: MLflow server, generated project, gate, serve, drift (no Azure account).
+	$(UV) run --frozen --no-sync python examples/local-e2e/run_demo.py --variant $(VARIANT) \
 		$(if $(KEEP_RUNNING),--keep-running) $(if $(WORSE),--worse-candidate) $(DEMO_ARGS)
 
 clean:
-	rm -rf build .venv .venv-checkov .venv-policy $(TOOLS) $(AZURITE)/node_modules
+	rm -rf build .venv .venv-checkov .venv-policy .venv-torch $(TOOLS) $(AZURITE)/node_modules
 
 .PHONY: sync-template
 sync-template: setup  ## Copy pipelines/ templates and scripts into templates/mlflow-project (byte for byte).

@@ -25,6 +25,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from infra.errors import InvalidStackConfig
+from infra.gpu_sizes import gpus_per_node
 from infra.regions import GITHUB_PRIVATE_NETWORKING_REGIONS, SUPPORTED_REGIONS
 from infra.stack_rules import customer_managed_key_problems, production_grade_problems
 
@@ -42,6 +43,13 @@ def _supported_region(value: str) -> str:
     if value not in SUPPORTED_REGIONS:
         msg = f"must be one of the supported regions {list(SUPPORTED_REGIONS)}"
         raise ValueError(msg)
+    return value
+
+
+def _known_gpu_size(value: str | None) -> str | None:
+    """A GPU cluster size must be one whose GPUs per node are known (infra/gpu_sizes.py)."""
+    if value is not None:
+        gpus_per_node(value)  # raises ValueError naming the sizes accepted
     return value
 
 
@@ -218,8 +226,10 @@ class StackConfig(BaseModel):
     cpu_cluster_low_priority: bool = False
     """Optional. Use low-priority (evictable, cheaper) VMs for the CPU cluster."""
 
-    gpu_cluster_vm_size: Annotated[VmSize | None, BeforeValidator(_empty_is_unset)] = None
-    """Optional. VM size of a GPU cluster; the cluster exists only when this is set."""
+    gpu_cluster_vm_size: Annotated[
+        VmSize | None, BeforeValidator(_empty_is_unset), AfterValidator(_known_gpu_size)
+    ] = None
+    """Optional. VM size of a GPU cluster (one of infra/gpu_sizes.py); the cluster exists only when this is set."""
 
     gpu_cluster_max_nodes: int = Field(default=2, ge=1, le=50)
     """Conditional. Maximum nodes of the GPU cluster (1-50); used when gpuClusterVmSize is set."""

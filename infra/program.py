@@ -27,6 +27,7 @@ from infra.components.workspace_key import WorkspaceKey, WorkspaceKeyArgs
 from infra.config import StackConfig, parse_stack_config, project_config_values
 from infra.databricks_stack import DatabricksStack, build_databricks, build_databricks_workspace
 from infra.deployed_state import deployed_workspace, refuse_impossible_changes
+from infra.gpu_sizes import gpus_per_node
 from infra.lifecycle_stack import (
     build_alerts,
     build_lifecycle,
@@ -403,6 +404,11 @@ def build(config: StackConfig) -> None:
     # What sizes scale-out in generated projects: sweep concurrency and batch scoring instances (issue 17).
     pulumi.export("cpuClusterMaxNodes", config.cpu_cluster_max_nodes)
     pulumi.export("gpuClusterName", GPU_CLUSTER_NAME if config.gpu_cluster_vm_size else "")
+    # One process per GPU in distributed jobs (the PyTorch projects' process_count_per_instance); 0 without a cluster.
+    pulumi.export(
+        "gpuClusterGpusPerNode",
+        gpus_per_node(config.gpu_cluster_vm_size) if config.gpu_cluster_vm_size else 0,
+    )
     pulumi.export("computeInstanceNames", compute.instance_names)
     pulumi.export("storageAccountName", workspace_storage.account_name)
     pulumi.export("dataLakeAccountName", data_lake.account_name)

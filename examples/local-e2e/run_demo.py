@@ -73,8 +73,10 @@ def run(options: DemoOptions, paths: WorkPaths, console: Console) -> int:
             )
 
         # Generate the project from the template with its default answers, or reuse it.
-        with progress.stage("project", "cookiecutter templates/mlflow-project") as stage:
-            choice = ensure_project(paths, regenerate=options.regenerate)
+        with progress.stage(
+            "project", f"cookiecutter templates/mlflow-project ({options.variant.name})"
+        ) as stage:
+            choice = ensure_project(paths, regenerate=options.regenerate, variant=options.variant)
             project = choice.project
             summary.model_name = project.slug
             summary.project = {
@@ -85,7 +87,7 @@ def run(options: DemoOptions, paths: WorkPaths, console: Console) -> int:
             stage.status = "ok" if choice.generated else "reused"
             stage.detail = f"{project.root.name}: {choice.reason}"
         # One project worker runs every step (prep ... drift): the libraries are imported once.
-        runner = ProjectRunner(project, tracking.url, paths.logs, options.stage_timeout)
+        runner = ProjectRunner(project, tracking.url, paths.logs, options.stage_timeout, options.variant.python)
 
         # prep: load the sample (or --data-file) and validate it against the project's schema.
         with progress.stage("prep", f"python -m {project.package}.prep") as stage:
@@ -108,7 +110,7 @@ def run(options: DemoOptions, paths: WorkPaths, console: Console) -> int:
         warm = scoring_server.start_warm(runner, paths, port=options.serving_port, avoid=tracking.record.port)
 
         # train a candidate; --worse-candidate trains a deliberately weak one.
-        with progress.stage("train", f"python -m {project.package}.train") as stage:
+        with progress.stage("train", f"python -m {project.package}.{options.variant.train_module}") as stage:
             candidate = stages.train(runner, options)
             stage.detail = f"run {candidate['run_id']}" + (
                 " (deliberately worse)" if options.worse_candidate else ""

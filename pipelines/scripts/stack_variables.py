@@ -104,6 +104,11 @@ MAPPING: Final[tuple[StackVariable, ...]] = (
         "`max_concurrent_trials` of the training sweep and `instance_count` of batch scoring",
     ),
     StackVariable("AML_GPU_CLUSTER", "gpuClusterName", "GPU jobs (empty when disabled)"),
+    StackVariable(
+        "AML_GPUS_PER_NODE",
+        "gpuClusterGpusPerNode",
+        "`process_count_per_instance` of distributed GPU jobs (0 when disabled)",
+    ),
     StackVariable("AML_STORAGE_ACCOUNT", "storageAccountName", "informational"),
     StackVariable("AML_DATALAKE_ACCOUNT", "dataLakeAccountName", "informational"),
     StackVariable(

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 from local_e2e.errors import InvalidOptionError
-from local_e2e.options import WORSE_TRAIN_ARGS, parse_options
+from local_e2e.options import parse_options
+from local_e2e.variants import VARIANTS
 
 
 def test_defaults_put_everything_under_the_work_folder(tmp_path: Path) -> None:
@@ -19,7 +20,22 @@ def test_defaults_put_everything_under_the_work_folder(tmp_path: Path) -> None:
 
 def test_worse_candidate_trains_with_its_own_weak_flags(tmp_path: Path) -> None:
     options = parse_options(["--workdir", str(tmp_path), "--worse-candidate"])
-    assert options.effective_train_args == WORSE_TRAIN_ARGS
+    assert options.effective_train_args == VARIANTS["scikit-learn"].worse_train_args
+
+
+def test_the_pytorch_variant_trains_with_torch_train_in_the_shared_torch_environment(tmp_path: Path) -> None:
+    options = parse_options(["--workdir", str(tmp_path), "--variant", "pytorch", "--worse-candidate"])
+    assert options.variant.train_module == "torch_train"
+    assert options.variant.answers == {"framework": "pytorch", "task": "classification"}
+    assert options.variant.python.parent.parent.name == ".venv-torch"
+    assert options.effective_train_args[:2] == ("--epochs", "1")
+
+
+def test_an_unknown_variant_is_refused_naming_the_ones_there_are(tmp_path: Path) -> None:
+    with pytest.raises(
+        InvalidOptionError, match=r"--variant 'tensorflow': must be one of \['scikit-learn', 'pytorch'\]"
+    ):
+        parse_options(["--workdir", str(tmp_path), "--variant", "tensorflow"])
 
 
 def test_train_args_are_split_like_a_shell(tmp_path: Path) -> None:

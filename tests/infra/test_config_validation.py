@@ -20,6 +20,12 @@ VALID = {
 BAD_INPUTS = [
     # (case, overrides, text the error must contain)
     ("unknown region", {"location": "moonbase1"}, "azure-mlops:location = 'moonbase1': must be one of"),
+    (
+        "GPU cluster size without a known GPU count",
+        {"gpuClusterVmSize": "Standard_NC6s_v3"},
+        "azure-mlops:gpuClusterVmSize = 'Standard_NC6s_v3': 'Standard_NC6s_v3' is not a GPU size this platform "
+        "knows the GPU count of: one of ['Standard_NC4as_T4_v3'",
+    ),
     ("environment too long", {"environment": "production"}, "azure-mlops:environment = 'production'"),
     ("environment bad characters", {"environment": "Dev_1"}, "azure-mlops:environment = 'Dev_1'"),
     ("workload bad characters", {"workload": "ml-ops"}, "azure-mlops:workload = 'ml-ops'"),

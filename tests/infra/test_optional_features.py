@@ -35,19 +35,22 @@ def test_committed_stacks_have_no_gpu_cluster_or_instances(plans: dict[str, Plan
         assert _computes(plan, "ComputeInstance") == []
         assert [c.inputs["computeName"] for c in _computes(plan, "AmlCompute")] == ["cpu-cluster"]
         assert plan.outputs["gpuClusterName"] == ""
+        assert plan.outputs["gpuClusterGpusPerNode"] == 0
 
 
 def test_a_gpu_cluster_exists_when_its_vm_size_is_set() -> None:
     plan = run_program(
-        "prod", stack_config("prod", gpuClusterVmSize="Standard_NC6s_v3", gpuClusterMaxNodes="3")
+        "prod", stack_config("prod", gpuClusterVmSize="Standard_NC64as_T4_v3", gpuClusterMaxNodes="3")
     )
     gpu = next(c for c in _computes(plan, "AmlCompute") if c.inputs["computeName"] == "gpu-cluster")
     settings = gpu.inputs["properties"]["properties"]
-    assert settings["vmSize"] == "Standard_NC6s_v3"
+    assert settings["vmSize"] == "Standard_NC64as_T4_v3"
     assert settings["scaleSettings"]["minNodeCount"] == 0
     assert settings["scaleSettings"]["maxNodeCount"] == 3
     assert gpu.inputs["properties"]["disableLocalAuth"] is True
     assert plan.outputs["gpuClusterName"] == "gpu-cluster"
+    # The PyTorch projects' process_count_per_instance: the size's 4 T4s (infra/gpu_sizes.py).
+    assert plan.outputs["gpuClusterGpusPerNode"] == 4
     # The GPU cluster's identity gets the same data and image roles as the CPU cluster.
     gpu_grants = [
         r.name

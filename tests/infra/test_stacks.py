@@ -45,6 +45,7 @@ EXPECTED_OUTPUTS = {
     "cpuClusterName",
     "cpuClusterMaxNodes",
     "gpuClusterName",
+    "gpuClusterGpusPerNode",
     "computeInstanceNames",
     "storageAccountName",
     "dataLakeAccountName",

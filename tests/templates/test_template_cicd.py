@@ -30,7 +30,12 @@ CASES: dict[str, dict[str, str]] = {
     "github-actions-both": {"ci_provider": "github-actions", "deployment": "both", "task": "classification"},
     "github-actions-online": {"ci_provider": "github-actions", "deployment": "online"},
     "none": {"ci_provider": "none", "deployment": "both"},
-}
+    # The PyTorch variant's CD differs where it trains: the stack's GPU cluster, one process per GPU.
+    "azure-pipelines-pytorch": {"ci_provider": "azure-pipelines", "deployment": "online", "task": "classification",
+                                "framework": "pytorch", "online_compute": "gpu"},
+    "github-actions-pytorch": {"ci_provider": "github-actions", "deployment": "both", "task": "classification",
+                               "framework": "pytorch"},
+}  # fmt: skip
 CD_FILES: dict[str, tuple[str, ...]] = {
     "azure-pipelines": (".azure-pipelines/pr.yml", ".azure-pipelines/cd.yml"),
     "github-actions": (

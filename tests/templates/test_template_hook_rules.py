@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import doctest
+import re
 from pathlib import Path
 
 import pytest
@@ -101,14 +102,22 @@ def test_a_missing_or_non_string_answer_is_refused() -> None:
         validate_answers({**DEFAULT_ANSWERS, "python_version": 3.11})
 
 
+TORCH_ONLY = ["src/diabetes_progression/torch_model.py", "src/diabetes_progression/torch_train.py",
+              "tests/test_torch_ddp.py"]  # fmt: skip
+SKLEARN_ONLY = [f"src/digits/{name}.py" for name in ("train", "tune", "plots")] + [
+    "tests/test_train.py", "tests/test_tune.py"]  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("answers_override", "pruned"),
     [
-        ({}, [".github", "aml/batch", "databricks"]),
+        ({}, [".github", "aml/batch", "databricks", *TORCH_ONLY]),
         ({"ci_provider": "none", "deployment": "both"},
-         [".azure-pipelines", "pipelines", ".github", "databricks"]),
+         [".azure-pipelines", "pipelines", ".github", "databricks", *TORCH_ONLY]),
         ({"ci_provider": "github-actions", "deployment": "batch", "databricks_job": "yes"},
-         [".azure-pipelines", "aml/online", "aml/monitoring.yml"]),
+         [".azure-pipelines", "aml/online", "aml/monitoring.yml", *TORCH_ONLY]),
+        ({"framework": "pytorch", "task": "classification", "package_name": "digits"},
+         [".github", "aml/batch", "databricks", *SKLEARN_ONLY]),
     ],
 )  # fmt: skip
 def test_only_the_unselected_parts_are_pruned(answers_override: dict[str, str], pruned: list[str]) -> None:
@@ -117,8 +126,12 @@ def test_only_the_unselected_parts_are_pruned(answers_override: dict[str, str], 
 
 def test_prune_removes_folders_and_files_and_can_run_twice(tmp_path: Path) -> None:
     # dict.fromkeys: `pipelines` belongs to both CI providers.
+    package = DEFAULT_ANSWERS["package_name"]
     owned = dict.fromkeys(
-        path for owners in OWNED_PATHS.values() for paths in owners.values() for path in paths
+        path.format(package_name=package)
+        for owners in OWNED_PATHS.values()
+        for paths in owners.values()
+        for path in paths
     )
     for relative in owned:
         (tmp_path / relative).mkdir(parents=True)
@@ -135,3 +148,22 @@ def test_prune_removes_folders_and_files_and_can_run_twice(tmp_path: Path) -> No
     assert (tmp_path / "aml" / "pipeline.yml").is_file()
     assert not (tmp_path / ".github").exists()
     assert prune(tmp_path, answers) == []
+
+
+@pytest.mark.parametrize(
+    ("answers_override", "words"),
+    [
+        ({"framework": "pytorch"}, "framework='pytorch' is invalid: needs task in ['classification'] (task='regression')"),
+        ({"online_compute": "gpu"}, "online_compute='gpu' is invalid: needs framework in ['pytorch']"),
+        ({"framework": "pytorch", "task": "classification", "databricks_job": "yes"},
+         "databricks_job='yes' is invalid: needs framework in ['scikit-learn'] (framework='pytorch')"),
+    ],
+)  # fmt: skip
+def test_answers_that_contradict_each_other_are_refused_naming_both(
+    answers_override: dict[str, str], words: str
+) -> None:
+    with pytest.raises(InvalidAnswerError, match=re.escape(words)):
+        validate_answers({**DEFAULT_ANSWERS, **answers_override})
+    validate_answers(
+        {**DEFAULT_ANSWERS, "framework": "pytorch", "task": "classification", "online_compute": "gpu"}
+    )

@@ -58,6 +58,13 @@ MATRIX: dict[str, dict[str, str]] = {
         "task": "classification",
         "deployment": "both",
     },
+    "pytorch-gpu-both": {
+        "project_name": "Digit Reader",
+        "task": "classification",
+        "framework": "pytorch",
+        "online_compute": "gpu",
+        "deployment": "both",
+    },
 }
 
 SPEC_LOADERS = {
@@ -82,7 +89,6 @@ AZURE_PIPELINES_SCHEMA = ("--builtin-schema", "vendor.azure-pipelines", "--data-
 GITHUB_WORKFLOWS_SCHEMA = ("--builtin-schema", "vendor.github-workflows", "--regex-variant", "nonunicode")
 STEP_MODULES = (
     "prep",
-    "train",
     "evaluate",
     "register",
     "pipeline",
@@ -131,6 +137,14 @@ def test_selected_parts_are_present_and_the_others_pruned(case: tuple[str, Path]
     name, project = case
     answers = answers_of(name)
     package = project / "src" / answers["package_name"]
+    pytorch = answers["framework"] == "pytorch"
+    trainers = {
+        "train.py": not pytorch,
+        "tune.py": not pytorch,
+        "torch_train.py": pytorch,
+        "torch_model.py": pytorch,
+    }
+    assert {name: (package / name).is_file() for name in trainers} == trainers
     for module in (
         *STEP_MODULES,
         "aml_specs",
@@ -154,9 +168,10 @@ def test_selected_parts_are_present_and_the_others_pruned(case: tuple[str, Path]
     )
     for path in (*root_files, "aml/conda.yml", f"src/{answers['package_name']}/gate.toml"):
         assert (project / path).is_file(), path
+    assert (project / "tests" / "test_train.py").is_file() != pytorch
+    assert (project / "tests" / "test_torch_ddp.py").is_file() == pytorch
     for test in (
         "test_data",
-        "test_train",
         "test_gate",
         "test_payload",
         "test_aml_specs",
@@ -272,6 +287,11 @@ def test_the_template_pins_are_the_repository_lock_versions() -> None:
     lock = tomllib.loads((REPO / "uv.lock").read_text())
     locked = {package["name"]: package["version"] for package in lock["package"]}
     pins: dict[str, str] = template_answers()["_pins"]  # type: ignore[assignment]
+    # torch lives in the shared PyTorch test environment (tests/support/torch), not in the main one.
+    torch_lock = tomllib.loads((REPO / "tests" / "support" / "torch" / "uv.lock").read_text())
+    locked["torch"] = next(
+        package["version"] for package in torch_lock["package"] if package["name"] == "torch"
+    )
     # pre-commit is not a dependency of this repository: the template pins it on its own.
     mismatched = {
         name: (pin, locked.get(name))

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from local_e2e.errors import InvalidOptionError
+from local_e2e.variants import VARIANTS, Variant
 
 DEFAULT_WORKDIR = Path(".mlops")
 DEFAULT_TRACKING_PORT = 5500
@@ -17,8 +18,6 @@ DEFAULT_DRIFT_PSI = 0.25
 DEFAULT_DRIFT_P_VALUE = 0.01
 DEFAULT_SHIFT = 0.15
 
-WORSE_TRAIN_ARGS = ("--n-estimators", "5", "--max-depth", "1")
-"""Five stumps at the default learning rate barely move off the mean: far below the gate's R2 floor."""
 
 # Only database-backed stores hold a model registry; a plain folder or file: store has none.
 _REGISTRY_SCHEMES = ("sqlite:///", "postgresql://", "mysql://", "mssql://")
@@ -44,11 +43,12 @@ class DemoOptions:
     startup_timeout: float
     stage_timeout: float
     stop: bool
+    variant: Variant = VARIANTS["scikit-learn"]
 
     @property
     def effective_train_args(self) -> tuple[str, ...]:
         """The flags `train` gets: the deliberately worse ones, or the user's."""
-        return WORSE_TRAIN_ARGS if self.worse_candidate else self.train_args
+        return self.variant.worse_train_args if self.worse_candidate else self.train_args
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -113,6 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--stop", action="store_true", help="stop servers a --keep-running demo left up, then exit"
     )
+    parser.add_argument(
+        "--variant",
+        default="scikit-learn",
+        help=f"template variant (framework answer): one of {list(VARIANTS)}",
+    )
     return parser
 
 
@@ -161,6 +166,14 @@ def parse_options(argv: list[str] | None = None) -> DemoOptions:
     _check(0 < args.drift_p_value < 1, "--drift-p-value", args.drift_p_value, "must be within (0, 1)")
     _check(args.startup_timeout > 0, "--startup-timeout", args.startup_timeout, "must be greater than 0")
     _check(args.stage_timeout > 0, "--stage-timeout", args.stage_timeout, "must be greater than 0")
+    _check(args.variant in VARIANTS, "--variant", args.variant, f"must be one of {list(VARIANTS)}")
+    variant = VARIANTS[args.variant]
+    _check(
+        variant.python.is_file(),
+        "--variant",
+        args.variant,
+        f"needs the interpreter {variant.python}: run `make setup-torch` (make demo VARIANT=pytorch does)",
+    )
     return DemoOptions(
         workdir=workdir,
         tracking_port=args.tracking_port,
@@ -178,6 +191,7 @@ def parse_options(argv: list[str] | None = None) -> DemoOptions:
         startup_timeout=args.startup_timeout,
         stage_timeout=args.stage_timeout,
         stop=args.stop,
+        variant=variant,
     )
 
 

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from local_e2e.errors import StageFailedError
+from local_e2e.variants import VARIANTS, Variant
 from local_e2e.workdir import WorkPaths
 from local_e2e.worker import PendingStep, ProjectWorker, StepOutput
 
@@ -51,14 +52,17 @@ def template_fingerprint(template: Path = TEMPLATE) -> str:
     return digest.hexdigest()[:16]
 
 
-def ensure_project(paths: WorkPaths, *, regenerate: bool) -> ProjectChoice:
+def ensure_project(
+    paths: WorkPaths, *, regenerate: bool, variant: Variant = VARIANTS["scikit-learn"]
+) -> ProjectChoice:
     """Reuse the project generated earlier when the template is unchanged; otherwise generate it.
 
     Reuse keeps what a user changed in the generated project and its artifacts/; a changed template means
     the demo would no longer show the current template, so the project is generated again. The MLflow
     store lives outside the project, so runs, versions and aliases survive either way.
     """
-    fingerprint = template_fingerprint()
+    # The variant is part of the fingerprint: switching variants generates the project again.
+    fingerprint = f"{template_fingerprint()}-{variant.name}"
     previous = _read_record(paths.project_record)
     if previous is not None and previous.root.is_dir() and not regenerate:
         if previous.template_fingerprint == fingerprint:
@@ -70,19 +74,25 @@ def ensure_project(paths: WorkPaths, *, regenerate: bool) -> ProjectChoice:
         reason = "generated: first run in this work folder"
     if previous is not None and previous.root.is_dir():
         shutil.rmtree(previous.root)
-    project = generate(paths.root, fingerprint)
+    project = generate(paths.root, fingerprint, variant.answers)
     paths.project_record.write_text(
         json.dumps({**asdict(project), "root": str(project.root)}, indent=2) + "\n"
     )
     return ProjectChoice(project, generated=True, reason=reason)
 
 
-def generate(output_dir: Path, fingerprint: str) -> Project:
-    """Generate with the template's default answers (what `cookiecutter --no-input` does)."""
+def generate(output_dir: Path, fingerprint: str, answers: dict[str, str] | None = None) -> Project:
+    """Generate with the template's default answers (what `cookiecutter --no-input` does), plus `answers`."""
     from cookiecutter.main import cookiecutter  # imported here: only generation needs it
 
     root = Path(
-        cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(output_dir), overwrite_if_exists=True)
+        cookiecutter(
+            str(TEMPLATE),
+            no_input=True,
+            extra_context=answers or {},
+            output_dir=str(output_dir),
+            overwrite_if_exists=True,
+        )
     )
     packages = [init.parent.name for init in (root / "src").glob("*/__init__.py")]
     if len(packages) != 1:
@@ -100,19 +110,22 @@ def _read_record(path: Path) -> Project | None:
 
 
 class ProjectRunner:
-    """Runs the project's entry points with the repo's interpreter, tracking to the demo's server: the
+    """Runs the project's entry points with the variant's interpreter, tracking to the demo's server: the
     steps in one project worker (see worker.py), the scoring server as its own process."""
 
-    def __init__(self, project: Project, tracking_uri: str, logs: Path, timeout: float) -> None:
+    def __init__(
+        self, project: Project, tracking_uri: str, logs: Path, timeout: float, python: Path | None = None
+    ) -> None:
         self.project = project
+        self.python = str(python or sys.executable)
         self.tracking_uri = tracking_uri
         self.logs = logs
         self.timeout = timeout
-        self.worker = ProjectWorker(self.environment(), project.root, logs, timeout)
+        self.worker = ProjectWorker(self.python, self.environment(), project.root, logs, timeout)
 
     def environment(self) -> dict[str, str]:
         env = {key: value for key, value in os.environ.items() if key not in _INHERITED_MLFLOW}
-        bin_dir = str(Path(sys.executable).parent)
+        bin_dir = str(Path(self.python).parent)
         return {
             **env,
             "PYTHONPATH": str(self.project.src),
@@ -122,7 +135,7 @@ class ProjectRunner:
         }
 
     def module_command(self, module: str, args: Sequence[str]) -> list[str]:
-        return [sys.executable, "-m", f"{self.project.package}.{module}", *args]
+        return [self.python, "-m", f"{self.project.package}.{module}", *args]
 
     def target(self, module: str) -> str:
         return f"{self.project.package}.{module}"

@@ -63,7 +63,7 @@ def start_warm(runner: ProjectRunner, paths: WorkPaths, *, port: int, avoid: int
     chosen = choose_port(port, option="--serving-port", taken={avoid})
     log = paths.logs / "scoring-server.log"
     log.unlink(missing_ok=True)
-    command = [sys.executable, str(WARM_START), "-m", runner.target("serve"), *_serve_args(chosen)]
+    command = [runner.python, str(WARM_START), "-m", runner.target("serve"), *_serve_args(chosen)]
     process = processes.start_background(
         command, env=runner.environment(), cwd=runner.project.root, log=log, stdin=subprocess.PIPE
     )

@@ -62,7 +62,7 @@ def train(runner: ProjectRunner, options: DemoOptions) -> dict[str, str]:
     folder = _fresh(runner, "candidate")
     prepared = runner.project.root / ARTIFACTS / "prepared"
     args = ["--data", str(prepared), "--output", str(folder), *options.effective_train_args]
-    _checked(runner.run_module("train", "train", args), "train")
+    _checked(runner.run_module("train", options.variant.train_module, args), "train")
     return json.loads((folder / "candidate.json").read_text(encoding="utf-8"))
 
 

@@ -35,13 +35,13 @@ class StepOutput:
 class ProjectWorker:
     """Starts in_project/worker.py in `cwd` with `env`; its own output goes to `logs`/worker.log."""
 
-    def __init__(self, env: Mapping[str, str], cwd: Path, logs: Path, timeout: float) -> None:
+    def __init__(self, python: str, env: Mapping[str, str], cwd: Path, logs: Path, timeout: float) -> None:
         self.logs = logs
         self.timeout = timeout
         self.log = logs / "worker.log"
         self._log_stream = self.log.open("w", encoding="utf-8")
         self.process = subprocess.Popen(
-            [sys.executable, str(SCRIPT)],
+            [python, str(SCRIPT)],
             cwd=cwd,
             env=dict(env),
             stdin=subprocess.PIPE,

@@ -22,9 +22,11 @@ from project_hooks.errors import InvalidAnswerError
 CHOICES: dict[str, tuple[str, ...]] = {
     "python_version": ("3.11", "3.12"),
     "task": ("regression", "classification"),
+    "framework": ("scikit-learn", "pytorch"),
     "ci_provider": ("azure-pipelines", "github-actions", "none"),
     "deployment": ("online", "batch", "both"),
     "databricks_job": ("no", "yes"),
+    "online_compute": ("cpu", "gpu"),
 }
 
 DEFAULT_ANSWERS: dict[str, str] = {
@@ -35,11 +37,13 @@ DEFAULT_ANSWERS: dict[str, str] = {
     "author": "Data Science Team",
     "python_version": "3.11",
     "task": "regression",
+    "framework": "scikit-learn",
     "ci_provider": "azure-pipelines",
     "deployment": "online",
     "databricks_job": "no",
     "data_source": "sample",
     "endpoint_name": "diabetes-progression-ep",
+    "online_compute": "cpu",
     "alert_email": "mlops-alerts@contoso.com",
 }
 """A valid set of answers (the template's defaults, rendered): a base for tests and examples."""
@@ -195,6 +199,42 @@ CHECKS: dict[str, Callable[[str, str], None]] = {
 """One check per answer: every answer the template asks for is covered."""
 
 
+# Answers that only make sense together: (field, value) -> (other field, values it needs, why).
+REQUIRES: dict[tuple[str, str], tuple[str, tuple[str, ...], str]] = {
+    ("framework", "pytorch"): (
+        "task",
+        ("classification",),
+        "the PyTorch variant trains a digits classifier (a CNN on scikit-learn's 8x8 digits images)",
+    ),
+    ("online_compute", "gpu"): (
+        "framework",
+        ("pytorch",),
+        "only the PyTorch model uses a GPU when it scores",
+    ),
+    ("databricks_job", "yes"): (
+        "framework",
+        ("scikit-learn",),
+        "the Databricks job trains the scikit-learn model; the PyTorch variant trains on the Azure ML GPU cluster",
+    ),
+}
+
+
+def check_combinations(answers: Mapping[str, object]) -> None:
+    """Refuse answers that contradict each other, naming both.
+
+    >>> check_combinations({**DEFAULT_ANSWERS, "framework": "pytorch"})
+    Traceback (most recent call last):
+    ...
+    project_hooks.errors.InvalidAnswerError: framework='pytorch' is invalid: needs task in ['classification'] \
+(task='regression'): the PyTorch variant trains a digits classifier (a CNN on scikit-learn's 8x8 digits images)
+    """
+    for (field, value), (other, accepted, reason) in REQUIRES.items():
+        if answers.get(field) == value and answers.get(other) not in accepted:
+            raise InvalidAnswerError(
+                field, value, f"needs {other} in {list(accepted)} ({other}={answers.get(other)!r}): {reason}"
+            )
+
+
 def validate_answers(answers: Mapping[str, object]) -> None:
     """Raise InvalidAnswerError for the first answer found that breaks its rule.
 
@@ -211,6 +251,7 @@ def validate_answers(answers: Mapping[str, object]) -> None:
     check_package_name(
         "package_name", str(answers["package_name"]), pins if isinstance(pins, Mapping) else {}
     )
+    check_combinations(answers)
 
 
 def validate_given_answers(given: Mapping[str, str], pins: Mapping[str, object]) -> None:

@@ -26,8 +26,25 @@ OWNED_PATHS: dict[str, dict[str, tuple[str, ...]]] = {
     "databricks_job": {
         "yes": ("databricks",),
     },
+    # The trainer and what only it uses; evaluate, register, serve and the platform parts are shared.
+    "framework": {
+        "scikit-learn": (
+            "src/{package_name}/train.py",
+            "src/{package_name}/tune.py",
+            "src/{package_name}/plots.py",
+            "tests/test_train.py",
+            "tests/test_tune.py",
+        ),
+        "pytorch": (
+            "src/{package_name}/torch_model.py",
+            "src/{package_name}/torch_train.py",
+            "tests/test_torch_ddp.py",
+        ),
+    },
 }
-"""answer field -> answer value -> paths (relative to the project) that exist only for that value."""
+"""answer field -> answer value -> paths (relative to the project) that exist only for that value.
+
+`{package_name}` in a path is the answer of that name."""
 
 # Answers that select several values at once.
 COMBINED_VALUES: dict[str, dict[str, frozenset[str]]] = {
@@ -49,10 +66,12 @@ def selected_values(field: str, value: str) -> frozenset[str]:
 def unselected_paths(answers: Mapping[str, object]) -> list[str]:
     """Paths owned only by values the answers did not select, in a stable order.
 
-    >>> unselected_paths({"ci_provider": "github-actions", "deployment": "both", "databricks_job": "no"})
+    >>> base = {"deployment": "both", "framework": "scikit-learn", "package_name": "pkg"}
+    >>> unselected_paths({**base, "ci_provider": "github-actions", "databricks_job": "no"})[:2]
     ['.azure-pipelines', 'databricks']
-    >>> unselected_paths({"ci_provider": "none", "deployment": "both", "databricks_job": "yes"})
-    ['.azure-pipelines', 'pipelines', '.github']
+    >>> unselected_paths({**base, "ci_provider": "none", "databricks_job": "yes"})
+    ['.azure-pipelines', 'pipelines', '.github', 'src/pkg/torch_model.py', 'src/pkg/torch_train.py', \
+'tests/test_torch_ddp.py']
     """
     paths: list[str] = []
     for field, owners in OWNED_PATHS.items():
@@ -61,7 +80,7 @@ def unselected_paths(answers: Mapping[str, object]) -> list[str]:
         for value, owned in owners.items():
             if value not in chosen:
                 paths.extend(path for path in owned if path not in kept and path not in paths)
-    return paths
+    return [path.format(package_name=answers.get("package_name", "")) for path in paths]
 
 
 def prune(project_dir: Path, answers: Mapping[str, object]) -> list[Path]:

@@ -11,11 +11,16 @@ import pytest
 from {{ cookiecutter.package_name }}.data import load_sample, split
 from {{ cookiecutter.package_name }}.handoff import Candidate
 from {{ cookiecutter.package_name }}.prep import TEST_FILE, TRAIN_FILE, PreparedData, prepare
-from {{ cookiecutter.package_name }}.train import TrainParams, train
+from {{ cookiecutter.package_name }}.{{ "torch_train" if cookiecutter.framework == "pytorch" else "train" }} import TrainParams, train
 
 TINY_ROWS = 120
+{%- if cookiecutter.framework == "pytorch" %}
+FAST = TrainParams(epochs=6, batch_size=64, learning_rate=0.005)
+"""Enough epochs to beat the gate's absolute thresholds on the full sample, in a few seconds on one CPU."""
+{%- else %}
 FAST = TrainParams(n_estimators=20, learning_rate=0.1, max_depth=2)
 """Enough trees to beat the gate's absolute thresholds on the full sample, in well under a second."""
+{%- endif %}
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -16,12 +16,18 @@ from {{ cookiecutter.package_name }}.handoff import Candidate, Verdict
 from {{ cookiecutter.package_name }}.prep import PreparedData
 from {{ cookiecutter.package_name }}.register import register
 from {{ cookiecutter.package_name }}.settings import CHAMPION_ALIAS
-from {{ cookiecutter.package_name }}.train import TrainParams, train
+from {{ cookiecutter.package_name }}.{{ "torch_train" if cookiecutter.framework == "pytorch" else "train" }} import TrainParams, train
+{% if cookiecutter.framework == "pytorch" %}
+WEAK = TrainParams(epochs=1, batch_size=512, learning_rate=0.0005)
+"""Two steps of a tiny learning rate: a real network, and clearly worse than the baseline."""
 
+GATE_METRIC = "accuracy_score"
+{%- else %}
 WEAK = TrainParams(n_estimators=1, learning_rate=0.1, max_depth=1)
 """A single stump: a real model, and clearly worse than the baseline."""
 
 GATE_METRIC = "{{ 'r2_score' if cookiecutter.task == 'regression' else 'roc_auc' }}"
+{%- endif %}
 
 
 @pytest.fixture(scope="module")
@@ -142,8 +148,13 @@ def test_a_verdict_made_against_an_older_champion_is_refused(
 
 
 def test_the_pipeline_command_trains_gates_and_registers(tmp_path: Path, model_name: str) -> None:
+{%- if cookiecutter.framework == "pytorch" %}
+    exit_code = pipeline.main(["--workdir", str(tmp_path), "--model-name", model_name, "--epochs", "6",
+                               "--batch-size", "64", "--learning-rate", "0.005"])  # fmt: skip
+{%- else %}
     exit_code = pipeline.main(["--workdir", str(tmp_path), "--model-name", model_name, "--n-estimators", "20",
                                "--learning-rate", "0.1", "--max-depth", "2"])  # fmt: skip
+{%- endif %}
 
     assert exit_code == 0
     assert champion_version(model_name) == "1"

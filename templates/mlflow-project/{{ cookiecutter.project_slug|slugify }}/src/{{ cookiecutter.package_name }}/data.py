@@ -1,4 +1,11 @@
-{%- if cookiecutter.task == "regression" -%}
+{%- if cookiecutter.framework == "pytorch" -%}
+"""The data: scikit-learn's handwritten digits as the bundled sample, its schema, loading and splitting.
+
+1797 scans of handwritten digits, each 8x8 pixels of ink density 0-16 (`pixel_<row>_<column>`, row by
+row), and `digit`, the digit written (0-9). It ships inside scikit-learn, so the project trains offline;
+the network sees each row as a one-channel 8x8 image (torch_model.as_images).
+"""
+{%- elif cookiecutter.task == "regression" -%}
 """The data: scikit-learn's diabetes dataset as the bundled sample, its schema, loading and splitting.
 
 442 patients, ten baseline measurements each (unscaled, as measured), and `progression`: a
@@ -20,7 +27,9 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
-{%- if cookiecutter.task == "regression" %}
+{%- if cookiecutter.framework == "pytorch" %}
+from sklearn.datasets import load_digits
+{%- elif cookiecutter.task == "regression" %}
 from sklearn.datasets import load_diabetes
 {%- else %}
 from sklearn.datasets import load_breast_cancer
@@ -32,7 +41,21 @@ from {{ cookiecutter.package_name }}.schema import Column, Schema
 from {{ cookiecutter.package_name }}.settings import RANDOM_STATE, TEST_FRACTION
 
 SAMPLE_SOURCE = "sample"
-{%- if cookiecutter.task == "regression" %}
+{%- if cookiecutter.framework == "pytorch" %}
+TARGET = "digit"
+IMAGE_SIDE = 8
+"""Each row is an IMAGE_SIDE x IMAGE_SIDE image, its pixels in row-major order."""
+
+# Ink density is a count of set bits in a 4x4 block of the 32x32 scan: 0-16, nothing else.
+FEATURES: tuple[Column, ...] = tuple(
+    Column(f"pixel_{row}_{column}", f"ink density at row {row}, column {column} (0-16)", 0, 16)
+    for row in range(IMAGE_SIDE)
+    for column in range(IMAGE_SIDE)
+)
+FEATURE_SCHEMA = Schema(FEATURES)
+"""What a scoring request must contain."""
+SCHEMA = Schema((*FEATURES, Column(TARGET, "the digit written", allowed=frozenset(map(float, range(10))))))
+{%- elif cookiecutter.task == "regression" %}
 TARGET = "progression"
 
 # Bounds are physiological plausibility, wider than the sample's range: they catch unit mix-ups
@@ -74,7 +97,10 @@ FEATURE_NAMES: list[str] = [column.name for column in FEATURES]
 
 def load_sample() -> pd.DataFrame:
     """The bundled sample, with the schema's column names."""
-{%- if cookiecutter.task == "regression" %}
+{%- if cookiecutter.framework == "pytorch" %}
+    frame = load_digits(as_frame=True).frame
+    return frame.rename(columns={"target": TARGET}).astype("float64")
+{%- elif cookiecutter.task == "regression" %}
     frame = load_diabetes(as_frame=True, scaled=False).frame
     return frame.rename(columns={"target": TARGET})
 {%- else %}

@@ -1,6 +1,6 @@
 """The whole local loop in one command: prep -> train -> evaluate -> register, in one MLflow run.
 
-    python -m {{ cookiecutter.package_name }}.pipeline [--source sample | --prepared DIR] [--n-estimators 200 ...]
+    python -m {{ cookiecutter.package_name }}.pipeline [--source sample | --prepared DIR] [{{ "--epochs 12" if cookiecutter.framework == "pytorch" else "--n-estimators 200" }} ...]
 
 This is the MLproject's `main` entry point (`mlflow run .`). On Azure ML the same four steps run as
 separate jobs of aml/pipeline.yml. Exits 1, registering nothing, when the gate rejects the candidate; a new
@@ -22,8 +22,13 @@ from {{ cookiecutter.package_name }}.gate import GateConfig
 from {{ cookiecutter.package_name }}.prep import TEST_FILE, TRAIN_FILE, PreparedData, prepare
 from {{ cookiecutter.package_name }}.register import register
 from {{ cookiecutter.package_name }}.settings import CHAMPION_ALIAS, MODEL_NAME, WORKDIR
+{%- if cookiecutter.framework == "pytorch" %}
+from {{ cookiecutter.package_name }}.torch_train import add_param_arguments, params_from, train
+from {{ cookiecutter.package_name }}.tracking import step_run
+{%- else %}
 from {{ cookiecutter.package_name }}.tracking import step_run
 from {{ cookiecutter.package_name }}.train import add_param_arguments, params_from, train
+{%- endif %}
 
 
 def prepared_split(folder: Path) -> PreparedData:

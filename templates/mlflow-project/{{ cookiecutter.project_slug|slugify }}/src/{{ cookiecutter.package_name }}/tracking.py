@@ -32,8 +32,8 @@ SKOPS_TRUSTED_TYPES = ["sklearn.tree._tree.Tree"]
 _MODEL_REQUIREMENTS = ("mlflow", "scikit-learn", "pandas", "numpy", "scipy", "skops", "pyarrow")
 
 
-def model_requirements() -> list[str]:
-    return [f"{package}=={version(package)}" for package in _MODEL_REQUIREMENTS]
+def model_requirements(*extra: str) -> list[str]:
+    return [f"{package}=={version(package)}" for package in (*_MODEL_REQUIREMENTS, *extra)]
 
 
 def use_default_experiment() -> None:
@@ -66,27 +66,51 @@ def log_validated_model(
     before the schema sees them (see validated_model). `as_run_artifacts` (default: only when tracking to
     Azure ML) logs through plain run artifacts.
     """
-    signature = ModelSignature(outputs=infer_signature(example, model.predict(example)).outputs)
-    if as_run_artifacts is None:
-        as_run_artifacts = mlflow.get_tracking_uri().startswith("azureml")
     with tempfile.TemporaryDirectory() as tmp:
         estimator = Path(tmp, ESTIMATOR_ARTIFACT)
         # The inner model's requirements are declared too: inferring them costs a subprocess (see above).
         mlflow.sklearn.save_model(
             model, estimator, skops_trusted_types=SKOPS_TRUSTED_TYPES, pip_requirements=model_requirements()
         )
-        options = {
-            "python_model": ValidatedModel(),
-            "artifacts": {ESTIMATOR_ARTIFACT: str(estimator)},
-            # The package travels with the model: Azure ML's no-code deployments do not install it.
-            "code_paths": [str(PACKAGE_DIR)],
-            "signature": signature,
-            "input_example": example,
-            "pip_requirements": model_requirements(),
-        }
-        if as_run_artifacts:
+        return log_python_model(
+            ValidatedModel(),
+            {ESTIMATOR_ARTIFACT: str(estimator)},
+            example,
+            model.predict(example),
+            as_run_artifacts=as_run_artifacts,
+        )
+
+
+def log_python_model(
+    python_model: mlflow.pyfunc.PythonModel,
+    artifacts: dict[str, str],
+    example: pd.DataFrame,
+    predictions: Any,
+    *,
+    extra_requirements: tuple[str, ...] = (),
+    as_run_artifacts: bool | None = None,
+) -> str:
+    """Log a pyfunc wrapper (a schema check before predicting) with its artifacts; return the model URI.
+
+    The signature declares only the output, inferred from `predictions` of `example`, which is also the
+    logged input example. Shared by every framework the template trains with.
+    """
+    signature = ModelSignature(outputs=infer_signature(example, predictions).outputs)
+    if as_run_artifacts is None:
+        as_run_artifacts = mlflow.get_tracking_uri().startswith("azureml")
+    options = {
+        "python_model": python_model,
+        "artifacts": artifacts,
+        # The package travels with the model: Azure ML's no-code deployments do not install it.
+        "code_paths": [str(PACKAGE_DIR)],
+        "signature": signature,
+        "input_example": example,
+        "pip_requirements": model_requirements(*extra_requirements),
+    }
+    if as_run_artifacts:
+        with tempfile.TemporaryDirectory() as tmp:
             return _log_as_run_artifacts(options, Path(tmp))
-        return mlflow.pyfunc.log_model(name=MODEL_ARTIFACT, **options).model_uri
+    return mlflow.pyfunc.log_model(name=MODEL_ARTIFACT, **options).model_uri
 
 
 def _log_as_run_artifacts(options: dict[str, Any], tmp: Path) -> str:
