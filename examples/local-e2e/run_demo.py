@@ -87,7 +87,9 @@ def run(options: DemoOptions, paths: WorkPaths, console: Console) -> int:
             stage.status = "ok" if choice.generated else "reused"
             stage.detail = f"{project.root.name}: {choice.reason}"
         # One project worker runs every step (prep ... drift): the libraries are imported once.
-        runner = ProjectRunner(project, tracking.url, paths.logs, options.stage_timeout, options.variant.python)
+        runner = ProjectRunner(
+            project, tracking.url, paths.logs, options.stage_timeout, options.variant.python
+        )
 
         # prep: load the sample (or --data-file) and validate it against the project's schema.
         with progress.stage("prep", f"python -m {project.package}.prep") as stage:
