@@ -294,6 +294,13 @@ ARM_RESOURCE_TYPES: dict[str, ArmResourceType] = {
     "azure-native:devopsinfrastructure:Pool": ArmResourceType(
         "Microsoft.DevOpsInfrastructure/pools", ("poolName",), "2025-01-21", _WITH_IDENTITY
     ),
+    # Self-hosted GitHub runners as a Container Apps job (infra/components/github_runners_container_apps.py).
+    "azure-native:app:ManagedEnvironment": ArmResourceType(
+        "Microsoft.App/managedEnvironments", ("environmentName",), "2025-02-02-preview", _WITH_IDENTITY | {"kind"}
+    ),
+    "azure-native:app:Job": ArmResourceType(
+        "Microsoft.App/jobs", ("jobName",), "2025-02-02-preview", _WITH_IDENTITY | {"extendedLocation"}
+    ),
     # A deployment carrying a nested template: how the GitHub.Network/networkSettings resource, which azure-native
     # has no type for, is declared (infra/components/github_runners.py).
     "azure-native:resources:Deployment": ArmResourceType(

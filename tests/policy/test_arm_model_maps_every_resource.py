@@ -27,6 +27,8 @@ WITHOUT_VENDORED_SCHEMA = {
     "Microsoft.DevCenter/devcenters": "no Microsoft.DevCenter schema was in the reference snapshot",
     "Microsoft.DevCenter/projects": "no Microsoft.DevCenter schema was in the reference snapshot",
     "Microsoft.DevOpsInfrastructure/pools": "the snapshot has 2025-09-20 and 2026-06-02, not azure-native's 2025-01-21",
+    "Microsoft.App/managedEnvironments": "no Microsoft.App schema was in the reference snapshot",
+    "Microsoft.App/jobs": "no Microsoft.App schema was in the reference snapshot",
 }
 ANY = "*"
 
