@@ -271,7 +271,7 @@ def build(config: StackConfig) -> None:
     network = build_private_network(config, names, group.name, tags)
     agents = build_agent_pool(config, names, shared, network)
     github_runners = build_github_runners(config, names, shared, network)
-    build_github_runner_jobs(config, names, shared, network, (registry.registry_id, registry.login_server))
+    runner_jobs = build_github_runner_jobs(config, names, shared, network, (registry.registry_id, registry.login_server))
     lifecycle = build_lifecycle(
         config,
         names,
@@ -416,6 +416,7 @@ def build(config: StackConfig) -> None:
     pulumi.export("githubRunnerGroup", github_runners.runner_group if github_runners else "")
     pulumi.export("githubNetworkSettingsId", github_runners.github_id if github_runners else "")
     pulumi.export("githubRunsOn", github_runs_on(config, names))
+    pulumi.export("githubRunnerImage", runner_jobs.image if runner_jobs else "")
     pulumi.export("natEgressIp", network.nat_public_ip if network and network.nat_public_ip else "")
     pulumi.export("databricksWorkspaceUrl", dbw.workspace_url.apply(lambda u: f"https://{u}") if dbw else "")
     pulumi.export("databricksWorkspaceId", dbw.workspace_id if dbw else "")

@@ -43,6 +43,10 @@ def runner_stacks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, StackTw
         with (root / f"Pulumi.{stack}.yaml").open("a", encoding="utf-8") as file:
             file.write(
                 "  azure-mlops:location: northeurope\n"
+                "  azure-mlops:githubRunners: private-networking\n"
+                '  azure-mlops:githubRunnerUrl: ""\n'
+                '  azure-mlops:githubAppId: ""\n'
+                '  azure-mlops:githubAppInstallationId: ""\n'
                 '  azure-mlops:githubRunnerBusinessId: "123456789"\n'
                 f"  azure-mlops:githubRunnerGroup: {group}\n"
             )
