@@ -9,6 +9,7 @@ from infra.components.network import OPTIONAL_DNS_ZONES, PRIVATE_DNS_ZONES, Priv
 from infra.plan.engine import Plan
 from infra.private_profile import (
     AZURE_DEVOPS_RANGES,
+    CONTAINER_APPS_RUNNERS_SUBNET,
     LIFECYCLE_DNS_ZONES,
     LIFECYCLE_SUBNET,
     PACKAGE_HOSTS,
@@ -108,9 +109,10 @@ def test_every_subnet_has_its_own_nsg_and_compute_egress_ends_in_deny(plans: dic
     groups = {g.resource_id: g.inputs for g in plan.of_type("azure-native:network:NetworkSecurityGroup")}
     subnets = {s["name"]: s for s in vnet["subnets"]}
     lifecycle = {LIFECYCLE_SUBNET} if config_of("prod").lifecycle_events_enabled else set()
-    # The build agents' subnet: tests/infra/test_agent_pool.py.
-    assert set(subnets) == {"private-endpoints", "compute", "agents"} | lifecycle
-    assert len({s["networkSecurityGroup"]["id"] for s in subnets.values()}) == 3 + len(lifecycle)
+    # The build agents' subnet: tests/infra/test_agent_pool.py; the GitHub runner jobs': test_github_runner_jobs.py.
+    runner_jobs = {CONTAINER_APPS_RUNNERS_SUBNET} if config_of("prod").github_container_apps else set()
+    assert set(subnets) == {"private-endpoints", "compute", "agents"} | lifecycle | runner_jobs
+    assert len({s["networkSecurityGroup"]["id"] for s in subnets.values()}) == 3 + len(lifecycle | runner_jobs)
     for subnet in subnets.values():
         assert subnet["networkSecurityGroup"]["id"] in groups
         assert subnet["defaultOutboundAccess"] is False

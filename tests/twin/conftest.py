@@ -39,17 +39,23 @@ def runner_stacks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, StackTw
     root = tmp_path_factory.mktemp("stacks-with-github-runners")
     for name in ("Pulumi.yaml", *(f"Pulumi.{stack}.yaml" for stack in STACKS)):
         shutil.copy(REPO / name, root / name)
+    container_apps_keys = ("githubRunners", "githubRunnerUrl", "githubAppId", "githubAppInstallationId")
     for stack, group in RUNNER_GROUPS.items():
-        with (root / f"Pulumi.{stack}.yaml").open("a", encoding="utf-8") as file:
-            file.write(
-                "  azure-mlops:location: northeurope\n"
-                "  azure-mlops:githubRunners: private-networking\n"
-                '  azure-mlops:githubRunnerUrl: ""\n'
-                '  azure-mlops:githubAppId: ""\n'
-                '  azure-mlops:githubAppInstallationId: ""\n'
-                '  azure-mlops:githubRunnerBusinessId: "123456789"\n'
-                f"  azure-mlops:githubRunnerGroup: {group}\n"
-            )
+        path = root / f"Pulumi.{stack}.yaml"
+        # The committed file's container-apps runners give way to GitHub's private networking (one key, one value).
+        kept = [
+            line
+            for line in path.read_text(encoding="utf-8").splitlines()
+            if not any(line.strip().startswith(f"azure-mlops:{key}:") for key in container_apps_keys)
+        ]
+        path.write_text(
+            "\n".join(kept)
+            + "\n  azure-mlops:location: northeurope\n"
+            "  azure-mlops:githubRunners: private-networking\n"
+            '  azure-mlops:githubRunnerBusinessId: "123456789"\n'
+            f"  azure-mlops:githubRunnerGroup: {group}\n",
+            encoding="utf-8",
+        )
     # Consumers derive the registry from the owner's stack file: these files, only while the plans are made.
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(infra.aml_registry, "REPO_ROOT", root)
