@@ -103,13 +103,13 @@ def check_names(templates: dict[str, Any], schema_names: dict) -> set[str]:
                     set(resource) - {"metadata", "type", "apiVersion", "name", "properties"}
                     <= ARM_RESOURCE_TYPES[token].top_level
                 )
-                unknown = sorted(set(resource["properties"]) - sdk_wire_names(token))
+                unknown = sorted(set(resource.get("properties", {})) - sdk_wire_names(token))
                 assert unknown == [], f"{token}: not SDK input names: {unknown}"
                 checked.add(resource["type"])
                 continue
             names = schema_names[resource["type"]]
             assert resource["apiVersion"] == names["apiVersion"]
-            unknown = unknown_names(resource["properties"], names["properties"], "properties")
+            unknown = unknown_names(resource.get("properties", {}), names["properties"], "properties")
             assert unknown == [], f"{resource['type']} {resource['name']}: not ARM property names: {unknown}"
             extra = sorted(set(resource) - set(names["topLevel"]) - {"metadata", "scope"})
             assert extra == [], f"{resource['type']}: not ARM resource keys: {extra}"
