@@ -86,7 +86,11 @@ def build_github_runner_jobs(
     `registry` is the stack's container registry (ID, login server), which holds the runner image."""
     if network is None or not config.github_container_apps:
         return None
-    if config.github_runner_url is None or config.github_app_id is None or config.github_app_installation_id is None:
+    if (
+        config.github_runner_url is None
+        or config.github_app_id is None
+        or config.github_app_installation_id is None
+    ):
         msg = "build_github_runner_jobs needs a configuration validated with githubRunners container-apps"
         raise ValueError(msg)
     registry_id, login_server = registry

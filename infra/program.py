@@ -271,7 +271,9 @@ def build(config: StackConfig) -> None:
     network = build_private_network(config, names, group.name, tags)
     agents = build_agent_pool(config, names, shared, network)
     github_runners = build_github_runners(config, names, shared, network)
-    runner_jobs = build_github_runner_jobs(config, names, shared, network, (registry.registry_id, registry.login_server))
+    runner_jobs = build_github_runner_jobs(
+        config, names, shared, network, (registry.registry_id, registry.login_server)
+    )
     lifecycle = build_lifecycle(
         config,
         names,

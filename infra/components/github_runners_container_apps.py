@@ -51,7 +51,9 @@ class RunnerScope:
         """https://github.com/<org> or https://github.com/<owner>/<repo>; anything else is refused."""
         match = _URL.fullmatch(url)
         if match is None:
-            msg = f"github runner URL {url!r}: must be https://github.com/<organization> or .../<owner>/<repo>"
+            msg = (
+                f"github runner URL {url!r}: must be https://github.com/<organization> or .../<owner>/<repo>"
+            )
             raise ValueError(msg)
         return cls(match["owner"], match["repo"])
 
@@ -133,7 +135,10 @@ class GitHubRunnerJobsArgs:
 
 
 def runner_grants(
-    principal: pulumi.Input[str], key_vault_id: pulumi.Input[str], secret_name: str, registry_id: pulumi.Input[str]
+    principal: pulumi.Input[str],
+    key_vault_id: pulumi.Input[str],
+    secret_name: str,
+    registry_id: pulumi.Input[str],
 ) -> tuple[Grant, ...]:
     """The job's identity reads one secret's value (the App's key, not the vault's other secrets) and pulls
     images from the stack's registry; nothing else. Workflow steps can reach this identity from inside the
@@ -169,7 +174,9 @@ class GitHubRunnerJobs(pulumi.ComponentResource):
     image: pulumi.Output[str]
     """The runner image the job pulls (the infra pipeline builds and pushes it)."""
 
-    def __init__(self, name: str, args: GitHubRunnerJobsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: GitHubRunnerJobsArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("azure-mlops:cicd:GitHubRunnerJobs", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         identity = managedidentity.UserAssignedIdentity(
@@ -186,7 +193,10 @@ class GitHubRunnerJobs(pulumi.ComponentResource):
                 subscription_id=args.subscription_id,
                 stack_suffix=args.stack_suffix,
                 grants=runner_grants(
-                    identity.principal_id, args.key_vault_id, args.app_key_secret_name, args.container_registry_id
+                    identity.principal_id,
+                    args.key_vault_id,
+                    args.app_key_secret_name,
+                    args.container_registry_id,
                 ),
             ),
             opts=child,
@@ -198,8 +208,12 @@ class GitHubRunnerJobs(pulumi.ComponentResource):
             location=args.location,
             # Internal: no public endpoint; the job has no ingress anyway. Workload profiles: the environment type
             # whose subnet may be a /27 and whose egress may go through a NAT gateway.
-            vnet_configuration=app.VnetConfigurationArgs(infrastructure_subnet_id=args.subnet_id, internal=True),
-            workload_profiles=[app.WorkloadProfileArgs(name=WORKLOAD_PROFILE, workload_profile_type=WORKLOAD_PROFILE)],
+            vnet_configuration=app.VnetConfigurationArgs(
+                infrastructure_subnet_id=args.subnet_id, internal=True
+            ),
+            workload_profiles=[
+                app.WorkloadProfileArgs(name=WORKLOAD_PROFILE, workload_profile_type=WORKLOAD_PROFILE)
+            ],
             public_network_access="Disabled",
             # Logs go to Azure Monitor, and from there through the diagnostic setting below: no shared key.
             app_logs_configuration=app.AppLogsConfigurationArgs(destination="azure-monitor"),
@@ -224,7 +238,9 @@ class GitHubRunnerJobs(pulumi.ComponentResource):
             location=args.location,
             environment_id=environment.id,
             workload_profile_name=WORKLOAD_PROFILE,
-            identity=app.ManagedServiceIdentityArgs(type="UserAssigned", user_assigned_identities=[identity.id]),
+            identity=app.ManagedServiceIdentityArgs(
+                type="UserAssigned", user_assigned_identities=[identity.id]
+            ),
             configuration=app.JobConfigurationArgs(
                 trigger_type="Event",
                 replica_timeout=REPLICA_TIMEOUT_SECONDS,
@@ -242,9 +258,15 @@ class GitHubRunnerJobs(pulumi.ComponentResource):
                                 name="github-runner",
                                 type="github-runner",
                                 metadata=scope.scaler_metadata(
-                                    labels=args.label, app_id=args.app_id, installation_id=args.installation_id
+                                    labels=args.label,
+                                    app_id=args.app_id,
+                                    installation_id=args.installation_id,
                                 ),
-                                auth=[app.ScaleRuleAuthArgs(secret_ref=APP_KEY_SECRET, trigger_parameter="appKey")],
+                                auth=[
+                                    app.ScaleRuleAuthArgs(
+                                        secret_ref=APP_KEY_SECRET, trigger_parameter="appKey"
+                                    )
+                                ],
                             )
                         ],
                     ),
@@ -259,7 +281,9 @@ class GitHubRunnerJobs(pulumi.ComponentResource):
                         identity=identity.id,
                     )
                 ],
-                registries=[app.RegistryCredentialsArgs(server=args.registry_login_server, identity=identity.id)],
+                registries=[
+                    app.RegistryCredentialsArgs(server=args.registry_login_server, identity=identity.id)
+                ],
             ),
             template=app.JobTemplateArgs(
                 containers=[
@@ -270,7 +294,9 @@ class GitHubRunnerJobs(pulumi.ComponentResource):
                         env=[
                             app.EnvironmentVarArgs(name="GITHUB_URL", value=args.github_url),
                             app.EnvironmentVarArgs(name="GITHUB_APP_ID", value=args.app_id),
-                            app.EnvironmentVarArgs(name="GITHUB_APP_INSTALLATION_ID", value=args.installation_id),
+                            app.EnvironmentVarArgs(
+                                name="GITHUB_APP_INSTALLATION_ID", value=args.installation_id
+                            ),
                             app.EnvironmentVarArgs(name="RUNNER_LABELS", value=args.label),
                             app.EnvironmentVarArgs(name="GITHUB_APP_KEY", secret_ref=APP_KEY_SECRET),
                         ],

@@ -141,7 +141,10 @@ ARM_RESOURCE_TYPES: dict[str, ArmResourceType] = {
         "Microsoft.KeyVault/vaults/keys", ("vaultName", "keyName"), "2024-11-01", nested_properties=True
     ),
     "azure-native:managedidentity:UserAssignedIdentity": ArmResourceType(
-        "Microsoft.ManagedIdentity/userAssignedIdentities", ("resourceName",), "2023-01-31", properties_object=False
+        "Microsoft.ManagedIdentity/userAssignedIdentities",
+        ("resourceName",),
+        "2023-01-31",
+        properties_object=False,
     ),
     "azure-native:containerregistry:Registry": ArmResourceType(
         "Microsoft.ContainerRegistry/registries",
@@ -299,7 +302,10 @@ ARM_RESOURCE_TYPES: dict[str, ArmResourceType] = {
     ),
     # Self-hosted GitHub runners as a Container Apps job (infra/components/github_runners_container_apps.py).
     "azure-native:app:ManagedEnvironment": ArmResourceType(
-        "Microsoft.App/managedEnvironments", ("environmentName",), "2025-02-02-preview", _WITH_IDENTITY | {"kind"}
+        "Microsoft.App/managedEnvironments",
+        ("environmentName",),
+        "2025-02-02-preview",
+        _WITH_IDENTITY | {"kind"},
     ),
     "azure-native:app:Job": ArmResourceType(
         "Microsoft.App/jobs", ("jobName",), "2025-02-02-preview", _WITH_IDENTITY | {"extendedLocation"}

@@ -215,7 +215,9 @@ def test_the_runner_identity_reads_one_secret_and_pulls_images_nothing_else(
     assert {"github-runner-jobs-access-github-runner-app-key-read"} <= set(job.dependencies)
 
 
-def test_the_outputs_select_the_runners_and_consumers_select_the_registry_owners(plans: dict[str, Plan]) -> None:
+def test_the_outputs_select_the_runners_and_consumers_select_the_registry_owners(
+    plans: dict[str, Plan],
+) -> None:
     """`runs-on` with a list picks a runner that has every label in it
     (https://docs.github.com/en/actions/using-jobs/choosing-the-runner-for-a-job): `self-hosted` and the stack's
     own label. dev and staging share into prod's registry, so their share job runs on prod's runners."""
@@ -236,15 +238,31 @@ CONTAINER_APPS = {"githubRunners": "container-apps"}
 @pytest.mark.parametrize(
     ("stack", "overrides", "message"),
     [
-        ("staging", {"githubRunnerUrl": ""}, "githubRunnerUrl is unset: is required when githubRunners is 'container-apps'"),
-        ("staging", {"githubAppId": ""}, "githubAppId is unset: is required when githubRunners is 'container-apps'"),
+        (
+            "staging",
+            {"githubRunnerUrl": ""},
+            "githubRunnerUrl is unset: is required when githubRunners is 'container-apps'",
+        ),
+        (
+            "staging",
+            {"githubAppId": ""},
+            "githubAppId is unset: is required when githubRunners is 'container-apps'",
+        ),
         (
             "staging",
             {"githubAppInstallationId": ""},
             "githubAppInstallationId is unset: is required when githubRunners is 'container-apps'",
         ),
-        ("staging", {"githubRunnerUrl": "https://github.com/contoso/"}, "githubRunnerUrl = 'https://github.com/contoso/'"),
-        ("staging", {"githubRunnerUrl": "http://github.com/contoso"}, "githubRunnerUrl = 'http://github.com/contoso'"),
+        (
+            "staging",
+            {"githubRunnerUrl": "https://github.com/contoso/"},
+            "githubRunnerUrl = 'https://github.com/contoso/'",
+        ),
+        (
+            "staging",
+            {"githubRunnerUrl": "http://github.com/contoso"},
+            "githubRunnerUrl = 'http://github.com/contoso'",
+        ),
         ("staging", {"githubAppId": "app-1"}, "githubAppId = 'app-1': String should match"),
         ("staging", {"githubRunnerMaxExecutions": "0"}, "githubRunnerMaxExecutions = '0'"),
         (
@@ -253,11 +271,24 @@ CONTAINER_APPS = {"githubRunners": "container-apps"}
             "githubRunnerGroup = 'mlops-staging': has no effect unless githubRunners is 'private-networking' "
             "(it is 'container-apps')",
         ),
-        ("staging", {"githubRunners": "self-hosted"}, "githubRunners = 'self-hosted': Input should be 'none'"),
-        ("staging", {"githubRunners": "none"}, "githubRunnerUrl = 'https://github.com/contoso': has no effect unless"),
+        (
+            "staging",
+            {"githubRunners": "self-hosted"},
+            "githubRunners = 'self-hosted': Input should be 'none'",
+        ),
+        (
+            "staging",
+            {"githubRunners": "none"},
+            "githubRunnerUrl = 'https://github.com/contoso': has no effect unless",
+        ),
         (
             "dev",
-            {**CONTAINER_APPS, "githubRunnerUrl": "https://github.com/contoso", "githubAppId": "1", "githubAppInstallationId": "2"},
+            {
+                **CONTAINER_APPS,
+                "githubRunnerUrl": "https://github.com/contoso",
+                "githubAppId": "1",
+                "githubAppInstallationId": "2",
+            },
             f"{PROJECT}:githubRunners = 'container-apps': must be 'none' when networkProfile is 'public'",
         ),
     ],
@@ -321,8 +352,13 @@ def test_the_component_args_refuse_a_url_or_size_github_and_azure_would_refuse()
         "stack_suffix": "x",
         "tags": {},
     }
-    with pytest.raises(ValueError, match=r"github runner URL 'https://gitlab.com/x': must be https://github.com/"):
+    with pytest.raises(
+        ValueError, match=r"github runner URL 'https://gitlab.com/x': must be https://github.com/"
+    ):
         GitHubRunnerJobsArgs(github_url="https://gitlab.com/x", max_executions=2, **args)
     with pytest.raises(ValueError, match=r"GitHubRunnerJobsArgs.max_executions = 51: must be from 1 to 50"):
         GitHubRunnerJobsArgs(github_url="https://github.com/x", max_executions=51, **args)
-    assert GitHubRunnerJobsArgs(github_url="https://github.com/x", max_executions=50, **args).max_executions == 50
+    assert (
+        GitHubRunnerJobsArgs(github_url="https://github.com/x", max_executions=50, **args).max_executions
+        == 50
+    )

@@ -233,7 +233,13 @@ def test_a_region_github_does_not_serve_is_refused_naming_it_and_the_alternative
     with pytest.raises(InvalidStackConfig) as raised:
         run_program(
             "staging",
-            stack_config("staging", **NETWORKING, githubAppInstallationId="", githubRunnerBusinessId="1", githubRunnerGroup="g"),
+            stack_config(
+                "staging",
+                **NETWORKING,
+                githubAppInstallationId="",
+                githubRunnerBusinessId="1",
+                githubRunnerGroup="g",
+            ),
         )
     assert (
         f"{PROJECT}:githubRunners = 'private-networking': needs a location where GitHub-hosted runners can join a "

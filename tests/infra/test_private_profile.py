@@ -112,7 +112,9 @@ def test_every_subnet_has_its_own_nsg_and_compute_egress_ends_in_deny(plans: dic
     # The build agents' subnet: tests/infra/test_agent_pool.py; the GitHub runner jobs': test_github_runner_jobs.py.
     runner_jobs = {CONTAINER_APPS_RUNNERS_SUBNET} if config_of("prod").github_container_apps else set()
     assert set(subnets) == {"private-endpoints", "compute", "agents"} | lifecycle | runner_jobs
-    assert len({s["networkSecurityGroup"]["id"] for s in subnets.values()}) == 3 + len(lifecycle | runner_jobs)
+    assert len({s["networkSecurityGroup"]["id"] for s in subnets.values()}) == 3 + len(
+        lifecycle | runner_jobs
+    )
     for subnet in subnets.values():
         assert subnet["networkSecurityGroup"]["id"] in groups
         assert subnet["defaultOutboundAccess"] is False

@@ -17,9 +17,10 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
@@ -40,7 +41,17 @@ def test_the_image_is_built_from_the_runner_release_the_job_pulls() -> None:
 def test_checkovs_dockerfile_and_secrets_checks_pass_on_the_image() -> None:
     checkov = checkov_binary(REPO)
     done = subprocess.run(
-        [str(checkov), "-d", str(IMAGE), "--framework", "dockerfile", "secrets", "--output", "json", "--quiet"],
+        [
+            str(checkov),
+            "-d",
+            str(IMAGE),
+            "--framework",
+            "dockerfile",
+            "secrets",
+            "--output",
+            "json",
+            "--quiet",
+        ],
         capture_output=True,
         text=True,
         env={**os.environ, "BC_SKIP_MAPPING": "TRUE"},
@@ -57,8 +68,8 @@ def test_checkovs_dockerfile_and_secrets_checks_pass_on_the_image() -> None:
 class FakeGitHub(BaseHTTPRequestHandler):
     """POST /app/installations/<id>/access_tokens (App JWT) and .../actions/runners/registration-token (token)."""
 
-    public_key: Any = None
-    calls: list[tuple[str, str]] = []
+    public_key: ClassVar[Any] = None
+    calls: ClassVar[list[tuple[str, str]]] = []
 
     def log_message(self, *args: object) -> None:  # quiet
         return
@@ -81,7 +92,7 @@ class FakeGitHub(BaseHTTPRequestHandler):
                 self.public_key.verify(
                     pad(signature), f"{header}.{payload}".encode(), padding.PKCS1v15(), hashes.SHA256()
                 )
-            except Exception:  # noqa: BLE001 - any verification failure is GitHub's 401
+            except InvalidSignature:  # what GitHub answers a JWT its App's key does not verify
                 self._answer(401, {"message": "A JSON web token could not be decoded"})
                 return
             claims = json.loads(pad(payload))
@@ -108,7 +119,7 @@ def github() -> Iterator[str]:
 def _run(tmp_path: Path, api: str, url: str, key_pem: str) -> subprocess.CompletedProcess[str]:
     for name, body in (
         ("config.sh", 'printf "%s\\n" "$@" > config.args\n'),
-        ("run.sh", 'env > run.env\necho ran\n'),
+        ("run.sh", "env > run.env\necho ran\n"),
     ):
         script = tmp_path / name
         script.write_text(f"#!/usr/bin/env bash\n{body}", encoding="utf-8")
@@ -126,7 +137,13 @@ def _run(tmp_path: Path, api: str, url: str, key_pem: str) -> subprocess.Complet
         "IDENTITY_HEADER": "identity-secret",
     }
     return subprocess.run(
-        [str(IMAGE / "entrypoint.sh")], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False
+        [str(IMAGE / "entrypoint.sh")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 
@@ -146,11 +163,16 @@ def test_the_entrypoint_registers_one_ephemeral_runner_as_the_app_and_hides_the_
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     FakeGitHub.public_key = key.public_key()
     pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
     ).decode()
     done = _run(tmp_path, github, url, pem)
     assert done.returncode == 0, done.stderr
-    assert [path for path, _ in FakeGitHub.calls] == ["/app/installations/76543210/access_tokens", registration]
+    assert [path for path, _ in FakeGitHub.calls] == [
+        "/app/installations/76543210/access_tokens",
+        registration,
+    ]
     args = (tmp_path / "config.args").read_text(encoding="utf-8").split("\n")
     assert args[:6] == ["--url", url, "--token", "AREGISTRATION", "--labels", "mlops-prod-abc123"]
     assert {"--ephemeral", "--unattended", "--disableupdate"} <= set(args)

@@ -82,7 +82,9 @@ def test_each_stack_yields_a_value_for_every_variable(plans: dict[str, Plan]) ->
         (["self-hosted", "mlops-prod-abc123"], ["self-hosted", "mlops-prod-abc123"]),
     ],
 )
-def test_runs_on_is_the_hosted_label_the_runner_group_or_the_runner_labels(output: object, runs_on: object) -> None:
+def test_runs_on_is_the_hosted_label_the_runner_group_or_the_runner_labels(
+    output: object, runs_on: object
+) -> None:
     """`runs-on` takes a GitHub-hosted label, a `group:` key naming a runner group, or a list of labels a
     self-hosted runner must all have (https://docs.github.com/en/actions/using-jobs/choosing-the-runner-for-a-job);
     the workflows read the variable with fromJSON, so its text is JSON for one of those forms."""
@@ -103,7 +105,10 @@ def test_a_runs_on_output_of_another_shape_is_refused_naming_it(output: object) 
 def test_committed_stacks_run_github_jobs_where_their_outputs_say(plans: dict[str, Plan]) -> None:
     for stack, plan in plans.items():
         github = stack_variables.variables_from_outputs(plan.outputs, github=True)
-        for variable, output in (("AML_RUNS_ON", "githubRunsOn"), ("AML_REGISTRY_RUNS_ON", "amlRegistryGithubRunsOn")):
+        for variable, output in (
+            ("AML_RUNS_ON", "githubRunsOn"),
+            ("AML_REGISTRY_RUNS_ON", "amlRegistryGithubRunsOn"),
+        ):
             value = plan.outputs[output]
             assert json.loads(github[variable]) == (value or "ubuntu-24.04"), stack
 
@@ -234,4 +239,6 @@ def test_the_readme_names_exactly_the_outputs_the_program_exports(plans: dict[st
     assert {"workspaceName", "amlRegistryName"} <= named, "the scan found no output: the table moved?"
     exported = set.intersection(*(set(plan.outputs) for plan in plans.values()))
     assert sorted(named - exported) == [], "README.md's 'Stack outputs' names outputs no stack exports"
-    assert sorted(exported - named) == [], "README.md's 'Stack outputs' leaves out outputs every stack exports"
+    assert sorted(exported - named) == [], (
+        "README.md's 'Stack outputs' leaves out outputs every stack exports"
+    )

@@ -49,8 +49,7 @@ def runner_stacks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, StackTw
             if not any(line.strip().startswith(f"azure-mlops:{key}:") for key in container_apps_keys)
         ]
         path.write_text(
-            "\n".join(kept)
-            + "\n  azure-mlops:location: northeurope\n"
+            "\n".join(kept) + "\n  azure-mlops:location: northeurope\n"
             "  azure-mlops:githubRunners: private-networking\n"
             '  azure-mlops:githubRunnerBusinessId: "123456789"\n'
             f"  azure-mlops:githubRunnerGroup: {group}\n",

@@ -59,7 +59,9 @@ def test_azure_pipelines_cd_trains_once_and_releases_the_registry_version(
 
 
 @pytest.mark.parametrize("deployment", DEPLOYMENTS)
-def test_github_actions_cd_trains_once_and_releases_the_registry_version(cloud, generated, project_copy, deployment):
+def test_github_actions_cd_trains_once_and_releases_the_registry_version(
+    cloud, generated, project_copy, deployment
+):
     """Against the committed stacks: staging and prod (westeurope, private) are reached only through their
     self-hosted runners in a Container Apps job in their VNet (`githubRunsOn`, tests/twin/test_github_runner_jobs_in_twin.py);
     dev through GitHub-hosted runners."""

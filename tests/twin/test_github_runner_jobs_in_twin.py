@@ -62,7 +62,9 @@ def test_the_committed_private_stacks_runner_labels_are_the_labels_their_job_sca
 def test_consumers_share_on_the_registry_owners_runners(stack_twins: dict[str, StackTwin]) -> None:
     assert stack_twins["dev"].outputs["githubRunsOn"] == ""
     prod = stack_twins["prod"].outputs["githubRunsOn"]
-    assert [stack_twins[s].outputs["amlRegistryGithubRunsOn"] for s in ("dev", "staging", "prod")] == [prod] * 3
+    assert [stack_twins[s].outputs["amlRegistryGithubRunsOn"] for s in ("dev", "staging", "prod")] == [
+        prod
+    ] * 3
 
 
 @pytest.mark.parametrize(

@@ -64,7 +64,11 @@ class Caller:
         if isinstance(runs_on, list) and len(runs_on) == 1:
             runs_on = runs_on[0]  # one label: a GitHub-hosted image name, or `self-hosted` alone
         if isinstance(runs_on, list) or runs_on == "self-hosted":
-            return cls(runner_labels=tuple(str(label) for label in ([runs_on] if isinstance(runs_on, str) else runs_on)))
+            return cls(
+                runner_labels=tuple(
+                    str(label) for label in ([runs_on] if isinstance(runs_on, str) else runs_on)
+                )
+            )
         return cls(vm_image=str(runs_on))
 
     @classmethod
