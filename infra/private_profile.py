@@ -254,20 +254,28 @@ GITHUB_RUNNER_RULES: tuple[SecurityRule, ...] = (
     _DENY_INTERNET,
 )
 
+
 # Self-hosted runners of a Container Apps job (docs/github-runners.md). They reach the stack's private endpoints
 # inside the VNet (Azure's AllowVnetOutBound), and by HTTPS through the NAT gateway GitHub (jobs, registration,
 # actions, logs), Entra ID, the environment's images and PyPI, documented by host name only. Inbound stays at
 # Azure's defaults (VNet and load balancer): the environment's nodes and its load balancer's probes use them
 # (https://learn.microsoft.com/azure/container-apps/firewall-integration); nothing from the internet reaches in.
-CONTAINER_APPS_RUNNER_RULES: tuple[SecurityRule, ...] = (
-    SecurityRule(
+def _https_egress(priority: int, why: str) -> SecurityRule:
+    """HTTPS to the internet (through the NAT gateway): for dependencies documented by host name only."""
+    return SecurityRule(
         name="allow-https-egress",
-        priority=200,
+        priority=priority,
         direction="Outbound",
         access="Allow",
         destination="Internet",
         ports=("443",),
-        why="GitHub (jobs, runner registration, actions, logs), Entra ID, image pulls, PyPI: host names only",
+        why=why,
+    )
+
+
+CONTAINER_APPS_RUNNER_RULES: tuple[SecurityRule, ...] = (
+    _https_egress(
+        200, "GitHub (jobs, runner registration, actions, logs), Entra ID, image pulls, PyPI: host names only"
     ),
     _DENY_INTERNET,
 )
@@ -300,14 +308,8 @@ def _endpoint_rules(databricks_prefixes: tuple[str, ...]) -> tuple[SecurityRule,
 # sent makes the host retry the queue message, and the retry would queue retraining again, so the webhook
 # must be reachable: HTTPS is allowed out through the NAT gateway's one address, nothing else.
 LIFECYCLE_RULES: tuple[SecurityRule, ...] = (
-    SecurityRule(
-        name="allow-https-egress",
-        priority=100,
-        direction="Outbound",
-        access="Allow",
-        destination="Internet",
-        ports=("443",),
-        why="Entra ID, Application Insights, dev.azure.com and the notification webhook (no service tag)",
+    _https_egress(
+        100, "Entra ID, Application Insights, dev.azure.com and the notification webhook (no service tag)"
     ),
     _DENY_INTERNET,
 )
