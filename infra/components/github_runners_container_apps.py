@@ -27,7 +27,7 @@ RUNNER_VERSION = "2.329.0"
 RUNNER_VERSION (a test keeps them equal), so a new runner release is a new tag and a new job template."""
 WORKLOAD_PROFILE = "Consumption"
 """The environment's one workload profile: serverless, billed per execution second, nothing when idle."""
-APP_KEY_SECRET = "github-app-key"
+APP_PEM_REFERENCE = "runner-app-pem"
 """The job's secret (a Key Vault reference) holding the GitHub App's private key."""
 REPLICA_TIMEOUT_SECONDS = 4 * 3600
 """Longest a runner lives: the CD's longest job (training, waiting on an Azure ML job) must fit."""
@@ -264,7 +264,7 @@ class GitHubRunnerJobs(pulumi.ComponentResource):
                                 ),
                                 auth=[
                                     app.ScaleRuleAuthArgs(
-                                        secret_ref=APP_KEY_SECRET, trigger_parameter="appKey"
+                                        secret_ref=APP_PEM_REFERENCE, trigger_parameter="appKey"
                                     )
                                 ],
                             )
@@ -274,7 +274,7 @@ class GitHubRunnerJobs(pulumi.ComponentResource):
                 # The key is a Key Vault reference resolved with the user-assigned identity: never a value here.
                 secrets=[
                     app.SecretArgs(
-                        name=APP_KEY_SECRET,
+                        name=APP_PEM_REFERENCE,
                         key_vault_url=pulumi.Output.from_input(args.key_vault_name).apply(
                             lambda vault: key_vault_secret_url(vault, args.app_key_secret_name)
                         ),
@@ -298,7 +298,7 @@ class GitHubRunnerJobs(pulumi.ComponentResource):
                                 name="GITHUB_APP_INSTALLATION_ID", value=args.installation_id
                             ),
                             app.EnvironmentVarArgs(name="RUNNER_LABELS", value=args.label),
-                            app.EnvironmentVarArgs(name="GITHUB_APP_KEY", secret_ref=APP_KEY_SECRET),
+                            app.EnvironmentVarArgs(name="GITHUB_APP_KEY", secret_ref=APP_PEM_REFERENCE),
                         ],
                     )
                 ]

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from infra.components.github_runners_container_apps import (
-    APP_KEY_SECRET,
+    APP_PEM_REFERENCE,
     GitHubRunnerJobsArgs,
     RunnerScope,
     key_vault_secret_url,
@@ -157,11 +157,11 @@ def test_the_job_starts_one_ephemeral_runner_per_queued_github_job_for_the_stack
         "applicationID": config.github_app_id,
         "installationID": config.github_app_installation_id,
     }
-    assert rule["auth"] == [{"secretRef": APP_KEY_SECRET, "triggerParameter": "appKey"}]
+    assert rule["auth"] == [{"secretRef": APP_PEM_REFERENCE, "triggerParameter": "appKey"}]
     (container,) = job["template"]["containers"]
     env = {e["name"]: e for e in container["env"]}
     assert env["RUNNER_LABELS"]["value"] == label  # the runner registers with the label the scaler counts
-    assert env["GITHUB_APP_KEY"] == {"name": "GITHUB_APP_KEY", "secretRef": APP_KEY_SECRET}
+    assert env["GITHUB_APP_KEY"] == {"name": "GITHUB_APP_KEY", "secretRef": APP_PEM_REFERENCE}
 
 
 @pytest.mark.parametrize("stack", PRIVATE)
@@ -176,7 +176,7 @@ def test_the_app_key_is_a_key_vault_reference_read_with_the_user_assigned_identi
     identity = _runner_identity(plan).resource_id
     (secret,) = job["configuration"]["secrets"]
     assert secret == {
-        "name": APP_KEY_SECRET,
+        "name": APP_PEM_REFERENCE,
         "keyVaultUrl": key_vault_secret_url(_names(stack).key_vault, config.github_app_key_secret_name),
         "identity": identity,
     }
