@@ -172,7 +172,7 @@ class GitHubRunnerJobs(pulumi.ComponentResource):
     job_id: pulumi.Output[str]
     """ARM ID of the Container Apps job."""
     image: pulumi.Output[str]
-    """The runner image the job pulls (the infra pipeline builds and pushes it)."""
+    """The runner image the job pulls (built from infra/runner_image/, pushed from inside the VNet)."""
 
     def __init__(
         self, name: str, args: GitHubRunnerJobsArgs, opts: pulumi.ResourceOptions | None = None
