@@ -29,6 +29,24 @@ def cloud(stack_twins: dict[str, StackTwin]) -> AzureTwin:
     return cloud_of(stack_twins, deployed=True)
 
 
+GITHUB_PROBE = """\
+name: probe
+on: workflow_dispatch
+jobs:
+  probe:
+    runs-on: ${{ fromJSON(vars.AML_RUNS_ON) }}
+    environment: ENVIRONMENT
+    steps:
+      - run: echo "$CALLER_VARIABLE"
+  share:
+    runs-on: ${{ fromJSON(vars.AML_REGISTRY_RUNS_ON) }}
+    environment: promotion
+    steps:
+      - run: "true"
+"""
+"""A GitHub workflow whose `probe` job (environment ENVIRONMENT) echoes CALLER_VARIABLE, the twin's record of where
+it runs, and whose `share` job runs where the promotion environment's registry jobs run."""
+
 RUNNER_GROUPS = {"staging": "mlops-staging", "prod": "mlops-prod"}
 """The runner groups of the variant stacks that GitHub workflows can reach (tests/twin/test_github_runners_in_twin.py)."""
 

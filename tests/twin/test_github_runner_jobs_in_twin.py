@@ -16,22 +16,9 @@ from tests.support.azure_twin.caller import Caller
 from tests.support.azure_twin.from_plan import plan_of
 from tests.support.azure_twin.github_actions import run_github_workflow
 from tests.support.azure_twin.model import AzureTwin, StackTwin
+from tests.twin.conftest import GITHUB_PROBE
 
-PROBE = """\
-name: probe
-on: workflow_dispatch
-jobs:
-  probe:
-    runs-on: ${{ fromJSON(vars.AML_RUNS_ON) }}
-    environment: ENVIRONMENT
-    steps:
-      - run: echo "$AZURE_TWIN_CALLER_RUNNER_LABELS"
-  share:
-    runs-on: ${{ fromJSON(vars.AML_REGISTRY_RUNS_ON) }}
-    environment: promotion
-    steps:
-      - run: "true"
-"""
+PROBE = GITHUB_PROBE.replace("CALLER_VARIABLE", "AZURE_TWIN_CALLER_RUNNER_LABELS")
 
 
 def _label(twin: StackTwin) -> str:

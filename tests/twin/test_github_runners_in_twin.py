@@ -18,23 +18,10 @@ import pytest
 from tests.support.azure_twin.caller import Caller
 from tests.support.azure_twin.github_actions import run_github_workflow
 from tests.support.azure_twin.model import AzureTwin, StackTwin
+from tests.twin.conftest import GITHUB_PROBE
 from tests.twin.conftest import RUNNER_GROUPS as GROUPS
 
-PROBE = """\
-name: probe
-on: workflow_dispatch
-jobs:
-  probe:
-    runs-on: ${{ fromJSON(vars.AML_RUNS_ON) }}
-    environment: ENVIRONMENT
-    steps:
-      - run: echo "$AZURE_TWIN_CALLER_RUNNER_GROUP"
-  share:
-    runs-on: ${{ fromJSON(vars.AML_REGISTRY_RUNS_ON) }}
-    environment: promotion
-    steps:
-      - run: "true"
-"""
+PROBE = GITHUB_PROBE.replace("CALLER_VARIABLE", "AZURE_TWIN_CALLER_RUNNER_GROUP")
 
 
 def test_the_variant_stacks_export_their_runner_groups(runner_stacks: dict[str, StackTwin]) -> None:
