@@ -1,11 +1,14 @@
 """The private profile's CI/CD agents: the Managed DevOps Pool in the VNet's `agents` subnet, and its grants; and,
-where the stack opts in, GitHub-hosted runners in its `github-runners` subnet.
+where the stack opts in, GitHub-hosted runners in its `github-runners` subnet or self-hosted GitHub runners as a
+Container Apps job in its `github-runner-jobs` subnet.
 
 Kept beside the stack program so that the program reads the same for both profiles: a public stack has no VNet,
 so its pipelines use Microsoft-hosted agents and it has no pool (`agentPoolName` is "").
 """
 
 from __future__ import annotations
+
+import pulumi
 
 from infra.access_policy import agent_pool_grants
 from infra.agent_egress import AGENT_EGRESS_HOSTS
@@ -17,10 +20,16 @@ from infra.components.egress_firewall import (
     EgressFirewallArgs,
 )
 from infra.components.github_runners import GitHubRunnerNetwork, GitHubRunnerNetworkArgs
+from infra.components.github_runners_container_apps import GitHubRunnerJobs, GitHubRunnerJobsArgs
 from infra.components.network import PrivateNetwork
 from infra.config import StackConfig
 from infra.naming import ResourceNames
-from infra.private_profile import AGENTS_SUBNET, GITHUB_RUNNERS_SUBNET, private_subnets
+from infra.private_profile import (
+    AGENTS_SUBNET,
+    CONTAINER_APPS_RUNNERS_SUBNET,
+    GITHUB_RUNNERS_SUBNET,
+    private_subnets,
+)
 from infra.stack_resources import StackResources
 
 
@@ -87,7 +96,7 @@ def build_github_runners(
     config: StackConfig, names: ResourceNames, stack: StackResources, network: PrivateNetwork | None
 ) -> GitHubRunnerNetwork | None:
     """GitHub-hosted runners' network settings in a private stack that opts in; None otherwise."""
-    if network is None or not config.github_runners_enabled:
+    if network is None or not config.github_private_networking:
         return None
     if config.github_runner_business_id is None or config.github_runner_group is None:
         msg = "build_github_runners needs a configuration validated with githubRunnerBusinessId and githubRunnerGroup"
@@ -102,6 +111,52 @@ def build_github_runners(
             subnet_id=network.subnet_ids[GITHUB_RUNNERS_SUBNET],
             business_id=config.github_runner_business_id,
             runner_group=config.github_runner_group,
+            tags=stack.tags,
+        ),
+    )
+
+
+def build_github_runner_jobs(
+    config: StackConfig,
+    names: ResourceNames,
+    stack: StackResources,
+    network: PrivateNetwork | None,
+    registry: tuple[pulumi.Input[str], pulumi.Input[str]],
+) -> GitHubRunnerJobs | None:
+    """Self-hosted GitHub runners (a Container Apps job) in a private stack that chooses them; None otherwise.
+    `registry` is the stack's container registry (ID, login server), which holds the runner image."""
+    if network is None or not config.github_container_apps:
+        return None
+    if (
+        config.github_runner_url is None
+        or config.github_app_id is None
+        or config.github_app_installation_id is None
+    ):
+        msg = "build_github_runner_jobs needs a configuration validated with githubRunners container-apps"
+        raise ValueError(msg)
+    registry_id, login_server = registry
+    return GitHubRunnerJobs(
+        "github-runner-jobs",
+        GitHubRunnerJobsArgs(
+            resource_group_name=stack.resource_group_name,
+            location=config.location,
+            environment_name=names.runner_environment,
+            job_name=names.runner_job,
+            identity_name=names.runner_identity,
+            subnet_id=network.subnet_ids[CONTAINER_APPS_RUNNERS_SUBNET],
+            key_vault_id=stack.key_vault_id,
+            key_vault_name=stack.key_vault_name,
+            app_key_secret_name=config.github_app_key_secret_name,
+            container_registry_id=registry_id,
+            registry_login_server=login_server,
+            log_analytics_workspace_id=stack.log_analytics_workspace_id,
+            github_url=config.github_runner_url,
+            app_id=config.github_app_id,
+            installation_id=config.github_app_installation_id,
+            label=names.github_runner_label,
+            max_executions=config.github_runner_max_executions,
+            subscription_id=stack.subscription_id,
+            stack_suffix=names.suffix,
             tags=stack.tags,
         ),
     )

@@ -26,6 +26,7 @@ from infra.components.ml_registry import (
 )
 from infra.config import PROJECT, StackConfig, parse_stack_config, project_config_values
 from infra.errors import InvalidStackConfig
+from infra.github_runs_on import RunsOn, github_runs_on
 from infra.naming import ResourceNames
 from infra.plan.stack_files import available_stacks, load_stack_config
 from infra.roles import BuiltInRole
@@ -49,9 +50,10 @@ class RegistryRef:
     agent_pool: str
     """The owner's agent pool (its `agentPoolName`), "" when the owner is public: a private registry answers only
     inside the owner's VNet, so the pipeline job that shares a model into it runs there."""
-    github_runner_group: str = ""
-    """The owner's GitHub runner group (its `githubRunnerGroup`), "" when the owner is public or has none: the
-    GitHub Actions job that shares a model into a private registry runs there."""
+    github_runs_on: RunsOn = ""
+    """The owner's GitHub `runs-on` (its `githubRunsOn`: a runner group or self-hosted runner labels), "" when the
+    owner is public or has no GitHub runners: the GitHub Actions job that shares a model into a private registry
+    runs there."""
 
     @property
     def id(self) -> str:
@@ -103,9 +105,13 @@ def registry_ref(
         if owner_config.is_private and owner_config.agent_pool_organization_url
         else ""
     )
-    github_group = (owner_config.github_runner_group or "") if owner_config.github_runners_enabled else ""
     return RegistryRef(
-        names.aml_registry, names.resource_group, owner_subscription, owner, agent_pool, github_group
+        names.aml_registry,
+        names.resource_group,
+        owner_subscription,
+        owner,
+        agent_pool,
+        github_runs_on(owner_config, names),
     )
 
 
@@ -185,10 +191,10 @@ class RegistryUse:
         return self.ref.agent_pool if self.ref else ""
 
     @property
-    def github_runner_group(self) -> str:
-        """The GitHub runner group inside the registry owner's VNet; "" without a registry, or when the owner is
+    def github_runs_on(self) -> RunsOn:
+        """The GitHub `runs-on` inside the registry owner's VNet; "" without a registry, or when the owner is
         public or has no GitHub runners."""
-        return self.ref.github_runner_group if self.ref else ""
+        return self.ref.github_runs_on if self.ref else ""
 
     @property
     def id(self) -> pulumi.Input[str]:

@@ -148,6 +148,16 @@ GitHubDatabaseId = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{0,19}$
 GitHubRunnerGroup = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 """Our rule for the runner group name workflows select (`runs-on: {group: ...}`): 1-64 letters, digits, '.', '_',
 '-', no spaces, so the name reads the same in YAML, JSON and the GitHub UI."""
+GitHubRunnerUrl = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^https://github\.com/[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:/[A-Za-z0-9._-]{1,100})?$"
+    ),
+]
+"""Where self-hosted runners register: https://github.com/<organization> or https://github.com/<owner>/<repo>
+(GitHub.com; no trailing slash)."""
+GitHubRunnersMode = Literal["none", "private-networking", "container-apps"]
+"""How a private stack's GitHub Actions jobs get into its VNet (docs/github-runners.md)."""
 """An Azure DevOps project name."""
 
 StorageSku = Literal[
@@ -422,16 +432,46 @@ class StackConfig(BaseModel):
     save the firewall, prod may not. Used when networkProfile is private; needs a /20 VNet or larger."""
 
     github_runner_business_id: Annotated[GitHubDatabaseId | None, BeforeValidator(_number_as_text)] = None
-    """Optional. Database ID of the GitHub organization (or enterprise) whose GitHub-hosted runners join the
+    """Conditional. Database ID of the GitHub organization (or enterprise) whose GitHub-hosted runners join the
     VNet (Azure private networking for GitHub-hosted runners): the `businessId` of the stack's
     GitHub.Network/networkSettings resource (`gh api graphql -f query='query { organization(login: "<org>")
-    { databaseId } }'`). Only with networkProfile private; setting it opts the stack in and needs
-    githubRunnerGroup."""
+    { databaseId } }'`). Required when githubRunners is private-networking."""
 
     github_runner_group: Annotated[GitHubRunnerGroup | None, BeforeValidator(_empty_is_unset)] = None
     """Conditional. Name of the GitHub runner group the organization admin creates for this stack's network
     configuration (from the `githubNetworkSettingsId` output): the GitHub workflows' jobs that touch the stack
-    run on it (`runs-on: {group: <name>}`). Required with githubRunnerBusinessId; one group per stack."""
+    run on it (`runs-on: {group: <name>}`). Required when githubRunners is private-networking; one group per
+    stack."""
+
+    github_runners: GitHubRunnersMode = "none"
+    """Optional. How GitHub Actions jobs that touch this private stack get into its VNet: `none` (GitHub-hosted
+    runners, outside: GitHub-driven projects cannot reach the stack), `private-networking` (GitHub-hosted runners
+    joined to the VNet; only in GitHub's regions, with githubRunnerBusinessId and githubRunnerGroup) or
+    `container-apps` (ephemeral self-hosted runners as an event-driven Container Apps job in the VNet; any region,
+    with githubRunnerUrl, githubAppId and githubAppInstallationId). Public stacks keep `none`."""
+
+    github_runner_url: Annotated[GitHubRunnerUrl | None, BeforeValidator(_empty_is_unset)] = None
+    """Conditional. The GitHub organization (https://github.com/<org>) or repository
+    (https://github.com/<owner>/<repo>) the container-apps runners register with. Required when githubRunners is
+    container-apps."""
+
+    github_app_id: Annotated[GitHubDatabaseId | None, BeforeValidator(_number_as_text)] = None
+    """Conditional. App ID of the GitHub App the container-apps runners register with (Self-hosted runners:
+    read and write on the organization, or Administration on the repository). Required when githubRunners is
+    container-apps."""
+
+    github_app_installation_id: Annotated[GitHubDatabaseId | None, BeforeValidator(_number_as_text)] = None
+    """Conditional. Installation ID of that App in the organization or repository of githubRunnerUrl. Required
+    when githubRunners is container-apps."""
+
+    github_app_key_secret_name: SecretName = "github-runner-app-key"
+    """Conditional. Name of the stack key vault's secret holding the App's private key (PEM), stored by its
+    owner before githubRunners is set to container-apps, never by Pulumi; the runners' job reads it through a
+    Key Vault reference. Used when githubRunners is container-apps."""
+
+    github_runner_max_executions: int = Field(default=4, ge=1, le=50)
+    """Conditional. Most runners (job executions) running at once (1-50); each takes addresses of the runners'
+    /24. Used when githubRunners is container-apps."""
 
     @model_validator(mode="after")
     def _check_rules_across_keys(self) -> StackConfig:
@@ -576,41 +616,54 @@ class StackConfig(BaseModel):
         return []
 
     def _github_runner_problems(self) -> list[str]:
-        """GitHub's runners join only a private stack's VNet, and only with both halves of the opt-in."""
-        given = {
-            "githubRunnerBusinessId": self.github_runner_business_id,
-            "githubRunnerGroup": self.github_runner_group,
+        """Each runner mode needs its own keys and refuses the other's; a public stack keeps GitHub-hosted runners."""
+        keys = {
+            "private-networking": {
+                "githubRunnerBusinessId": self.github_runner_business_id,
+                "githubRunnerGroup": self.github_runner_group,
+            },
+            "container-apps": {
+                "githubRunnerUrl": self.github_runner_url,
+                "githubAppId": self.github_app_id,
+                "githubAppInstallationId": self.github_app_installation_id,
+            },
         }
-        if not self.is_private:
+        mode = self.github_runners
+        if not self.is_private and mode != "none":
             return [
-                f"{PROJECT}:{key} = {value!r}: has no effect when networkProfile is 'public' (GitHub-hosted runners "
-                "reach public stacks as they are); unset it"
-                for key, value in given.items()
-                if value is not None
+                f"{PROJECT}:githubRunners = {mode!r}: must be 'none' when networkProfile is 'public' (GitHub-hosted "
+                "runners reach a public stack as it is)"
             ]
-        problems = []
-        if (self.github_runner_business_id is None) != (self.github_runner_group is None):
-            missing = next(key for key, value in given.items() if value is None)
-            present = next(key for key, value in given.items() if value is not None)
+        problems = [
+            f"{PROJECT}:{key} = {value!r}: has no effect unless githubRunners is {wanted!r} (it is {mode!r}); "
+            "unset it"
+            for wanted, given in keys.items()
+            if wanted != mode
+            for key, value in given.items()
+            if value is not None
+        ]
+        problems += [
+            f"{PROJECT}:{key} is unset: is required when githubRunners is {mode!r}"
+            for key, value in keys.get(mode, {}).items()
+            if value is None
+        ]
+        if mode == "private-networking" and self.location not in GITHUB_PRIVATE_NETWORKING_REGIONS:
             problems.append(
-                f"{PROJECT}:{missing} is unset: is required with {present} (GitHub-hosted runners in the VNet "
-                "need both the organization's database ID and the runner group workflows select)"
-            )
-        if (
-            self.github_runner_business_id is not None
-            and self.location not in GITHUB_PRIVATE_NETWORKING_REGIONS
-        ):
-            problems.append(
-                f"{PROJECT}:githubRunnerBusinessId = {self.github_runner_business_id!r}: needs a location where "
-                f"GitHub-hosted runners can join a VNet, and location = {self.location!r} is not one; supported: "
-                f"{sorted(GITHUB_PRIVATE_NETWORKING_REGIONS)}"
+                f"{PROJECT}:githubRunners = 'private-networking': needs a location where GitHub-hosted runners can "
+                f"join a VNet, and location = {self.location!r} is not one (use 'container-apps', which works in "
+                f"every region); supported: {sorted(GITHUB_PRIVATE_NETWORKING_REGIONS)}"
             )
         return problems
 
     @property
-    def github_runners_enabled(self) -> bool:
-        """True when GitHub-hosted runners join this (private) stack's VNet."""
-        return self.is_private and self.github_runner_business_id is not None
+    def github_private_networking(self) -> bool:
+        """True when GitHub-hosted runners join this (private) stack's VNet (GitHub's private networking)."""
+        return self.is_private and self.github_runners == "private-networking"
+
+    @property
+    def github_container_apps(self) -> bool:
+        """True when self-hosted GitHub runners run as a Container Apps job in this (private) stack's VNet."""
+        return self.is_private and self.github_runners == "container-apps"
 
     @property
     def is_private(self) -> bool:

@@ -96,6 +96,13 @@ NAME_RULES: dict[str, NameRule] = {
     "dev_center": NameRule(
         3, 26, re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*"), "letters, digits and hyphens, alphanumeric start"
     ),
+    # Container Apps environments and jobs: lower case, starting with a letter (jobs allow 32 characters).
+    "container_app": NameRule(
+        2,
+        32,
+        re.compile(r"[a-z](?!.*--)[a-z0-9-]*[a-z0-9]"),
+        "lower-case letters, digits and single hyphens, starting with a letter",
+    ),
     # The pool's name is global in Azure and is also the Azure DevOps agent pool's name in the organization.
     "devops_pool": NameRule(
         3, 44, re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]*"), "letters, digits, - and ., alphanumeric start"
@@ -351,6 +358,28 @@ class ResourceNames:
     def github_network_deployment(self) -> str:
         """The ARM deployment that declares the network settings (azure-native has no type for them)."""
         return self._fit("network", "deploy-ghns-{workload}-{environment}-{region}")
+
+    @property
+    def runner_environment(self) -> str:
+        """The Container Apps environment (workload profiles, internal) of the self-hosted GitHub runners."""
+        return self._fit("container_app", "cae-{workload}-{environment}-{region}")
+
+    @property
+    def runner_job(self) -> str:
+        """The event-driven Container Apps job whose executions are the self-hosted GitHub runners."""
+        return self._fit("container_app", "caj-ghr-{workload}-{environment}-{region}")
+
+    @property
+    def runner_identity(self) -> str:
+        """The runners' job identity: pulls their image and reads the GitHub App's key, nothing else."""
+        return self._fit("managed_identity", "id-ghr-{workload}-{environment}-{region}")
+
+    @property
+    def github_runner_label(self) -> str:
+        """The label the stack's self-hosted runners register with and its GitHub jobs' `runs-on` selects. Runner
+        labels are per organization or repository, where several projects' stacks may register: the stack's suffix
+        keeps one stack's jobs off another's runners."""
+        return f"{self.workload}-{self.environment}-{self.suffix}"
 
     def agent_pool(self, organization_url: str) -> str:
         """The Managed DevOps Pool, which is also the Azure DevOps agent pool pipelines name in `pool: name:`.

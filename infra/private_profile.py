@@ -64,6 +64,14 @@ GITHUB_RUNNERS_SUBNET_INDEX = 6
 """The runners' subnet is the VNet's seventh /24, after the agents', so that no optional feature moves it (the
 VNet must be a /21 or larger; the config checks). A /24 holds 251 runners: GitHub asks for 30% headroom over the
 runner group's most concurrent jobs."""
+CONTAINER_APPS_RUNNERS_SUBNET = "github-runner-jobs"
+"""The subnet of the Container Apps environment whose event-driven job runs self-hosted GitHub runners."""
+CONTAINER_APPS_DELEGATION = "Microsoft.App/environments"
+"""The delegation a workload-profiles Container Apps environment needs on its infrastructure subnet, which then
+serves that environment only (https://learn.microsoft.com/azure/container-apps/networking)."""
+CONTAINER_APPS_RUNNERS_SUBNET_INDEX = 7
+"""The runner jobs' subnet is the VNet's eighth /24 (a /21 has exactly eight): a workload-profiles environment
+needs a /27 at least, and a /24 leaves room for the platform's addresses and `githubRunnerMaxExecutions` runners."""
 LIFECYCLE_DNS_ZONES: tuple[str, ...] = ("queue", "table", "sites")
 """Zones (network.OPTIONAL_DNS_ZONES) the lifecycle endpoints need besides `blob`: the event queue, the audit
 table, the app."""
@@ -284,6 +292,32 @@ GITHUB_RUNNER_RULES: tuple[SecurityRule, ...] = (
     _DENY_INTERNET,
 )
 
+
+# Self-hosted runners of a Container Apps job (docs/github-runners.md). They reach the stack's private endpoints
+# inside the VNet (Azure's AllowVnetOutBound), and by HTTPS through the NAT gateway GitHub (jobs, registration,
+# actions, logs), Entra ID, the environment's images and PyPI, documented by host name only. Inbound stays at
+# Azure's defaults (VNet and load balancer): the environment's nodes and its load balancer's probes use them
+# (https://learn.microsoft.com/azure/container-apps/firewall-integration); nothing from the internet reaches in.
+def _https_egress(priority: int, why: str) -> SecurityRule:
+    """HTTPS to the internet (through the NAT gateway): for dependencies documented by host name only."""
+    return SecurityRule(
+        name="allow-https-egress",
+        priority=priority,
+        direction="Outbound",
+        access="Allow",
+        destination="Internet",
+        ports=("443",),
+        why=why,
+    )
+
+
+CONTAINER_APPS_RUNNER_RULES: tuple[SecurityRule, ...] = (
+    _https_egress(
+        200, "GitHub (jobs, runner registration, actions, logs), Entra ID, image pulls, PyPI: host names only"
+    ),
+    _DENY_INTERNET,
+)
+
 # Private endpoints only ever answer clients inside the VNet, on HTTPS and SMB (the notebooks file share).
 PRIVATE_ENDPOINT_RULES: tuple[SecurityRule, ...] = (
     SecurityRule(
@@ -312,14 +346,8 @@ def _endpoint_rules(databricks_prefixes: tuple[str, ...]) -> tuple[SecurityRule,
 # sent makes the host retry the queue message, and the retry would queue retraining again, so the webhook
 # must be reachable: HTTPS is allowed out through the NAT gateway's one address, nothing else.
 LIFECYCLE_RULES: tuple[SecurityRule, ...] = (
-    SecurityRule(
-        name="allow-https-egress",
-        priority=100,
-        direction="Outbound",
-        access="Allow",
-        destination="Internet",
-        ports=("443",),
-        why="Entra ID, Application Insights, dev.azure.com and the notification webhook (no service tag)",
+    _https_egress(
+        100, "Entra ID, Application Insights, dev.azure.com and the notification webhook (no service tag)"
     ),
     _DENY_INTERNET,
 )
@@ -343,12 +371,14 @@ def subnets(
     lifecycle: bool = False,
     agents: bool = False,
     github_runners: bool = False,
+    runner_jobs: bool = False,
     agent_firewall: bool = False,
 ) -> tuple[SubnetSpec, ...]:
     """The first /24 of the VNet for private endpoints, the second for VNet-injected compute;
     with `databricks`, the third and fourth for the Databricks workspace's host and container subnets; with
     `lifecycle`, the fifth for the lifecycle handler's VNet integration; with `agents`, the sixth for the
     Managed DevOps Pool's build agents; with `github_runners`, the seventh for GitHub-hosted runners; with
+    `runner_jobs`, the eighth for the Container Apps environment of self-hosted GitHub runners; with
     `agent_firewall`, the ninth split into the egress firewall's subnets, and the agents' internet-bound traffic
     routed through it instead of the NAT gateway.
 
@@ -389,11 +419,18 @@ def subnets(
             GITHUB_RUNNER_RULES,
             GITHUB_RUNNERS_DELEGATION,
         ),
+        (
+            runner_jobs,
+            CONTAINER_APPS_RUNNERS_SUBNET_INDEX,
+            CONTAINER_APPS_RUNNERS_SUBNET,
+            CONTAINER_APPS_RUNNER_RULES,
+            CONTAINER_APPS_DELEGATION,
+        ),
     ):
         if not wanted:
             continue
         if len(blocks) <= index:
-            ordinal = {4: "fifth", 5: "sixth", 6: "seventh"}[index]
+            ordinal = {4: "fifth", 5: "sixth", 6: "seventh", 7: "eighth"}[index]
             msg = f"vnet {address_space}: has no {ordinal} /24 for the {name} subnet; use a /21 or larger"
             raise ValueError(msg)
         filtered = agent_firewall and name == AGENTS_SUBNET
@@ -419,7 +456,8 @@ def private_subnets(config: StackConfig) -> tuple[SubnetSpec, ...]:
         databricks=config.databricks_enabled,
         lifecycle=config.lifecycle_events_enabled,
         agents=True,
-        github_runners=config.github_runners_enabled,
+        github_runners=config.github_private_networking,
+        runner_jobs=config.github_container_apps,
         agent_firewall=config.agent_egress == "firewall",
     )
 

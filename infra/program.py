@@ -12,7 +12,12 @@ import pulumi
 from pulumi_azure_native import authorization, resources
 
 from infra.access_policy import Scopes, stack_grants
-from infra.agents_stack import build_agent_egress, build_agent_pool, build_github_runners
+from infra.agents_stack import (
+    build_agent_egress,
+    build_agent_pool,
+    build_github_runner_jobs,
+    build_github_runners,
+)
 from infra.aml_registry import use_registry
 from infra.components.access import AccessControl, AccessControlArgs
 from infra.components.compute import ClusterSpec, ComputeFleet, ComputeFleetArgs, ComputeInstanceSpec
@@ -27,6 +32,7 @@ from infra.components.workspace_key import WorkspaceKey, WorkspaceKeyArgs
 from infra.config import StackConfig, parse_stack_config, project_config_values
 from infra.databricks_stack import DatabricksStack, build_databricks, build_databricks_workspace
 from infra.deployed_state import deployed_workspace, refuse_impossible_changes
+from infra.github_runs_on import github_runs_on
 from infra.gpu_sizes import gpus_per_node
 from infra.lifecycle_stack import (
     build_alerts,
@@ -272,6 +278,9 @@ def build(config: StackConfig) -> None:
     agents = build_agent_pool(config, names, shared, network)
     agent_egress = build_agent_egress(config, names, shared, network)
     github_runners = build_github_runners(config, names, shared, network)
+    runner_jobs = build_github_runner_jobs(
+        config, names, shared, network, (registry.registry_id, registry.login_server)
+    )
     lifecycle = build_lifecycle(
         config,
         names,
@@ -421,12 +430,14 @@ def build(config: StackConfig) -> None:
     pulumi.export("amlRegistryName", aml_registry.name)
     pulumi.export("amlRegistryId", aml_registry.id)
     pulumi.export("amlRegistryAgentPoolName", aml_registry.agent_pool)
-    pulumi.export("amlRegistryGithubRunnerGroup", aml_registry.github_runner_group)
+    pulumi.export("amlRegistryGithubRunsOn", aml_registry.github_runs_on)
     pulumi.export("lifecycleFunctionAppName", lifecycle.function_app_name if lifecycle else "")
     pulumi.export("lifecycleAuditStorageName", lifecycle.audit_storage_name if lifecycle else "")
     pulumi.export("agentPoolName", agents.pool_name if agents else "")
     pulumi.export("githubRunnerGroup", github_runners.runner_group if github_runners else "")
     pulumi.export("githubNetworkSettingsId", github_runners.github_id if github_runners else "")
+    pulumi.export("githubRunsOn", github_runs_on(config, names))
+    pulumi.export("githubRunnerImage", runner_jobs.image if runner_jobs else "")
     pulumi.export("natEgressIp", network.nat_public_ip if network and network.nat_public_ip else "")
     pulumi.export("databricksWorkspaceUrl", dbw.workspace_url.apply(lambda u: f"https://{u}") if dbw else "")
     pulumi.export("databricksWorkspaceId", dbw.workspace_id if dbw else "")

@@ -82,7 +82,8 @@ def arm_resource(token: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
         _nest(properties, path.split("."), beside)
     for path, arm_name in mapping.nested_renames.items():
         _rename(properties, path.split("."), arm_name)
-    resource["properties"] = properties
+    if properties or mapping.properties_object:
+        resource["properties"] = properties
     return resource
 
 

@@ -46,6 +46,9 @@ class ArmResourceType:
     ARM model nests each one's settings back under its own `properties`, beside its `name` and `id`."""
     scope_input: str | None = None
     """Extension resources (role assignments): the input holding the ID of the resource they attach to."""
+    properties_object: bool = True
+    """False for a type whose ARM schema has no `properties` (a user-assigned identity): the model then writes
+    none when no input goes there."""
 
     def name(self, inputs: Mapping[str, Any]) -> str:
         """The ARM name: child resources are named `parent/child`."""
@@ -138,7 +141,10 @@ ARM_RESOURCE_TYPES: dict[str, ArmResourceType] = {
         "Microsoft.KeyVault/vaults/keys", ("vaultName", "keyName"), "2024-11-01", nested_properties=True
     ),
     "azure-native:managedidentity:UserAssignedIdentity": ArmResourceType(
-        "Microsoft.ManagedIdentity/userAssignedIdentities", ("resourceName",), "2023-01-31"
+        "Microsoft.ManagedIdentity/userAssignedIdentities",
+        ("resourceName",),
+        "2023-01-31",
+        properties_object=False,
     ),
     "azure-native:containerregistry:Registry": ArmResourceType(
         "Microsoft.ContainerRegistry/registries",
@@ -316,6 +322,16 @@ ARM_RESOURCE_TYPES: dict[str, ArmResourceType] = {
     ),
     "azure-native:devopsinfrastructure:Pool": ArmResourceType(
         "Microsoft.DevOpsInfrastructure/pools", ("poolName",), "2025-01-21", _WITH_IDENTITY
+    ),
+    # Self-hosted GitHub runners as a Container Apps job (infra/components/github_runners_container_apps.py).
+    "azure-native:app:ManagedEnvironment": ArmResourceType(
+        "Microsoft.App/managedEnvironments",
+        ("environmentName",),
+        "2025-02-02-preview",
+        _WITH_IDENTITY | {"kind"},
+    ),
+    "azure-native:app:Job": ArmResourceType(
+        "Microsoft.App/jobs", ("jobName",), "2025-02-02-preview", _WITH_IDENTITY | {"extendedLocation"}
     ),
     # A deployment carrying a nested template: how the GitHub.Network/networkSettings resource, which azure-native
     # has no type for, is declared (infra/components/github_runners.py).

@@ -48,11 +48,20 @@ SCENARIOS: Mapping[str, Scenario] = {
     "dev-databricks": Scenario("dev", DATABRICKS_SETTINGS),
     # The workspace's customer-managed key (docs/stack-lifecycle.md): the key, its identity and grant.
     "prod-cmk": Scenario("prod", {"workspaceCustomerManagedKey": "true"}),
-    # GitHub-hosted runners in the VNet (docs/private-profile.md): their subnet, NSG and networkSettings deployment.
-    # GitHub serves no private networking in westeurope, so the scenario moves prod to northeurope.
+    # GitHub-hosted runners in the VNet (docs/github-runners.md): their subnet, NSG and networkSettings deployment.
+    # GitHub serves no private networking in westeurope, so the scenario moves prod to northeurope (and off the
+    # container-apps runners the committed prod uses).
     "prod-github-runners": Scenario(
         "prod",
-        {"location": "northeurope", "githubRunnerBusinessId": "123456789", "githubRunnerGroup": "mlops-prod"},
+        {
+            "location": "northeurope",
+            "githubRunners": "private-networking",
+            "githubRunnerUrl": "",
+            "githubAppId": "",
+            "githubAppInstallationId": "",
+            "githubRunnerBusinessId": "123456789",
+            "githubRunnerGroup": "mlops-prod",
+        },
     ),
 }
 """Scenario name (used as the plan's stack name) -> scenario."""

@@ -65,10 +65,16 @@ def _image(output: str, value: object) -> str:
 
 
 def _runs_on(output: str, value: object) -> str:
-    # The JSON `runs-on` reads with fromJSON(): the GitHub-hosted label, or the runner group inside the VNet (the
-    # `group:` form never matches a label of the same name by accident).
-    group = _text(output, value)
-    return json.dumps({"group": group} if group else HOSTED_IMAGE)
+    # The JSON `runs-on` reads with fromJSON(): the GitHub-hosted label outside any VNet (""), the runner group of
+    # GitHub's private networking ({"group": ...}), or the labels of the stack's self-hosted runners (a list).
+    if value == "":
+        return json.dumps(HOSTED_IMAGE)
+    group = value.get("group") if isinstance(value, dict) and len(value) == 1 else None
+    labels = isinstance(value, list) and value and all(isinstance(label, str) and label for label in value)
+    if not (isinstance(group, str) and group) and not labels:
+        msg = f'stack output {output} = {value!r}: expected "", {{"group": "<name>"}} or a list of runner labels'
+        raise InvalidArgumentError(msg)
+    return json.dumps(value)
 
 
 @dataclass(frozen=True)
@@ -166,19 +172,19 @@ MAPPING: Final[tuple[StackVariable, ...]] = (
     ),
     StackVariable(
         "AML_RUNS_ON",
-        "githubRunnerGroup",
+        "githubRunsOn",
         "`runs-on: ${{ fromJSON(vars.AML_RUNS_ON) }}` of every GitHub job that touches the stack",
         _runs_on,
         azure_devops=False,
-        rule=f'JSON: `"{HOSTED_IMAGE}"` when the output is empty, else `{{"group": "<output>"}}`',
+        rule=f'JSON: `"{HOSTED_IMAGE}"` when the output is empty, else the output (a runner group or labels)',
     ),
     StackVariable(
         "AML_REGISTRY_RUNS_ON",
-        "amlRegistryGithubRunnerGroup",
+        "amlRegistryGithubRunsOn",
         "`runs-on` of the GitHub job that shares into the registry (inside the registry owner's VNet)",
         _runs_on,
         azure_devops=False,
-        rule=f'JSON: `"{HOSTED_IMAGE}"` when the output is empty, else `{{"group": "<output>"}}`',
+        rule=f'JSON: `"{HOSTED_IMAGE}"` when the output is empty, else the output (a runner group or labels)',
     ),
 )
 """Every variable the infra pipeline writes, in the docs table's order."""

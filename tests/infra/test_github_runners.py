@@ -2,8 +2,8 @@
 delegated to GitHub.Network/networkSettings, GitHub's NSG rules, and the networkSettings resource (declared through
 an ARM deployment: azure-native has no GitHub.Network type), and exports the runner group workflows select.
 
-The committed private stacks are in westeurope, where GitHub offers no private networking, so they do not opt in;
-these tests opt staging in from northeurope. The workflows' side: tests/pipelines/test_stack_variables.py and
+The committed private stacks are in westeurope, where GitHub offers no private networking, so they use the
+container-apps runners instead (tests/infra/test_github_runner_jobs.py); these tests move staging to northeurope. The workflows' side: tests/pipelines/test_stack_variables.py and
 tests/templates; the twin's: tests/twin/test_github_runners_in_twin.py.
 """
 
@@ -35,6 +35,10 @@ from tests.infra.conftest import config_of, stack_config
 DEPLOYMENT = "azure-native:resources:Deployment"
 OPT_IN = {
     "location": "northeurope",
+    "githubRunners": "private-networking",
+    "githubRunnerUrl": "",
+    "githubAppId": "",
+    "githubAppInstallationId": "",
     "githubRunnerBusinessId": "123456789",
     "githubRunnerGroup": "mlops-staging",
 }
@@ -143,6 +147,7 @@ def test_the_outputs_name_the_runner_group_and_the_github_id(opted_in: Plan) -> 
     object, tags included (https://learn.microsoft.com/azure/azure-resource-manager/templates/template-functions-resource)."""
     settings_id = opted_in.outputs["githubNetworkSettingsId"]
     assert opted_in.outputs["githubRunnerGroup"] == OPT_IN["githubRunnerGroup"]
+    assert opted_in.outputs["githubRunsOn"] == {"group": OPT_IN["githubRunnerGroup"]}
     assert len(settings_id) == 64 and settings_id == settings_id.upper()
     # The outputs come from the template's outputs, as Azure reports them after the deployment.
     outputs = network_settings_template()["outputs"]
@@ -151,7 +156,7 @@ def test_the_outputs_name_the_runner_group_and_the_github_id(opted_in: Plan) -> 
 
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
-def test_committed_stacks_have_no_github_runners_and_export_empty_names(
+def test_committed_stacks_have_no_github_networking_and_export_empty_names(
     plans: dict[str, Plan], stack: str
 ) -> None:
     """dev is public; staging and prod are in westeurope, which GitHub's private networking does not serve."""
@@ -161,7 +166,6 @@ def test_committed_stacks_have_no_github_runners_and_export_empty_names(
         s["name"] for r in plan.of_type("azure-native:network:VirtualNetwork") for s in r.inputs["subnets"]
     }
     assert (plan.outputs["githubRunnerGroup"], plan.outputs["githubNetworkSettingsId"]) == ("", "")
-    assert plan.outputs["amlRegistryGithubRunnerGroup"] == ""
 
 
 def test_consumers_name_the_registry_owners_runner_group() -> None:
@@ -172,33 +176,42 @@ def test_consumers_name_the_registry_owners_runner_group() -> None:
     owner = config_of("prod").model_copy(
         update={
             "location": "northeurope",
+            "github_runners": "private-networking",
             "github_runner_business_id": "1",
             "github_runner_group": "mlops-prod",
         }
     )
-    assert owner.github_runners_enabled
+    assert owner.github_private_networking
     ref = registry_ref(owner, stack="prod", subscription_id=DEFAULT_SUBSCRIPTION_ID)
-    assert ref is not None and ref.github_runner_group == "mlops-prod"
+    assert ref is not None and ref.github_runs_on == {"group": "mlops-prod"}
+
+
+NETWORKING = {"githubRunners": "private-networking", "githubRunnerUrl": "", "githubAppId": ""}
 
 
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
         (
-            {"githubRunnerGroup": "mlops-staging"},
-            "githubRunnerBusinessId is unset: is required with githubRunnerGroup",
+            {**NETWORKING, "githubRunnerGroup": "mlops-staging"},
+            "githubRunnerBusinessId is unset: is required when githubRunners is 'private-networking'",
         ),
         (
-            {"githubRunnerBusinessId": "123456789"},
-            "githubRunnerGroup is unset: is required with githubRunnerBusinessId",
+            {**NETWORKING, "githubRunnerBusinessId": "123456789"},
+            "githubRunnerGroup is unset: is required when githubRunners is 'private-networking'",
         ),
         (
-            {"githubRunnerBusinessId": "org-1", "githubRunnerGroup": "g"},
+            {**NETWORKING, "githubRunnerBusinessId": "org-1", "githubRunnerGroup": "g"},
             "githubRunnerBusinessId = 'org-1': String should match",
         ),
         (
-            {"githubRunnerBusinessId": "1", "githubRunnerGroup": "my group"},
+            {**NETWORKING, "githubRunnerBusinessId": "1", "githubRunnerGroup": "my group"},
             "githubRunnerGroup = 'my group': String should match",
+        ),
+        (
+            {"githubRunnerBusinessId": "1", "githubRunnerGroup": "g"},
+            "githubRunnerBusinessId = '1': has no effect unless githubRunners is 'private-networking' "
+            "(it is 'container-apps')",
         ),
     ],
 )
@@ -210,7 +223,7 @@ def test_a_half_or_malformed_opt_in_fails_naming_the_key(overrides: dict[str, st
     assert plan.resources == []  # refused before anything is declared
 
 
-def test_a_region_github_does_not_serve_is_refused_naming_it() -> None:
+def test_a_region_github_does_not_serve_is_refused_naming_it_and_the_alternative() -> None:
     """GitHub lists the Azure regions where its runners can join a VNet; westeurope is not one
     (https://docs.github.com/en/organizations/managing-organization-settings/troubleshooting-azure-private-network-configurations-for-github-hosted-runners-in-your-organization)."""
     assert (
@@ -218,18 +231,28 @@ def test_a_region_github_does_not_serve_is_refused_naming_it() -> None:
         and "northeurope" in GITHUB_PRIVATE_NETWORKING_REGIONS
     )
     with pytest.raises(InvalidStackConfig) as raised:
-        run_program("staging", stack_config("staging", githubRunnerBusinessId="1", githubRunnerGroup="g"))
+        run_program(
+            "staging",
+            stack_config(
+                "staging",
+                **NETWORKING,
+                githubAppInstallationId="",
+                githubRunnerBusinessId="1",
+                githubRunnerGroup="g",
+            ),
+        )
     assert (
-        f"{PROJECT}:githubRunnerBusinessId = '1': needs a location where GitHub-hosted runners can join a VNet, "
-        "and location = 'westeurope' is not one" in str(raised.value)
+        f"{PROJECT}:githubRunners = 'private-networking': needs a location where GitHub-hosted runners can join a "
+        "VNet, and location = 'westeurope' is not one (use 'container-apps'" in str(raised.value)
     )
 
 
 def test_a_public_stack_refuses_runner_keys_that_would_be_ignored() -> None:
     with pytest.raises(InvalidStackConfig) as raised:
         run_program("dev", stack_config("dev", githubRunnerGroup="mlops-dev"))
-    assert f"{PROJECT}:githubRunnerGroup = 'mlops-dev': has no effect when networkProfile is 'public'" in str(
-        raised.value
+    assert (
+        f"{PROJECT}:githubRunnerGroup = 'mlops-dev': has no effect unless githubRunners is 'private-networking'"
+        in str(raised.value)
     )
 
 

@@ -10,6 +10,7 @@ from infra.components.network import OPTIONAL_DNS_ZONES, PRIVATE_DNS_ZONES, Priv
 from infra.plan.engine import Plan
 from infra.private_profile import (
     AZURE_DEVOPS_RANGES,
+    CONTAINER_APPS_RUNNERS_SUBNET,
     LIFECYCLE_DNS_ZONES,
     LIFECYCLE_SUBNET,
     PACKAGE_HOSTS,
@@ -115,10 +116,11 @@ def test_every_subnet_has_its_own_nsg_and_compute_egress_ends_in_deny(plans: dic
         if config_of("prod").agent_egress == "firewall"
         else set()
     )
-    # The build agents' subnet: tests/infra/test_agent_pool.py.
-    assert set(subnets) == {"private-endpoints", "compute", "agents"} | lifecycle | firewall
+    # The build agents' subnet: tests/infra/test_agent_pool.py; the GitHub runner jobs': test_github_runner_jobs.py.
+    runner_jobs = {CONTAINER_APPS_RUNNERS_SUBNET} if config_of("prod").github_container_apps else set()
+    assert set(subnets) == {"private-endpoints", "compute", "agents"} | lifecycle | firewall | runner_jobs
     guarded = [s for name, s in subnets.items() if name not in firewall]
-    assert len({s["networkSecurityGroup"]["id"] for s in guarded}) == 3 + len(lifecycle)
+    assert len({s["networkSecurityGroup"]["id"] for s in guarded}) == 3 + len(lifecycle | runner_jobs)
     for subnet in guarded:
         assert subnet["networkSecurityGroup"]["id"] in groups
     for subnet in subnets.values():

@@ -76,29 +76,41 @@ def test_each_stack_yields_a_value_for_every_variable(plans: dict[str, Plan]) ->
 
 @pytest.mark.parametrize(
     ("output", "runs_on"),
-    [("", "ubuntu-24.04"), ("mlops-staging", {"group": "mlops-staging"})],
+    [
+        ("", "ubuntu-24.04"),
+        ({"group": "mlops-staging"}, {"group": "mlops-staging"}),
+        (["self-hosted", "mlops-prod-abc123"], ["self-hosted", "mlops-prod-abc123"]),
+    ],
 )
-def test_runs_on_is_the_hosted_label_or_the_stacks_runner_group(output: str, runs_on: object) -> None:
-    """`runs-on` takes a GitHub-hosted label or a `group:` key naming a runner group
-    (https://docs.github.com/en/actions/using-jobs/choosing-the-runner-for-a-job); the workflows read the variable
-    with fromJSON, so its text is JSON for one of those two forms."""
+def test_runs_on_is_the_hosted_label_the_runner_group_or_the_runner_labels(
+    output: object, runs_on: object
+) -> None:
+    """`runs-on` takes a GitHub-hosted label, a `group:` key naming a runner group, or a list of labels a
+    self-hosted runner must all have (https://docs.github.com/en/actions/using-jobs/choosing-the-runner-for-a-job);
+    the workflows read the variable with fromJSON, so its text is JSON for one of those forms."""
     outputs = {v.output: "x" for v in stack_variables.MAPPING} | {"dataLakeDatastoreNames": []}
-    outputs |= {"githubRunnerGroup": output, "amlRegistryGithubRunnerGroup": output}
+    outputs |= {"githubRunsOn": output, "amlRegistryGithubRunsOn": output}
     github = stack_variables.variables_from_outputs(outputs, github=True)
     assert json.loads(github["AML_RUNS_ON"]) == runs_on == json.loads(github["AML_REGISTRY_RUNS_ON"])
+
+
+@pytest.mark.parametrize("output", ["mlops-prod", {"group": ""}, {"labels": ["x"]}, [], ["self-hosted", 3]])
+def test_a_runs_on_output_of_another_shape_is_refused_naming_it(output: object) -> None:
+    outputs = {v.output: "x" for v in stack_variables.MAPPING} | {"dataLakeDatastoreNames": []}
+    outputs |= {"githubRunsOn": output, "amlRegistryGithubRunsOn": ""}
+    with pytest.raises(InvalidArgumentError, match=r"stack output githubRunsOn = .*a list of runner labels"):
+        stack_variables.variables_from_outputs(outputs, github=True)
 
 
 def test_committed_stacks_run_github_jobs_where_their_outputs_say(plans: dict[str, Plan]) -> None:
     for stack, plan in plans.items():
         github = stack_variables.variables_from_outputs(plan.outputs, github=True)
-        group, registry_group = (
-            plan.outputs["githubRunnerGroup"],
-            plan.outputs["amlRegistryGithubRunnerGroup"],
-        )
-        assert json.loads(github["AML_RUNS_ON"]) == ({"group": group} if group else "ubuntu-24.04"), stack
-        assert json.loads(github["AML_REGISTRY_RUNS_ON"]) == (
-            {"group": registry_group} if registry_group else "ubuntu-24.04"
-        ), stack
+        for variable, output in (
+            ("AML_RUNS_ON", "githubRunsOn"),
+            ("AML_REGISTRY_RUNS_ON", "amlRegistryGithubRunsOn"),
+        ):
+            value = plan.outputs[output]
+            assert json.loads(github[variable]) == (value or "ubuntu-24.04"), stack
 
 
 def test_every_variable_a_pipeline_reads_is_written_by_the_mapping() -> None:

@@ -27,6 +27,8 @@ WITHOUT_VENDORED_SCHEMA = {
     "Microsoft.DevCenter/devcenters": "no Microsoft.DevCenter schema was in the reference snapshot",
     "Microsoft.DevCenter/projects": "no Microsoft.DevCenter schema was in the reference snapshot",
     "Microsoft.DevOpsInfrastructure/pools": "the snapshot has 2025-09-20 and 2026-06-02, not azure-native's 2025-01-21",
+    "Microsoft.App/managedEnvironments": "no Microsoft.App schema was in the reference snapshot",
+    "Microsoft.App/jobs": "no Microsoft.App schema was in the reference snapshot",
 }
 ANY = "*"
 
@@ -101,13 +103,13 @@ def check_names(templates: dict[str, Any], schema_names: dict) -> set[str]:
                     set(resource) - {"metadata", "type", "apiVersion", "name", "properties"}
                     <= ARM_RESOURCE_TYPES[token].top_level
                 )
-                unknown = sorted(set(resource["properties"]) - sdk_wire_names(token))
+                unknown = sorted(set(resource.get("properties", {})) - sdk_wire_names(token))
                 assert unknown == [], f"{token}: not SDK input names: {unknown}"
                 checked.add(resource["type"])
                 continue
             names = schema_names[resource["type"]]
             assert resource["apiVersion"] == names["apiVersion"]
-            unknown = unknown_names(resource["properties"], names["properties"], "properties")
+            unknown = unknown_names(resource.get("properties", {}), names["properties"], "properties")
             assert unknown == [], f"{resource['type']} {resource['name']}: not ARM property names: {unknown}"
             extra = sorted(set(resource) - set(names["topLevel"]) - {"metadata", "scope"})
             assert extra == [], f"{resource['type']}: not ARM resource keys: {extra}"

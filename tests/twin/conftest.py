@@ -29,6 +29,24 @@ def cloud(stack_twins: dict[str, StackTwin]) -> AzureTwin:
     return cloud_of(stack_twins, deployed=True)
 
 
+GITHUB_PROBE = """\
+name: probe
+on: workflow_dispatch
+jobs:
+  probe:
+    runs-on: ${{ fromJSON(vars.AML_RUNS_ON) }}
+    environment: ENVIRONMENT
+    steps:
+      - run: echo "$CALLER_VARIABLE"
+  share:
+    runs-on: ${{ fromJSON(vars.AML_REGISTRY_RUNS_ON) }}
+    environment: promotion
+    steps:
+      - run: "true"
+"""
+"""A GitHub workflow whose `probe` job (environment ENVIRONMENT) echoes CALLER_VARIABLE, the twin's record of where
+it runs, and whose `share` job runs where the promotion environment's registry jobs run."""
+
 RUNNER_GROUPS = {"staging": "mlops-staging", "prod": "mlops-prod"}
 """The runner groups of the variant stacks that GitHub workflows can reach (tests/twin/test_github_runners_in_twin.py)."""
 
@@ -39,13 +57,22 @@ def runner_stacks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, StackTw
     root = tmp_path_factory.mktemp("stacks-with-github-runners")
     for name in ("Pulumi.yaml", *(f"Pulumi.{stack}.yaml" for stack in STACKS)):
         shutil.copy(REPO / name, root / name)
+    container_apps_keys = ("githubRunners", "githubRunnerUrl", "githubAppId", "githubAppInstallationId")
     for stack, group in RUNNER_GROUPS.items():
-        with (root / f"Pulumi.{stack}.yaml").open("a", encoding="utf-8") as file:
-            file.write(
-                "  azure-mlops:location: northeurope\n"
-                '  azure-mlops:githubRunnerBusinessId: "123456789"\n'
-                f"  azure-mlops:githubRunnerGroup: {group}\n"
-            )
+        path = root / f"Pulumi.{stack}.yaml"
+        # The committed file's container-apps runners give way to GitHub's private networking (one key, one value).
+        kept = [
+            line
+            for line in path.read_text(encoding="utf-8").splitlines()
+            if not any(line.strip().startswith(f"azure-mlops:{key}:") for key in container_apps_keys)
+        ]
+        path.write_text(
+            "\n".join(kept) + "\n  azure-mlops:location: northeurope\n"
+            "  azure-mlops:githubRunners: private-networking\n"
+            '  azure-mlops:githubRunnerBusinessId: "123456789"\n'
+            f"  azure-mlops:githubRunnerGroup: {group}\n",
+            encoding="utf-8",
+        )
     # Consumers derive the registry from the owner's stack file: these files, only while the plans are made.
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(infra.aml_registry, "REPO_ROOT", root)

@@ -77,12 +77,21 @@ def test_azure_pipelines_cd_trains_once_and_releases_the_registry_version(
 
 @pytest.mark.parametrize("deployment", DEPLOYMENTS)
 def test_github_actions_cd_trains_once_and_releases_the_registry_version(
-    runner_cloud, generated, project_copy, deployment
+    cloud, generated, project_copy, deployment
 ):
-    """Against stacks whose GitHub runners join their VNets (tests/twin/conftest.py `runner_stacks`): GitHub
-    workflows reach a private stack only through its runner group, and the committed private stacks' region has
-    none."""
+    """Against the committed stacks: staging and prod (westeurope, private) are reached only through their
+    self-hosted runners in a Container Apps job in their VNet (`githubRunsOn`, tests/twin/test_github_runner_jobs_in_twin.py);
+    dev through GitHub-hosted runners."""
     project = project_copy(generated(deployment, "github-actions"))
+    run = run_github_workflow(project / ".github" / "workflows" / "cd.yml", cloud, project)
+    assert run.failures() == [], "\n\n".join(run.failures())
+    assert released_everywhere(cloud, project, deployment) == []
+
+
+def test_github_actions_cd_through_github_private_networking(runner_cloud, generated, project_copy):
+    """Against stacks whose GitHub-hosted runners join their VNets (tests/twin/conftest.py `runner_stacks`,
+    `githubRunners: private-networking` in northeurope): the same release through runner groups."""
+    project = project_copy(generated("online", "github-actions"))
     run = run_github_workflow(project / ".github" / "workflows" / "cd.yml", runner_cloud, project)
     assert run.failures() == [], "\n\n".join(run.failures())
-    assert released_everywhere(runner_cloud, project, deployment) == []
+    assert released_everywhere(runner_cloud, project, "online") == []

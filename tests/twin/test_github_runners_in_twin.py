@@ -3,9 +3,10 @@ group inside the VNet of the stack whose `githubRunnerGroup` output names it (Gi
 private networking:
 https://docs.github.com/en/organizations/managing-organization-settings/about-azure-private-networking-for-github-hosted-runners-in-your-organization).
 
-The committed private stacks are in westeurope, where GitHub offers no private networking; the twin here is built
-from a variant of the stack files with staging and prod in northeurope and opted in (their registry references
-derived from that variant, as the program derives them from the committed files).
+The committed private stacks are in westeurope, where GitHub offers no private networking (they use self-hosted
+runners in a Container Apps job: tests/twin/test_github_runner_jobs_in_twin.py); the twin here is built from a
+variant of the stack files with staging and prod in northeurope and `githubRunners: private-networking` (their
+registry references derived from that variant, as the program derives them from the committed files).
 """
 
 from __future__ import annotations
@@ -15,32 +16,18 @@ from pathlib import Path
 import pytest
 
 from tests.support.azure_twin.caller import Caller
-from tests.support.azure_twin.from_plan import cloud_of
 from tests.support.azure_twin.github_actions import run_github_workflow
 from tests.support.azure_twin.model import AzureTwin, StackTwin
+from tests.twin.conftest import GITHUB_PROBE
 from tests.twin.conftest import RUNNER_GROUPS as GROUPS
 
-PROBE = """\
-name: probe
-on: workflow_dispatch
-jobs:
-  probe:
-    runs-on: ${{ fromJSON(vars.AML_RUNS_ON) }}
-    environment: ENVIRONMENT
-    steps:
-      - run: echo "$AZURE_TWIN_CALLER_RUNNER_GROUP"
-  share:
-    runs-on: ${{ fromJSON(vars.AML_REGISTRY_RUNS_ON) }}
-    environment: promotion
-    steps:
-      - run: "true"
-"""
+PROBE = GITHUB_PROBE.replace("CALLER_VARIABLE", "AZURE_TWIN_CALLER_RUNNER_GROUP")
 
 
 def test_the_variant_stacks_export_their_runner_groups(runner_stacks: dict[str, StackTwin]) -> None:
     assert {s: t.outputs["githubRunnerGroup"] for s, t in runner_stacks.items()} == {"dev": "", **GROUPS}
     # dev and staging share into prod's registry: prod's group runs that job.
-    assert runner_stacks["dev"].outputs["amlRegistryGithubRunnerGroup"] == "mlops-prod"
+    assert runner_stacks["dev"].outputs["amlRegistryGithubRunsOn"] == {"group": "mlops-prod"}
 
 
 @pytest.mark.parametrize(
@@ -86,15 +73,3 @@ def test_a_github_job_runs_where_its_environments_runs_on_says(
         f"GitHub runner group {expected!r}" if expected else "Microsoft-hosted agent (ubuntu-24.04)"
     )
     assert share.caller == "GitHub runner group 'mlops-prod'"
-
-
-def test_committed_private_stacks_have_no_runner_group_so_github_jobs_stay_outside(
-    stack_twins: dict[str, StackTwin],
-) -> None:
-    """westeurope has no GitHub private networking: the committed stacks export no group, and a GitHub job for
-    staging runs GitHub-hosted, outside the VNet (the twin then refuses its private calls, as Azure would)."""
-    cloud = cloud_of(stack_twins, deployed=True)
-    assert all(t.outputs["githubRunnerGroup"] == "" for t in stack_twins.values())
-    hosted = Caller.from_runs_on("ubuntu-24.04")
-    staging_workspace = cloud.stacks["staging"].workspaces[0]
-    assert not hosted.reaches(cloud, staging_workspace.resource_id, public=False)
