@@ -61,6 +61,14 @@ def test_diagnostics_of_every_logging_resource_go_to_log_analytics(plan: Plan) -
             [{"category": "DeliveryFailures", "enabled": True}],
             True,
         )
+    if config.is_private and config.agent_egress == "firewall":
+        expected[plan.one("azure-native:network:AzureFirewall").resource_id] = ALL
+    if config.github_container_apps:
+        # Container Apps environments have logs and no platform metrics to export.
+        expected[plan.one("azure-native:app:ManagedEnvironment").resource_id] = (
+            [{"categoryGroup": "allLogs", "enabled": True}],
+            False,
+        )
     assert actual == expected
     assert len(settings) == len(expected)
     for setting in settings:

@@ -21,8 +21,9 @@ from infra.components.lifecycle_subscriptions import (
 )
 from infra.errors import InvalidStackConfig
 from infra.plan.engine import Plan, mock_principal_id, run_program
+from infra.private_profile import CONTAINER_APPS_RUNNERS_SUBNET
 from infra.roles import BuiltInRole
-from tests.infra.conftest import stack_config
+from tests.infra.conftest import config_of, stack_config
 
 TOPIC = "azure-native:eventgrid:SystemTopic"
 SUBSCRIPTION = "azure-native:eventgrid:SystemTopicEventSubscription"
@@ -360,8 +361,11 @@ def test_nothing_of_it_exists_where_the_feature_is_off(staging_without: Plan, pl
     assert plan.outputs["lifecycleFunctionAppName"] == ""
     # Neither its subnet nor its DNS zones: the private profile is as before.
     subnets = {s["name"] for s in plan.one("azure-native:network:VirtualNetwork").inputs["subnets"]}
-    # agents: tests/infra/test_agent_pool.py; their egress firewall's: tests/infra/test_agent_egress.py
-    assert subnets == {"private-endpoints", "compute", "agents", FIREWALL_SUBNET, FIREWALL_MANAGEMENT_SUBNET}
+    # agents: tests/infra/test_agent_pool.py; their egress firewall's: tests/infra/test_agent_egress.py; the GitHub
+    # runner jobs': tests/infra/test_github_runner_jobs.py
+    runner_jobs = {CONTAINER_APPS_RUNNERS_SUBNET} if config_of("staging").github_container_apps else set()
+    base = {"private-endpoints", "compute", "agents", FIREWALL_SUBNET, FIREWALL_MANAGEMENT_SUBNET}
+    assert subnets == base | runner_jobs
     zones = {z.inputs["privateZoneName"] for z in plan.of_type("azure-native:privatedns:PrivateZone")}
     assert not zones & {
         "privatelink.queue.core.windows.net",

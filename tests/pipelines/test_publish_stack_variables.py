@@ -24,7 +24,8 @@ def outputs(**changes: object) -> dict[str, object]:
     """Stack outputs shaped like `pulumi stack output --json` of a public dev stack."""
     values: dict[str, object] = {v.output: f"{v.output}-value" for v in stack_variables.MAPPING}
     values |= {"dataLakeDatastoreNames": ["datalake_raw", "datalake_curated"], "agentPoolName": "",
-               "amlRegistryName": "mlreg-mlops-prod", "gpuClusterName": ""}  # fmt: skip
+               "amlRegistryName": "mlreg-mlops-prod", "gpuClusterName": "",
+               "githubRunsOn": "", "amlRegistryGithubRunsOn": ""}  # fmt: skip
     return values | changes
 
 
