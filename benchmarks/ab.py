@@ -75,6 +75,7 @@ def parser(description: str) -> argparse.ArgumentParser:
     """The options every benchmark here takes."""
     result = argparse.ArgumentParser(description=description)
     result.add_argument("--runs", type=int, default=5, help="timed runs per version (after one warm-up)")
+    result.add_argument("--warm-ups", type=int, default=1, help="untimed runs per version first")
     result.add_argument(
         "--baseline", metavar="REF", help="also time git ref REF (e.g. main), alternating with this checkout"
     )
@@ -90,20 +91,23 @@ def _summary(samples: list[Sample]) -> str:
     )
 
 
-def compare(label: str, args: list[str], runs: int, baseline: str | None) -> None:
-    """Time `python <args>` (this checkout's .venv Python) `runs` times per version and print the medians."""
+def compare(label: str, args: list[str], options: argparse.Namespace) -> None:
+    """Time `python <args>` (this checkout's .venv Python) per `options` (see `parser`) and print the medians."""
+    runs, baseline = options.runs, options.baseline
     command = [sys.executable, *args]
-    print(f"{label}: `{' '.join(['python', *args])}`, {runs} runs per version")
+    print(f"{label}: `{' '.join(['python', *args])}`, {runs} runs per version", flush=True)
     print(f"  load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     with baseline_tree(baseline) if baseline else _no_tree() as base:
         trees = {"current": REPO, **({f"baseline {baseline}": base} if base else {})}
-        for tree in trees.values():
-            run_once(command, tree)  # warm-up: file caches, and a failing command fails before timing
+        for _ in range(options.warm_ups):
+            for tree in trees.values():
+                run_once(command, tree)  # file caches, and a failing command fails before timing
         samples: dict[str, list[Sample]] = {name: [] for name in trees}
         for round_ in range(runs):
             order = list(trees) if round_ % 2 == 0 else list(reversed(trees))
             for name in order:
                 samples[name].append(run_once(command, trees[name]))
+                print(f"  round {round_ + 1} {name}: {samples[name][-1]}", flush=True)
     print(f"  load average after:  {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     for name, found in samples.items():
         print(f"  {name:>20}: {_summary(found)}")

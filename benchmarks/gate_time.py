@@ -12,7 +12,7 @@ from ab import compare, parser
 
 def main() -> None:
     args = parser(__doc__.splitlines()[0]).parse_args()
-    compare("policy gate", ["-m", "infra.plan.gate"], args.runs, args.baseline)
+    compare("policy gate", ["-m", "infra.plan.gate"], args)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ def main() -> None:
     options = parser(__doc__.splitlines()[0])
     options.add_argument("--stack", default="prod")
     args = options.parse_args()
-    compare(f"plan of {args.stack}", ["-m", "infra.plan", "--stack", args.stack], args.runs, args.baseline)
+    compare(f"plan of {args.stack}", ["-m", "infra.plan", "--stack", args.stack], args)
 
 
 if __name__ == "__main__":
