@@ -11,7 +11,7 @@ from rich.markup import escape
 
 from infra.errors import AzureMlopsError
 from infra.plan.artifacts import discard_artifacts, write_artifacts
-from infra.plan.engine import DEFAULT_SUBSCRIPTION_ID, run_program
+from infra.plan.engine import DEFAULT_SUBSCRIPTION_ID, cycle_collection_paused, run_program
 from infra.plan.report import print_plan
 from infra.plan.scenarios import SCENARIOS
 from infra.plan.stack_files import load_stack_config
@@ -33,6 +33,12 @@ def main(argv: list[str] | None = None) -> int:
         "--subscription-id", default=DEFAULT_SUBSCRIPTION_ID, help="subscription the names are derived for"
     )
     args = parser.parse_args(argv)
+    # Writing the artifacts would otherwise trigger a full collection over everything the run left behind.
+    with cycle_collection_paused():
+        return _plan(args)
+
+
+def _plan(args: argparse.Namespace) -> int:
     console = Console()
     discard_artifacts(args.out, args.stack)
     try:

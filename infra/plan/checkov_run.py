@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,14 +90,56 @@ def _findings(document: Mapping[str, Any]) -> list[Finding]:
     return found
 
 
-def run_checkov(
+class CheckovScan:
+    """One offline checkov process, started and not yet read: several can run while the gate plans.
+
+    Its report goes to a temporary file rather than a pipe, so a scan that finishes before the gate reads it
+    never blocks on a full pipe. Used as a context manager, it stops the process if the gate gives up early.
+    """
+
+    def __init__(self, command: list[str], cwd: Path) -> None:
+        env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "ANSI_COLORS_DISABLED": "1", "LOG_LEVEL": "WARNING"}
+        env.pop("BC_API_KEY", None)
+        self._stdout = tempfile.TemporaryFile()  # noqa: SIM115 (closed in __exit__)
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed in __exit__)
+        self._process = subprocess.Popen(command, stdout=self._stdout, stderr=self._stderr, env=env, cwd=cwd)
+
+    def __enter__(self) -> CheckovScan:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+        self._stdout.close()
+        self._stderr.close()
+
+    def wait(self) -> None:
+        """Block until the process has exited."""
+        self._process.wait()
+
+    def findings(self) -> list[Finding]:
+        """Wait for the process and read its report (PlanError when checkov crashed or was misused)."""
+        returncode = self._process.wait()
+        self._stdout.seek(0)
+        self._stderr.seek(0)
+        stdout = self._stdout.read().decode()
+        # checkov exits 1 when a check fails; anything else is a crash or a usage error.
+        if returncode not in (0, 1):
+            stderr = self._stderr.read().decode(errors="replace")
+            msg = f"checkov exited {returncode}: {stderr.strip()[-2000:]}"
+            raise PlanError(msg)
+        return [f for document in _documents(stdout) for f in _findings(document)]
+
+
+def start_checkov(
     root: Path,
     scan_root: Path,
     external_checks: Path,
     frameworks: Iterable[str] = FRAMEWORKS,
     skipped_paths: Iterable[str] = (),
-) -> list[Finding]:
-    """Every check result of one offline checkov run over `scan_root` with our custom checks loaded."""
+) -> CheckovScan:
+    """Start one offline checkov run over `scan_root` with our custom checks loaded."""
     command = [
         str(checkov_binary(root)),
         "--directory", str(scan_root),
@@ -110,14 +153,19 @@ def run_checkov(
     ]  # fmt: skip
     for pattern in (*SKIPPED_PATHS, *skipped_paths):
         command += ["--skip-path", pattern]
-    env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "ANSI_COLORS_DISABLED": "1", "LOG_LEVEL": "WARNING"}
-    env.pop("BC_API_KEY", None)
-    completed = subprocess.run(command, capture_output=True, text=True, env=env, check=False, cwd=scan_root)
-    # checkov exits 1 when a check fails; anything else is a crash or a usage error.
-    if completed.returncode not in (0, 1):
-        msg = f"checkov exited {completed.returncode}: {completed.stderr.strip()[-2000:]}"
-        raise PlanError(msg)
-    return [f for document in _documents(completed.stdout) for f in _findings(document)]
+    return CheckovScan(command, scan_root)
+
+
+def run_checkov(
+    root: Path,
+    scan_root: Path,
+    external_checks: Path,
+    frameworks: Iterable[str] = FRAMEWORKS,
+    skipped_paths: Iterable[str] = (),
+) -> list[Finding]:
+    """Every check result of one offline checkov run over `scan_root` with our custom checks loaded."""
+    with start_checkov(root, scan_root, external_checks, frameworks, skipped_paths) as scan:
+        return scan.findings()
 
 
 def declared_skips(template: Mapping[str, Any]) -> dict[tuple[str, str], str]:

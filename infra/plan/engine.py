@@ -8,9 +8,11 @@ resources are real values that tests can compare.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import uuid
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -378,6 +380,23 @@ def _logical_name(urn: str) -> str | None:
     return urn.split("::")[-1]
 
 
+@contextmanager
+def cycle_collection_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for the block, then as it was.
+
+    A run allocates hundreds of thousands of futures and closures that stay alive until it ends, so the collector
+    re-scans them again and again for nothing: it took about two thirds of a prod plan's CPU time. What the run
+    leaves behind is collected by the next automatic collection after the block.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def run_program(
     stack: str,
     config: Mapping[str, str],
@@ -426,7 +445,8 @@ def run_program(
         plan.outputs.update(await program() or {})
 
     try:
-        _sync_await(pulumi_mocks.run_pulumi_func(run))
+        with cycle_collection_paused():
+            _sync_await(pulumi_mocks.run_pulumi_func(run))
     finally:
         plan.waivers.extend(take_recorded())
         for token, name, parent, protect, custom, retain, dependencies in monitor.registrations:

@@ -1,9 +1,9 @@
 """`python -m infra.plan.gate` (`make scan`): the policy gate every stack must pass before `pulumi up`.
 
 For every stack it plans the program offline and writes the ARM model; it generates a project from
-each cookiecutter template; then one offline checkov run scans the ARM models (built-in checks plus
-ours from policy/checkov_checks), every pipeline, Dockerfiles, GitHub workflows and secrets across the
-repository. The gate passes only with zero failed checks, a scanned resource count above zero for
+each cookiecutter template; offline checkov (built-in checks plus ours from policy/checkov_checks) scans
+the ARM models, every pipeline, Dockerfiles, GitHub workflows and secrets across the repository, in two
+processes: the repository's while the stacks are planned, then the ARM models'. The gate passes only with zero failed checks, a scanned resource count above zero for
 every stack's model, and our custom checks loaded. Every skip is printed with its reason.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from collections import Counter
@@ -24,8 +25,8 @@ from rich.table import Table
 
 from infra.errors import AzureMlopsError
 from infra.plan.artifacts import discard_artifacts, write_artifacts
-from infra.plan.checkov_run import Finding, apply_graph_waivers, run_checkov
-from infra.plan.engine import run_program
+from infra.plan.checkov_run import Finding, apply_graph_waivers, start_checkov
+from infra.plan.engine import cycle_collection_paused, run_program
 from infra.plan.scan_inputs import (
     ScanInputs,
     generate_projects,
@@ -37,6 +38,8 @@ from infra.plan.scenarios import SCENARIOS, Scenario
 from infra.plan.stack_files import available_stacks, load_stack_config
 
 CUSTOM_CHECK_PREFIX = "CKV_AMLOPS_"
+MODEL_FRAMEWORKS = ("arm", "secrets")
+"""What checkov scans the staged ARM models with (the repository scan skips their folder)."""
 
 
 @dataclass
@@ -81,6 +84,11 @@ def _other_outputs(root: Path, scan_dir: Path) -> str:
     return rf"{re.escape(str(parent))}/(?!{re.escape(scan_dir.name)}(/|$))"
 
 
+def _folder(path: Path) -> str:
+    """A checkov skip pattern for `path` (absolute) and everything under it."""
+    return rf"^{re.escape(str(path.resolve()))}(/|$)"
+
+
 def run_gate(
     root: Path,
     stacks: list[str],
@@ -88,25 +96,40 @@ def run_gate(
     scan_dir: Path,
     scenarios: Mapping[str, Scenario] | None = None,
 ) -> GateResult:
-    """Plan `stacks` and `scenarios`, stage everything under `scan_dir`, run checkov once and judge the result."""
+    """Plan `stacks` and `scenarios`, stage everything under `scan_dir`, run checkov and judge the result.
+
+    Two checkov processes scan what one run over the repository would: the repository with the pipelines and
+    generated projects (every framework) starts first and runs while the stacks are planned; the ARM models
+    (ARM and secrets) follow once they are written. The ARM models are all in the second run, so its graph
+    checks see the same graph as before.
+    """
     root = root.resolve()
     inputs = prepare_folder(scan_dir)
     for stack in [*stacks, *(scenarios or {})]:
         discard_artifacts(out_dir, stack)
-    idle: dict[str, float] = {}
-    configs = {stack: load_stack_config(root, stack) for stack in stacks}
-    configs |= {name: scenario.config(root) for name, scenario in (scenarios or {}).items()}
-    for stack, config in configs.items():
-        plan = run_program(stack, config)
-        artifacts = write_artifacts(plan, out_dir)
-        stage_template(stack, artifacts.template, inputs)
-        idle[stack] = artifacts.cost.idle
     stage_pipelines(root / "pipelines", "pipelines", inputs, root)
     generate_projects(root / "templates", inputs)
     for project in inputs.generated:
         stage_pipelines(project, project.parent.name, inputs, root)
     checks = root / "policy" / "checkov_checks"
-    findings = run_checkov(root, root, checks, skipped_paths=[_other_outputs(root, scan_dir)])
+    models = inputs.folder / "arm"
+    repository_scan = start_checkov(
+        root, root, checks, skipped_paths=[_other_outputs(root, scan_dir), _folder(models)]
+    )
+    with repository_scan:
+        if (os.cpu_count() or 1) < 2:  # one core: planning beside the scan would only slow both
+            repository_scan.wait()
+        idle: dict[str, float] = {}
+        configs = {stack: load_stack_config(root, stack) for stack in stacks}
+        configs |= {name: scenario.config(root) for name, scenario in (scenarios or {}).items()}
+        for stack, config in configs.items():
+            plan = run_program(stack, config)
+            artifacts = write_artifacts(plan, out_dir)
+            stage_template(stack, artifacts.template, inputs)
+            idle[stack] = artifacts.cost.idle
+        models.mkdir(parents=True, exist_ok=True)
+        with start_checkov(root, models, checks, frameworks=MODEL_FRAMEWORKS) as model_scan:
+            findings = repository_scan.findings() + model_scan.findings()
     findings = apply_graph_waivers(findings, inputs.templates)
     result = GateResult(findings, inputs, idle_cost=idle)
     for path, stack in inputs.stacks.items():
@@ -178,7 +201,9 @@ def main(argv: list[str] | None = None) -> int:
     # Scenarios (infra/plan/scenarios.py) switch on features no committed stack uses yet, e.g. Databricks.
     scenarios = {} if args.stack else SCENARIOS
     try:
-        result = run_gate(args.root, stacks, args.out, args.scan_dir, scenarios)
+        # Planning and staging would otherwise trigger full collections over everything the runs left behind.
+        with cycle_collection_paused():
+            result = run_gate(args.root, stacks, args.out, args.scan_dir, scenarios)
     except AzureMlopsError as err:
         console.print(f"[bold red]gate could not run[/]\n{escape(str(err))}", highlight=False)
         return 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
@@ -9,7 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.infra.conftest import REPO
+from infra.plan.engine import cycle_collection_paused, run_program
+from tests.infra.conftest import REPO, stack_config
 
 VALID = "config:\n  azure-mlops:environment: qa\n  azure-mlops:owner: team\n  azure-mlops:costCenter: CC-1\n"
 
@@ -75,3 +77,17 @@ def test_plan_prints_user_text_literally_and_leaves_no_stale_output(tmp_path: Pa
     assert "Traceback" not in failed.stdout + failed.stderr
     assert "azure-mlops:workload = '[/][bold]x[a-z]'" in failed.stdout
     assert not (out / "qa").exists(), "a failed plan left the previous plan's files to be read as current"
+
+
+def test_a_run_pauses_the_cycle_collector_and_leaves_it_as_it_found_it() -> None:
+    """The engine turns the collector off for a run (it cost most of a plan's CPU) but must not leave a test
+    process, which plans hundreds of times, without one."""
+    try:
+        for enabled in (True, False):
+            gc.enable() if enabled else gc.disable()
+            with cycle_collection_paused():
+                assert not gc.isenabled()
+            run_program("dev", stack_config("dev"))
+            assert gc.isenabled() is enabled
+    finally:
+        gc.enable()
