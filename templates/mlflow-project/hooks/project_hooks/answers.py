@@ -120,25 +120,36 @@ PATTERN_RULES: dict[str, PatternRule] = {
 _DATASTORE_URI = re.compile(
     r"azureml://datastores/(?P<datastore>[a-z0-9_]{1,255})/paths/(?P<path>[^\s\"'{}\\]+)"
 )
+# A registered MLTable data asset, by name and version (Azure ML data asset names: letters, digits, - and _).
+_MLTABLE_ASSET = re.compile(r"azureml:[A-Za-z0-9_][A-Za-z0-9_-]{0,254}:[0-9]{1,10}")
+# A local file the project reads (relative to the generated project, or absolute): plain path characters only.
+_LOCAL_FILE = re.compile(r"(?:/|\./)?[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)*\.(?:csv|parquet)")
 _DATA_SOURCE_RULE = (
-    f"either {SAMPLE_DATA_SOURCE!r} or azureml://datastores/<datastore>/paths/<path>, where "
-    "<datastore> is lower-case letters, digits and _ and <path> is non-empty, relative, "
-    "without spaces, quotes, braces or '..'"
+    f"either {SAMPLE_DATA_SOURCE!r}, azureml://datastores/<datastore>/paths/<path> (<datastore> lower-case "
+    "letters, digits and _, <path> non-empty, relative, without spaces, quotes, braces or '..'), "
+    "azureml:<MLTable data asset>:<version>, or a local .csv/.parquet file (relative to the project or "
+    "absolute; letters, digits, '_', '-', '.' and '/', without '..')"
 )
 
 
 def check_data_source(field: str, value: str) -> None:
-    """Accept the bundled sample or an Azure ML datastore URI.
+    """Accept the bundled sample, an Azure ML datastore URI, an MLTable data asset or a local file.
 
     >>> check_data_source("data_source", "azureml://datastores/datalake_raw/paths/diabetes/train.csv")
+    >>> check_data_source("data_source", "azureml:wine-training:3")
+    >>> check_data_source("data_source", "data/wine.csv")
     >>> check_data_source("data_source", "https://example.com/data.csv")
     Traceback (most recent call last):
     ...
     project_hooks.errors.InvalidAnswerError: data_source='https://example.com/data.csv' is invalid: \
-either 'sample' or azureml://datastores/<datastore>/paths/<path>, where <datastore> is lower-case \
-letters, digits and _ and <path> is non-empty, relative, without spaces, quotes, braces or '..'
+either 'sample', azureml://datastores/<datastore>/paths/<path> (<datastore> lower-case letters, digits and _, \
+<path> non-empty, relative, without spaces, quotes, braces or '..'), azureml:<MLTable data asset>:<version>, \
+or a local .csv/.parquet file (relative to the project or absolute; letters, digits, '_', '-', '.' and '/', \
+without '..')
     """
-    if value == SAMPLE_DATA_SOURCE:
+    if value == SAMPLE_DATA_SOURCE or _MLTABLE_ASSET.fullmatch(value):
+        return
+    if _LOCAL_FILE.fullmatch(value) and ".." not in value.split("/"):
         return
     match = _DATASTORE_URI.fullmatch(value)
     if match is None or match["path"].startswith("/") or ".." in match["path"].split("/"):

@@ -15,7 +15,7 @@ from itertools import product
 import pandas as pd
 from sklearn.model_selection import cross_val_score
 
-from {{ cookiecutter.package_name }}.data import features_and_target
+from {{ cookiecutter.package_name }}.data import CONTRACT, features_and_target
 from {{ cookiecutter.package_name }}.train import TrainParams, build_model
 
 SearchSpace = dict[str, list[int | float]]
@@ -23,8 +23,8 @@ Scorer = Callable[[object], float]
 RunAll = Callable[[Scorer, list[object]], list[float]]
 
 FOLDS = 5
-SCORING = "{{ 'neg_root_mean_squared_error' if cookiecutter.task == 'regression' else 'roc_auc' }}"
-"""scikit-learn's scorer for the search: higher is better."""
+SCORING = {"regression": "neg_root_mean_squared_error", "binary": "roc_auc", "multiclass": "roc_auc_ovr"}[CONTRACT.kind]
+"""scikit-learn's scorer for the search, by the data contract's task: higher is better."""
 DEFAULT_SPACE: SearchSpace = {"n_estimators": [100, 200], "learning_rate": [0.05, 0.1], "max_depth": [2, 3]}
 """Eight candidates around the defaults of TrainParams."""
 
