@@ -31,8 +31,8 @@ def write(tmp_path: Path, document: dict) -> Path:
 
 
 def test_the_data_module_takes_everything_from_the_contract() -> None:
-    assert data.FEATURE_NAMES == [feature.name for feature in CONTRACT.features]
-    assert data.TARGET == CONTRACT.target.name
+    assert [feature.name for feature in CONTRACT.features] == data.FEATURE_NAMES
+    assert CONTRACT.target.name == data.TARGET
     assert data.SCHEMA.names == [*data.FEATURE_NAMES, data.TARGET]
     assert data.FEATURE_SCHEMA.names == data.FEATURE_NAMES
     assert set(gate.GateConfig.load().rules) <= gate.REPORTED_METRICS[CONTRACT.kind]
@@ -61,8 +61,16 @@ def _mutate(document: dict, path: tuple, value: object) -> dict:
 
 
 BAD: dict[str, tuple[tuple, object, str]] = {
-    "an unknown key": (("features", 0, "maximun"), 5, r"features\[0\] \(.+\)\.maximun: Extra inputs are not permitted"),
-    "a task that does not exist": (("task",), "ranking", r"task: Input should be 'regression' or 'classification'"),
+    "an unknown key": (
+        ("features", 0, "maximun"),
+        5,
+        r"features\[0\] \(.+\)\.maximun: Extra inputs are not permitted",
+    ),
+    "a task that does not exist": (
+        ("task",),
+        "ranking",
+        r"task: Input should be 'regression' or 'classification'",
+    ),
     "bounds the wrong way round": (("features", 0, "maximum"), -1.0, r"features\[0\] \(.+\): Value error"),
     "no features": (("features",), [], r"features: Tuple should have at least 1 item"),
     "a target that is also a feature": (("target", "name"), "FEATURE0", "is also listed as a feature"),

@@ -22,7 +22,9 @@ WEAK = TrainParams(n_estimators=1, learning_rate=0.1, max_depth=1)
 """A single stump: a real model, and clearly worse than the baseline."""
 
 GATE_METRIC = next(
-    name for name, rule in GateConfig.load().rules.items() if rule.greater_is_better and rule.min_absolute_change
+    name
+    for name, rule in GateConfig.load().rules.items()
+    if rule.greater_is_better and rule.min_absolute_change
 )
 """The packaged gate's metric that a challenger must improve (gate.toml, for the data contract's task)."""
 
@@ -179,6 +181,8 @@ def test_a_metric_mlflow_does_not_report_for_the_contracts_task_is_refused(tmp_p
     """roc_auc needs probabilities, which MLflow only computes for two classes (the served pyfunc has none)."""
     path = tmp_path / "gate.toml"
     path.write_text("[metrics.roc_auc]\ngreater_is_better = true\nthreshold = 0.9\n")
-    with pytest.raises(GateConfigError, match="not reported by mlflow.models.evaluate for a multiclass task"):
+    with pytest.raises(
+        GateConfigError, match=r"not reported by mlflow\.models\.evaluate for a multiclass task"
+    ):
         GateConfig.load(path, kind="multiclass")
     assert set(GateConfig.load(path, kind="binary").rules) == {"roc_auc"}

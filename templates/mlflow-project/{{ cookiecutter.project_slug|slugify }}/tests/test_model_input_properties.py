@@ -13,9 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from mlflow.exceptions import MlflowException
 
+from {{ cookiecutter.package_name }}.contract import Feature
 from {{ cookiecutter.package_name }}.data import FEATURE_NAMES, FEATURES
 from {{ cookiecutter.package_name }}.handoff import Candidate
-from {{ cookiecutter.package_name }}.contract import Feature
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 BOUNDED = [c for c in FEATURES if c.allowed is None and (c.minimum is not None or c.maximum is not None)]

@@ -37,7 +37,9 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 Task = Literal["regression", "classification"]
 # Any column name a CSV header can hold, but not blank, padded or multi-line (it ends up in YAML and messages).
-ColumnName = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^\S(?:[^\x00-\x1f]*\S)?$")]
+ColumnName = Annotated[
+    str, StringConstraints(min_length=1, max_length=128, pattern=r"^\S(?:[^\x00-\x1f]*\S)?$")
+]
 Label = int | str
 
 
@@ -59,7 +61,8 @@ class Feature(_Strict):
     @model_validator(mode="after")
     def _consistent(self) -> Feature:
         if self.allowed is not None and (self.minimum is not None or self.maximum is not None):
-            raise ValueError("declare either `allowed` values or `minimum`/`maximum` bounds, not both")
+            msg = "declare either `allowed` values or `minimum`/`maximum` bounds, not both"
+            raise ValueError(msg)
         if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
             raise ValueError(f"`minimum` {self.minimum:g} is greater than `maximum` {self.maximum:g}")
         if self.type == "integer" and self.allowed and any(value % 1 for value in self.allowed):
@@ -98,7 +101,8 @@ class Sample(_Strict):
     @model_validator(mode="after")
     def _one_source(self) -> Sample:
         if (self.loader is None) == (self.path is None):
-            raise ValueError("declare exactly one of `loader` (module:function) and `path` (a .csv/.parquet file)")
+            msg = "declare exactly one of `loader` (module:function) and `path` (a .csv/.parquet file)"
+            raise ValueError(msg)
         return self
 
 
@@ -122,15 +126,20 @@ class DataContract(_Strict):
         classes = self.target.classes
         if self.task == "classification":
             if classes is None:
-                raise ValueError("a classification target needs `classes` (two or more labels)")
+                msg = "a classification target needs `classes` (two or more labels)"
+                raise ValueError(msg)
             if len(set(classes)) != len(classes):
                 raise ValueError(f"target `classes` must be unique, got {list(classes)}")
             if self.target.positive_class is not None and self.target.positive_class not in classes:
-                raise ValueError(f"target `positive_class` {self.target.positive_class!r} is not in {list(classes)}")
+                raise ValueError(
+                    f"target `positive_class` {self.target.positive_class!r} is not in {list(classes)}"
+                )
             if self.target.minimum is not None or self.target.maximum is not None:
-                raise ValueError("a classification target has `classes`, not `minimum`/`maximum`")
+                msg = "a classification target has `classes`, not `minimum`/`maximum`"
+                raise ValueError(msg)
         elif classes is not None or self.target.positive_class is not None:
-            raise ValueError("a regression target has `minimum`/`maximum`, not `classes`/`positive_class`")
+            msg = "a regression target has `minimum`/`maximum`, not `classes`/`positive_class`"
+            raise ValueError(msg)
         return self
 
     @property
@@ -148,7 +157,9 @@ class DataContract(_Strict):
     def positive_class(self) -> Label | None:
         if self.kind != "binary":
             return None
-        return self.target.positive_class if self.target.positive_class is not None else self.target.classes[-1]  # type: ignore[index]
+        return (
+            self.target.positive_class if self.target.positive_class is not None else self.target.classes[-1]
+        )  # type: ignore[index]
 
     @property
     def mlflow_model_type(self) -> str:
@@ -216,7 +227,9 @@ NUMERIC = "numeric"
 NO_ROWS = "has no rows"
 
 
-def _numeric_checks(minimum: float | None, maximum: float | None, allowed: tuple[float, ...] | None) -> list[pa.Check]:
+def _numeric_checks(
+    minimum: float | None, maximum: float | None, allowed: tuple[float, ...] | None
+) -> list[pa.Check]:
     checks = [
         pa.Check(_is_number, element_wise=False, name=NUMERIC, error=NUMERIC),
         pa.Check.in_range(-FLOAT32_MAX, FLOAT32_MAX, error=f"finite and within ±{FLOAT32_MAX:.3g}"),
@@ -250,7 +263,9 @@ def pandera_schema(contract: DataContract, *, with_target: bool = True) -> pa.Da
             if target.classes is not None
             else _numeric_checks(target.minimum, target.maximum, None)
         )
-        columns[target.name] = pa.Column(None, checks=checks, nullable=False, description=target.description or None)
+        columns[target.name] = pa.Column(
+            None, checks=checks, nullable=False, description=target.description or None
+        )
     return pa.DataFrameSchema(
         columns,
         strict=True,
@@ -276,10 +291,18 @@ def load_sample(contract: DataContract) -> pd.DataFrame:
     try:
         loaded = getattr(importlib.import_module(module), function)(**sample.options)
     except (ImportError, AttributeError, TypeError) as err:
-        raise ContractError(f"data contract sample.loader {sample.loader!r}: cannot be called ({err})") from err
-    frame = loaded if isinstance(loaded, pd.DataFrame) else getattr(loaded, "frame", getattr(loaded, "data", None))
+        raise ContractError(
+            f"data contract sample.loader {sample.loader!r}: cannot be called ({err})"
+        ) from err
+    frame = (
+        loaded
+        if isinstance(loaded, pd.DataFrame)
+        else getattr(loaded, "frame", getattr(loaded, "data", None))
+    )
     if not isinstance(frame, pd.DataFrame):
-        raise ContractError(f"data contract sample.loader {sample.loader!r}: returned no DataFrame (pass as_frame: true)")
+        raise ContractError(
+            f"data contract sample.loader {sample.loader!r}: returned no DataFrame (pass as_frame: true)"
+        )
     frame = frame.rename(columns=sample.rename)
     if sample.target_values:
         frame[contract.target.name] = frame[contract.target.name].map(sample.target_values)

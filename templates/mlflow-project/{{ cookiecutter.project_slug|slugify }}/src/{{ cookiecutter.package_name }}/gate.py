@@ -20,13 +20,31 @@ DEFAULT_GATE = files("{{ cookiecutter.package_name }}").joinpath("gate.toml")
 _CLASSIFIER = ("accuracy_score", "recall_score", "precision_score", "f1_score")
 REPORTED_METRICS: dict[str, frozenset[str]] = {
     "regression": frozenset(
-        {"example_count", "mean_absolute_error", "mean_squared_error", "root_mean_squared_error", "sum_on_target",
-         "mean_on_target", "r2_score", "max_error", "mean_absolute_percentage_error"}
-    ),  # fmt: skip
+        (
+            "example_count",
+            "mean_absolute_error",
+            "mean_squared_error",
+            "root_mean_squared_error",
+            "sum_on_target",
+            "mean_on_target",
+            "r2_score",
+            "max_error",
+            "mean_absolute_percentage_error",
+        )
+    ),
     "binary": frozenset(
-        {*_CLASSIFIER, "example_count", "true_negatives", "false_positives", "false_negatives", "true_positives",
-         "log_loss", "roc_auc", "precision_recall_auc"}
-    ),  # fmt: skip
+        (
+            *_CLASSIFIER,
+            "example_count",
+            "true_negatives",
+            "false_positives",
+            "false_negatives",
+            "true_positives",
+            "log_loss",
+            "roc_auc",
+            "precision_recall_auc",
+        )
+    ),
     # Averaged over the classes (weighted). The served model is a pyfunc without predict_proba, so MLflow
     # computes no probability metrics (log_loss, roc_auc) for more than two classes.
     "multiclass": frozenset({*_CLASSIFIER, "example_count"}),

@@ -40,7 +40,11 @@ def _whole(values: pd.Series) -> bool:
 def _bounds(values: pd.Series) -> dict[str, float]:
     low, high = float(values.min()), float(values.max())
     span = (high - low) or abs(high) or 1.0
-    return {"minimum": 0.0 if low >= 0 else low - span, "maximum": high + span}
+    # Four significant digits: bounds a reviewer reads, not float noise (18.630000000000003).
+    return {
+        "minimum": 0.0 if low >= 0 else float(f"{low - span:.4g}"),
+        "maximum": float(f"{high + span:.4g}"),
+    }
 
 
 def _feature(name: str, values: pd.Series) -> dict[str, Any]:
@@ -72,9 +76,13 @@ def _feature(name: str, values: pd.Series) -> dict[str, Any]:
 def draft(frame: pd.DataFrame, target: str, task: str | None, source: str) -> dict[str, Any]:
     """The contract a reviewer starts from, as a YAML-ready dict (validated by DataContract before returning)."""
     if target not in frame.columns:
-        raise ContractError(f"--target {target!r}: no such column; the file has {[str(c) for c in frame.columns]}")
+        raise ContractError(
+            f"--target {target!r}: no such column; the file has {[str(c) for c in frame.columns]}"
+        )
     labels = frame[target].dropna()
-    as_classes = not pd.api.types.is_numeric_dtype(labels) or (_whole(labels) and labels.nunique() <= MAX_CLASSES)
+    as_classes = not pd.api.types.is_numeric_dtype(labels) or (
+        _whole(labels) and labels.nunique() <= MAX_CLASSES
+    )
     chosen = task or ("classification" if as_classes else "regression")
     target_entry: dict[str, Any] = {"name": target, "description": f"the column to predict ({chosen})"}
     if chosen == "classification":
@@ -94,16 +102,25 @@ def draft(frame: pd.DataFrame, target: str, task: str | None, source: str) -> di
     return document
 
 
-def write_draft(data: Path, target: str, task: str | None, rows: int, output: Path, *, force: bool = False) -> str:
+def write_draft(
+    data: Path, target: str, task: str | None, rows: int, output: Path, *, force: bool = False
+) -> str:
     """Infer from the first `rows` rows of `data` and write the draft to `output`; return what was written."""
     if is_written(output) and not force:
         raise ContractError(
             f"{output} exists: review and edit it, write the draft elsewhere with --output, or replace it with --force"
         )
     frame = read_files(data).head(rows)
-    source = data.resolve().relative_to(PROJECT_ROOT).as_posix() if data.resolve().is_relative_to(PROJECT_ROOT) else str(data.resolve())
+    source = (
+        data.resolve().relative_to(PROJECT_ROOT).as_posix()
+        if data.resolve().is_relative_to(PROJECT_ROOT)
+        else str(data.resolve())
+    )
     document = draft(frame, target, task, source)
-    output.write_text(_HEADER.format(rows=len(frame), source=source) + yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    output.write_text(
+        _HEADER.format(rows=len(frame), source=source) + yaml.safe_dump(document, sort_keys=False),
+        encoding="utf-8",
+    )
     written = [str(output)]
     if output.resolve() == CONTRACT_FILE.resolve() and SAMPLE_REQUEST.parent.is_dir():
         from {{ cookiecutter.package_name }}.payload import AML_KEY, sample_request

@@ -61,7 +61,8 @@ def contract_overrides(spec: Path) -> list[dict[str, Any]]:
     for name, signal in _signals(spec).items():
         field = f"create_monitor.monitoring_signals.{name}"
         if "reference_data" in signal:
-            overrides.append({f"{field}.reference_data.data_column_names.target_column": CONTRACT.target.name})
+            target = f"{field}.reference_data.data_column_names.target_column"
+            overrides.append({target: CONTRACT.target.name})
         if signal.get("type") in FEATURE_SIGNALS:
             overrides.append({f"{field}.features": CONTRACT.feature_names})
     return overrides

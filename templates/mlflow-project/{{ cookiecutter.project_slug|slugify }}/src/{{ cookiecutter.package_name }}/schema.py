@@ -66,5 +66,7 @@ class Schema:
                 problems.append(f"{where}: {len(failed)} missing value(s), first at row {first}")
             else:
                 value = failed["failure_case"].iloc[0]
-                problems.append(f"{where}: {len(failed)} value(s) not {check}, first at row {first} = {value}")
+                problems.append(
+                    f"{where}: {len(failed)} value(s) not {check}, first at row {first} = {value}"
+                )
         return problems

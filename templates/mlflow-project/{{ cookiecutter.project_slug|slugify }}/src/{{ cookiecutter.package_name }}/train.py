@@ -74,7 +74,9 @@ def held_out_metrics(model: Model, test: pd.DataFrame) -> dict[str, float]:
     return {
         "test_accuracy": float(accuracy_score(target, predicted)),
         "test_f1_macro": float(f1_score(target, predicted, average="macro")),
-        "test_roc_auc_ovr": float(roc_auc_score(target, probabilities, multi_class="ovr", labels=model.classes_)),
+        "test_roc_auc_ovr": float(
+            roc_auc_score(target, probabilities, multi_class="ovr", labels=model.classes_)
+        ),
     }
 
 

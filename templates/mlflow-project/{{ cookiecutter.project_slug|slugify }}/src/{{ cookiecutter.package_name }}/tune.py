@@ -23,7 +23,9 @@ Scorer = Callable[[object], float]
 RunAll = Callable[[Scorer, list[object]], list[float]]
 
 FOLDS = 5
-SCORING = {"regression": "neg_root_mean_squared_error", "binary": "roc_auc", "multiclass": "roc_auc_ovr"}[CONTRACT.kind]
+SCORING = {"regression": "neg_root_mean_squared_error", "binary": "roc_auc", "multiclass": "roc_auc_ovr"}[
+    CONTRACT.kind
+]
 """scikit-learn's scorer for the search, by the data contract's task: higher is better."""
 DEFAULT_SPACE: SearchSpace = {"n_estimators": [100, 200], "learning_rate": [0.05, 0.1], "max_depth": [2, 3]}
 """Eight candidates around the defaults of TrainParams."""
