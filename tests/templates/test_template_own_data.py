@@ -70,7 +70,8 @@ def _ok(result: subprocess.CompletedProcess[str]) -> str:
 def loop(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     project = generate(tmp_path_factory.mktemp("own-data"), **ANSWERS)
     (project / "data").mkdir()
-    load_wine(as_frame=True).frame.rename(columns={"target": TARGET}).to_csv(project / "data" / "wine.csv", index=False)
+    wine = load_wine(as_frame=True).frame.rename(columns={"target": TARGET})
+    wine.to_csv(project / "data" / "wine.csv", index=False)
     steps = Loop(project, tmp_path_factory.mktemp("store"))
     results: dict[str, Any] = {"project": project, "tracking_uri": steps.tracking_uri}
     results["before_infer"] = steps.module("prep")
@@ -80,7 +81,8 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     _ok(steps.run(IN_PROJECT / "batches.py", "--package", PACKAGE, "--test", "artifacts/prepared/test.parquet",
                   "--output", batches, "--shift", "0.5"))  # fmt: skip
     for name in ("batch", "batch_shifted"):
-        _ok(steps.module("score_batch", "--input", batches / f"{name}.parquet", "--output", batches / f"scored_{name}.parquet"))
+        scored = batches / f"scored_{name}.parquet"
+        _ok(steps.module("score_batch", "--input", batches / f"{name}.parquet", "--output", scored))
     drift = _ok(steps.run(IN_PROJECT / "drift_report.py", "--package", PACKAGE, "--reference",
                           "artifacts/prepared/train.parquet", "--current", f"batch={batches / 'scored_batch.parquet'}",
                           "--current", f"batch_shifted={batches / 'scored_batch_shifted.parquet'}",
@@ -95,7 +97,8 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     try:
         deadline = time.monotonic() + 240
         while not is_healthy(f"http://127.0.0.1:{port}/ping"):
-            assert server.poll() is None and time.monotonic() < deadline, (project / "serve.log").read_text()[-3000:]
+            alive = server.poll() is None and time.monotonic() < deadline
+            assert alive, (project / "serve.log").read_text()[-3000:]
             time.sleep(0.5)
         url = f"http://127.0.0.1:{port}/invocations"
         results["served"] = post_json(url, (batches / "request.json").read_bytes())
@@ -124,7 +127,8 @@ def test_infer_drafts_a_three_class_contract_from_the_users_file(loop: dict[str,
     assert [feature["name"] for feature in drafted["features"]] == list(wine.feature_names)
     assert drafted["sample"] == {"path": "data/wine.csv"}
     request = json.loads((project / "aml" / "online" / "sample-request.json").read_text(encoding="utf-8"))
-    assert request["input_data"]["columns"] == list(wine.feature_names) and len(request["input_data"]["data"]) == 2
+    assert request["input_data"]["columns"] == list(wine.feature_names)
+    assert len(request["input_data"]["data"]) == 2
 
 
 def test_the_gate_judges_multiclass_metrics_and_registers_the_champion(loop: dict[str, Any]) -> None:

@@ -2,10 +2,11 @@
 
 What it guesses, and what to review:
 - the task: classification when the target holds text or at most MAX_CLASSES distinct whole numbers;
-- each feature's type (integer when every value is whole), its nullability (empty cells in the sample);
-- coded features (at most MAX_CODES distinct whole numbers) become `allowed` values; others get bounds that
-  are wider than the sample (0 when nothing is negative, and one observed span beyond each end): they
-  catch unit mix-ups and sentinel values, not unusual rows. Replace them with what the data can mean.
+- each feature's nullability (empty cells in the sample);
+- coded features (at most MAX_CODES distinct whole numbers) become `integer` with `allowed` values; others are
+  `float` (a measurement recorded in whole numbers may still arrive as 97.5: make it `integer` only for
+  counts), with bounds wider than the sample (0 when nothing is negative, and one observed span beyond each
+  end): they catch unit mix-ups and sentinel values, not unusual rows. Replace them with what the data can mean.
 """
 
 from __future__ import annotations
@@ -58,14 +59,14 @@ def _feature(name: str, values: pd.Series) -> dict[str, Any]:
     present = values.dropna()
     if present.empty:
         raise ContractError(f"column {name!r} is empty in the sample: drop it or infer from more rows")
-    whole = _whole(values)
+    codes = sorted(present.unique().tolist())
+    coded = _whole(values) and len(codes) <= MAX_CODES
     entry: dict[str, Any] = {
         "name": name,
         "description": f"observed {present.min():g} to {present.max():g}",
-        "type": "integer" if whole else "float",
+        "type": "integer" if coded else "float",
     }
-    codes = sorted(present.unique().tolist())
-    if whole and len(codes) <= MAX_CODES:
+    if coded:
         entry["allowed"] = [float(code) for code in codes]
     else:
         entry |= _bounds(present)
