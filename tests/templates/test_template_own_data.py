@@ -160,9 +160,13 @@ def test_the_training_pipeline_reads_the_users_file(loop: dict[str, Any]) -> Non
     """
     from azure.ai.ml import load_job
 
-    pipeline = load_job(loop["project"] / "aml" / "pipeline.yml")
-    source = pipeline.inputs["source"]
-    assert (source.type, source.path, source.mode) == ("uri_file", "../data/wine.csv", "ro_mount")
+    # What `az ml job create` sends: the SDK's own loader, then its request body.
+    source = load_job(loop["project"] / "aml" / "pipeline.yml")._to_rest_object().properties.inputs["source"]
+    assert (source.job_input_type, source.uri, source.mode) == (
+        "uri_file",
+        "../data/wine.csv",
+        "ReadOnlyMount",
+    )
 
 
 def test_an_mltable_data_asset_is_the_pipelines_mltable_input(tmp_path: Path) -> None:
@@ -172,6 +176,8 @@ def test_an_mltable_data_asset_is_the_pipelines_mltable_input(tmp_path: Path) ->
     from azure.ai.ml import load_job
 
     project = generate(tmp_path, **{**ANSWERS, "data_source": "azureml:wine-training:3"})
-    source = load_job(project / "aml" / "pipeline.yml").inputs["source"]
-    assert (source.type, source.path, source.mode) == ("mltable", "azureml:wine-training:3", "ro_mount")
+    source = load_job(project / "aml" / "pipeline.yml")._to_rest_object().properties.inputs["source"]
+    # The SDK sends the asset as name:version (it drops the `azureml:` scheme from the reference).
+    assert (source.job_input_type, source.mode) == ("mltable", "ReadOnlyMount")
+    assert source.uri.endswith("wine-training:3")
     assert "DATA ?= \n" in (project / "Makefile").read_text(encoding="utf-8")
