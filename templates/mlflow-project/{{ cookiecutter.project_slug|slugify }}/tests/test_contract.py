@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from {{ cookiecutter.package_name }} import contract, data, gate
-from {{ cookiecutter.package_name }}.datafiles import read_files
+from {{ cookiecutter.package_name }}.datafiles import load_sample, read_files
 from {{ cookiecutter.package_name }}.errors import ContractError
 from {{ cookiecutter.package_name }}.infer import draft, write_draft
 from {{ cookiecutter.package_name }}.schema import Schema
@@ -110,7 +110,7 @@ def test_infer_drafts_a_contract_that_accepts_the_data_it_came_from(tmp_path: Pa
     assert f"wrote {output}" in message and "review it" in message
     assert drafted.task == CONTRACT.task and drafted.kind == CONTRACT.kind
     assert drafted.feature_names == CONTRACT.feature_names
-    assert len(Schema(drafted).validate(contract.load_sample(drafted))) == len(sample)
+    assert len(Schema(drafted).validate(load_sample(drafted))) == len(sample)
     assert output.read_text(encoding="utf-8").startswith("# Data contract DRAFT")
 
 

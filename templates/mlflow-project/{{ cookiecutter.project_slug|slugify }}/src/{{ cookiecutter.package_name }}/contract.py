@@ -15,7 +15,6 @@ compiled to a pandera DataFrameSchema by `pandera_schema` (public: Spark prep co
 from __future__ import annotations
 
 import argparse
-import importlib
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -275,40 +274,6 @@ def pandera_schema(contract: DataContract, *, with_target: bool = True) -> pa.Da
     )
 
 
-def load_sample(contract: DataContract) -> pd.DataFrame:
-    """The contract's sample, renamed and recoded as it declares (not validated: callers validate)."""
-    sample = contract.sample
-    if sample is None:
-        raise ContractError(
-            f"data contract {contract.name!r}: declares no `sample`; pass a file or folder as the source instead"
-        )
-    if sample.path is not None:
-        from {{ cookiecutter.package_name }}.datafiles import read_files
-
-        path = Path(sample.path)
-        return read_files(path if path.is_absolute() else PROJECT_ROOT / path)
-    module, function = sample.loader.split(":")  # type: ignore[union-attr]
-    try:
-        loaded = getattr(importlib.import_module(module), function)(**sample.options)
-    except (ImportError, AttributeError, TypeError) as err:
-        raise ContractError(
-            f"data contract sample.loader {sample.loader!r}: cannot be called ({err})"
-        ) from err
-    frame = (
-        loaded
-        if isinstance(loaded, pd.DataFrame)
-        else getattr(loaded, "frame", getattr(loaded, "data", None))
-    )
-    if not isinstance(frame, pd.DataFrame):
-        raise ContractError(
-            f"data contract sample.loader {sample.loader!r}: returned no DataFrame (pass as_frame: true)"
-        )
-    frame = frame.rename(columns=sample.rename)
-    if sample.target_values:
-        frame[contract.target.name] = frame[contract.target.name].map(sample.target_values)
-    return frame
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = cli.parser(__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -329,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
 
             print(write_draft(args.data, args.target, args.task, args.rows, args.output, force=args.force))
             return cli.EXIT_OK
+        from {{ cookiecutter.package_name }}.datafiles import load_sample
         from {{ cookiecutter.package_name }}.schema import Schema
 
         contract = load(args.contract)

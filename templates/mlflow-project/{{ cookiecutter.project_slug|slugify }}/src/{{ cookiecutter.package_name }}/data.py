@@ -12,6 +12,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from {{ cookiecutter.package_name }} import contract
+from {{ cookiecutter.package_name }}.datafiles import load_sample as load_contract_sample
 from {{ cookiecutter.package_name }}.datafiles import read_files
 from {{ cookiecutter.package_name }}.schema import Schema
 from {{ cookiecutter.package_name }}.settings import RANDOM_STATE, TEST_FRACTION
@@ -31,7 +32,7 @@ __all__ = ["read_files"]  # re-exported: score_batch and payload read files thro
 
 def load_sample() -> pd.DataFrame:
     """The contract's bundled sample, with the contract's column names (not yet validated)."""
-    return contract.load_sample(CONTRACT)
+    return load_contract_sample(CONTRACT)
 
 
 def load_source(source: str) -> pd.DataFrame:

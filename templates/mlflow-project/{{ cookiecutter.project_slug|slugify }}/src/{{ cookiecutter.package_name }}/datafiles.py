@@ -1,17 +1,19 @@
-"""Reading a data source's files: one .csv/.parquet file, a folder of them, or an MLTable folder.
+"""Reading data: one .csv/.parquet file, a folder of them, an MLTable folder, or a contract's sample.
 
 Kept apart from data.py so that `contract infer` can read a file before any contract exists.
 """
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import yaml
 
-from {{ cookiecutter.package_name }}.errors import DataSourceError
+from {{ cookiecutter.package_name }}.contract import PROJECT_ROOT, DataContract
+from {{ cookiecutter.package_name }}.errors import ContractError, DataSourceError
 
 MLTABLE_FILE = "MLTable"
 
@@ -72,3 +74,35 @@ def _read_csv(path: Path) -> pd.DataFrame:
 
 
 _READERS = {".csv": _read_csv, ".parquet": pd.read_parquet}
+
+
+def load_sample(contract: DataContract) -> pd.DataFrame:
+    """The contract's sample, renamed and recoded as it declares (not validated: callers validate)."""
+    sample = contract.sample
+    if sample is None:
+        raise ContractError(
+            f"data contract {contract.name!r}: declares no `sample`; pass a file or folder as the source instead"
+        )
+    if sample.path is not None:
+        path = Path(sample.path)
+        return read_files(path if path.is_absolute() else PROJECT_ROOT / path)
+    module, function = sample.loader.split(":")  # type: ignore[union-attr]
+    try:
+        loaded = getattr(importlib.import_module(module), function)(**sample.options)
+    except (ImportError, AttributeError, TypeError) as err:
+        raise ContractError(
+            f"data contract sample.loader {sample.loader!r}: cannot be called ({err})"
+        ) from err
+    frame = (
+        loaded
+        if isinstance(loaded, pd.DataFrame)
+        else getattr(loaded, "frame", getattr(loaded, "data", None))
+    )
+    if not isinstance(frame, pd.DataFrame):
+        raise ContractError(
+            f"data contract sample.loader {sample.loader!r}: returned no DataFrame (pass as_frame: true)"
+        )
+    frame = frame.rename(columns=sample.rename)
+    if sample.target_values:
+        frame[contract.target.name] = frame[contract.target.name].map(sample.target_values)
+    return frame
