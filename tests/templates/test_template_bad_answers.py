@@ -53,9 +53,9 @@ BAD_ANSWERS = [
     (
         "data_source",
         "s3://bucket/data.csv",
-        "either 'sample' or azureml://datastores/<datastore>/paths/<path>",
+        "either 'sample', azureml://datastores/<datastore>/paths/<path>",
     ),
-    ("data_source", "azureml://datastores/lake/paths/../x.csv", "either 'sample' or azureml://"),
+    ("data_source", "azureml://datastores/lake/paths/../x.csv", "either 'sample', azureml://"),
     ("description", 'The "best" model', "1-200 characters on one line, without quotes"),
 ]
 

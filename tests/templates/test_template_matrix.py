@@ -216,6 +216,22 @@ def test_the_data_source_is_the_training_pipeline_input(case: tuple[str, Path]) 
         assert pipeline_input == {"type": expected_type, "path": source, "mode": "ro_mount"}
 
 
+def test_a_sample_projects_data_contract_checks_and_an_own_data_project_asks_for_one(
+    case: tuple[str, Path],
+) -> None:
+    """Each bundled sample is a contract that loads and accepts its sample; own data starts without one."""
+    name, project = case
+    answers = answers_of(name)
+    result = run_tool(VENV_BIN / "python", "-m", f"{answers['package_name']}.contract", "check", cwd=project,
+                      env={"PYTHONPATH": str(project / "src"), "PATH": str(VENV_BIN)})  # fmt: skip
+    if answers["data_source"] == "sample":
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert f"valid ({answers['task']}" in result.stdout
+    else:
+        assert result.returncode == 1 and result.stderr.startswith("ERROR: data contract "), result.stderr
+        assert "make contract-infer" in result.stderr and "Traceback" not in result.stderr
+
+
 def test_every_aml_spec_loads_with_its_matching_loader(case: tuple[str, Path]) -> None:
     name, project = case
     logging.getLogger("azure.ai.ml._utils._experimental").setLevel(logging.ERROR)

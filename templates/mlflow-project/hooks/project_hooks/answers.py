@@ -124,25 +124,36 @@ PATTERN_RULES: dict[str, PatternRule] = {
 _DATASTORE_URI = re.compile(
     r"azureml://datastores/(?P<datastore>[a-z0-9_]{1,255})/paths/(?P<path>[^\s\"'{}\\]+)"
 )
+# A registered MLTable data asset, by name and version (Azure ML data asset names: letters, digits, - and _).
+_MLTABLE_ASSET = re.compile(r"azureml:[A-Za-z0-9_][A-Za-z0-9_-]{0,254}:[0-9]{1,10}")
+# A local file the project reads (relative to the generated project, or absolute): plain path characters only.
+_LOCAL_FILE = re.compile(r"(?:/|\./)?[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)*\.(?:csv|parquet)")
 _DATA_SOURCE_RULE = (
-    f"either {SAMPLE_DATA_SOURCE!r} or azureml://datastores/<datastore>/paths/<path>, where "
-    "<datastore> is lower-case letters, digits and _ and <path> is non-empty, relative, "
-    "without spaces, quotes, braces or '..'"
+    f"either {SAMPLE_DATA_SOURCE!r}, azureml://datastores/<datastore>/paths/<path> (<datastore> lower-case "
+    "letters, digits and _, <path> non-empty, relative, without spaces, quotes, braces or '..'), "
+    "azureml:<MLTable data asset>:<version>, or a local .csv/.parquet file (relative to the project or "
+    "absolute; letters, digits, '_', '-', '.' and '/', without '..')"
 )
 
 
 def check_data_source(field: str, value: str) -> None:
-    """Accept the bundled sample or an Azure ML datastore URI.
+    """Accept the bundled sample, an Azure ML datastore URI, an MLTable data asset or a local file.
 
     >>> check_data_source("data_source", "azureml://datastores/datalake_raw/paths/diabetes/train.csv")
+    >>> check_data_source("data_source", "azureml:wine-training:3")
+    >>> check_data_source("data_source", "data/wine.csv")
     >>> check_data_source("data_source", "https://example.com/data.csv")
     Traceback (most recent call last):
     ...
     project_hooks.errors.InvalidAnswerError: data_source='https://example.com/data.csv' is invalid: \
-either 'sample' or azureml://datastores/<datastore>/paths/<path>, where <datastore> is lower-case \
-letters, digits and _ and <path> is non-empty, relative, without spaces, quotes, braces or '..'
+either 'sample', azureml://datastores/<datastore>/paths/<path> (<datastore> lower-case letters, digits and _, \
+<path> non-empty, relative, without spaces, quotes, braces or '..'), azureml:<MLTable data asset>:<version>, \
+or a local .csv/.parquet file (relative to the project or absolute; letters, digits, '_', '-', '.' and '/', \
+without '..')
     """
-    if value == SAMPLE_DATA_SOURCE:
+    if value == SAMPLE_DATA_SOURCE or _MLTABLE_ASSET.fullmatch(value):
+        return
+    if _LOCAL_FILE.fullmatch(value) and ".." not in value.split("/"):
         return
     match = _DATASTORE_URI.fullmatch(value)
     if match is None or match["path"].startswith("/") or ".." in match["path"].split("/"):
@@ -199,24 +210,31 @@ CHECKS: dict[str, Callable[[str, str], None]] = {
 """One check per answer: every answer the template asks for is covered."""
 
 
-# Answers that only make sense together: (field, value) -> (other field, values it needs, why).
-REQUIRES: dict[tuple[str, str], tuple[str, tuple[str, ...], str]] = {
-    ("framework", "pytorch"): (
+# Answers that only make sense together: (field, value, other field, values it needs, why).
+REQUIRES: tuple[tuple[str, str, str, tuple[str, ...], str], ...] = (
+    (
+        "framework",
+        "pytorch",
         "task",
         ("classification",),
         "the PyTorch variant trains a digits classifier (a CNN on scikit-learn's 8x8 digits images)",
     ),
-    ("online_compute", "gpu"): (
+    (
         "framework",
-        ("pytorch",),
-        "only the PyTorch model uses a GPU when it scores",
+        "pytorch",
+        "data_source",
+        ("sample",),
+        "the PyTorch variant's network is shaped for the digits sample's 8x8 images (its contract.yml)",
     ),
-    ("databricks_job", "yes"): (
+    ("online_compute", "gpu", "framework", ("pytorch",), "only the PyTorch model uses a GPU when it scores"),
+    (
+        "databricks_job",
+        "yes",
         "framework",
         ("scikit-learn",),
         "the Databricks job trains the scikit-learn model; the PyTorch variant trains on the Azure ML GPU cluster",
     ),
-}
+)
 
 
 def check_combinations(answers: Mapping[str, object]) -> None:
@@ -228,7 +246,7 @@ def check_combinations(answers: Mapping[str, object]) -> None:
     project_hooks.errors.InvalidAnswerError: framework='pytorch' is invalid: needs task in ['classification'] \
 (task='regression'): the PyTorch variant trains a digits classifier (a CNN on scikit-learn's 8x8 digits images)
     """
-    for (field, value), (other, accepted, reason) in REQUIRES.items():
+    for field, value, other, accepted, reason in REQUIRES:
         if answers.get(field) == value and answers.get(other) not in accepted:
             raise InvalidAnswerError(
                 field, value, f"needs {other} in {list(accepted)} ({other}={answers.get(other)!r}): {reason}"

@@ -20,14 +20,18 @@ from {{ cookiecutter.package_name }}.{{ "torch_train" if cookiecutter.framework 
 {% if cookiecutter.framework == "pytorch" %}
 WEAK = TrainParams(epochs=1, batch_size=512, learning_rate=0.0005)
 """Two steps of a tiny learning rate: a real network, and clearly worse than the baseline."""
-
-GATE_METRIC = "accuracy_score"
 {%- else %}
 WEAK = TrainParams(n_estimators=1, learning_rate=0.1, max_depth=1)
 """A single stump: a real model, and clearly worse than the baseline."""
 
-GATE_METRIC = "{{ 'r2_score' if cookiecutter.task == 'regression' else 'roc_auc' }}"
 {%- endif %}
+
+GATE_METRIC = next(
+    name
+    for name, rule in GateConfig.load().rules.items()
+    if rule.greater_is_better and rule.min_absolute_change
+)
+"""The packaged gate's metric that a challenger must improve (gate.toml, for the data contract's task)."""
 
 
 @pytest.fixture(scope="module")
@@ -171,6 +175,7 @@ def test_the_pipeline_command_trains_gates_and_registers(tmp_path: Path, model_n
         ),
         ("[metrics.x]\ngreater_is_better = true\n", "declares none of"),
         ("title = 'no metrics'\n", r"at least one \[metrics.<name>\] table"),
+        ("[metrics.x]\ngreater_is_better = true\nthreshold = 1\n", r"\['x'\] not reported by mlflow"),
     ],
 )
 def test_a_gate_file_that_would_check_less_than_it_says_is_refused(
@@ -180,3 +185,14 @@ def test_a_gate_file_that_would_check_less_than_it_says_is_refused(
     path.write_text(content)
     with pytest.raises(GateConfigError, match=message):
         GateConfig.load(path)
+
+
+def test_a_metric_mlflow_does_not_report_for_the_contracts_task_is_refused(tmp_path: Path) -> None:
+    """roc_auc needs probabilities, which MLflow only computes for two classes (the served pyfunc has none)."""
+    path = tmp_path / "gate.toml"
+    path.write_text("[metrics.roc_auc]\ngreater_is_better = true\nthreshold = 0.9\n")
+    with pytest.raises(
+        GateConfigError, match=r"not reported by mlflow\.models\.evaluate for a multiclass task"
+    ):
+        GateConfig.load(path, kind="multiclass")
+    assert set(GateConfig.load(path, kind="binary").rules) == {"roc_auc"}

@@ -13,9 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from mlflow.exceptions import MlflowException
 
+from {{ cookiecutter.package_name }}.contract import Feature
 from {{ cookiecutter.package_name }}.data import FEATURE_NAMES, FEATURES
 from {{ cookiecutter.package_name }}.handoff import Candidate
-from {{ cookiecutter.package_name }}.schema import Column
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 BOUNDED = [c for c in FEATURES if c.allowed is None and (c.minimum is not None or c.maximum is not None)]
@@ -27,12 +27,15 @@ def model(good_candidate: Candidate) -> mlflow.pyfunc.PyFuncModel:
     return mlflow.pyfunc.load_model(good_candidate.model_uri)
 
 
-def inside(column: Column) -> st.SearchStrategy[float]:
+def inside(column: Feature) -> st.SearchStrategy[float]:
     if column.allowed is not None:
         return st.sampled_from(sorted(column.allowed))
     # Unbounded columns still stop at float32's range, which the trees compute in.
+    low = -FLOAT32_MAX if column.minimum is None else column.minimum
     high = FLOAT32_MAX if column.maximum is None else column.maximum
-    return st.floats(column.minimum, high, allow_nan=False, allow_infinity=False)
+    if column.type == "integer":
+        return st.integers(math.ceil(low), math.floor(high)).map(float)
+    return st.floats(low, high, allow_nan=False, allow_infinity=False)
 
 
 def row_inside() -> st.SearchStrategy[dict[str, float]]:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from {{ cookiecutter.package_name }}.data import CONTRACT
 from {{ cookiecutter.package_name }}.payload import AML_KEY, from_aml_online, sample_request
 from {{ cookiecutter.package_name }}.reference import REFERENCE_DATA_NAME, NotARegistryModelError
 from {{ cookiecutter.package_name }}.settings import MODEL_NAME
@@ -61,7 +62,7 @@ def test_the_monitor_is_pointed_at_the_live_colour() -> None:
 
     target = monitor.create_monitor.monitoring_target
     assert target.endpoint_deployment_id == "azureml:{{ cookiecutter.endpoint_name }}:green"
-    assert target.ml_task == "{{ cookiecutter.task }}"
+    assert target.ml_task == CONTRACT.task
     signals = {type(signal).__name__ for signal in monitor.create_monitor.monitoring_signals.values()}
     assert signals == {"DataDriftSignal", "PredictionDriftSignal", "DataQualitySignal"}
     assert monitor.create_monitor.alert_notification.emails == ["{{ cookiecutter.alert_email }}"]
@@ -102,3 +103,23 @@ def test_the_monitor_compares_with_the_training_data_of_the_deployed_version() -
     assert {signal.reference_data.input_data.path for signal in defaults} == {f"{REFERENCE_DATA_NAME}@latest"}
     with pytest.raises(NotARegistryModelError, match="registry model URI"):
         load_monitor(spec, endpoint, "green", f"azureml:{MODEL_NAME}:4")
+
+
+def test_the_monitor_watches_the_contracts_features_and_target() -> None:
+    """Drift and quality signals watch exactly the contract's features, and every signal's reference names the
+    contract's target (data_column_names.target_column), so a new contract re-points the monitor by itself.
+    https://learn.microsoft.com/azure/machine-learning/how-to-monitor-model-performance
+    """
+    pytest.importorskip("azure.ai.ml", reason="needs the `azure` extra: make setup")
+    from {{ cookiecutter.package_name }}.monitoring import load_monitor
+
+    monitor = load_monitor(PROJECT / "aml" / "monitoring.yml", "{{ cookiecutter.endpoint_name }}", "green")
+
+    signals = monitor.create_monitor.monitoring_signals
+    assert signals["feature_drift"].features == CONTRACT.feature_names
+    assert signals["input_quality"].features == CONTRACT.feature_names
+    assert {name: s.reference_data.data_column_names for name, s in signals.items()} == {
+        name: {"target_column": CONTRACT.target.name} for name in signals
+    }
+    rest = monitor._to_rest_object().properties.action.monitor_definition.signals
+    assert rest["feature_drift"].features.features == CONTRACT.feature_names

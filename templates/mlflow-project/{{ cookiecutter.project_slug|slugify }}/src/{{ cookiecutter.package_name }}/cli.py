@@ -9,6 +9,17 @@ from pathlib import Path
 
 from {{ cookiecutter.package_name }}.errors import ProjectError
 
+
+def _report_project_errors(kind: type[BaseException], error: BaseException, trace: object) -> None:
+    """A ProjectError raised while a step imports (e.g. no data contract yet) reads like one raised in `run`."""
+    if isinstance(error, ProjectError):
+        print(f"ERROR: {error}", file=sys.stderr)
+    else:
+        sys.__excepthook__(kind, error, trace)  # type: ignore[arg-type]
+
+
+sys.excepthook = _report_project_errors
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 """A step ran and said no (a rejected gate, invalid data): pipelines must stop here."""

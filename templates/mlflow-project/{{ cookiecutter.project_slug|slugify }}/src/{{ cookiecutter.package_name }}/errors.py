@@ -13,6 +13,10 @@ class SchemaError(ProjectError):
         super().__init__("data does not match the schema:\n  " + "\n  ".join(violations))
 
 
+class ContractError(ProjectError):
+    """Raised when the data contract (contract.yml) is missing or breaks a rule; the message names the field."""
+
+
 class InputRefusedError(ProjectError):
     """Raised when the model refuses the rows it was asked to score (the message is the model's own)."""
 

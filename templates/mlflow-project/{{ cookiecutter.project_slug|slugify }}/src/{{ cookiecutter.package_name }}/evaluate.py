@@ -20,14 +20,20 @@ from mlflow.models.evaluation.validation import ModelValidationFailedException
 from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST, ErrorCode
 
 from {{ cookiecutter.package_name }} import cli
-from {{ cookiecutter.package_name }}.data import TARGET
+from {{ cookiecutter.package_name }}.data import CONTRACT, TARGET
 from {{ cookiecutter.package_name }}.gate import GateConfig
 from {{ cookiecutter.package_name }}.handoff import Candidate, Verdict
 from {{ cookiecutter.package_name }}.prep import TEST_FILE
 from {{ cookiecutter.package_name }}.settings import CHAMPION_ALIAS, MODEL_NAME, WORKDIR
 from {{ cookiecutter.package_name }}.tracking import step_run
 
-MODEL_TYPE = "{{ 'regressor' if cookiecutter.task == 'regression' else 'classifier' }}"
+MODEL_TYPE = CONTRACT.mlflow_model_type
+# SHAP explanations cost more than the whole training run and gate nothing; a binary contract names the class
+# recall and precision are about.
+EVALUATOR_CONFIG = {
+    "log_model_explainability": False,
+    **({"pos_label": CONTRACT.positive_class} if CONTRACT.kind == "binary" else {}),
+}
 
 
 def champion_version(model_name: str) -> str | None:
@@ -49,8 +55,7 @@ def score(model_uri: str, test: pd.DataFrame, run_name: str) -> EvaluationResult
             test,
             targets=TARGET,
             model_type=MODEL_TYPE,
-            # SHAP explanations cost more than the whole training run and gate nothing.
-            evaluator_config={"log_model_explainability": False},
+            evaluator_config=EVALUATOR_CONFIG,
         )
 
 

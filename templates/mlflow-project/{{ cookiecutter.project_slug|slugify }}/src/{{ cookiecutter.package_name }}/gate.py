@@ -1,4 +1,8 @@
-"""The promotion gate's rules, read from gate.toml (shipped in the package, overridable per run)."""
+"""The promotion gate's rules, read from gate.toml (shipped in the package, overridable per run).
+
+Every metric the file names must be one mlflow.models.evaluate reports for the data contract's task
+(REPORTED_METRICS): a gate on a metric that is never computed would block every model, or none.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,43 @@ from pathlib import Path
 
 from mlflow.models import MetricThreshold
 
+from {{ cookiecutter.package_name }}.data import CONTRACT
 from {{ cookiecutter.package_name }}.errors import ProjectError
 
 DEFAULT_GATE = files("{{ cookiecutter.package_name }}").joinpath("gate.toml")
+_CLASSIFIER = ("accuracy_score", "recall_score", "precision_score", "f1_score")
+REPORTED_METRICS: dict[str, frozenset[str]] = {
+    "regression": frozenset(
+        (
+            "example_count",
+            "mean_absolute_error",
+            "mean_squared_error",
+            "root_mean_squared_error",
+            "sum_on_target",
+            "mean_on_target",
+            "r2_score",
+            "max_error",
+            "mean_absolute_percentage_error",
+        )
+    ),
+    "binary": frozenset(
+        (
+            *_CLASSIFIER,
+            "example_count",
+            "true_negatives",
+            "false_positives",
+            "false_negatives",
+            "true_positives",
+            "log_loss",
+            "roc_auc",
+            "precision_recall_auc",
+        )
+    ),
+    # Averaged over the classes (weighted). The served model is a pyfunc without predict_proba, so MLflow
+    # computes no probability metrics (log_loss, roc_auc) for more than two classes.
+    "multiclass": frozenset({*_CLASSIFIER, "example_count"}),
+}
+"""What MLflow 3.15's default evaluator reports, by the contract's kind of task (data.CONTRACT.kind)."""
 
 
 class GateConfigError(ProjectError):
@@ -44,8 +82,9 @@ class GateConfig:
     rules: dict[str, MetricRule]
 
     @classmethod
-    def load(cls, path: Path | None = None) -> GateConfig:
-        """Read `path`, or the packaged gate.toml; refuse anything the gate would silently ignore."""
+    def load(cls, path: Path | None = None, kind: str = CONTRACT.kind) -> GateConfig:
+        """Read `path`, or the packaged gate.toml; refuse anything the gate would silently ignore, and metrics
+        MLflow does not report for a `kind` of task (default: the data contract's)."""
         source = path if path is not None else DEFAULT_GATE
         try:
             document = tomllib.loads(source.read_text(encoding="utf-8"))
@@ -59,6 +98,11 @@ class GateConfig:
             raise GateConfigError(
                 f"gate file {source}: no metric has an absolute `threshold`, so a first model would "
                 "become champion unchecked"
+            )
+        if unreported := sorted(set(config.rules) - REPORTED_METRICS[kind]):
+            raise GateConfigError(
+                f"gate file {source}: {unreported} not reported by mlflow.models.evaluate for a {kind} task (the "
+                f"data contract's); use some of {sorted(REPORTED_METRICS[kind])}"
             )
         return config
 

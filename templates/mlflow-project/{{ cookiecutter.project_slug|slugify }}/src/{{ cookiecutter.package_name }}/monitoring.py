@@ -10,8 +10,9 @@ each release with the colour that now serves, so drift is always measured on the
 data in the registry, which `promote` put there (reference.py); without it the spec's own reference applies
 (the workspace's latest `{{ cookiecutter.project_slug }}-training-data`, which the training pipeline registers in dev).
 The schedule's `model_name` tag is always this project's registered model: the platform's lifecycle handler
-reads it to know which model's retraining a breach queues. Thresholds are not set here: they live, each
-with what it flags, in aml/monitoring.yml.
+reads it to know which model's retraining a breach queues. The data contract supplies the task, every
+signal's target column and the features the drift and quality signals watch. Thresholds are not set here:
+they live, each with what it flags, in aml/monitoring.yml.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from {{ cookiecutter.package_name }} import aml_clients, cli, reference
+from {{ cookiecutter.package_name }}.data import CONTRACT
 from {{ cookiecutter.package_name }}.promote import WORKSPACE_SETTINGS, workspace_settings
 from {{ cookiecutter.package_name }}.settings import MODEL_NAME
 
@@ -36,13 +38,34 @@ MODEL_NAME_TAG = "model_name"
 """The run tag the platform's lifecycle handler reads to name the model a monitor breach belongs to."""
 
 
+TASK_FIELD = "create_monitor.monitoring_target.ml_task"
+FEATURE_SIGNALS = ("data_drift", "data_quality")
+"""Signal types that watch input features: they watch exactly the contract's."""
+
+
+def _signals(spec: Path) -> dict[str, Any]:
+    return yaml.safe_load(spec.read_text(encoding="utf-8"))["create_monitor"]["monitoring_signals"]
+
+
 def _reference_fields(spec: Path) -> list[str]:
-    signals = yaml.safe_load(spec.read_text(encoding="utf-8"))["create_monitor"]["monitoring_signals"]
     return [
         f"create_monitor.monitoring_signals.{name}.reference_data.input_data.path"
-        for name, signal in signals.items()
+        for name, signal in _signals(spec).items()
         if "reference_data" in signal
     ]
+
+
+def contract_overrides(spec: Path) -> list[dict[str, Any]]:
+    """The data contract's task, target column (every signal with reference data) and features (drift, quality)."""
+    overrides: list[dict[str, Any]] = [{TASK_FIELD: CONTRACT.task}]
+    for name, signal in _signals(spec).items():
+        field = f"create_monitor.monitoring_signals.{name}"
+        if "reference_data" in signal:
+            target = f"{field}.reference_data.data_column_names.target_column"
+            overrides.append({target: CONTRACT.target.name})
+        if signal.get("type") in FEATURE_SIGNALS:
+            overrides.append({f"{field}.features": CONTRACT.feature_names})
+    return overrides
 
 
 def load_monitor(spec: Path, endpoint: str, deployment: str, model: str | None = None) -> Any:
@@ -51,7 +74,11 @@ def load_monitor(spec: Path, endpoint: str, deployment: str, model: str | None =
     # azure.ai.ml does not re-export load_schedule; this is the function `az ml schedule create` uses.
     from azure.ai.ml.entities._load_functions import load_schedule
 
-    overrides = [{TARGET_FIELD: f"azureml:{endpoint}:{deployment}"}, {f"tags.{MODEL_NAME_TAG}": MODEL_NAME}]
+    overrides = [
+        {TARGET_FIELD: f"azureml:{endpoint}:{deployment}"},
+        {f"tags.{MODEL_NAME_TAG}": MODEL_NAME},
+        *contract_overrides(spec),
+    ]
     if model:
         data = reference.reference_for_model(model)
         overrides += [{field: data} for field in _reference_fields(spec)]

@@ -1,91 +1,72 @@
-"""Declarative column rules and a validator whose messages name the column and the rule broken."""
+"""Validation with the data contract's pandera schema, reported as messages that name the column and the rule.
+
+pandera finds every failure at once (`lazy=True`); this module only words them: one line per column and
+rule, with how many values break it and the first row that does, e.g.
+`column 'bmi' (body-mass index, kg/m2): 1 value(s) not between 10 and 80, first at row 7 = -1000000.0`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import warnings
 
-import numpy as np
 import pandas as pd
+from pandera.errors import SchemaErrors
 
+from {{ cookiecutter.package_name }}.contract import NO_ROWS, NUMERIC, DataContract, pandera_schema
 from {{ cookiecutter.package_name }}.errors import SchemaError
 
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
-
-@dataclass(frozen=True)
-class Column:
-    """One numeric column: its bounds (inclusive) or its allowed values, and what it means."""
-
-    name: str
-    meaning: str
-    minimum: float | None = None
-    maximum: float | None = None
-    allowed: frozenset[float] | None = None
-
-    def rule(self) -> str:
-        if self.allowed is not None:
-            return f"one of {sorted(self.allowed)}"
-        low = "-inf" if self.minimum is None else f"{self.minimum:g}"
-        high = "inf" if self.maximum is None else f"{self.maximum:g}"
-        return f"between {low} and {high}"
-
-    def violations(self, values: pd.Series) -> list[str]:
-        where = f"column {self.name!r} ({self.meaning})"
-        if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
-            return [f"{where}: must be numeric, found dtype {values.dtype}"]
-        problems: list[str] = []
-        missing = values.isna()
-        if missing.any():
-            problems.append(
-                f"{where}: {int(missing.sum())} missing value(s), first at row {values.index[missing][0]}"
-            )
-        present = values[~missing]
-        # scikit-learn's trees compute in float32: larger magnitudes (and infinities) cannot be scored.
-        huge = np.abs(present.to_numpy(dtype="float64")) > _FLOAT32_MAX
-        if huge.any():
-            problems.append(
-                f"{where}: {int(huge.sum())} value(s) infinite or beyond ±{_FLOAT32_MAX:.3g}, "
-                f"first at row {present.index[huge][0]}"
-            )
-            present = present[~huge]
-        if self.allowed is not None:
-            bad = ~present.isin(self.allowed)
-        else:
-            bad = pd.Series(False, index=present.index)
-            if self.minimum is not None:
-                bad |= present < self.minimum
-            if self.maximum is not None:
-                bad |= present > self.maximum
-        if bad.any():
-            row = present.index[bad][0]
-            problems.append(
-                f"{where}: {int(bad.sum())} value(s) not {self.rule()}, first at row {row} = {present[row]}"
-            )
-        return problems
-
-
-@dataclass(frozen=True)
 class Schema:
-    """The columns a dataset must have, in order; extra columns are refused so a renamed feature is caught."""
+    """The columns a dataset must have (the contract's features, and its target unless `with_target=False`).
 
-    columns: tuple[Column, ...]
+    Extra columns are refused, so a renamed feature is caught rather than silently ignored.
+    """
 
-    @property
-    def names(self) -> list[str]:
-        return [column.name for column in self.columns]
+    def __init__(self, contract: DataContract, *, with_target: bool = True) -> None:
+        self.contract = contract
+        self.pandera = pandera_schema(contract, with_target=with_target)
+        self.names: list[str] = list(self.pandera.columns)
+        self._meaning = {feature.name: feature.description for feature in contract.features}
+        self._meaning[contract.target.name] = contract.target.description
 
     def validate(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Return `frame` with the columns in schema order; raise SchemaError listing every violation."""
-        problems: list[str] = []
-        missing = [name for name in self.names if name not in frame.columns]
-        problems += [f"column {name!r}: required but missing" for name in missing]
-        extra = [str(name) for name in frame.columns if name not in self.names]
-        problems += [f"column {name!r}: not in the schema (expected only {self.names})" for name in extra]
-        if frame.empty:
-            problems.append("dataset: has no rows")
-        for column in self.columns:
-            if column.name in frame.columns:
-                problems += column.violations(frame[column.name])
-        if problems:
-            raise SchemaError(problems)
+        """Return `frame` with the columns in contract order; raise SchemaError listing every violation."""
+        try:
+            with warnings.catch_warnings():
+                # pandera's own concatenation of failure cases warns on pandas 2.3 (not about the data).
+                warnings.simplefilter("ignore", FutureWarning)
+                self.pandera.validate(frame, lazy=True)
+        except SchemaErrors as err:
+            raise SchemaError(self._violations(err.failure_cases, frame)) from None
         return frame[self.names]
+
+    def _violations(self, cases: pd.DataFrame, frame: pd.DataFrame) -> list[str]:
+        problems: list[str] = []
+        table = cases[cases["column"].isna() | ~cases["column"].isin(self.names)]
+        for check, case in zip(table["check"], table["failure_case"], strict=True):
+            if check == "column_in_dataframe":
+                problems.append(f"column {case!r}: required but missing")
+            elif check == "column_in_schema":
+                problems.append(f"column {str(case)!r}: not in the schema (expected only {self.names})")
+            elif check == NO_ROWS:
+                problems.append(f"dataset: {NO_ROWS}")
+        for name in self.names:
+            problems += self._column_violations(name, cases[cases["column"] == name], frame)
+        return problems
+
+    def _column_violations(self, name: str, cases: pd.DataFrame, frame: pd.DataFrame) -> list[str]:
+        meaning = self._meaning.get(name)
+        where = f"column {name!r}" + (f" ({meaning})" if meaning else "")
+        if (cases["check"] == NUMERIC).any():  # the rules below mean nothing for text or booleans
+            return [f"{where}: must be numeric, found dtype {frame[name].dtype}"]
+        problems = []
+        for check, failed in cases.groupby("check", sort=False):
+            first = failed["index"].iloc[0]
+            if check == "not_nullable":
+                problems.append(f"{where}: {len(failed)} missing value(s), first at row {first}")
+            else:
+                value = failed["failure_case"].iloc[0]
+                problems.append(
+                    f"{where}: {len(failed)} value(s) not {check}, first at row {first} = {value}"
+                )
+        return problems

@@ -15,8 +15,10 @@ import pandas as pd
 import torch
 from torch import nn
 
-from {{ cookiecutter.package_name }}.data import IMAGE_SIDE
 from {{ cookiecutter.package_name }}.validated_model import validated_features
+
+IMAGE_SIDE = 8
+"""Each row of the digits contract (contract.yml) is an IMAGE_SIDE x IMAGE_SIDE image, pixels row by row."""
 
 CLASSES = 10
 MAX_INK = 16.0

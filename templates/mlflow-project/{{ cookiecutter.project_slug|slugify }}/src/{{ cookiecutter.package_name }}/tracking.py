@@ -29,7 +29,10 @@ SKOPS_TRUSTED_TYPES = ["sklearn.tree._tree.Tree"]
 
 # Declared instead of inferred: inference re-imports the model in a subprocess (seconds per run),
 # and a served model should get exactly the versions it was trained with.
-_MODEL_REQUIREMENTS = ("mlflow", "scikit-learn", "pandas", "numpy", "scipy", "skops", "pyarrow")
+# pandera, pydantic and PyYAML: the model validates its input with the packaged data contract (validated_model).
+_MODEL_REQUIREMENTS = (
+    "mlflow", "scikit-learn", "pandas", "numpy", "scipy", "skops", "pyarrow", "pandera", "pydantic", "pyyaml",
+)  # fmt: skip
 
 
 def model_requirements(*extra: str) -> list[str]:

@@ -16,22 +16,26 @@ import matplotlib.pyplot as plt
 import mlflow
 import mlflow.data
 import pandas as pd
-{%- if cookiecutter.task == "regression" %}
-from sklearn.ensemble import GradientBoostingRegressor
-from sklearn.metrics import mean_absolute_error, r2_score, root_mean_squared_error
-{%- else %}
-from sklearn.ensemble import GradientBoostingClassifier
-from sklearn.metrics import accuracy_score, recall_score, roc_auc_score
-{%- endif %}
+from sklearn.ensemble import GradientBoostingClassifier, GradientBoostingRegressor
+from sklearn.metrics import (
+    accuracy_score,
+    f1_score,
+    mean_absolute_error,
+    r2_score,
+    recall_score,
+    roc_auc_score,
+    root_mean_squared_error,
+)
 
 from {{ cookiecutter.package_name }} import cli, plots
-from {{ cookiecutter.package_name }}.data import TARGET, features_and_target
+from {{ cookiecutter.package_name }}.data import CONTRACT, TARGET, features_and_target
 from {{ cookiecutter.package_name }}.handoff import Candidate
 from {{ cookiecutter.package_name }}.prep import TEST_FILE, TRAIN_FILE
 from {{ cookiecutter.package_name }}.settings import RANDOM_STATE, WORKDIR
 from {{ cookiecutter.package_name }}.tracking import log_validated_model, step_run
 
-Model = {{ "GradientBoostingRegressor" if cookiecutter.task == "regression" else "GradientBoostingClassifier" }}
+# The data contract's task picks the baseline.
+Model = GradientBoostingRegressor if CONTRACT.task == "regression" else GradientBoostingClassifier
 
 
 @dataclass(frozen=True)
@@ -53,19 +57,27 @@ def held_out_metrics(model: Model, test: pd.DataFrame) -> dict[str, float]:
     """Quick metrics for the run page; the gate's decision uses `mlflow.models.evaluate` instead."""
     features, target = features_and_target(test)
     predicted = model.predict(features)
-{%- if cookiecutter.task == "regression" %}
-    return {
-        "test_r2": float(r2_score(target, predicted)),
-        "test_rmse": float(root_mean_squared_error(target, predicted)),
-        "test_mae": float(mean_absolute_error(target, predicted)),
-    }
-{%- else %}
+    if CONTRACT.kind == "regression":
+        return {
+            "test_r2": float(r2_score(target, predicted)),
+            "test_rmse": float(root_mean_squared_error(target, predicted)),
+            "test_mae": float(mean_absolute_error(target, predicted)),
+        }
+    probabilities = model.predict_proba(features)
+    if CONTRACT.kind == "binary":
+        positive = list(model.classes_).index(CONTRACT.positive_class)
+        return {
+            "test_accuracy": float(accuracy_score(target, predicted)),
+            "test_recall": float(recall_score(target, predicted, pos_label=CONTRACT.positive_class)),
+            "test_roc_auc": float(roc_auc_score(target, probabilities[:, positive])),
+        }
     return {
         "test_accuracy": float(accuracy_score(target, predicted)),
-        "test_recall": float(recall_score(target, predicted)),
-        "test_roc_auc": float(roc_auc_score(target, model.predict_proba(features)[:, 1])),
+        "test_f1_macro": float(f1_score(target, predicted, average="macro")),
+        "test_roc_auc_ovr": float(
+            roc_auc_score(target, probabilities, multi_class="ovr", labels=model.classes_)
+        ),
     }
-{%- endif %}
 
 
 def train(data_dir: Path, output_dir: Path, params: TrainParams) -> Candidate:
@@ -90,17 +102,14 @@ def train(data_dir: Path, output_dir: Path, params: TrainParams) -> Candidate:
 def _log_figures(model: Model, test: pd.DataFrame) -> None:
     features, target = features_and_target(test)
     importances = pd.Series(model.feature_importances_, index=features.columns)
+    predicted = pd.Series(model.predict(features), index=target.index)
     figures = {
         "plots/feature_importance.png": plots.feature_importance(importances),
-{%- if cookiecutter.task == "regression" %}
-        "plots/predicted_vs_actual.png": plots.predicted_vs_actual(
-            target, pd.Series(model.predict(features), index=target.index)
+        **(
+            {"plots/predicted_vs_actual.png": plots.predicted_vs_actual(target, predicted)}
+            if CONTRACT.task == "regression"
+            else {"plots/confusion_matrix.png": plots.confusion_matrix(target, predicted)}
         ),
-{%- else %}
-        "plots/confusion_matrix.png": plots.confusion_matrix(
-            target, pd.Series(model.predict(features), index=target.index)
-        ),
-{%- endif %}
     }
     for artifact_file, figure in figures.items():
         mlflow.log_figure(figure, artifact_file)

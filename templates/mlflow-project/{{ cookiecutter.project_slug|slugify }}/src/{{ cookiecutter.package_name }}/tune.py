@@ -26,7 +26,7 @@ from sklearn.metrics import get_scorer
 from sklearn.model_selection import check_cv, cross_val_score
 
 from {{ cookiecutter.package_name }} import cli
-from {{ cookiecutter.package_name }}.data import features_and_target
+from {{ cookiecutter.package_name }}.data import CONTRACT, features_and_target
 from {{ cookiecutter.package_name }}.prep import TRAIN_FILE
 from {{ cookiecutter.package_name }}.settings import WORKDIR
 from {{ cookiecutter.package_name }}.train import TrainParams, build_model
@@ -37,8 +37,10 @@ RunAll = Callable[[Scorer, list[object]], list[float]]
 OnFold = Callable[[int, float], None]
 
 FOLDS = 5
-SCORING = "{{ 'neg_root_mean_squared_error' if cookiecutter.task == 'regression' else 'roc_auc' }}"
-"""scikit-learn's scorer for the search: higher is better."""
+SCORING = {"regression": "neg_root_mean_squared_error", "binary": "roc_auc", "multiclass": "roc_auc_ovr"}[
+    CONTRACT.kind
+]
+"""scikit-learn's scorer for the search, by the data contract's task: higher is better."""
 DEFAULT_SPACE: SearchSpace = {"n_estimators": [100, 200], "learning_rate": [0.05, 0.1], "max_depth": [2, 3]}
 """Eight candidates around the defaults of TrainParams."""
 

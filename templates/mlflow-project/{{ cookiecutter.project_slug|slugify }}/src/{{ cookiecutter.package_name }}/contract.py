@@ -1,0 +1,310 @@
+"""The data contract: contract.yml (next to this module) declares the data, and everything else derives from it.
+
+It names the task, the target, and every feature with its type, allowed range or values and nullability.
+Prep's validation, the training features, the gate's metrics, payload examples, the scoring validation
+(online and batch), the monitor's features and target, and the tests all read it; no module knows a dataset.
+
+    python -m {{ cookiecutter.package_name }}.contract check [--contract FILE]
+    python -m {{ cookiecutter.package_name }}.contract infer data/train.csv --target label [--task classification]
+
+`infer` writes a draft from a sample of your file for you to review (it never replaces a contract unless
+asked with --force). The file is read with pydantic (a bad file fails naming the field and the rule) and
+compiled to a pandera DataFrameSchema by `pandera_schema` (public: Spark prep compiles the same contract).
+"""
+
+from __future__ import annotations
+
+import argparse
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+
+from {{ cookiecutter.package_name }} import cli
+from {{ cookiecutter.package_name }}.errors import ContractError
+
+CONTRACT_FILE = Path(__file__).with_name("contract.yml")
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+"""A sample's relative `path` is relative to the project (src/<package>/ is two levels below it)."""
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+"""scikit-learn's trees compute in float32: larger magnitudes (and infinities) cannot be scored."""
+
+Task = Literal["regression", "classification"]
+# Any column name a CSV header can hold, but not blank, padded or multi-line (it ends up in YAML and messages).
+ColumnName = Annotated[
+    str, StringConstraints(min_length=1, max_length=128, pattern=r"^\S(?:[^\x00-\x1f]*\S)?$")
+]
+Label = int | str
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Feature(_Strict):
+    """One numeric input column: its meaning, its bounds (inclusive) or its allowed values, whether it may be empty."""
+
+    name: ColumnName
+    description: str = ""
+    type: Literal["float", "integer"] = "float"
+    minimum: float | None = None
+    maximum: float | None = None
+    allowed: tuple[float, ...] | None = Field(default=None, min_length=1)
+    nullable: bool = False
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Feature:
+        if self.allowed is not None and (self.minimum is not None or self.maximum is not None):
+            msg = "declare either `allowed` values or `minimum`/`maximum` bounds, not both"
+            raise ValueError(msg)
+        if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
+            raise ValueError(f"`minimum` {self.minimum:g} is greater than `maximum` {self.maximum:g}")
+        if self.type == "integer" and self.allowed and any(value % 1 for value in self.allowed):
+            raise ValueError(f"an integer column allows only whole numbers, got {list(self.allowed)}")
+        return self
+
+    def rule(self) -> str:
+        if self.allowed is not None:
+            return f"one of {sorted(self.allowed)}"
+        low = "-inf" if self.minimum is None else f"{self.minimum:g}"
+        high = "inf" if self.maximum is None else f"{self.maximum:g}"
+        return f"between {low} and {high}"
+
+
+class Target(_Strict):
+    """The column the model predicts: bounds for regression, its classes for classification."""
+
+    name: ColumnName
+    description: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
+    classes: tuple[Label, ...] | None = Field(default=None, min_length=2)
+    positive_class: Label | None = None
+    """Binary classification: the class recall and precision are about (default: the last of `classes`)."""
+
+
+class Sample(_Strict):
+    """Where the bundled sample comes from: a dataset shipped in a package (`loader`) or a local file (`path`)."""
+
+    loader: Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")] | None = None
+    options: dict[str, Any] = {}
+    rename: dict[str, str] = {}
+    target_values: dict[Label, Label] = {}
+    path: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Sample:
+        if (self.loader is None) == (self.path is None):
+            msg = "declare exactly one of `loader` (module:function) and `path` (a .csv/.parquet file)"
+            raise ValueError(msg)
+        return self
+
+
+class DataContract(_Strict):
+    """The whole contract: see contract.yml for what each key means."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    task: Task
+    target: Target
+    features: tuple[Feature, ...] = Field(min_length=1)
+    sample: Sample | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DataContract:
+        names = [feature.name for feature in self.features]
+        if repeated := sorted({name for name in names if names.count(name) > 1}):
+            raise ValueError(f"feature names must be unique, repeated: {repeated}")
+        if self.target.name in names:
+            raise ValueError(f"the target {self.target.name!r} is also listed as a feature")
+        classes = self.target.classes
+        if self.task == "classification":
+            if classes is None:
+                msg = "a classification target needs `classes` (two or more labels)"
+                raise ValueError(msg)
+            if len(set(classes)) != len(classes):
+                raise ValueError(f"target `classes` must be unique, got {list(classes)}")
+            if self.target.positive_class is not None and self.target.positive_class not in classes:
+                raise ValueError(
+                    f"target `positive_class` {self.target.positive_class!r} is not in {list(classes)}"
+                )
+            if self.target.minimum is not None or self.target.maximum is not None:
+                msg = "a classification target has `classes`, not `minimum`/`maximum`"
+                raise ValueError(msg)
+        elif classes is not None or self.target.positive_class is not None:
+            msg = "a regression target has `minimum`/`maximum`, not `classes`/`positive_class`"
+            raise ValueError(msg)
+        return self
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [feature.name for feature in self.features]
+
+    @property
+    def kind(self) -> Literal["regression", "binary", "multiclass"]:
+        """What mlflow.models.evaluate computes metrics for (the gate's metric names depend on it)."""
+        if self.task == "regression":
+            return "regression"
+        return "binary" if len(self.target.classes or ()) == 2 else "multiclass"
+
+    @property
+    def positive_class(self) -> Label | None:
+        if self.kind != "binary":
+            return None
+        return (
+            self.target.positive_class if self.target.positive_class is not None else self.target.classes[-1]
+        )  # type: ignore[index]
+
+    @property
+    def mlflow_model_type(self) -> str:
+        return "regressor" if self.task == "regression" else "classifier"
+
+
+def load(path: Path | None = None) -> DataContract:
+    """The contract in `path` (default: the packaged contract.yml), or a ContractError naming field and rule."""
+    return _load(path or CONTRACT_FILE)
+
+
+@cache
+def _load(path: Path) -> DataContract:
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        document = None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        raise ContractError(f"data contract {path}: cannot be read as YAML ({err})") from err
+    if document is None:
+        raise ContractError(
+            f"data contract {path}: missing or empty: write a draft with make contract-infer "
+            "(python -m {{ cookiecutter.package_name }}.contract infer <file> --target <column>) and review it"
+        )
+    try:
+        return DataContract.model_validate(document)
+    except ValidationError as err:
+        problems = [f"{_location(error['loc'], document)}: {error['msg']}" for error in err.errors()]
+        raise ContractError(f"data contract {path} is invalid:\n  " + "\n  ".join(problems)) from err
+
+
+def is_written(path: Path = CONTRACT_FILE) -> bool:
+    """Whether `path` holds a contract at all (a file of comments only is the template's "not written yet")."""
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8")) is not None
+    except FileNotFoundError:
+        return False
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return True  # something is there: never replace it unasked
+
+
+def _location(loc: tuple[int | str, ...], document: object) -> str:
+    """`features[2] (bmi).maximum` rather than pydantic's `features.2.maximum`."""
+    parts, node = [], document
+    for key in loc:
+        if isinstance(key, int):
+            name = node[key].get("name") if isinstance(node, list) and isinstance(node[key], dict) else None
+            parts[-1] += f"[{key}]" + (f" ({name})" if name else "")
+        else:
+            parts.append(str(key))
+        node = node[key] if isinstance(node, dict | list) and _has(node, key) else None
+    return ".".join(parts) or "the file"
+
+
+def _has(node: dict[Any, Any] | list[Any], key: int | str) -> bool:
+    return key in node if isinstance(node, dict) else isinstance(key, int) and 0 <= key < len(node)
+
+
+def _is_number(values: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+
+
+NUMERIC = "numeric"
+"""The check name a column of text or booleans fails (schema.py words it with the column's dtype)."""
+NO_ROWS = "has no rows"
+
+
+def _numeric_checks(
+    minimum: float | None, maximum: float | None, allowed: tuple[float, ...] | None
+) -> list[pa.Check]:
+    checks = [
+        pa.Check(_is_number, element_wise=False, name=NUMERIC, error=NUMERIC),
+        pa.Check.in_range(-FLOAT32_MAX, FLOAT32_MAX, error=f"finite and within ±{FLOAT32_MAX:.3g}"),
+    ]
+    if allowed is not None:
+        checks.append(pa.Check.isin(list(allowed), error=f"one of {sorted(allowed)}"))
+    elif minimum is not None or maximum is not None:
+        low, high = -np.inf if minimum is None else minimum, np.inf if maximum is None else maximum
+        checks.append(pa.Check.in_range(low, high, error=f"between {low:g} and {high:g}"))
+    return checks
+
+
+def pandera_schema(contract: DataContract, *, with_target: bool = True) -> pa.DataFrameSchema:
+    """The contract as a pandera DataFrameSchema: every column required, nothing else allowed, any order.
+
+    Numeric columns carry no dtype: JSON integers must pass for float features, so the `numeric` check
+    refuses text and booleans instead, and `integer` features check for whole numbers.
+    """
+    columns = {}
+    for feature in contract.features:
+        checks = _numeric_checks(feature.minimum, feature.maximum, feature.allowed)
+        if feature.type == "integer":
+            checks.append(pa.Check(lambda s: s % 1 == 0, name="integer", error="a whole number"))
+        columns[feature.name] = pa.Column(
+            None, checks=checks, nullable=feature.nullable, description=feature.description or None
+        )
+    if with_target:
+        target = contract.target
+        checks = (
+            [pa.Check.isin(list(target.classes), error=f"one of {list(target.classes)}")]
+            if target.classes is not None
+            else _numeric_checks(target.minimum, target.maximum, None)
+        )
+        columns[target.name] = pa.Column(
+            None, checks=checks, nullable=False, description=target.description or None
+        )
+    return pa.DataFrameSchema(
+        columns,
+        strict=True,
+        ordered=False,
+        checks=[pa.Check(lambda frame: len(frame) > 0, element_wise=False, name=NO_ROWS, error=NO_ROWS)],
+        name=contract.name,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = cli.parser(__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    check = commands.add_parser("check", help="load the contract and validate its sample")
+    check.add_argument("--contract", type=Path, default=CONTRACT_FILE)
+    infer = commands.add_parser("infer", help="write a draft contract from a sample of a .csv/.parquet file")
+    infer.add_argument("data", type=Path, help="a .csv/.parquet file or a folder of them")
+    infer.add_argument("--target", required=True, help="the column to predict")
+    infer.add_argument("--task", choices=["regression", "classification"], default=None)
+    infer.add_argument("--rows", type=int, default=10_000, help="rows of the file to infer from")
+    infer.add_argument("--output", type=Path, default=CONTRACT_FILE)
+    infer.add_argument("--force", action="store_true", help="replace an existing contract file")
+    args: argparse.Namespace = parser.parse_args(argv)
+
+    def step() -> int:
+        if args.command == "infer":
+            from {{ cookiecutter.package_name }}.infer import write_draft
+
+            print(write_draft(args.data, args.target, args.task, args.rows, args.output, force=args.force))
+            return cli.EXIT_OK
+        from {{ cookiecutter.package_name }}.datafiles import load_sample
+        from {{ cookiecutter.package_name }}.schema import Schema
+
+        contract = load(args.contract)
+        rows = len(Schema(contract).validate(load_sample(contract))) if contract.sample else 0
+        print(f"data contract {args.contract}: valid ({contract.task}, {len(contract.features)} features, "
+              f"sample: {rows} valid rows)")  # fmt: skip
+        return cli.EXIT_OK
+
+    return cli.run(step)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
