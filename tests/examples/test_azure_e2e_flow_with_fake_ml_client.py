@@ -88,6 +88,8 @@ def test_the_whole_flow_trains_promotes_releases_and_batch_scores_with_fake_ml_c
     assert _deploy(prepared, azure) == 0
     project = prepared.project
     assert azure.jobs.submitted == [(project.root / "aml" / "pipeline.yml", "diabetes-progression")]
+    # One sweep trial per node of the stack's CPU cluster (output cpuClusterMaxNodes), as the generated CD sets it.
+    assert azure.jobs.overrides[0]["jobs.train.limits.max_concurrent_trials"] == "2"
     assert azure.models.registered == []  # the pipeline's register step made v3: no duplicate version
     assert azure.models.shared == [
         {"name": "diabetes-progression", "version": "3", "registry": "mlreg-mlops"}

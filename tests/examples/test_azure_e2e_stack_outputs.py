@@ -17,6 +17,7 @@ OUTPUTS: dict[str, Any] = {
     "workspaceName": "mlw-mlops-dev-weu",
     "mlflowTrackingUri": "azureml://westeurope.api.azureml.ms/mlflow/v1.0/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-mlops-dev-weu/providers/Microsoft.MachineLearningServices/workspaces/mlw-mlops-dev-weu",
     "cpuClusterName": "cpu-cluster",
+    "cpuClusterMaxNodes": 2,
     "dataLakeDatastoreNames": ["datalake_raw", "datalake_curated"],
     "amlRegistryName": "mlreg-mlops",
 }
@@ -39,6 +40,7 @@ def test_a_saved_output_file_is_read_and_typed(tmp_path: Path) -> None:
         location="westeurope",
         mlflow_tracking_uri=OUTPUTS["mlflowTrackingUri"],
         cpu_cluster="cpu-cluster",
+        cpu_cluster_max_nodes=2,
         aml_registry="mlreg-mlops",
         datastores=("datalake_raw", "datalake_curated"),
     )
@@ -58,6 +60,11 @@ def test_a_saved_output_file_is_read_and_typed(tmp_path: Path) -> None:
             "'mlflowTrackingUri' = 'http://localhost:5000': must start with azureml://",
         ),
         ({"dataLakeDatastoreNames": "raw"}, "'dataLakeDatastoreNames' = 'raw': must be a list of names"),
+        (
+            {"cpuClusterMaxNodes": "2"},
+            "'cpuClusterMaxNodes' = '2': must be a whole number of nodes, 1 or more",
+        ),
+        ({"cpuClusterMaxNodes": 0}, "'cpuClusterMaxNodes' = 0: must be a whole number of nodes, 1 or more"),
     ],
 )
 def test_bad_outputs_name_the_output_the_value_and_the_rule(

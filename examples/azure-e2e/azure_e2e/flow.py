@@ -152,9 +152,13 @@ def register_environment(assets: AssetsApi, project: GeneratedProject) -> str:
 
 
 def submit_training(jobs: JobsApi, outputs: StackOutputs, project: GeneratedProject) -> str:
-    """Submit aml/pipeline.yml with pipelines/scripts/aml_job_submit; return the job name."""
+    """Submit aml/pipeline.yml with pipelines/scripts/aml_job_submit; return the job name.
+
+    One sweep trial per node of the stack's CPU cluster, as the generated CD sets it (output cpuClusterMaxNodes).
+    """
     argv = [*workspace_argv(outputs), "--job-file", str(project.root / "aml" / "pipeline.yml"),
-            "--experiment-name", project.slug]  # fmt: skip
+            "--experiment-name", project.slug,
+            "--set", f"jobs.train.limits.max_concurrent_trials={outputs.cpu_cluster_max_nodes}"]  # fmt: skip
     return _call(aml_job_submit.main, argv, jobs, "jobs")["amlJobName"]
 
 

@@ -25,6 +25,8 @@ class StackOutputs:
     location: str
     mlflow_tracking_uri: str
     cpu_cluster: str
+    cpu_cluster_max_nodes: int
+    """The cluster's node count: the training sweep runs this many trials at once."""
     aml_registry: str
     datastores: tuple[str, ...]
 
@@ -61,6 +63,16 @@ class StackOutputs:
         if not isinstance(datastores, list) or not all(isinstance(name, str) for name in datastores):
             msg = f"{source}: output 'dataLakeDatastoreNames' = {datastores!r}: must be a list of names"
             raise StackOutputsError(msg)
+        max_nodes = raw.get("cpuClusterMaxNodes")
+        # JSON has no integers apart from numbers: accept 8 and 8.0, refuse "8", true and 0.
+        if (
+            isinstance(max_nodes, bool)
+            or not isinstance(max_nodes, int | float)
+            or max_nodes < 1
+            or max_nodes % 1
+        ):
+            msg = f"{source}: output 'cpuClusterMaxNodes' = {max_nodes!r}: must be a whole number of nodes, 1 or more"
+            raise StackOutputsError(msg)
         return cls(
             subscription_id=text("subscriptionId", _GUID, "must be a subscription GUID"),
             resource_group=text("resourceGroupName", _NAME, "must be a resource group name"),
@@ -68,6 +80,7 @@ class StackOutputs:
             location=text("location"),
             mlflow_tracking_uri=tracking,
             cpu_cluster=text("cpuClusterName", _NAME, "must be a compute name"),
+            cpu_cluster_max_nodes=int(max_nodes),
             aml_registry=text("amlRegistryName", _NAME, "must be a registry name"),
             datastores=tuple(datastores),
         )
