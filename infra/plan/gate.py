@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from infra.config import parse_stack_config, project_config_values
 from infra.errors import AzureMlopsError
 from infra.plan.artifacts import discard_artifacts, write_artifacts
 from infra.plan.checkov_run import Finding, apply_graph_waivers, start_checkov
@@ -104,6 +105,11 @@ def run_gate(
     checks see the same graph as before.
     """
     root = root.resolve()
+    # Every stack's configuration is read and validated first: a bad stack file is refused before anything runs.
+    configs = {stack: load_stack_config(root, stack) for stack in stacks}
+    configs |= {name: scenario.config(root) for name, scenario in (scenarios or {}).items()}
+    for values in configs.values():
+        parse_stack_config(project_config_values(values))
     inputs = prepare_folder(scan_dir)
     for stack in [*stacks, *(scenarios or {})]:
         discard_artifacts(out_dir, stack)
@@ -120,8 +126,6 @@ def run_gate(
         if (os.cpu_count() or 1) < 2:  # one core: planning beside the scan would only slow both
             repository_scan.wait()
         idle: dict[str, float] = {}
-        configs = {stack: load_stack_config(root, stack) for stack in stacks}
-        configs |= {name: scenario.config(root) for name, scenario in (scenarios or {}).items()}
         for stack, config in configs.items():
             plan = run_program(stack, config)
             artifacts = write_artifacts(plan, out_dir)

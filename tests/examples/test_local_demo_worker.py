@@ -65,7 +65,7 @@ def project(tmp_path: Path) -> Path:
 
 def _worker(project: Path, timeout: float = 30) -> ProjectWorker:
     env = {**os.environ, "PYTHONPATH": str(project / "src")}
-    return ProjectWorker(env, project, project / "logs", timeout)
+    return ProjectWorker(sys.executable, env, project, project / "logs", timeout)
 
 
 def test_steps_share_one_process_and_each_gets_its_own_log_and_exit_code(project: Path) -> None:

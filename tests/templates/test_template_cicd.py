@@ -238,9 +238,15 @@ def test_azure_pipelines_train_with_resumable_waits_and_release_the_registry_cop
         "environmentUri": "$[ dependencies.assets.outputs['assets.environmentUri'] ]"
     }
     assert train["parameters"]["jobFile"] == "aml/pipeline.yml"
-    # One sweep trial per node of the stack's CPU cluster (stack output cpuClusterMaxNodes).
     overrides = train["parameters"]["overrides"]
-    assert overrides["jobs.train.limits.max_concurrent_trials"] == "$(AML_CPU_CLUSTER_MAX_NODES)"
+    if answers["framework"] == "pytorch":
+        # DDP on the stack's GPU cluster, one process per GPU (outputs gpuClusterName, gpuClusterGpusPerNode).
+        assert overrides["jobs.train.compute"] == "azureml:$(AML_GPU_CLUSTER)"
+        assert overrides["jobs.train.distribution.process_count_per_instance"] == "$(AML_GPUS_PER_NODE)"
+        assert "jobs.train.limits.max_concurrent_trials" not in overrides
+    else:
+        # One sweep trial per node of the stack's CPU cluster (stack output cpuClusterMaxNodes).
+        assert overrides["jobs.train.limits.max_concurrent_trials"] == "$(AML_CPU_CLUSTER_MAX_NODES)"
     promote = _stage(cd, "Promote")["jobs"][0]
     assert promote["environment"] == "mlops-promotion", "promotion needs an environment to carry its approval"
     script = next(step for step in _walk(promote) if step.get("name") == "publish")["inputs"]["inlineScript"]
@@ -292,8 +298,13 @@ def test_github_actions_train_with_resumable_waits_and_release_the_registry_copy
         "the verdict must run after skipped attempts and fail on failures"
     )
     (submit,) = [step for job in jobs.values() for step in job.get("steps", []) if step.get("id") == "submit"]
-    assert submit["env"]["MAX_CONCURRENT_TRIALS"] == "${{ vars.AML_CPU_CLUSTER_MAX_NODES }}"
-    assert '--set "jobs.train.limits.max_concurrent_trials=$MAX_CONCURRENT_TRIALS"' in submit["run"]
+    if answers["framework"] == "pytorch":
+        assert submit["env"]["GPU_CLUSTER"] == "${{ vars.AML_GPU_CLUSTER }}"
+        assert submit["env"]["GPUS_PER_NODE"] == "${{ vars.AML_GPUS_PER_NODE }}"
+        assert "max_concurrent_trials" not in submit["run"]
+    else:
+        assert submit["env"]["MAX_CONCURRENT_TRIALS"] == "${{ vars.AML_CPU_CLUSTER_MAX_NODES }}"
+        assert '--set "jobs.train.limits.max_concurrent_trials=$MAX_CONCURRENT_TRIALS"' in submit["run"]
     assert jobs["promote"]["environment"] == "promotion"
     assert '--approved-by "$APPROVED_BY"' in jobs["promote"]["steps"][-1]["run"]
     assert jobs["promote"]["steps"][-1]["env"]["APPROVED_BY"] == "${{ github.actor }}"

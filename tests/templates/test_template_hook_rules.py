@@ -104,7 +104,7 @@ def test_a_missing_or_non_string_answer_is_refused() -> None:
 
 TORCH_ONLY = ["src/diabetes_progression/torch_model.py", "src/diabetes_progression/torch_train.py",
               "tests/test_torch_ddp.py"]  # fmt: skip
-SKLEARN_ONLY = [f"src/digits/{name}.py" for name in ("train", "tune", "plots")] + [
+SKLEARN_ONLY = [f"src/digits/{name}.py" for name in ("train", "tune", "sweep_trial", "plots")] + [
     "tests/test_train.py", "tests/test_tune.py"]  # fmt: skip
 
 

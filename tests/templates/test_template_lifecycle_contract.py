@@ -195,22 +195,26 @@ def test_a_request_for_another_model_or_with_a_malformed_event_fails_before_trai
 def test_the_triggering_event_reaches_the_azure_ml_job_and_the_register_step(azure: Path) -> None:
     event_id, _ = _breach_request(_model_name(azure))
     overrides = _train_overrides(azure, event_id)
-    assert overrides == {"inputs.triggering_event_id": event_id, "tags.triggering_event_id": event_id}
-    assert _train_overrides(azure, "") == {}, "a push or manual run changes nothing in the job"
+    # Every run sizes the sweep to the stack's cluster (tests/twin/test_generated_cd_in_twin.py checks the value).
+    sizing = {"jobs.train.limits.max_concurrent_trials": "$(AML_CPU_CLUSTER_MAX_NODES)"}
+    assert overrides == {"inputs.triggering_event_id": event_id, "tags.triggering_event_id": event_id, **sizing}
+    assert _train_overrides(azure, "") == sizing, "a push or manual run changes nothing else in the job"
 
-    # aml-job.yml hands `${{ convertToJson(parameters.overrides) }}` to aml_job_submit --overrides.
+    # aml-job.yml hands `${{ convertToJson(parameters.overrides) }}` to aml_job_submit --overrides; Azure Pipelines
+    # expands the variable group's $(AML_CPU_CLUSTER_MAX_NODES) in it before the step runs.
+    expanded = {key: value.replace("$(AML_CPU_CLUSTER_MAX_NODES)", "2") for key, value in overrides.items()}
     jobs = FakeJobs(["Completed"])
     argv = [
         *WORKSPACE_ARGS,
         "--job-file",
         str(azure / "aml/pipeline.yml"),
         "--overrides",
-        json.dumps(overrides),
+        json.dumps(expanded),
     ]
     assert cli.run(lambda a: aml_job_submit.main(a, jobs=jobs), argv) == exit_codes.SUCCESS
-    assert jobs.overrides == [overrides]
+    assert jobs.overrides == [expanded]
 
-    job = load_job_spec(azure / "aml" / "pipeline.yml", overrides)
+    job = load_job_spec(azure / "aml" / "pipeline.yml", expanded)
     assert job.inputs["triggering_event_id"]._data == event_id
     assert job.tags["triggering_event_id"] == event_id
     assert "--triggering-event-id ${{inputs.triggering_event_id}}" in job.jobs["register"].command

@@ -96,8 +96,6 @@ STEP_MODULES = (
     "score_batch",
     "serve",
     "promote",
-    "tune",
-    "sweep_trial",
 )
 
 
@@ -141,6 +139,7 @@ def test_selected_parts_are_present_and_the_others_pruned(case: tuple[str, Path]
     trainers = {
         "train.py": not pytorch,
         "tune.py": not pytorch,
+        "sweep_trial.py": not pytorch,
         "torch_train.py": pytorch,
         "torch_model.py": pytorch,
     }

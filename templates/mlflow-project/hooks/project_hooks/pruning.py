@@ -31,6 +31,7 @@ OWNED_PATHS: dict[str, dict[str, tuple[str, ...]]] = {
         "scikit-learn": (
             "src/{package_name}/train.py",
             "src/{package_name}/tune.py",
+            "src/{package_name}/sweep_trial.py",
             "src/{package_name}/plots.py",
             "tests/test_train.py",
             "tests/test_tune.py",
