@@ -9,12 +9,16 @@ import pytest
 
 pytest.importorskip("azure.ai.ml", reason="needs the `azure` extra: make setup")
 
+{%- if cookiecutter.framework == "scikit-learn" %}
 from {{ cookiecutter.package_name }} import tune
+{%- endif %}
 from {{ cookiecutter.package_name }}.aml_specs import validate_spec, validate_tree
 from {{ cookiecutter.package_name }}.errors import SpecError
 from {{ cookiecutter.package_name }}.reference import REFERENCE_DATA_NAME
+{%- if cookiecutter.framework == "scikit-learn" %}
 from {{ cookiecutter.package_name }}.sweep_trial import PRIMARY_METRIC
 from {{ cookiecutter.package_name }}.train import TrainParams
+{%- endif %}
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -45,6 +49,9 @@ def test_the_triggering_event_reaches_the_register_step() -> None:
     job = load_job(PROJECT / "aml" / "pipeline.yml", params_override=[override])
     assert job.inputs["triggering_event_id"]._data == "evt-1"
     assert "--triggering-event-id ${{ '{{' }}inputs.triggering_event_id}}" in job.jobs["register"].command
+
+
+{%- if cookiecutter.framework == "scikit-learn" %}
 
 
 def test_the_sweep_searches_the_one_search_space() -> None:
@@ -99,6 +106,7 @@ def test_the_cluster_size_override_sets_the_sweeps_concurrency() -> None:
     override = {"jobs.train.limits.max_concurrent_trials": "8"}
     job = load_job(PROJECT / "aml" / "pipeline.yml", params_override=[override])
     assert job._to_rest_object().properties.jobs["train"]["limits"]["max_concurrent_trials"] == 8
+{%- endif %}
 
 
 {%- if cookiecutter.deployment in ("batch", "both") %}
@@ -143,6 +151,9 @@ def test_a_command_using_an_undeclared_input_is_reported(project_copy: Path) -> 
         validate_tree(project_copy / "aml")
 
 
+{%- if cookiecutter.framework == "scikit-learn" %}
+
+
 def test_a_sweep_input_its_trial_does_not_declare_is_reported(project_copy: Path) -> None:
     pipeline = project_copy / "aml" / "pipeline.yml"
     pipeline.write_text(pipeline.read_text().replace("        subsample:\n          type: number\n", "", 1))
@@ -150,6 +161,7 @@ def test_a_sweep_input_its_trial_does_not_declare_is_reported(project_copy: Path
         SpecError, match=r"jobs\.train: binds inputs\.subsample, which its trial does not declare"
     ):
         validate_tree(project_copy / "aml")
+{%- endif %}
 
 
 def test_a_binding_to_a_missing_step_output_is_reported(project_copy: Path) -> None:
