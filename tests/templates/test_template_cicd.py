@@ -239,7 +239,7 @@ def test_azure_pipelines_train_with_resumable_waits_and_release_the_registry_cop
     }
     assert train["parameters"]["jobFile"] == "aml/pipeline.yml"
     overrides = train["parameters"]["overrides"]
-    if answers["framework"] == "pytorch":
+    if answers.get("framework") == "pytorch":
         # DDP on the stack's GPU cluster, one process per GPU (outputs gpuClusterName, gpuClusterGpusPerNode).
         assert overrides["jobs.train.compute"] == "azureml:$(AML_GPU_CLUSTER)"
         assert overrides["jobs.train.distribution.process_count_per_instance"] == "$(AML_GPUS_PER_NODE)"
@@ -298,7 +298,7 @@ def test_github_actions_train_with_resumable_waits_and_release_the_registry_copy
         "the verdict must run after skipped attempts and fail on failures"
     )
     (submit,) = [step for job in jobs.values() for step in job.get("steps", []) if step.get("id") == "submit"]
-    if answers["framework"] == "pytorch":
+    if answers.get("framework") == "pytorch":
         assert submit["env"]["GPU_CLUSTER"] == "${{ vars.AML_GPU_CLUSTER }}"
         assert submit["env"]["GPUS_PER_NODE"] == "${{ vars.AML_GPUS_PER_NODE }}"
         assert "max_concurrent_trials" not in submit["run"]
