@@ -197,7 +197,11 @@ def test_the_triggering_event_reaches_the_azure_ml_job_and_the_register_step(azu
     overrides = _train_overrides(azure, event_id)
     # Every run sizes the sweep to the stack's cluster (tests/twin/test_generated_cd_in_twin.py checks the value).
     sizing = {"jobs.train.limits.max_concurrent_trials": "$(AML_CPU_CLUSTER_MAX_NODES)"}
-    assert overrides == {"inputs.triggering_event_id": event_id, "tags.triggering_event_id": event_id, **sizing}
+    assert overrides == {
+        "inputs.triggering_event_id": event_id,
+        "tags.triggering_event_id": event_id,
+        **sizing,
+    }
     assert _train_overrides(azure, "") == sizing, "a push or manual run changes nothing else in the job"
 
     # aml-job.yml hands `${{ convertToJson(parameters.overrides) }}` to aml_job_submit --overrides; Azure Pipelines
