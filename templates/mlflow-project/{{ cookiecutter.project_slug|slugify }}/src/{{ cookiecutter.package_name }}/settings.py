@@ -1,12 +1,9 @@
 """Names and constants every step shares: change them here, not in the steps."""
 
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final
 
 PACKAGE: Final = "{{ cookiecutter.package_name }}"
-TASK: Final[Literal["regression", "classification"]] = "{{ cookiecutter.task }}"
-"""The template's `task` answer (which bundled sample the project started from). Training, the gate and the
-monitor follow the data contract's task instead: data.CONTRACT.task."""
 
 MODEL_NAME: Final = "{{ cookiecutter.project_slug }}"
 """Registered model name, in the local MLflow registry and in the Azure ML workspace and registry."""
