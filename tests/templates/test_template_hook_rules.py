@@ -105,19 +105,19 @@ def test_a_missing_or_non_string_answer_is_refused() -> None:
 TORCH_ONLY = ["src/diabetes_progression/torch_model.py", "src/diabetes_progression/torch_train.py",
               "tests/test_torch_ddp.py"]  # fmt: skip
 SKLEARN_ONLY = [f"src/digits/{name}.py" for name in ("train", "tune", "sweep_trial", "plots")] + [
-    "tests/test_train.py", "tests/test_tune.py"]  # fmt: skip
+    "tests/test_train.py", "tests/test_tune.py", "tests/test_aml_sweep.py"]  # fmt: skip
 
 
 @pytest.mark.parametrize(
     ("answers_override", "pruned"),
     [
-        ({}, [".github", "aml/batch", "databricks", *TORCH_ONLY]),
+        ({}, [".github", "aml/batch", "tests/test_aml_batch.py", "databricks", *TORCH_ONLY]),
         ({"ci_provider": "none", "deployment": "both"},
          [".azure-pipelines", "pipelines", ".github", "databricks", *TORCH_ONLY]),
         ({"ci_provider": "github-actions", "deployment": "batch", "databricks_job": "yes"},
          [".azure-pipelines", "aml/online", "aml/monitoring.yml", *TORCH_ONLY]),
         ({"framework": "pytorch", "task": "classification", "package_name": "digits"},
-         [".github", "aml/batch", "databricks", *SKLEARN_ONLY]),
+         [".github", "aml/batch", "tests/test_aml_batch.py", "databricks", *SKLEARN_ONLY]),
     ],
 )  # fmt: skip
 def test_only_the_unselected_parts_are_pruned(answers_override: dict[str, str], pruned: list[str]) -> None:

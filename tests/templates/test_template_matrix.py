@@ -169,6 +169,8 @@ def test_selected_parts_are_present_and_the_others_pruned(case: tuple[str, Path]
         assert (project / path).is_file(), path
     assert (project / "tests" / "test_train.py").is_file() != pytorch
     assert (project / "tests" / "test_torch_ddp.py").is_file() == pytorch
+    assert (project / "tests" / "test_aml_sweep.py").is_file() != pytorch
+    assert (project / "tests" / "test_aml_batch.py").is_file() == (answers["deployment"] in ("batch", "both"))
     for test in (
         "test_data",
         "test_gate",

@@ -21,7 +21,7 @@ OWNED_PATHS: dict[str, dict[str, tuple[str, ...]]] = {
     "deployment": {
         # Data collection and model monitoring exist for online deployments only.
         "online": ("aml/online", "aml/monitoring.yml"),
-        "batch": ("aml/batch",),
+        "batch": ("aml/batch", "tests/test_aml_batch.py"),
     },
     "databricks_job": {
         "yes": ("databricks",),
@@ -35,6 +35,7 @@ OWNED_PATHS: dict[str, dict[str, tuple[str, ...]]] = {
             "src/{package_name}/plots.py",
             "tests/test_train.py",
             "tests/test_tune.py",
+            "tests/test_aml_sweep.py",
         ),
         "pytorch": (
             "src/{package_name}/torch_model.py",

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import mlflow
 import pytest
@@ -68,3 +70,11 @@ def good_candidate(prepared: PreparedData, tmp_path_factory: pytest.TempPathFact
 @pytest.fixture
 def fast_params() -> TrainParams:
     return FAST
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path) -> Path:
+    """aml/ and src/ copied, so a test can break a spec without touching the project."""
+    for folder in ("aml", "src"):
+        shutil.copytree(Path(__file__).resolve().parents[1] / folder, tmp_path / folder)
+    return tmp_path
