@@ -40,7 +40,8 @@ def linux_command_line(pid: int, proc: Path = Path("/proc")) -> list[str]:
         raw = (proc / str(pid) / "cmdline").read_bytes()
     except OSError:
         return []
-    return [part.decode("utf-8", "surrogateescape") for part in raw.split(b"\0") if part]
+    # Each argument ends with a NUL: an empty argument is an empty field, kept so options keep their values.
+    return [part.decode("utf-8", "surrogateescape") for part in raw.split(b"\0")[:-1]]
 
 
 def parse_procargs2(raw: bytes, byteorder: str = sys.byteorder) -> list[str]:
@@ -68,7 +69,9 @@ def macos_command_line(pid: int) -> list[str]:
     ctl_kern, kern_argmax, kern_procargs2 = 1, 8, 49  # <sys/sysctl.h>
     argmax = ctypes.c_int(0)
     size = ctypes.c_size_t(ctypes.sizeof(argmax))
-    if libc.sysctl((ctypes.c_int * 2)(ctl_kern, kern_argmax), 2, ctypes.byref(argmax), ctypes.byref(size), None, 0):
+    if libc.sysctl(
+        (ctypes.c_int * 2)(ctl_kern, kern_argmax), 2, ctypes.byref(argmax), ctypes.byref(size), None, 0
+    ):
         return []
     buffer = ctypes.create_string_buffer(argmax.value)
     size = ctypes.c_size_t(argmax.value)
@@ -139,7 +142,13 @@ def _windows_query(pid: int) -> tuple[str, int] | None:
     kernel32.CloseHandle.argtypes = [wintypes.HANDLE]
     query = ntdll.NtQueryInformationProcess
     query.restype = ctypes.c_long
-    query.argtypes = [wintypes.HANDLE, ctypes.c_int, ctypes.c_void_p, wintypes.ULONG, ctypes.POINTER(wintypes.ULONG)]
+    query.argtypes = [
+        wintypes.HANDLE,
+        ctypes.c_int,
+        ctypes.c_void_p,
+        wintypes.ULONG,
+        ctypes.POINTER(wintypes.ULONG),
+    ]
 
     class BasicInformation(ctypes.Structure):  # PROCESS_BASIC_INFORMATION
         _fields_ = [
@@ -152,7 +161,11 @@ def _windows_query(pid: int) -> tuple[str, int] | None:
         ]
 
     class UnicodeString(ctypes.Structure):  # UNICODE_STRING, followed in the buffer by its text
-        _fields_ = [("Length", ctypes.c_ushort), ("MaximumLength", ctypes.c_ushort), ("Buffer", ctypes.c_void_p)]
+        _fields_ = [
+            ("Length", ctypes.c_ushort),
+            ("MaximumLength", ctypes.c_ushort),
+            ("Buffer", ctypes.c_void_p),
+        ]
 
     handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
     if not handle:
@@ -250,7 +263,9 @@ def cookiecutter_options(arguments: list[str]) -> dict[str, Any]:
         return {}
     params = dict(context.params)
     given = params.get("extra_context") or {}
-    if not isinstance(given, Mapping):  # resilient parsing skipped cookiecutter's callback that splits the pairs
+    if not isinstance(
+        given, Mapping
+    ):  # resilient parsing skipped cookiecutter's callback that splits the pairs
         given = dict(pair.split("=", 1) for pair in given if "=" in pair)
     params["extra_context"] = {str(key): str(value) for key, value in given.items()}
     return params

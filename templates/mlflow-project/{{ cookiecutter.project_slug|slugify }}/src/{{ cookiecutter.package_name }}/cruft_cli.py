@@ -45,11 +45,15 @@ def refusal(error: BaseException) -> str:
     if isinstance(error, UndefinedVariableInTemplate):  # its str() carries the whole context: the Jinja error
         message = f"{error.message}: {' '.join(str(error.error.message).split())}"
     elif isinstance(error, json.JSONDecodeError):
-        message = f"the answers given as JSON (--extra-context, --variables-to-update) are not JSON: {message}"
+        message = (
+            f"the answers given as JSON (--extra-context, --variables-to-update) are not JSON: {message}"
+        )
     choice = _CHOICE.fullmatch(message)
     if choice:
         where = " (default_context in the user configuration)" if isinstance(error, Warning) else ""
-        message = f"{choice['field']}={choice['value']!r}{where} is invalid: must be one of {choice['choices']}"
+        message = (
+            f"{choice['field']}={choice['value']!r}{where} is invalid: must be one of {choice['choices']}"
+        )
     message = message.removeprefix("ERROR: ")
     if not message.endswith("Nothing was generated."):
         message = f"{message.rstrip('.')}. Nothing was generated."
