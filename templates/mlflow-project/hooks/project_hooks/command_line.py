@@ -10,9 +10,12 @@ exactly the `key=value` pairs and the `--config-file` cookiecutter will use:
 - Linux: `/proc/<pid>/cmdline`, the arguments separated by NUL bytes;
 - macOS: `sysctl(KERN_PROCARGS2)`, the argument count then the arguments separated by NUL bytes (what `ps`
   reads, without its joining on spaces);
-- Windows: the process's command line (`NtQueryInformationProcess`), one string split as the Microsoft C runtime
-  splits it into `argv`. Cookiecutter runs hooks through the shell there (`cmd.exe`), so the cookiecutter
-  process is the hook's grandparent.
+- Windows 8.1 and later: the process's command line (`NtQueryInformationProcess`, which also gives its parent),
+  one string, split as the Microsoft C runtime splits it into `argv`. Cookiecutter runs hooks through the shell
+  there (`cmd.exe`), so the cookiecutter process is the hook's grandparent.
+
+What the hook finds is cookiecutter's own command line or nothing: a process that merely mentions cookiecutter
+among its later arguments (`cruft create ... cookiecutter`) is not it, and the search stops a few processes up.
 
 When cookiecutter runs as a library (its API, cruft) there is no such command line and this finds nothing;
 those callers get cookiecutter's ValueError, which names the value, the field and the choices.
@@ -215,7 +218,8 @@ def ancestor_command_lines(
         try:
             yield current, read(current)
             current = parent(current)
-        except (OSError, AttributeError, ValueError):  # no such library or function, or an unreadable process
+        # No such library or function (another system's calls), or an unreadable process.
+        except (OSError, AttributeError, ValueError, ctypes.ArgumentError):
             return
 
 
@@ -263,21 +267,11 @@ def cookiecutter_options(arguments: list[str]) -> dict[str, Any]:
         return {}
     params = dict(context.params)
     given = params.get("extra_context") or {}
-    if not isinstance(
-        given, Mapping
-    ):  # resilient parsing skipped cookiecutter's callback that splits the pairs
+    # Resilient parsing skips cookiecutter's callback that splits the pairs.
+    if not isinstance(given, Mapping):
         given = dict(pair.split("=", 1) for pair in given if "=" in pair)
     params["extra_context"] = {str(key): str(value) for key, value in given.items()}
     return params
-
-
-def extra_context(arguments: list[str]) -> dict[str, str]:
-    """The `key=value` answers among cookiecutter's arguments.
-
-    >>> extra_context(["templates/mlflow-project", "--no-input", "-o", "out", "task=bogus", "author=A=B"])
-    {'task': 'bogus', 'author': 'A=B'}
-    """
-    return dict(cookiecutter_options(arguments).get("extra_context", {}))
 
 
 def user_default_context(options: Mapping[str, Any]) -> tuple[str, Mapping[str, object]]:
