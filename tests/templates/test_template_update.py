@@ -248,7 +248,7 @@ def test_no_version_is_recorded_that_does_not_hold_what_was_generated(
 
 
 # Every closed list, a rule of the template's own, template syntax, and a user-configuration default: what cruft
-# would print as a traceback, its wrapper (hooks/cruft_cli.py, and the project's copy) prints as one line.
+# would print as a traceback, its wrapper (hooks/cruft_cli.py, copied into generated projects) prints as one line.
 CRUFT_REFUSALS = [
     *[({field: value}, field, f"must be one of {choices}") for field, value, choices in BAD_CHOICES],
     ({"package_name": "mlflow"}, "package_name", "must not shadow a module the project imports"),

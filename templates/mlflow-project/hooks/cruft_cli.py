@@ -13,8 +13,8 @@ is invalid: <what it accepts>. Nothing was generated.`, and exit status 1. cruft
 generates into temporary folders, and `create` names the project folder (where the template checks every
 answer) before writing any file in it. Any other exception is a fault, and keeps its traceback.
 
-The template keeps this file in hooks/ (cookiecutter runs only the files named after its hooks there) and
-a byte-for-byte copy in the generated project's package (tests/templates check they agree).
+The template keeps this file in hooks/ (cookiecutter runs only the files named after its hooks there); the
+post-generation hook copies it into the generated project's package, for its `make update-template`.
 """
 
 from __future__ import annotations
