@@ -288,18 +288,29 @@ def test_cruft_create_refuses_in_one_line_and_writes_nothing(
     assert not output.exists()
 
 
-def test_cruft_create_refuses_a_bad_user_configuration_default_and_template_syntax(
-    platform: Path, tmp_path: Path
+@pytest.mark.parametrize(("field", "value", "choices"), BAD_CHOICES, ids=[case[0] for case in BAD_CHOICES])
+def test_cruft_create_refuses_a_bad_user_configuration_default(
+    field: str, value: str, choices: str, platform: Path, tmp_path: Path
 ) -> None:
+    """cookiecutter only warns and drops the default inside cruft; the wrapper refuses it."""
     output = tmp_path / "out"
     config = tmp_path / "config.yaml"
-    config.write_text("default_context:\n  deployment: kubernetes\n", encoding="utf-8")
+    config.write_text(f"default_context:\n  {field}: {value!r}\n", encoding="utf-8")
 
     done = cruft_create(platform, output, "--config-file", str(config))
-    _refused_in_one_line(done, "deployment", "(default_context in the user configuration) is invalid")
 
+    _refused_in_one_line(
+        done, field, f"(default_context in the user configuration) is invalid: must be one of {choices}"
+    )
+    assert not output.exists()
+
+
+def test_cruft_create_names_the_answer_that_holds_template_syntax(platform: Path, tmp_path: Path) -> None:
+    output = tmp_path / "out"
     syntax = json.dumps({"author": "{{ cycler.__init__.__globals__.os.getcwd() }}"})
+
     done = cruft_create(platform, output, "--extra-context", syntax)
+
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     assert done.stderr.strip() == (
