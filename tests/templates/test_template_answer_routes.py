@@ -21,21 +21,16 @@ from cookiecutter.generate import apply_overwrites_to_context
 from hypothesis import given
 from hypothesis import strategies as st
 from jinja2.exceptions import UndefinedError
-from project_hooks import command_line
+from project_hooks import processes
 from project_hooks.answers import (
     CHOICES,
     DEFAULT_ANSWERS,
     validate_default_context,
     validate_given_answers,
 )
-from project_hooks.command_line import (
-    cookiecutter_arguments,
-    cookiecutter_command,
-    linux_command_line,
-    parse_procargs2,
-    split_windows_command_line,
-)
+from project_hooks.command_line import cookiecutter_arguments, cookiecutter_command
 from project_hooks.errors import InvalidAnswerError
+from project_hooks.processes import linux_command_line, parse_procargs2, split_windows_command_line
 
 from tests.templates.generation import HOOKS_DIR
 
@@ -157,7 +152,7 @@ def test_on_windows_the_hook_finds_cookiecutter_behind_the_shell_with_a_fake_pro
         20: ('"C:\\Py\\python.exe" "C:\\venv\\Scripts\\cookiecutter.exe" t "author=Risk Team" task=x', 10),
         10: ('"C:\\venv\\Scripts\\cookiecutter.exe" t "author=Risk Team" task=x', 1),
     }
-    monkeypatch.setitem(command_line._PLATFORMS, "win32", _fake_process_table(table))
+    monkeypatch.setitem(processes._PLATFORMS, "win32", _fake_process_table(table))
     assert cookiecutter_command(30, "win32") == ["t", "author=Risk Team", "task=x"]
 
 
@@ -171,7 +166,7 @@ def test_on_windows_the_search_stops_a_few_processes_up_with_a_fake_process_tabl
         20: ("python -m tox", 10),
         10: ("python C:\\venv\\Scripts\\cookiecutter.exe t task=x", 1),
     }
-    monkeypatch.setitem(command_line._PLATFORMS, "win32", _fake_process_table(table))
+    monkeypatch.setitem(processes._PLATFORMS, "win32", _fake_process_table(table))
     assert cookiecutter_command(40, "win32") is None
 
 
