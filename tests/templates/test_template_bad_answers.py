@@ -6,6 +6,7 @@ import json
 import os
 import re
 import subprocess
+import warnings
 from pathlib import Path
 
 import pytest
@@ -264,3 +265,15 @@ def test_through_the_api_a_bad_default_is_cookiecutters_warning(tmp_path: Path) 
             extra_context={"ci_provider": "none"},
         )  # fmt: skip
     assert Path(project).name == "diabetes-progression", "the scikit-learn default, not the PyTorch variant"
+
+
+def test_through_the_api_the_warning_made_an_error_refuses_before_anything_is_written(tmp_path: Path) -> None:
+    """What docs/bad-input.md tells API callers who want a bad default refused."""
+    config = _user_config(tmp_path, "online_compute", "tpu")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", "Invalid default received")
+        with pytest.raises(UserWarning, match=re.escape("tpu provided for choice variable online_compute")):
+            cookiecutter(
+                str(TEMPLATE), no_input=True, config_file=str(config), output_dir=str(tmp_path / "out")
+            )
+    assert not (tmp_path / "out").exists()
