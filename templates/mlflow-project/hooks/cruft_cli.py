@@ -72,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             cruft(args=sys.argv[1:] if argv is None else argv, prog_name="cruft")  # exits with cruft's status
         except (CookiecutterException, ValueError, UserWarning) as error:
+            choice = _CHOICE.fullmatch(" ".join(str(error).split()))
+            if not (isinstance(error, (CookiecutterException, json.JSONDecodeError)) or choice):
+                raise  # not an answer: a fault, with its traceback
             print(refusal(error), file=sys.stderr)
             return 1
     return 0
