@@ -229,3 +229,41 @@ def test_the_cruft_wrapper_keeps_the_templates_own_line_and_names_the_answer_in_
     assert cruft_cli.refusal(undefined) == (
         "ERROR: Unable to render variable 'author': '__init__' is out of reach. Nothing was generated."
     )
+
+
+class _FakeCruftEntryPoint:
+    """The `cruft` console-script entry point, replaced by a command that fails as cruft's internals would."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def load(self) -> Callable[..., None]:
+        def command(**_: object) -> None:
+            raise self.error
+
+        return command
+
+
+@pytest.mark.parametrize(
+    ("error", "refused"),
+    [
+        (
+            ValueError("tensorflow provided for choice variable framework, but the choices are ['a', 'b']."),
+            True,
+        ),
+        (UndefinedVariableInTemplate("Unable to render variable 'author'", UndefinedError("x"), {}), True),
+        (ValueError("I/O operation on closed file"), False),
+        (KeyError("commit"), False),
+    ],
+    ids=["choice", "template syntax", "other ValueError", "KeyError"],
+)
+def test_the_cruft_wrapper_refuses_answers_and_lets_faults_through_with_a_fake_cruft(
+    error: Exception, refused: bool, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(cruft_cli, "entry_points", lambda **_: [_FakeCruftEntryPoint(error)])
+    if refused:
+        assert cruft_cli.main(["create", "repo"]) == 1
+        assert capsys.readouterr().err.startswith("ERROR: ")
+    else:
+        with pytest.raises(type(error)):
+            cruft_cli.main(["create", "repo"])
