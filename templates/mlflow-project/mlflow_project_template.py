@@ -16,7 +16,8 @@ render variable '<answer>'" and stops, before anything is written.
 Every answer is checked (project_hooks/answers.py) when the project folder's name is rendered: that is the
 first thing cookiecutter writes, under the CLI, the API, replays and cruft alike, and a slug the operating
 system refuses (too long) would otherwise end in an OSError traceback while creating the folder. The check
-raises a FailedHookException, which cookiecutter's CLI reports as its one line, and nothing is written.
+raises a FailedHookException, which cookiecutter's CLI reports as its one line, and nothing is written. Under
+cruft, which prints every exception as a traceback, `hooks/cruft_cli.py` runs cruft and prints the line.
 """
 
 import sys
@@ -43,8 +44,10 @@ from project_hooks.answers import validate_answers  # noqa: E402 (needs hooks/ o
 from project_hooks.errors import InvalidAnswerError  # noqa: E402
 
 
-class InvalidAnswers(FailedHookException):
-    """An answer breaks its rule. A FailedHookException: what cookiecutter's CLI prints as one line, exit 1."""
+class InvalidAnswers(FailedHookException, ValueError):
+    """An answer breaks its rule. A FailedHookException: what cookiecutter's CLI prints as one line, exit 1. A
+    ValueError: what cookiecutter's API raises for a value outside a closed list, so API callers catch one type.
+    """
 
     def __init__(self, error: InvalidAnswerError) -> None:
         super().__init__(f"ERROR: {error}. Nothing was generated.")

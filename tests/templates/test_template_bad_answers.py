@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
+import warnings
 from pathlib import Path
 
 import pytest
 from cookiecutter.exceptions import FailedHookException, UndefinedVariableInTemplate
-from project_hooks.answers import DEFAULT_ANSWERS
+from cookiecutter.main import cookiecutter
+from project_hooks.answers import CHOICES, DEFAULT_ANSWERS
 
 from tests.templates.generation import TEMPLATE, VENV_BIN, generate, run_tool, template_answers
 
@@ -74,25 +77,42 @@ def test_an_invalid_answer_stops_generation_and_leaves_nothing(
     assert list(output.iterdir()) == [], "the output folder must be left empty"
 
 
-# Cookiecutter checks closed lists itself when answers come from extra_context or a user config,
-# before any hook or folder exists; project_hooks checks them again for replays and old configs.
+# Every closed list of cookiecutter.json, each with a value outside it. Cookiecutter checks closed lists itself
+# when answers come from extra_context or the command line, before any hook or folder exists; project_hooks
+# checks them again for replays, user-configuration defaults and cruft.
 BAD_CHOICES = [
     ("task", "clustering", "['regression', 'classification']"),
+    ("framework", "tensorflow", "['scikit-learn', 'pytorch']"),
     ("ci_provider", "jenkins", "['azure-pipelines', 'github-actions', 'none']"),
     ("python_version", "3.9", "['3.11', '3.12']"),
     ("deployment", "kubernetes", "['online', 'batch', 'both']"),
+    ("databricks_job", "maybe", "['no', 'yes']"),
+    ("online_compute", "tpu", "['cpu', 'gpu']"),
 ]
 
 
+def test_the_bad_choices_cover_every_closed_list() -> None:
+    assert {field for field, _, _ in BAD_CHOICES} == set(CHOICES)
+
+
 @pytest.mark.parametrize(("field", "value", "choices"), BAD_CHOICES, ids=[case[0] for case in BAD_CHOICES])
-def test_an_unknown_choice_is_refused_before_anything_is_written(
+def test_the_api_raises_a_value_error_naming_the_field_and_the_choices(
     field: str, value: str, choices: str, tmp_path: Path
 ) -> None:
+    """cookiecutter(..., extra_context=...): cookiecutter's own check, a ValueError, before anything exists."""
     with pytest.raises(
         ValueError,
         match=re.escape(f"{value} provided for choice variable {field}, but the choices are {choices}"),
     ):
         generate(tmp_path, **{field: value})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_templates_own_refusals_are_value_errors_too(tmp_path: Path) -> None:
+    """API callers catch one type: the template's refusal is a ValueError as well as cookiecutter's hook failure."""
+    with pytest.raises(ValueError, match=re.escape("ERROR: package_name='mlflow' is invalid")) as raised:
+        generate(tmp_path, package_name="mlflow")
+    assert isinstance(raised.value, FailedHookException)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -170,13 +190,16 @@ def test_an_overlong_project_name_through_the_api_names_the_field_not_an_oserror
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_replayed_bad_choice_is_refused_in_one_line(output: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("field", "value", "choices"), BAD_CHOICES, ids=[case[0] for case in BAD_CHOICES])
+def test_a_replayed_bad_choice_is_refused_in_one_line(
+    field: str, value: str, choices: str, output: Path, tmp_path: Path
+) -> None:
     """A replay file skips cookiecutter's own choice check; the answers are checked before the folder is named."""
     template = template_answers()
     replay = {
         "cookiecutter": {
             **DEFAULT_ANSWERS,
-            "task": "clustering",
+            field: value,
             **{
                 key: value
                 for key, value in template.items()
@@ -191,5 +214,66 @@ def test_a_replayed_bad_choice_is_refused_in_one_line(output: Path, tmp_path: Pa
         VENV_BIN / "cookiecutter", TEMPLATE, "--replay-file", replay_file, "-o", output, cwd=tmp_path
     )
 
-    _one_line_refusal(done, "task", "must be one of ['regression', 'classification']")
+    _one_line_refusal(done, field, f"must be one of {choices}")
     assert list(output.iterdir()) == []
+
+
+def _user_config(tmp_path: Path, field: str, value: str) -> Path:
+    config = tmp_path / "cookiecutter config.yaml"  # a space: the path reaches the hook as one argument
+    config.write_text(f"default_context:\n  {field}: {value!r}\n", encoding="utf-8")
+    return config
+
+
+@pytest.mark.parametrize(("field", "value", "choices"), BAD_CHOICES, ids=[case[0] for case in BAD_CHOICES])
+@pytest.mark.parametrize("given", ["--config-file", "COOKIECUTTER_CONFIG"])
+def test_a_bad_default_in_the_user_configuration_is_refused_in_one_line(
+    given: str, field: str, value: str, choices: str, output: Path, tmp_path: Path
+) -> None:
+    """Cookiecutter would only warn and drop the default (and every default after it), and generate anyway."""
+    config = _user_config(tmp_path, field, value)
+    env = {**os.environ, "COOKIECUTTER_CONFIG": str(config)} if given == "COOKIECUTTER_CONFIG" else None
+    option = ["--config-file", config] if given == "--config-file" else []
+
+    done = run_tool(
+        VENV_BIN / "cookiecutter", TEMPLATE, "--no-input", "-o", output, *option, cwd=tmp_path, env=env
+    )
+
+    _one_line_refusal(done, field, f"must be one of {choices}")
+    assert f"(default_context in {config})" in done.stderr
+    assert "Invalid default received" not in done.stderr, "the hook refuses before cookiecutter warns"
+    assert list(output.iterdir()) == []
+
+
+def test_a_bad_default_is_no_refusal_with_default_config(output: Path, tmp_path: Path) -> None:
+    """--default-config tells cookiecutter to ignore the user configuration; so does the hook."""
+    config = _user_config(tmp_path, "framework", "tensorflow")
+    done = run_tool(
+        VENV_BIN / "cookiecutter", TEMPLATE, "--no-input", "-o", output, "--default-config",
+        "--config-file", config, "ci_provider=none", "project_slug=default-config", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert (output / "default-config").is_dir()
+
+
+def test_through_the_api_a_bad_default_is_cookiecutters_warning(tmp_path: Path) -> None:
+    """The API's contract for a user configuration (config_file=): cookiecutter warns, naming the value, the field
+    and the choices, and generates with the template's default (a caller may turn the warning into an error)."""
+    config = _user_config(tmp_path, "framework", "tensorflow")
+    with pytest.warns(UserWarning, match=re.escape("tensorflow provided for choice variable framework")):
+        project = cookiecutter(
+            str(TEMPLATE), no_input=True, config_file=str(config), output_dir=str(tmp_path / "out"),
+            extra_context={"ci_provider": "none"},
+        )  # fmt: skip
+    assert Path(project).name == "diabetes-progression", "the scikit-learn default, not the PyTorch variant"
+
+
+def test_through_the_api_the_warning_made_an_error_refuses_before_anything_is_written(tmp_path: Path) -> None:
+    """What docs/bad-input.md tells API callers who want a bad default refused."""
+    config = _user_config(tmp_path, "online_compute", "tpu")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", "Invalid default received")
+        with pytest.raises(UserWarning, match=re.escape("tpu provided for choice variable online_compute")):
+            cookiecutter(
+                str(TEMPLATE), no_input=True, config_file=str(config), output_dir=str(tmp_path / "out")
+            )
+    assert not (tmp_path / "out").exists()

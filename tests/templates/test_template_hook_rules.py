@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from project_hooks import answers, command_line, pruning
+from project_hooks import answers, command_line, processes, pruning
 from project_hooks.answers import CHECKS, CHOICES, DEFAULT_ANSWERS, validate_answers
 from project_hooks.errors import InvalidAnswerError
 from project_hooks.pruning import OWNED_PATHS, prune, unselected_paths
@@ -15,7 +15,9 @@ from project_hooks.pruning import OWNED_PATHS, prune, unselected_paths
 from tests.templates.generation import template_answers
 
 
-@pytest.mark.parametrize("module", [answers, command_line, pruning], ids=lambda module: module.__name__)
+@pytest.mark.parametrize(
+    "module", [answers, command_line, processes, pruning], ids=lambda module: module.__name__
+)
 def test_docstring_examples_hold(module: object) -> None:
     result = doctest.testmod(module, raise_on_error=False)
     assert result.attempted > 0

@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.templates.generation import TEMPLATE, VENV_BIN, run_tool
+from tests.templates.test_template_bad_answers import BAD_CHOICES
 
 pytestmark = pytest.mark.slow
 
@@ -243,3 +245,113 @@ def test_no_version_is_recorded_that_does_not_hold_what_was_generated(
     code, _, err = check_module(project)
     assert code == 2
     assert "no .cruft.json: the project records no template version" in err
+
+
+# Every closed list, a rule of the template's own, template syntax, and a user-configuration default: what cruft
+# would print as a traceback, its wrapper (hooks/cruft_cli.py, copied into generated projects) prints as one line.
+CRUFT_REFUSALS = [
+    *[({field: value}, field, f"must be one of {choices}") for field, value, choices in BAD_CHOICES],
+    ({"package_name": "mlflow"}, "package_name", "must not shadow a module the project imports"),
+    ({"endpoint_name": "9-lives"}, "endpoint_name", "3-32 letters, digits and hyphens"),
+]
+
+
+def _refused_in_one_line(done: subprocess.CompletedProcess[str], field: str, rule: str) -> None:
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    assert "Traceback" not in output
+    assert output.strip().splitlines() == [output.strip()], output
+    assert output.startswith(f"ERROR: {field}=")
+    assert rule in output
+    assert output.strip().endswith("Nothing was generated.")
+
+
+def cruft_create(platform: Path, output: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    """The documented way to create a project with cruft: the platform's wrapper around `cruft create`."""
+    return run_tool(
+        VENV_BIN / "python", template_dir(platform) / "hooks" / "cruft_cli.py", "create", platform,
+        "--directory", "templates/mlflow-project", "--no-input", "--output-dir", output, *options, env=_env(),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("answers", "field", "rule"), CRUFT_REFUSALS, ids=[next(iter(case[0])) for case in CRUFT_REFUSALS]
+)
+def test_cruft_create_refuses_in_one_line_and_writes_nothing(
+    answers: dict[str, str], field: str, rule: str, platform: Path, tmp_path: Path
+) -> None:
+    output = tmp_path / "out"
+
+    done = cruft_create(platform, output, "--extra-context", json.dumps(answers))
+
+    _refused_in_one_line(done, field, rule)
+    assert not output.exists()
+
+
+@pytest.mark.parametrize(("field", "value", "choices"), BAD_CHOICES, ids=[case[0] for case in BAD_CHOICES])
+def test_cruft_create_refuses_a_bad_user_configuration_default(
+    field: str, value: str, choices: str, platform: Path, tmp_path: Path
+) -> None:
+    """cookiecutter only warns and drops the default inside cruft; the wrapper refuses it."""
+    output = tmp_path / "out"
+    config = tmp_path / "config.yaml"
+    config.write_text(f"default_context:\n  {field}: {value!r}\n", encoding="utf-8")
+
+    done = cruft_create(platform, output, "--config-file", str(config))
+
+    _refused_in_one_line(
+        done, field, f"(default_context in the user configuration) is invalid: must be one of {choices}"
+    )
+    assert not output.exists()
+
+
+def test_cruft_create_names_the_answer_that_holds_template_syntax(platform: Path, tmp_path: Path) -> None:
+    output = tmp_path / "out"
+    syntax = json.dumps({"author": "{{ cycler.__init__.__globals__.os.getcwd() }}"})
+
+    done = cruft_create(platform, output, "--extra-context", syntax)
+
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip() == (
+        "ERROR: Unable to render variable 'author': '__init__' of a 'type' is out of reach: answers are text, "
+        "and template syntax in them is rendered in a sandbox. Nothing was generated."
+    )
+    assert not output.exists()
+
+
+def test_cruft_itself_prints_the_refusal_inside_a_traceback(platform: Path, tmp_path: Path) -> None:
+    """Why the wrapper exists: plain `cruft create` shows the same refusal as a traceback."""
+    done = run_tool(
+        VENV_BIN / "cruft", "create", platform, "--directory", "templates/mlflow-project", "--no-input",
+        "--output-dir", tmp_path / "out", "--extra-context", json.dumps({"framework": "tensorflow"}), env=_env(),
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "Traceback" in done.stderr
+    assert "tensorflow provided for choice variable framework" in done.stderr
+
+
+def test_make_update_template_refuses_every_bad_answer_in_one_line_and_leaves_the_project(
+    platform: Path, tmp_path: Path
+) -> None:
+    project, _ = cookiecutter(template_dir(platform), tmp_path / "out")
+    user_project(project)
+    change_template_readme(platform)
+    recorded = (project / ".cruft.json").read_bytes()
+
+    for answers, field, rule in CRUFT_REFUSALS:
+        code, out, err = make(project, "update-template", f"VARIABLES={json.dumps(answers)}")
+        assert code != 0
+        assert "Traceback" not in out + err
+        refusals = [line for line in err.splitlines() if line.startswith("ERROR:")]
+        assert len(refusals) == 1, err
+        assert refusals[0].startswith(f"ERROR: {field}=")
+        assert rule in refusals[0]
+        assert git(project, "status", "--porcelain") == "", "the project was changed"
+        assert (project / ".cruft.json").read_bytes() == recorded
+
+    # A good answer goes through: the update applies and records it.
+    code, out, err = make(project, "update-template", 'VARIABLES={"deployment": "both"}')
+    assert code == 0, out + err
+    assert cruft_state(project)["context"]["cookiecutter"]["deployment"] == "both"  # type: ignore[index]
+    assert (project / "aml" / "batch" / "endpoint.yml").is_file()

@@ -286,3 +286,18 @@ def validate_given_answers(given: Mapping[str, str], pins: Mapping[str, object])
             CHECKS[field](field, value)
     if "package_name" in given:
         check_package_name("package_name", given["package_name"], pins)
+
+
+def validate_default_context(source: str, defaults: Mapping[str, object]) -> None:
+    """Check a user configuration's `default_context` values for the template's closed lists.
+
+    >>> validate_default_context("~/.cookiecutterrc", {"framework": "tensorflow", "other_template_key": "x"})
+    Traceback (most recent call last):
+    ...
+    project_hooks.errors.InvalidAnswerError: framework='tensorflow' (default_context in ~/.cookiecutterrc) is \
+invalid: must be one of ['scikit-learn', 'pytorch']
+    """
+    for field, value in defaults.items():
+        if field in CHOICES and value not in CHOICES[field]:
+            where = f"default_context in {source}"
+            raise InvalidAnswerError(field, value, f"must be one of {list(CHOICES[field])}", where)

@@ -14,11 +14,15 @@ the project came from:
   path (a commit not pushed yet is reachable from nowhere else).
 
 When it cannot record, it says why and how to link the project later (`cruft link`), and generation goes on.
+
+Either way the project gets the template's cruft wrapper (hooks/cruft_cli.py) as `<package>/cruft_cli.py`, which
+its `make update-template` runs: cruft with a refused answer in one line instead of a traceback.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
@@ -123,3 +127,8 @@ def record(project_dir: Path, answers: Mapping[str, object], template_dir: Path)
     )
     (project_dir / CRUFT_FILE).write_text(text + "\n", encoding="utf-8")
     return f"{CRUFT_FILE}: template {source['template']} ({source['directory'] or '.'}) at {source['commit'][:12]}"
+
+
+def install_cruft_wrapper(project_dir: Path, package: str, hooks_dir: Path) -> None:
+    """Copy the template's hooks/cruft_cli.py into the project's package (one source, no copy to keep in step)."""
+    shutil.copyfile(hooks_dir / "cruft_cli.py", project_dir / "src" / package / "cruft_cli.py")
