@@ -17,6 +17,7 @@ from infra.agents_stack import (
     build_agent_pool,
     build_github_runner_jobs,
     build_github_runners,
+    ci_diagnostics,
 )
 from infra.aml_registry import use_registry
 from infra.components.access import AccessControl, AccessControlArgs
@@ -378,11 +379,7 @@ def build(config: StackConfig) -> None:
                     else {}
                 ),
                 **diagnostics_of(lifecycle),
-                **(
-                    {"agent-egress-firewall": DiagnosticTarget(agent_egress.firewall_id)}
-                    if agent_egress
-                    else {}
-                ),
+                **ci_diagnostics(agent_egress, runner_jobs),
             },
             monthly_budget_usd=config.monthly_budget_usd,
             alert_emails=config.alert_emails,
