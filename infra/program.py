@@ -55,6 +55,7 @@ from infra.private_profile import (
     build_private_network,
     endpoint_specs,
 )
+from infra.registry_approval import approval_grants
 from infra.stack_file import read_stack_file
 from infra.stack_resources import StackResources
 from infra.tags import standard_tags
@@ -294,6 +295,7 @@ def build(config: StackConfig) -> None:
             subscription_id=client.subscription_id,
             stack_suffix=names.suffix,
             grants=grants_of(lifecycle, shared)
+            + approval_grants(aml_registry, client.subscription_id)
             + stack_grants(
                 config,
                 Scopes(
