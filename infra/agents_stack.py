@@ -21,8 +21,8 @@ from infra.components.egress_firewall import (
     EgressFirewallArgs,
 )
 from infra.components.github_runners import GitHubRunnerNetwork, GitHubRunnerNetworkArgs
-from infra.components.governance import CONTAINER_APPS_ENVIRONMENT_LOGS, DiagnosticTarget
 from infra.components.github_runners_container_apps import GitHubRunnerJobs, GitHubRunnerJobsArgs
+from infra.components.governance import CONTAINER_APPS_ENVIRONMENT_LOGS, DiagnosticTarget
 from infra.components.network import PrivateNetwork
 from infra.config import StackConfig
 from infra.naming import ResourceNames

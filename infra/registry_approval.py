@@ -88,7 +88,9 @@ def approval_grants(use: RegistryUse, subscription_id: str) -> tuple[Grant, ...]
         return ()
     grants: list[Grant] = []
     seen: set[str] = set()
-    for stack, (group, workspace) in sorted(consumer_workspaces(use.ref.owner_stack, subscription_id).items()):
+    for stack, (group, workspace) in sorted(
+        consumer_workspaces(use.ref.owner_stack, subscription_id).items()
+    ):
         principal = workspace_principal(stack, group, workspace)
         if not principal or principal in seen:
             continue

@@ -29,7 +29,12 @@ GITHUB_RUNNER_SOURCE = (
 RUNNER_EGRESS_HOSTS: tuple[HostRule, ...] = (
     HostRule(
         name="container-apps-platform",
-        hosts=("mcr.microsoft.com", "*.data.mcr.microsoft.com", "packages.aks.azure.com", "acs-mirror.azureedge.net"),
+        hosts=(
+            "mcr.microsoft.com",
+            "*.data.mcr.microsoft.com",
+            "packages.aks.azure.com",
+            "acs-mirror.azureedge.net",
+        ),
         why="Container Apps (all scenarios): Microsoft Container Registry, and the AKS and Azure CNI binaries",
     ),
     HostRule(

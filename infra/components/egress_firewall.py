@@ -63,7 +63,9 @@ class AllowList:
 
     def __post_init__(self) -> None:
         if not self.source_prefixes or not self.rules:
-            msg = f"AllowList {self.name!r}: source_prefixes and rules: an allow-list needs sources and a rule"
+            msg = (
+                f"AllowList {self.name!r}: source_prefixes and rules: an allow-list needs sources and a rule"
+            )
             raise ValueError(msg)
         names = [rule.name for rule in self.rules]
         if len(set(names)) != len(names):

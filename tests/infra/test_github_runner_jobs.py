@@ -125,7 +125,10 @@ def test_the_environment_is_internal_private_and_serverless(plans: dict[str, Pla
         for r in plans[stack].of_type("azure-native:monitor:DiagnosticSetting")
         if r.inputs["resourceUri"] == plans[stack].one(ENVIRONMENT).resource_id
     ]
-    assert (diagnostics.parent, diagnostics.name) == ("governance", f"governance-diagnostics-{RUNNER_JOBS_DIAGNOSTICS}")
+    assert (diagnostics.parent, diagnostics.name) == (
+        "governance",
+        f"governance-diagnostics-{RUNNER_JOBS_DIAGNOSTICS}",
+    )
 
 
 @pytest.mark.parametrize("stack", PRIVATE)

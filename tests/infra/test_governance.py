@@ -206,11 +206,15 @@ def test_the_runner_environments_setting_moved_into_governance_keeps_its_pulumi_
     resource whose URN changes is created anew and the old one deleted afterwards; both being the one Azure setting
     (same resource, same name), the delete would remove it. The alias names the old URN's name and parent, so a
     deployed stack updates the setting in place (https://www.pulumi.com/docs/iac/concepts/options/aliases/)."""
-    runner_jobs = SimpleNamespace(environment_id="/subscriptions/s/resourceGroups/g/providers/Microsoft.App/x")
+    runner_jobs = SimpleNamespace(
+        environment_id="/subscriptions/s/resourceGroups/g/providers/Microsoft.App/x"
+    )
     targets = ci_diagnostics(None, runner_jobs)  # type: ignore[arg-type]
     assert list(targets) == [RUNNER_JOBS_DIAGNOSTICS]
     target = targets[RUNNER_JOBS_DIAGNOSTICS]
-    assert target.resource_id == runner_jobs.environment_id and target.profile == CONTAINER_APPS_ENVIRONMENT_LOGS
+    assert (
+        target.resource_id == runner_jobs.environment_id and target.profile == CONTAINER_APPS_ENVIRONMENT_LOGS
+    )
     (alias,) = target.aliases
     assert (alias.name, alias.parent) == ("github-runner-jobs-diagnostics", runner_jobs)
-    assert CONTAINER_APPS_ENVIRONMENT_LOGS == LogProfile((), metrics=False)
+    assert LogProfile((), metrics=False) == CONTAINER_APPS_ENVIRONMENT_LOGS

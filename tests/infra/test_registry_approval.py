@@ -50,8 +50,10 @@ def test_consumer_workspaces_approve_their_endpoints_to_the_registrys_storage_an
     The managed network's endpoints are requested as the workspace; Azure AI Enterprise Network Connection Approver
     carries the action for container registries and the connection writes for storage accounts, and nothing for
     Azure ML registries
-    (https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/ai-machine-learning#azure-ai-enterprise-network-connection-approver).
-    The grant is on each resource alone, to the workspace identity the consumer's GET returns."""
+    (https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/ai-machine-learning#azure-ai-enterprise-network-connection-approver);
+    the registry's own operations include no approval action
+    (https://learn.microsoft.com/azure/machine-learning/how-to-manage-registries#allow-users-to-create-and-manage-registries),
+    so nothing is granted on it. The grant is on each resource alone, to the identity the consumer's GET returns."""
     deployed = {
         "managedNetwork": {"isolationMode": "AllowOnlyApprovedOutbound"},
         "identity": {"type": "SystemAssigned", "principalId": CONSUMER_PRINCIPAL},

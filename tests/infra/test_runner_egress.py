@@ -17,7 +17,11 @@ import pytest
 
 from infra.agent_egress import AGENT_EGRESS_HOSTS
 from infra.plan.engine import Plan, run_program
-from infra.private_profile import AGENTS_SUBNET, CONTAINER_APPS_RUNNERS_SUBNET, CONTAINER_APPS_RUNNERS_SUBNET_INDEX
+from infra.private_profile import (
+    AGENTS_SUBNET,
+    CONTAINER_APPS_RUNNERS_SUBNET,
+    CONTAINER_APPS_RUNNERS_SUBNET_INDEX,
+)
 from infra.runner_egress import RUNNER_EGRESS_HOSTS
 from tests.infra.conftest import REPO, config_of, stack_config
 
@@ -113,11 +117,15 @@ def test_the_runner_subnet_routes_everything_outside_the_vnet_to_the_firewall_no
     assert [p["workloadProfileType"] for p in environment["workloadProfiles"]] == ["Consumption"]
     subnet = _subnet(plan, CONTAINER_APPS_RUNNERS_SUBNET)
     space = ipaddress.ip_network(config_of(stack).vnet_address_space)
-    assert subnet["addressPrefix"] == str(list(space.subnets(new_prefix=24))[CONTAINER_APPS_RUNNERS_SUBNET_INDEX])
+    assert subnet["addressPrefix"] == str(
+        list(space.subnets(new_prefix=24))[CONTAINER_APPS_RUNNERS_SUBNET_INDEX]
+    )
     table = plan.one(ROUTE_TABLE)
     assert subnet["routeTable"] == {"id": table.resource_id}
     assert "natGateway" not in subnet and subnet["defaultOutboundAccess"] is False
-    (route,) = [r for r in plan.of_type(ROUTE) if r.inputs["routeTableName"] == table.inputs["routeTableName"]]
+    (route,) = [
+        r for r in plan.of_type(ROUTE) if r.inputs["routeTableName"] == table.inputs["routeTableName"]
+    ]
     assert (route.inputs["addressPrefix"], route.inputs["nextHopType"]) == ("0.0.0.0/0", "VirtualAppliance")
     assert route.inputs["nextHopIpAddress"] == "192.0.2.4"
     assert plan.one(FIREWALL).name in route.dependencies
@@ -142,12 +150,17 @@ def test_the_firewall_allows_the_runner_subnet_exactly_its_allow_list_on_https(
         assert wire[rule.name]["targetFqdns"] == list(rule.hosts)
         assert wire[rule.name]["protocols"] == [{"protocolType": "Https", "port": 443}]
     agents = _collection(plan, AGENTS_SUBNET)
-    assert {s for r in agents["rules"] for s in r["sourceAddresses"]} == {_subnet(plan, AGENTS_SUBNET)["addressPrefix"]}
+    assert {s for r in agents["rules"] for s in r["sourceAddresses"]} == {
+        _subnet(plan, AGENTS_SUBNET)["addressPrefix"]
+    }
     assert [c["name"] for c in plan.one(RULES).inputs["ruleCollections"]] == [
         AGENTS_SUBNET,
         CONTAINER_APPS_RUNNERS_SUBNET,
     ]
-    assert not {h for r in AGENT_EGRESS_HOSTS for h in r.hosts if "pulumi" in h or "visualstudio" in h} & _hosts()
+    assert (
+        not {h for r in AGENT_EGRESS_HOSTS for h in r.hosts if "pulumi" in h or "visualstudio" in h}
+        & _hosts()
+    )
 
 
 def test_the_allow_list_is_what_microsoft_and_github_document_plus_what_the_jobs_call() -> None:
@@ -215,4 +228,3 @@ def test_the_docs_egress_sections_name_the_same_hosts() -> None:
     section = doc[doc.index("### The GitHub runner jobs' egress") :]
     section = section[: section.index("\n## ")]
     assert {h for h in _hosts() if f"`{h}`" not in section} == set()
-
