@@ -274,8 +274,9 @@ class StackConfig(BaseModel):
     ] = None
     """Optional. The stack that owns the Azure ML registry this stack promotes models through (the one with
     createAmlRegistry: true, e.g. prod): the registry's name and ID are derived from that stack's committed
-    Pulumi.<stack>.yaml, and the owner grants this stack's deployerPrincipalId AzureML Registry User. Not with
-    createAmlRegistry."""
+    Pulumi.<stack>.yaml, and the owner grants this stack's deployerPrincipalId AzureML Registry User and its
+    workspace the approval of its managed private endpoints to the registry's storage and ACR
+    (infra/registry_approval.py). Not with createAmlRegistry."""
 
     aml_registry_subscription_id: Annotated[ObjectId | None, BeforeValidator(_empty_is_unset)] = None
     """Conditional. Subscription of the owner stack when it is not this stack's; used with
