@@ -130,9 +130,11 @@ def build_github_runner_jobs(
     stack: StackResources,
     network: PrivateNetwork | None,
     registry: tuple[pulumi.Input[str], pulumi.Input[str]],
+    egress: EgressFirewall | None,
 ) -> GitHubRunnerJobs | None:
     """Self-hosted GitHub runners (a Container Apps job) in a private stack that chooses them; None otherwise.
-    `registry` is the stack's container registry (ID, login server), which holds the runner image."""
+    `registry` is the stack's container registry (ID, login server), which holds the runner image; `egress` the
+    stack's egress firewall, whose route the runners' subnet leaves through (None: the NAT gateway)."""
     if network is None or not config.github_container_apps:
         return None
     if (
@@ -165,6 +167,7 @@ def build_github_runner_jobs(
             subscription_id=stack.subscription_id,
             stack_suffix=names.suffix,
             tags=stack.tags,
+            egress_ready=(egress.default_route,) if egress else (),
         ),
     )
 

@@ -281,7 +281,7 @@ def build(config: StackConfig) -> None:
     agent_egress = build_agent_egress(config, names, shared, network)
     github_runners = build_github_runners(config, names, shared, network)
     runner_jobs = build_github_runner_jobs(
-        config, names, shared, network, (registry.registry_id, registry.login_server)
+        config, names, shared, network, (registry.registry_id, registry.login_server), agent_egress
     )
     lifecycle = build_lifecycle(
         config,

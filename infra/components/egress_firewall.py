@@ -124,6 +124,9 @@ class EgressFirewall(pulumi.ComponentResource):
     """The firewall's address in AzureFirewallSubnet: the next hop of the filtered subnets' default route."""
     public_ip: pulumi.Output[str]
     """The one public address the filtered traffic leaves from."""
+    default_route: network.Route
+    """The filtered subnets' default route to the firewall (after the firewall and its rules): a resource whose first
+    outbound connection must already pass (a Container Apps environment pulling its platform images) waits for it."""
 
     def __init__(
         self, name: str, args: EgressFirewallArgs, opts: pulumi.ResourceOptions | None = None
@@ -203,7 +206,7 @@ class EgressFirewall(pulumi.ComponentResource):
         self.firewall_id = firewall.id
         self.private_ip = firewall.ip_configurations.apply(_private_ip)
         self.public_ip = addresses["egress"].ip_address.apply(lambda ip: ip or "")
-        network.Route(
+        self.default_route = network.Route(
             f"{name}-default-route",
             route_name="internet-via-firewall",
             route_table_name=args.route_table_name,

@@ -124,6 +124,9 @@ class GitHubRunnerJobsArgs:
     """Required. The stack's naming suffix (role assignment GUIDs)."""
     tags: dict[str, str]
     """Required. Tags of every resource."""
+    egress_ready: tuple[pulumi.Resource, ...] = ()
+    """Optional. What the subnet's way out needs in place before the environment is created (the egress firewall's
+    default route): the environment pulls its platform images from MCR as it starts."""
 
     def __post_init__(self) -> None:
         RunnerScope.from_url(self.github_url)
@@ -219,7 +222,7 @@ class GitHubRunnerJobs(pulumi.ComponentResource):
             # `environment_id` (as on every resource that logs): no shared key in the configuration.
             app_logs_configuration=app.AppLogsConfigurationArgs(destination="azure-monitor"),
             tags=args.tags,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.egress_ready)),
         )
         scope = RunnerScope.from_url(args.github_url)
         image = pulumi.Output.from_input(args.registry_login_server).apply(runner_image)

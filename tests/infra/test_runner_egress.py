@@ -129,6 +129,8 @@ def test_the_runner_subnet_routes_everything_outside_the_vnet_to_the_firewall_no
     assert (route.inputs["addressPrefix"], route.inputs["nextHopType"]) == ("0.0.0.0/0", "VirtualAppliance")
     assert route.inputs["nextHopIpAddress"] == "192.0.2.4"
     assert plan.one(FIREWALL).name in route.dependencies
+    # The environment pulls its platform images from MCR as it starts: it waits for its way out.
+    assert route.name in plan.one(ENVIRONMENT).dependencies
 
 
 @pytest.mark.parametrize("stack", PRIVATE_STACKS)
@@ -211,6 +213,7 @@ def test_with_nat_egress_the_runner_subnet_keeps_the_nat_gateway_and_no_firewall
     assert subnet["natGateway"] == {"id": plan.one("azure-native:network:NatGateway").resource_id}
     assert "routeTable" not in subnet
     assert plan.of_type(FIREWALL) == [] and plan.of_type(ROUTE_TABLE) == []
+    assert not [d for d in plan.one(ENVIRONMENT).dependencies if "route" in d]
 
 
 def test_a_stack_without_runner_jobs_gets_only_the_agents_allow_list() -> None:
