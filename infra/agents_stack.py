@@ -16,11 +16,13 @@ from infra.components.agent_pool import AgentPool, AgentPoolArgs
 from infra.components.egress_firewall import (
     FIREWALL_MANAGEMENT_SUBNET,
     FIREWALL_SUBNET,
+    AllowList,
     EgressFirewall,
     EgressFirewallArgs,
 )
 from infra.components.github_runners import GitHubRunnerNetwork, GitHubRunnerNetworkArgs
 from infra.components.github_runners_container_apps import GitHubRunnerJobs, GitHubRunnerJobsArgs
+from infra.components.governance import CONTAINER_APPS_ENVIRONMENT_LOGS, DiagnosticTarget
 from infra.components.network import PrivateNetwork
 from infra.config import StackConfig
 from infra.naming import ResourceNames
@@ -30,6 +32,7 @@ from infra.private_profile import (
     GITHUB_RUNNERS_SUBNET,
     private_subnets,
 )
+from infra.runner_egress import RUNNER_EGRESS_HOSTS
 from infra.stack_resources import StackResources
 
 
@@ -66,13 +69,15 @@ def build_agent_pool(
 def build_agent_egress(
     config: StackConfig, names: ResourceNames, stack: StackResources, network: PrivateNetwork | None
 ) -> EgressFirewall | None:
-    """The agents' egress firewall in a private stack with agentEgress: firewall; None otherwise."""
+    """The egress firewall of a private stack with agentEgress: firewall, None otherwise: the build agents'
+    allow-list, and the GitHub runner jobs' when the stack runs them (githubRunners: container-apps)."""
     if network is None or config.agent_egress != "firewall":
         return None
     if network.route_table_name is None:
         msg = "build_agent_egress needs a network built with agentEgress firewall (its route table)"
         raise ValueError(msg)
-    (agents,) = [s for s in private_subnets(config) if s.name == AGENTS_SUBNET]
+    prefixes = {spec.name: spec.address_prefix for spec in private_subnets(config) if spec.firewall_route}
+    wanted = ((AGENTS_SUBNET, AGENT_EGRESS_HOSTS), (CONTAINER_APPS_RUNNERS_SUBNET, RUNNER_EGRESS_HOSTS))
     return EgressFirewall(
         "agent-egress",
         EgressFirewallArgs(
@@ -85,8 +90,11 @@ def build_agent_egress(
             subnet_id=network.subnet_ids[FIREWALL_SUBNET],
             management_subnet_id=network.subnet_ids[FIREWALL_MANAGEMENT_SUBNET],
             route_table_name=network.route_table_name,
-            source_prefixes=(agents.address_prefix,),
-            rules=AGENT_EGRESS_HOSTS,
+            allow_lists=tuple(
+                AllowList(name=subnet, source_prefixes=(prefixes[subnet],), rules=rules)
+                for subnet, rules in wanted
+                if subnet in prefixes
+            ),
             tags=stack.tags,
         ),
     )
@@ -122,9 +130,11 @@ def build_github_runner_jobs(
     stack: StackResources,
     network: PrivateNetwork | None,
     registry: tuple[pulumi.Input[str], pulumi.Input[str]],
+    egress: EgressFirewall | None,
 ) -> GitHubRunnerJobs | None:
     """Self-hosted GitHub runners (a Container Apps job) in a private stack that chooses them; None otherwise.
-    `registry` is the stack's container registry (ID, login server), which holds the runner image."""
+    `registry` is the stack's container registry (ID, login server), which holds the runner image; `egress` the
+    stack's egress firewall, whose route the runners' subnet leaves through (None: the NAT gateway)."""
     if network is None or not config.github_container_apps:
         return None
     if (
@@ -149,7 +159,6 @@ def build_github_runner_jobs(
             app_key_secret_name=config.github_app_key_secret_name,
             container_registry_id=registry_id,
             registry_login_server=login_server,
-            log_analytics_workspace_id=stack.log_analytics_workspace_id,
             github_url=config.github_runner_url,
             app_id=config.github_app_id,
             installation_id=config.github_app_installation_id,
@@ -158,5 +167,28 @@ def build_github_runner_jobs(
             subscription_id=stack.subscription_id,
             stack_suffix=names.suffix,
             tags=stack.tags,
+            egress_ready=(egress.default_route,) if egress else (),
         ),
     )
+
+
+RUNNER_JOBS_DIAGNOSTICS = "github-runner-jobs-environment"
+"""Governance's key of the runner environment's diagnostic setting."""
+
+
+def ci_diagnostics(
+    agent_egress: EgressFirewall | None, runner_jobs: GitHubRunnerJobs | None
+) -> dict[str, DiagnosticTarget]:
+    """The CI/CD resources whose logs go to Log Analytics through Governance: the egress firewall (application and
+    network rule hits) and the runner jobs' Container Apps environment (their console and system logs)."""
+    targets = {}
+    if agent_egress is not None:
+        targets["agent-egress-firewall"] = DiagnosticTarget(agent_egress.firewall_id)
+    if runner_jobs is not None:
+        targets[RUNNER_JOBS_DIAGNOSTICS] = DiagnosticTarget(
+            runner_jobs.environment_id,
+            CONTAINER_APPS_ENVIRONMENT_LOGS,
+            # The setting GitHubRunnerJobs declared itself until it moved here: the same Azure object, kept in place.
+            aliases=(pulumi.Alias(name="github-runner-jobs-diagnostics", parent=runner_jobs),),
+        )
+    return targets

@@ -274,8 +274,9 @@ class StackConfig(BaseModel):
     ] = None
     """Optional. The stack that owns the Azure ML registry this stack promotes models through (the one with
     createAmlRegistry: true, e.g. prod): the registry's name and ID are derived from that stack's committed
-    Pulumi.<stack>.yaml, and the owner grants this stack's deployerPrincipalId AzureML Registry User. Not with
-    createAmlRegistry."""
+    Pulumi.<stack>.yaml, and the owner grants this stack's deployerPrincipalId AzureML Registry User and its
+    workspace the approval of its managed private endpoints to the registry's storage and ACR
+    (infra/registry_approval.py). Not with createAmlRegistry."""
 
     aml_registry_subscription_id: Annotated[ObjectId | None, BeforeValidator(_empty_is_unset)] = None
     """Conditional. Subscription of the owner stack when it is not this stack's; used with
@@ -425,11 +426,13 @@ class StackConfig(BaseModel):
     to their subnet. Required when networkProfile is private."""
 
     agent_egress: Literal["firewall", "nat"] = "firewall"
-    """Conditional. How a private stack's build agents reach what they need outside the VNet. `firewall` (the
-    default): an Azure Firewall Basic in the VNet lets through only the hosts Managed DevOps Pools, Azure DevOps,
-    Entra ID, ARM, Pulumi and PyPI are documented by (infra/agent_egress.py), ~330 USD a month in West Europe. `nat`: HTTPS to
-    any internet address through the NAT gateway, the NSG's best without host names; staging may choose it to
-    save the firewall, prod may not. Used when networkProfile is private; needs a /20 VNet or larger."""
+    """Conditional. How a private stack's build agents, and its GitHub runner jobs (githubRunners: container-apps),
+    reach what they need outside the VNet. `firewall` (the default): an Azure Firewall Basic in the VNet lets each
+    subnet through only the hosts its needs are documented by: Managed DevOps Pools, Azure DevOps, Entra ID, ARM,
+    Pulumi and PyPI for the agents (infra/agent_egress.py); Container Apps, GitHub's runner hosts, PyPI and ARM for
+    the runners (infra/runner_egress.py); ~330 USD a month in West Europe. `nat`: HTTPS to any internet address
+    through the NAT gateway, the NSG's best without host names; staging may choose it to save the firewall, prod
+    may not. Used when networkProfile is private; needs a /20 VNet or larger."""
 
     github_runner_business_id: Annotated[GitHubDatabaseId | None, BeforeValidator(_number_as_text)] = None
     """Conditional. Database ID of the GitHub organization (or enterprise) whose GitHub-hosted runners join the

@@ -266,7 +266,8 @@ class ResourceNames:
 
     @property
     def agent_route_table(self) -> str:
-        """The route table that sends the build agents' internet-bound traffic to the egress firewall."""
+        """The route table that sends the CI/CD subnets' (agents', GitHub runner jobs') internet-bound traffic to the
+        egress firewall; the name predates the runners' use and stays (renaming would replace the table)."""
         return self._fit("network", "rt-{workload}-{environment}-{region}-agents")
 
     @property

@@ -318,6 +318,16 @@ CONTAINER_APPS_RUNNER_RULES: tuple[SecurityRule, ...] = (
     _DENY_INTERNET,
 )
 
+# The same runners behind the egress firewall (agentEgress: firewall): the route table's default route takes what
+# leaves the VNet to the firewall, whose application rules allow only the hosts of infra/runner_egress.py. The NSG
+# sees the destination, not the next hop, so it keeps HTTPS to the internet (decided by the firewall, host by host)
+# and Azure's AllowVnetOutBound: the environment's nodes talk among themselves on any port inside the subnet
+# (https://learn.microsoft.com/azure/container-apps/firewall-integration), so no VNet port is narrowed here.
+CONTAINER_APPS_RUNNER_FIREWALL_RULES: tuple[SecurityRule, ...] = (
+    _https_egress(200, "routed to the egress firewall, which lets through only the runners' allow-list"),
+    _DENY_INTERNET,
+)
+
 # Private endpoints only ever answer clients inside the VNet, on HTTPS and SMB (the notebooks file share).
 PRIVATE_ENDPOINT_RULES: tuple[SecurityRule, ...] = (
     SecurityRule(
@@ -352,6 +362,13 @@ LIFECYCLE_RULES: tuple[SecurityRule, ...] = (
     _DENY_INTERNET,
 )
 
+FIREWALL_FILTERED_SUBNETS: dict[str, tuple[SecurityRule, ...]] = {
+    AGENTS_SUBNET: AGENT_FIREWALL_RULES,
+    CONTAINER_APPS_RUNNERS_SUBNET: CONTAINER_APPS_RUNNER_FIREWALL_RULES,
+}
+"""The CI/CD subnets whose internet-bound traffic takes the egress firewall with agentEgress: firewall -> their NSG
+rules then. Both run the jobs that deploy and promote: Azure Pipelines' agents and GitHub's runners."""
+
 PACKAGE_HOSTS: dict[str, str] = {
     # MLflow no-code deployment builds the serving image from the model's requirements with pip ...
     "pypi": "pypi.org",
@@ -372,15 +389,15 @@ def subnets(
     agents: bool = False,
     github_runners: bool = False,
     runner_jobs: bool = False,
-    agent_firewall: bool = False,
+    egress_firewall: bool = False,
 ) -> tuple[SubnetSpec, ...]:
     """The first /24 of the VNet for private endpoints, the second for VNet-injected compute;
     with `databricks`, the third and fourth for the Databricks workspace's host and container subnets; with
     `lifecycle`, the fifth for the lifecycle handler's VNet integration; with `agents`, the sixth for the
     Managed DevOps Pool's build agents; with `github_runners`, the seventh for GitHub-hosted runners; with
     `runner_jobs`, the eighth for the Container Apps environment of self-hosted GitHub runners; with
-    `agent_firewall`, the ninth split into the egress firewall's subnets, and the agents' internet-bound traffic
-    routed through it instead of the NAT gateway.
+    `egress_firewall`, the ninth split into the egress firewall's subnets, and the internet-bound traffic of the
+    agents and the runner jobs (FIREWALL_FILTERED_SUBNETS) routed through it instead of the NAT gateway.
 
     Pipeline agents get a subnet of their own, delegated to Managed DevOps Pools: with public access off, only
     clients inside the VNet can submit jobs, share models into the registry or deploy. Databricks needs two subnets of its
@@ -433,18 +450,18 @@ def subnets(
             ordinal = {4: "fifth", 5: "sixth", 6: "seventh", 7: "eighth"}[index]
             msg = f"vnet {address_space}: has no {ordinal} /24 for the {name} subnet; use a /21 or larger"
             raise ValueError(msg)
-        filtered = agent_firewall and name == AGENTS_SUBNET
+        filtered = egress_firewall and name in FIREWALL_FILTERED_SUBNETS
         specs.append(
             SubnetSpec(
                 name=name,
                 address_prefix=str(blocks[index]),
-                rules=AGENT_FIREWALL_RULES if filtered else rules,
+                rules=FIREWALL_FILTERED_SUBNETS[name] if filtered else rules,
                 delegation=delegation,
                 nat_egress=not filtered,
                 firewall_route=filtered,
             )
         )
-    if agent_firewall:
+    if egress_firewall:
         specs += firewall_subnets(address_space)
     return tuple(specs)
 
@@ -458,7 +475,7 @@ def private_subnets(config: StackConfig) -> tuple[SubnetSpec, ...]:
         agents=True,
         github_runners=config.github_private_networking,
         runner_jobs=config.github_container_apps,
-        agent_firewall=config.agent_egress == "firewall",
+        egress_firewall=config.agent_egress == "firewall",
     )
 
 

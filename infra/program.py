@@ -17,6 +17,7 @@ from infra.agents_stack import (
     build_agent_pool,
     build_github_runner_jobs,
     build_github_runners,
+    ci_diagnostics,
 )
 from infra.aml_registry import use_registry
 from infra.components.access import AccessControl, AccessControlArgs
@@ -54,6 +55,7 @@ from infra.private_profile import (
     build_private_network,
     endpoint_specs,
 )
+from infra.registry_approval import approval_grants
 from infra.stack_file import read_stack_file
 from infra.stack_resources import StackResources
 from infra.tags import standard_tags
@@ -279,7 +281,7 @@ def build(config: StackConfig) -> None:
     agent_egress = build_agent_egress(config, names, shared, network)
     github_runners = build_github_runners(config, names, shared, network)
     runner_jobs = build_github_runner_jobs(
-        config, names, shared, network, (registry.registry_id, registry.login_server)
+        config, names, shared, network, (registry.registry_id, registry.login_server), agent_egress
     )
     lifecycle = build_lifecycle(
         config,
@@ -293,6 +295,7 @@ def build(config: StackConfig) -> None:
             subscription_id=client.subscription_id,
             stack_suffix=names.suffix,
             grants=grants_of(lifecycle, shared)
+            + approval_grants(aml_registry, client.subscription_id)
             + stack_grants(
                 config,
                 Scopes(
@@ -378,11 +381,7 @@ def build(config: StackConfig) -> None:
                     else {}
                 ),
                 **diagnostics_of(lifecycle),
-                **(
-                    {"agent-egress-firewall": DiagnosticTarget(agent_egress.firewall_id)}
-                    if agent_egress
-                    else {}
-                ),
+                **ci_diagnostics(agent_egress, runner_jobs),
             },
             monthly_budget_usd=config.monthly_budget_usd,
             alert_emails=config.alert_emails,

@@ -52,6 +52,9 @@ class BuiltInRole(StrEnum):
     service association links)."""
     MONITORING_METRICS_PUBLISHER = "3913510d-42f4-4e42-8a64-420c390055eb"
     """Send telemetry with an Entra token (Application Insights with Entra authentication)."""
+    AZURE_AI_ENTERPRISE_NETWORK_CONNECTION_APPROVER = "b556d68e-0be0-4f35-a333-ad7ee1ce17ea"
+    """Approve private endpoint connections to ACR, storage, Key Vault and workspaces (not Azure ML registries): a
+    consumer workspace's managed network reaching the shared registry's storage and ACR (infra/registry_approval.py)."""
 
 
 def role_definition_id(subscription_id: str, role: BuiltInRole) -> str:

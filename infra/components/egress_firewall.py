@@ -1,9 +1,11 @@
-"""Egress allow-list by host name: an Azure Firewall whose application rules name every host a subnet may reach.
+"""Egress allow-lists by host name: an Azure Firewall whose application rules name every host a subnet may reach.
 
-An NSG filters addresses and service tags only, while Managed DevOps Pools, Azure DevOps and PyPI document their
-endpoints by host name. The firewall matches the host of each HTTP request or TLS handshake (SNI) against the
-policy's application rules and drops everything else; a route table sends the subnets' internet-bound traffic
-(0.0.0.0/0) to it, while traffic to the VNet, the stack's private endpoints included, never leaves the VNet.
+An NSG filters addresses and service tags only, while Managed DevOps Pools, Azure DevOps, Container Apps, GitHub
+and PyPI document their endpoints by host name. The firewall matches the host of each HTTP request or TLS
+handshake (SNI) against the policy's application rules and drops everything else; a route table sends the filtered
+subnets' internet-bound traffic (0.0.0.0/0) to it, while traffic to the VNet, the stack's private endpoints
+included, never leaves the VNet. Each filtered subnet has its own allow-list (a rule collection whose rules name
+only that subnet as their source), so one subnet's needs never widen another's.
 """
 
 from __future__ import annotations
@@ -49,6 +51,29 @@ class HostRule:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AllowList:
+    """The hosts one filtered subnet may reach: one rule collection of the firewall's policy."""
+
+    name: str
+    """Required. Rule collection name, unique within the policy (e.g. the subnet's)."""
+    source_prefixes: tuple[str, ...]
+    """Required. Address prefixes of the subnet(s) the rules apply to: their only sources."""
+    rules: tuple[HostRule, ...]
+    """Required. The hosts, per need; anything not matched is denied (Azure Firewall's default)."""
+
+    def __post_init__(self) -> None:
+        if not self.source_prefixes or not self.rules:
+            msg = (
+                f"AllowList {self.name!r}: source_prefixes and rules: an allow-list needs sources and a rule"
+            )
+            raise ValueError(msg)
+        names = [rule.name for rule in self.rules]
+        if len(set(names)) != len(names):
+            msg = f"AllowList {self.name!r}: rule names repeat in {names}"
+            raise ValueError(msg)
+
+
+@dataclass(frozen=True, kw_only=True)
 class EgressFirewallArgs:
     """Where the firewall lives, whose traffic it filters, and the hosts it lets through."""
 
@@ -70,10 +95,8 @@ class EgressFirewallArgs:
     """Required. ARM ID of the VNet's AzureFirewallManagementSubnet."""
     route_table_name: pulumi.Input[str]
     """Required. Route table of the filtered subnets: it gets the default route to the firewall."""
-    source_prefixes: tuple[str, ...]
-    """Required. Address prefixes of the filtered subnets: the only sources the rules allow."""
-    rules: tuple[HostRule, ...]
-    """Required. The allow-list; anything not matched is denied (Azure Firewall's default)."""
+    allow_lists: tuple[AllowList, ...]
+    """Required. One allow-list per filtered subnet, in priority order; what none allows is denied."""
     tags: dict[str, str]
     """Required. Tags for every resource."""
     tier: str = "Basic"
@@ -83,12 +106,12 @@ class EgressFirewallArgs:
         if self.tier not in ("Basic", "Standard"):
             msg = f"EgressFirewallArgs.tier = {self.tier!r}: must be Basic or Standard"
             raise ValueError(msg)
-        if not self.source_prefixes or not self.rules:
-            msg = "EgressFirewallArgs.source_prefixes and rules: an allow-list needs sources and at least one rule"
+        if not self.allow_lists:
+            msg = "EgressFirewallArgs.allow_lists: a firewall needs at least one allow-list"
             raise ValueError(msg)
-        names = [rule.name for rule in self.rules]
+        names = [allow.name for allow in self.allow_lists]
         if len(set(names)) != len(names):
-            msg = f"EgressFirewallArgs.rules: rule names repeat in {names}"
+            msg = f"EgressFirewallArgs.allow_lists: names repeat in {names}"
             raise ValueError(msg)
 
 
@@ -101,6 +124,9 @@ class EgressFirewall(pulumi.ComponentResource):
     """The firewall's address in AzureFirewallSubnet: the next hop of the filtered subnets' default route."""
     public_ip: pulumi.Output[str]
     """The one public address the filtered traffic leaves from."""
+    default_route: network.Route
+    """The filtered subnets' default route to the firewall (after the firewall and its rules): a resource whose first
+    outbound connection must already pass (a Container Apps environment pulling its platform images) waits for it."""
 
     def __init__(
         self, name: str, args: EgressFirewallArgs, opts: pulumi.ResourceOptions | None = None
@@ -128,11 +154,12 @@ class EgressFirewall(pulumi.ComponentResource):
             rule_collections=[
                 network.FirewallPolicyFilterRuleCollectionArgs(
                     rule_collection_type="FirewallPolicyFilterRuleCollection",
-                    name="allowed-hosts",
-                    priority=100,
+                    name=allow.name,
+                    priority=100 + 10 * index,
                     action=network.FirewallPolicyFilterRuleCollectionActionArgs(type="Allow"),
-                    rules=[_application_rule(rule, args.source_prefixes) for rule in args.rules],
+                    rules=[_application_rule(rule, allow.source_prefixes) for rule in allow.rules],
                 )
+                for index, allow in enumerate(args.allow_lists)
             ],
             opts=child,
         )
@@ -166,7 +193,7 @@ class EgressFirewall(pulumi.ComponentResource):
                 public_ip_address=network.SubResourceArgs(id=addresses["management"].id),
             ),
             tags=args.tags,
-            # A firewall created before its rules would start with an empty policy and drop the agents' traffic.
+            # A firewall created before its rules would start with an empty policy and drop the subnets' traffic.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[rules]),
         )
         if args.tier == "Basic":
@@ -179,7 +206,7 @@ class EgressFirewall(pulumi.ComponentResource):
         self.firewall_id = firewall.id
         self.private_ip = firewall.ip_configurations.apply(_private_ip)
         self.public_ip = addresses["egress"].ip_address.apply(lambda ip: ip or "")
-        network.Route(
+        self.default_route = network.Route(
             f"{name}-default-route",
             route_name="internet-via-firewall",
             route_table_name=args.route_table_name,

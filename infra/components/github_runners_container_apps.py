@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 import pulumi
-from pulumi_azure_native import app, managedidentity, monitor
+from pulumi_azure_native import app, managedidentity
 
 from infra.components.access import AccessControl, AccessControlArgs, Grant
 from infra.roles import BuiltInRole
@@ -108,8 +108,6 @@ class GitHubRunnerJobsArgs:
     """Required. ARM ID of the stack's container registry, which holds the runner image."""
     registry_login_server: pulumi.Input[str]
     """Required. Login server of that registry."""
-    log_analytics_workspace_id: pulumi.Input[str]
-    """Required. The stack's Log Analytics workspace: the runners' console and system logs."""
     github_url: str
     """Required. The organization or repository URL the runners register with."""
     app_id: str
@@ -126,6 +124,9 @@ class GitHubRunnerJobsArgs:
     """Required. The stack's naming suffix (role assignment GUIDs)."""
     tags: dict[str, str]
     """Required. Tags of every resource."""
+    egress_ready: tuple[pulumi.Resource, ...] = ()
+    """Optional. What the subnet's way out needs in place before the environment is created (the egress firewall's
+    default route): the environment pulls its platform images from MCR as it starts."""
 
     def __post_init__(self) -> None:
         RunnerScope.from_url(self.github_url)
@@ -173,6 +174,8 @@ class GitHubRunnerJobs(pulumi.ComponentResource):
     """ARM ID of the Container Apps job."""
     image: pulumi.Output[str]
     """The runner image the job pulls (built from infra/runner_image/, pushed from inside the VNet)."""
+    environment_id: pulumi.Output[str]
+    """ARM ID of the Container Apps environment: its logs' diagnostic setting is the stack's Governance's."""
 
     def __init__(
         self, name: str, args: GitHubRunnerJobsArgs, opts: pulumi.ResourceOptions | None = None
@@ -215,19 +218,11 @@ class GitHubRunnerJobs(pulumi.ComponentResource):
                 app.WorkloadProfileArgs(name=WORKLOAD_PROFILE, workload_profile_type=WORKLOAD_PROFILE)
             ],
             public_network_access="Disabled",
-            # Logs go to Azure Monitor, and from there through the diagnostic setting below: no shared key.
+            # Logs go to Azure Monitor, and from there through the diagnostic setting the stack's Governance puts on
+            # `environment_id` (as on every resource that logs): no shared key in the configuration.
             app_logs_configuration=app.AppLogsConfigurationArgs(destination="azure-monitor"),
             tags=args.tags,
-            opts=child,
-        )
-        monitor.DiagnosticSetting(
-            f"{name}-diagnostics",
-            name="to-log-analytics",
-            resource_uri=environment.id,
-            workspace_id=args.log_analytics_workspace_id,
-            log_analytics_destination_type="Dedicated",
-            logs=[monitor.DiagnosticsLogSettingsArgs(category_group="allLogs", enabled=True)],
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.egress_ready)),
         )
         scope = RunnerScope.from_url(args.github_url)
         image = pulumi.Output.from_input(args.registry_login_server).apply(runner_image)
@@ -311,6 +306,13 @@ class GitHubRunnerJobs(pulumi.ComponentResource):
         self.runs_on = self.label.apply(lambda label: ["self-hosted", label])
         self.job_id = job.id
         self.image = image
+        self.environment_id = environment.id
         self.register_outputs(
-            {"runs_on": self.runs_on, "label": self.label, "job_id": self.job_id, "image": self.image}
+            {
+                "runs_on": self.runs_on,
+                "label": self.label,
+                "job_id": self.job_id,
+                "image": self.image,
+                "environment_id": self.environment_id,
+            }
         )

@@ -41,6 +41,9 @@ FUNCTION_APP_LOGS = LogProfile(("FunctionAppLogs",))
 empty for a function app)."""
 SYSTEM_TOPIC_LOGS = LogProfile(("DeliveryFailures",))
 """Microsoft.EventGrid/systemTopics: events Event Grid failed to deliver (the only category)."""
+CONTAINER_APPS_ENVIRONMENT_LOGS = LogProfile(metrics=False)
+"""Microsoft.App/managedEnvironments: every log (the allLogs group: console and system logs of the runner jobs); the
+environment exports no platform metrics through a diagnostic setting."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,10 @@ class DiagnosticTarget:
     """ARM ID of the resource (or storage service)."""
     profile: LogProfile = ALL_LOGS
     """What to collect; ALL_LOGS unless the type's categories differ."""
+    aliases: tuple[pulumi.Alias, ...] = ()
+    """Optional. Earlier identities of the setting (a setting that moved here from another component): Pulumi then
+    updates it in place instead of creating the new one and deleting the old, which, both being the same Azure
+    object, would leave the resource without its setting."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -115,7 +122,7 @@ class Governance(pulumi.ComponentResource):
                 metrics=[monitor.DiagnosticsMetricSettingsArgs(category="AllMetrics", enabled=True)]
                 if profile.metrics
                 else None,
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self, aliases=list(target.aliases)),
             )
 
         # One action group per stack: budgets here and operational alerts elsewhere all notify it.

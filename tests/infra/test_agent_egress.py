@@ -17,6 +17,7 @@ from infra.agent_egress import AGENT_EGRESS_HOSTS, FIREWALL_SUBNET_INDEX, firewa
 from infra.components.egress_firewall import (
     FIREWALL_MANAGEMENT_SUBNET,
     FIREWALL_SUBNET,
+    AllowList,
     EgressFirewallArgs,
     HostRule,
 )
@@ -24,7 +25,7 @@ from infra.config import PROJECT
 from infra.errors import InvalidStackConfig
 from infra.plan import cost
 from infra.plan.engine import Plan, run_program
-from infra.private_profile import AGENTS_SUBNET
+from infra.private_profile import AGENTS_SUBNET, CONTAINER_APPS_RUNNERS_SUBNET
 from pipelines.validation.documents import PIPELINES_ROOT
 from tests.infra.conftest import REPO, config_of, stack_config
 
@@ -65,9 +66,14 @@ def _subnet(plan: Plan, name: str) -> dict[str, Any]:
     return subnet
 
 
+def _collection(plan: Plan, subnet: str = AGENTS_SUBNET) -> dict[str, Any]:
+    """The policy's rule collection of one filtered subnet (each subnet has its own allow-list)."""
+    (collection,) = [c for c in plan.one(RULES).inputs["ruleCollections"] if c["name"] == subnet]
+    return collection
+
+
 def _allowed(plan: Plan) -> dict[str, dict[str, Any]]:
-    (collection,) = plan.one(RULES).inputs["ruleCollections"]
-    return {rule["name"]: rule for rule in collection["rules"]}
+    return {rule["name"]: rule for rule in _collection(plan)["rules"]}
 
 
 def _matches(pattern: str, host: str) -> bool:
@@ -125,13 +131,15 @@ def test_the_agents_default_route_goes_to_the_firewall_and_not_the_nat_gateway(
     assert (route.inputs["addressPrefix"], route.inputs["nextHopType"]) == ("0.0.0.0/0", "VirtualAppliance")
     assert plan.one(FIREWALL).name in route.dependencies
     assert ipaddress.ip_address(route.inputs["nextHopIpAddress"])
-    # Only the agents are routed: every other subnet keeps its own way out.
+    # Only the CI/CD subnets are routed (the runner jobs': tests/infra/test_runner_egress.py); every other subnet
+    # keeps its own way out.
     routed = [
         s["name"]
         for s in plan.one("azure-native:network:VirtualNetwork").inputs["subnets"]
         if "routeTable" in s
     ]
-    assert routed == [AGENTS_SUBNET]
+    runner_jobs = [CONTAINER_APPS_RUNNERS_SUBNET] if config_of(stack).github_container_apps else []
+    assert routed == [AGENTS_SUBNET, *runner_jobs]
 
 
 @pytest.mark.parametrize("stack", PRIVATE_STACKS)
@@ -142,7 +150,7 @@ def test_the_rules_allow_the_agents_subnet_exactly_the_allow_list_and_nothing_el
     (https://learn.microsoft.com/azure/firewall/basic-features); what no rule allows is denied."""
     plan = plans[stack]
     agents = _subnet(plan, AGENTS_SUBNET)["addressPrefix"]
-    (collection,) = plan.one(RULES).inputs["ruleCollections"]
+    collection = _collection(plan)
     assert collection["action"] == {"type": "Allow"}
     allowed = _allowed(plan)
     assert list(allowed) == [rule.name for rule in AGENT_EGRESS_HOSTS]
@@ -329,7 +337,8 @@ def test_host_rules_refuse_what_is_not_a_host_name_or_a_web_protocol(
     assert str(raised.value).startswith("HostRule 'r':")
 
 
-def test_firewall_args_refuse_an_unknown_tier_and_repeated_rule_names() -> None:
+def test_firewall_args_refuse_an_unknown_tier_and_repeated_rule_or_list_names() -> None:
+    agents = AllowList(name="agents", source_prefixes=("10.0.5.0/24",), rules=AGENT_EGRESS_HOSTS)
     base: dict[str, Any] = {
         "resource_group_name": "rg",
         "location": "westeurope",
@@ -340,12 +349,17 @@ def test_firewall_args_refuse_an_unknown_tier_and_repeated_rule_names() -> None:
         "subnet_id": "s",
         "management_subnet_id": "m",
         "route_table_name": "rt",
-        "source_prefixes": ("10.0.5.0/24",),
-        "rules": AGENT_EGRESS_HOSTS,
+        "allow_lists": (agents,),
         "tags": {},
     }
     assert EgressFirewallArgs(**base).tier == "Basic"
     with pytest.raises(ValueError, match="tier = 'Premium': must be Basic or Standard"):
         EgressFirewallArgs(**base, tier="Premium")
-    with pytest.raises(ValueError, match="rule names repeat"):
-        EgressFirewallArgs(**{**base, "rules": AGENT_EGRESS_HOSTS[:1] * 2})
+    with pytest.raises(ValueError, match=re.escape("allow_lists: names repeat in ['agents', 'agents']")):
+        EgressFirewallArgs(**{**base, "allow_lists": (agents, agents)})
+    with pytest.raises(ValueError, match="a firewall needs at least one allow-list"):
+        EgressFirewallArgs(**{**base, "allow_lists": ()})
+    with pytest.raises(ValueError, match="AllowList 'agents': rule names repeat"):
+        AllowList(name="agents", source_prefixes=("10.0.5.0/24",), rules=AGENT_EGRESS_HOSTS[:1] * 2)
+    with pytest.raises(ValueError, match="AllowList 'agents': source_prefixes and rules"):
+        AllowList(name="agents", source_prefixes=(), rules=AGENT_EGRESS_HOSTS)

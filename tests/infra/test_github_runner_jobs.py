@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from infra.agents_stack import RUNNER_JOBS_DIAGNOSTICS
 from infra.components.github_runners_container_apps import (
     APP_PEM_REFERENCE,
     GitHubRunnerJobsArgs,
@@ -63,12 +64,12 @@ def _runner_identity(plan: Plan) -> Any:
 
 
 @pytest.mark.parametrize("stack", PRIVATE)
-def test_the_runner_subnet_is_the_eighth_slash_24_delegated_to_container_apps_with_nat_egress(
+def test_the_runner_subnet_is_the_eighth_slash_24_delegated_to_container_apps(
     plans: dict[str, Plan], stack: str
 ) -> None:
-    """A workload-profiles environment needs a subnet of /27 or larger delegated to Microsoft.App/environments,
-    and supports egress through a NAT gateway (the consumption-only type needs a /23 and supports neither):
-    https://learn.microsoft.com/azure/container-apps/networking"""
+    """A workload-profiles environment needs a subnet of /27 or larger delegated to Microsoft.App/environments
+    (the consumption-only type needs a /23): https://learn.microsoft.com/azure/container-apps/networking. Its way
+    out (the egress firewall, or the NAT gateway with agentEgress: nat) is tests/infra/test_runner_egress.py's."""
     plan = plans[stack]
     subnet = _subnet(plan, CONTAINER_APPS_RUNNERS_SUBNET)
     space = ipaddress.ip_network(config_of(stack).vnet_address_space)
@@ -76,7 +77,6 @@ def test_the_runner_subnet_is_the_eighth_slash_24_delegated_to_container_apps_wi
     assert prefix == list(space.subnets(new_prefix=24))[CONTAINER_APPS_RUNNERS_SUBNET_INDEX]
     assert prefix.prefixlen <= 27
     assert [d["serviceName"] for d in subnet["delegations"]] == [CONTAINER_APPS_DELEGATION]
-    assert subnet["natGateway"]["id"].endswith(f"/natGateways/{_names(stack).nat_gateway}")
     environment = plan.one(ENVIRONMENT)
     assert environment.inputs["vnetConfiguration"]["infrastructureSubnetId"].endswith(
         f"/subnets/{CONTAINER_APPS_RUNNERS_SUBNET}"
@@ -119,12 +119,16 @@ def test_the_environment_is_internal_private_and_serverless(plans: dict[str, Pla
     (profile,) = inputs["workloadProfiles"]
     assert (profile["name"], profile["workloadProfileType"]) == ("Consumption", "Consumption")
     assert inputs["appLogsConfiguration"] == {"destination": "azure-monitor"}  # no shared key in the config
-    diagnostics = [
+    # Its logs' diagnostic setting is the stack's Governance's, like every other (tests/infra/test_governance.py).
+    (diagnostics,) = [
         r
         for r in plans[stack].of_type("azure-native:monitor:DiagnosticSetting")
-        if r.name == "github-runner-jobs-diagnostics"
+        if r.inputs["resourceUri"] == plans[stack].one(ENVIRONMENT).resource_id
     ]
-    assert [d.inputs["resourceUri"] for d in diagnostics] == [plans[stack].one(ENVIRONMENT).resource_id]
+    assert (diagnostics.parent, diagnostics.name) == (
+        "governance",
+        f"governance-diagnostics-{RUNNER_JOBS_DIAGNOSTICS}",
+    )
 
 
 @pytest.mark.parametrize("stack", PRIVATE)
@@ -344,7 +348,6 @@ def test_the_component_args_refuse_a_url_or_size_github_and_azure_would_refuse()
         "app_key_secret_name": "key",
         "container_registry_id": "cr",
         "registry_login_server": "cr.azurecr.io",
-        "log_analytics_workspace_id": "law",
         "app_id": "1",
         "installation_id": "2",
         "label": "l",

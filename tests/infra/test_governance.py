@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from infra.components.governance import BUDGET_THRESHOLDS
+from types import SimpleNamespace
+
+from infra.agents_stack import RUNNER_JOBS_DIAGNOSTICS, ci_diagnostics
+from infra.components.governance import BUDGET_THRESHOLDS, CONTAINER_APPS_ENVIRONMENT_LOGS, LogProfile
 from infra.plan.engine import Plan
 from infra.roles import BuiltInRole
 from tests.infra.conftest import STACKS, config_of
@@ -196,3 +199,22 @@ def test_the_shared_registry_lives_in_prod_and_its_users_can_promote_models(plan
     assert grants
     assert {g.inputs["roleDefinitionId"].rsplit("/", 1)[-1] for g in grants} == {user_role}
     assert {g.name for g in grants} == {"access-workspace-aml-registry"}
+
+
+def test_the_runner_environments_setting_moved_into_governance_keeps_its_pulumi_identity() -> None:
+    """GitHubRunnerJobs used to declare the environment's setting (`github-runner-jobs-diagnostics`, its child). A
+    resource whose URN changes is created anew and the old one deleted afterwards; both being the one Azure setting
+    (same resource, same name), the delete would remove it. The alias names the old URN's name and parent, so a
+    deployed stack updates the setting in place (https://www.pulumi.com/docs/iac/concepts/options/aliases/)."""
+    runner_jobs = SimpleNamespace(
+        environment_id="/subscriptions/s/resourceGroups/g/providers/Microsoft.App/x"
+    )
+    targets = ci_diagnostics(None, runner_jobs)  # type: ignore[arg-type]
+    assert list(targets) == [RUNNER_JOBS_DIAGNOSTICS]
+    target = targets[RUNNER_JOBS_DIAGNOSTICS]
+    assert (
+        target.resource_id == runner_jobs.environment_id and target.profile == CONTAINER_APPS_ENVIRONMENT_LOGS
+    )
+    (alias,) = target.aliases
+    assert (alias.name, alias.parent) == ("github-runner-jobs-diagnostics", runner_jobs)
+    assert LogProfile((), metrics=False) == CONTAINER_APPS_ENVIRONMENT_LOGS
