@@ -4,15 +4,21 @@ that each call passes only declared parameters with compatible types and every r
 
 Expansion evaluates `${{ if }}`/`${{ each }}` with `expressions`. For binding checks it runs in "superset"
 mode (every conditional branch kept), so a template inserted only under a false condition is still checked.
+`<path>@<alias>` references resolve through `repositories` (the root's `resources.repositories` and the local
+checkouts given for them). A root pipeline's variables templates are expanded first: their variables, like the
+root's own, are what `${{ variables.x }}` sees, and a compile-time reference to a variable no YAML defines is a
+finding (Azure Pipelines would silently read it as empty).
 """
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pipelines.validation.documents import Document, load
-from pipelines.validation.expressions import WHOLE, Unresolvable, evaluate, substitute
+from pipelines.validation.expressions import EMBEDDED, WHOLE, Unresolvable, evaluate, substitute
+from pipelines.validation.repositories import Repositories, declared_repositories
 
 _CONTAINER_TYPES = {
     "step",
@@ -25,6 +31,8 @@ _CONTAINER_TYPES = {
     "stageList",
 }
 _PLACEHOLDER_FOR_TYPE = {"number": 1, "boolean": False, "object": [], "string": None}
+# `variables.name` in a template expression; dotted names (Build.SourceBranch) are predefined variables.
+_VARIABLE_READ = re.compile(r"\bvariables\.([A-Za-z_][\w.]*)")
 
 
 def _is_directive(key: Any) -> bool:
@@ -87,10 +95,21 @@ class Expansion:
 
 
 class _Expander:
-    def __init__(self, superset: bool, variables: Mapping[str, Any]) -> None:
+    def __init__(self, superset: bool, variables: Mapping[str, Any], repositories: Repositories) -> None:
         self.superset = superset
         self.variables = dict(variables)
+        self.repositories = repositories
+        self.check_variables = False
         self.findings: list[str] = []
+
+    def _undefined_variables(self, text: str, where: str) -> None:
+        for expression in EMBEDDED.findall(text):
+            for name in _VARIABLE_READ.findall(expression):
+                if "." not in name and name not in self.variables:
+                    self.findings.append(
+                        f"{where}: ${{{{ variables.{name} }}}} reads a variable no YAML variables (nor variables "
+                        f"template) defines: empty at compile time (defined: {sorted(self.variables)})"
+                    )
 
     def bind(self, template: Document, passed: Mapping[str, Any], where: str) -> dict[str, Any]:
         declared = declared_parameters(template.data)
@@ -115,6 +134,8 @@ class _Expander:
 
     def node(self, value: Any, scope: dict[str, Any], base: Path, where: str) -> Any:
         if isinstance(value, str):
+            if self.check_variables:
+                self._undefined_variables(value, where)
             return substitute(value, scope)
         if isinstance(value, list):
             return self.sequence(value, scope, base, where)
@@ -204,10 +225,12 @@ class _Expander:
 
     def include(self, item: dict[str, Any], scope: dict[str, Any], base: Path, where: str) -> list[Any]:
         reference = substitute(str(item["template"]), scope)
-        path = (base / reference).resolve()
+        resolved = self.repositories.resolve(reference, base)
+        path = resolved.path
         call = f"{where} -> {reference}"
-        if not path.is_file():
-            self.findings.append(f"{where}: template '{reference}' does not resolve to a file ({path})")
+        if path is None or not path.is_file():
+            problem = resolved.problem or f"does not resolve to a file ({path})"
+            self.findings.append(f"{where}: template '{reference}' {problem}")
             return []
         template = load(path)
         passed = self.node(item.get("parameters") or {}, scope, base, where)
@@ -217,10 +240,17 @@ class _Expander:
         return body if isinstance(body, list) else [body]
 
 
-def expand(document: Document, *, superset: bool) -> Expansion:
-    """Expand `document`; a template gets its defaults, and placeholders for required parameters."""
-    variables = root_variables(document.data) if document.kind == "pipeline" else {}
-    expander = _Expander(superset, variables)
+def expand(
+    document: Document, *, superset: bool, repositories: Mapping[str, Path] | None = None
+) -> Expansion:
+    """Expand `document`; a template gets its defaults, and placeholders for required parameters.
+
+    `repositories`: repository name (as `resources.repositories` declares it) -> local checkout, for
+    `template: <path>@<alias>` references.
+    """
+    pipeline = document.kind == "pipeline"
+    declared = declared_repositories(document.data) if pipeline else {}
+    expander = _Expander(superset, {}, Repositories(declared, dict(repositories or {})))
     placeholders: set[str] = set()
     params: dict[str, Any] = {}
     for name, spec in declared_parameters(document.data).items():
@@ -230,10 +260,18 @@ def expand(document: Document, *, superset: bool) -> Expansion:
             placeholder = _PLACEHOLDER_FOR_TYPE.get(spec.get("type", "string"), [])
             params[name] = name if placeholder is None else placeholder
             placeholders.add(name)
-    scope = {"parameters": params, "variables": variables}
-    body = {k: v for k, v in document.data.items() if k != "parameters"}
     where = str(document.path)
-    expanded = expander.node(body, scope, document.path.parent, where)
+    body = {k: v for k, v in document.data.items() if k not in ("parameters", "variables")}
+    expanded: dict[str, Any] = {}
+    if "variables" in document.data:
+        # Variables templates first: what they define is in scope for every template expression after them.
+        scope = {"parameters": params, "variables": {}}
+        expanded["variables"] = expander.node(document.data["variables"], scope, document.path.parent, where)
+    if pipeline:
+        expander.variables = root_variables(expanded)
+        expander.check_variables = True
+    scope = {"parameters": params, "variables": expander.variables}
+    expanded.update(expander.node(body, scope, document.path.parent, where))
     return Expansion(body=expanded, findings=expander.findings, placeholders=placeholders)
 
 
@@ -280,8 +318,10 @@ def dependency_findings(expansion: Expansion, where: str) -> list[str]:
     return findings
 
 
-def template_findings(document: Document) -> list[str]:
+def template_findings(document: Document, repositories: Mapping[str, Path] | None = None) -> list[str]:
     """Every template-reference, parameter-binding and dependsOn problem of one file."""
-    findings = expand(document, superset=True).findings
-    findings += dependency_findings(expand(document, superset=False), str(document.path))
+    findings = expand(document, superset=True, repositories=repositories).findings
+    findings += dependency_findings(
+        expand(document, superset=False, repositories=repositories), str(document.path)
+    )
     return sorted(set(findings))
