@@ -92,6 +92,8 @@ class Expansion:
     findings: list[str] = field(default_factory=list)
     # Parameter placeholders: values standing for "whatever the caller passes", e.g. an external job name.
     placeholders: set[str] = field(default_factory=set)
+    # Template references that resolve to no file (why, per reference): Azure Pipelines refuses to compile these.
+    unresolved: list[str] = field(default_factory=list)
 
 
 class _Expander:
@@ -101,6 +103,7 @@ class _Expander:
         self.repositories = repositories
         self.check_variables = False
         self.findings: list[str] = []
+        self.unresolved: list[str] = []
 
     def _undefined_variables(self, text: str, where: str) -> None:
         for expression in EMBEDDED.findall(text):
@@ -231,6 +234,7 @@ class _Expander:
         if path is None or not path.is_file():
             problem = resolved.problem or f"does not resolve to a file ({path})"
             self.findings.append(f"{where}: template '{reference}' {problem}")
+            self.unresolved.append(f"template '{reference}': {problem}")
             return []
         template = load(path)
         passed = self.node(item.get("parameters") or {}, scope, base, where)
@@ -272,7 +276,9 @@ def expand(
         expander.check_variables = True
     scope = {"parameters": params, "variables": expander.variables}
     expanded.update(expander.node(body, scope, document.path.parent, where))
-    return Expansion(body=expanded, findings=expander.findings, placeholders=placeholders)
+    return Expansion(
+        body=expanded, findings=expander.findings, placeholders=placeholders, unresolved=expander.unresolved
+    )
 
 
 def _names(items: list[Any], keys: tuple[str, ...]) -> list[str]:
