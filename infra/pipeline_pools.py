@@ -91,9 +91,7 @@ def stack_pools(root: Path = REPO_ROOT) -> list[StackPools]:
             )
             raise InvalidStackConfig(msg)
         config = committed_config(stack, root=root)
-        owner = (
-            stack if config.create_aml_registry else config.aml_registry_owner_stack
-        )  # None: no registry
+        owner = stack if config.create_aml_registry else config.aml_registry_owner_stack  # None: no registry
         registry_pool = "" if owner is None else _own_pool(committed_config(owner, root=root))
         found.append(StackPools(stack, _own_pool(config), registry_pool))
     return found

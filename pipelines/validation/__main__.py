@@ -27,7 +27,9 @@ def check_file(path: Path, repositories: Mapping[str, Path] | None = None) -> li
 def _repository(text: str) -> tuple[str, Path]:
     name, equals, path = text.rpartition("=")
     if not equals or not name or not Path(path).is_dir():
-        msg = f"--repository {text!r}: expected NAME=PATH, PATH an existing folder (the repository's checkout)"
+        msg = (
+            f"--repository {text!r}: expected NAME=PATH, PATH an existing folder (the repository's checkout)"
+        )
         raise argparse.ArgumentTypeError(msg)
     return name, Path(path)
 

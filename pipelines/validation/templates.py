@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipelines.validation.dependencies import dependency_findings
 from pipelines.validation.documents import Document, load
-from pipelines.validation.expressions import EMBEDDED, WHOLE, Unresolvable, evaluate, substitute
+from pipelines.validation.expressions import EMBEDDED, WHOLE, Unresolvable, evaluate, substitute, unresolved
 from pipelines.validation.repositories import Repositories, declared_repositories
 
 _CONTAINER_TYPES = {
@@ -41,13 +42,9 @@ def _is_directive(key: Any) -> bool:
     return bool(match) and match.group(1).strip().split(" ", 1)[0] in ("if", "elseif", "else", "each")
 
 
-def _unresolved(value: Any) -> bool:
-    return isinstance(value, str) and any(marker in value for marker in ("${{", "$(", "$["))
-
-
 def type_problem(spec: Mapping[str, Any], value: Any) -> str | None:
     """Why `value` cannot bind to the parameter `spec` (type or `values:`), None if it can or is unknown."""
-    if _unresolved(value):
+    if unresolved(value):
         return None
     declared = spec.get("type", "string")
     text = str(value).casefold()
@@ -281,53 +278,9 @@ def expand(
     )
 
 
-def _names(items: list[Any], keys: tuple[str, ...]) -> list[str]:
-    return [str(item[key]) for item in items if isinstance(item, dict) for key in keys if key in item]
-
-
-def _targets(depends_on: Any) -> list[str]:
-    if depends_on in (None, "", []):
-        return []
-    return [str(t) for t in (depends_on if isinstance(depends_on, list) else [depends_on])]
-
-
-def dependency_findings(expansion: Expansion, where: str) -> list[str]:
-    """Duplicate stage/job names and `dependsOn` targets missing from the same list."""
-    findings: list[str] = []
-
-    def check(items: list[Any], keys: tuple[str, ...], what: str) -> None:
-        names = _names(items, keys)
-        for name in sorted({n for n in names if names.count(n) > 1}):
-            findings.append(f"{where}: {what} name '{name}' is defined more than once")
-        for item in items:
-            if not isinstance(item, dict):
-                continue
-            owner = next((str(item[k]) for k in keys if k in item), "?")
-            for target in _targets(item.get("dependsOn")):
-                if target in names or target in expansion.placeholders or _unresolved(target):
-                    continue
-                findings.append(f"{where}: {what} '{owner}' dependsOn '{target}', which is not among {names}")
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if isinstance(node.get("stages"), list):
-                check(node["stages"], ("stage",), "stage")
-            if isinstance(node.get("jobs"), list):
-                check(node["jobs"], ("job", "deployment"), "job")
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(expansion.body)
-    return findings
-
-
 def template_findings(document: Document, repositories: Mapping[str, Path] | None = None) -> list[str]:
     """Every template-reference, parameter-binding and dependsOn problem of one file."""
     findings = expand(document, superset=True, repositories=repositories).findings
-    findings += dependency_findings(
-        expand(document, superset=False, repositories=repositories), str(document.path)
-    )
+    compiled = expand(document, superset=False, repositories=repositories)
+    findings += dependency_findings(compiled.body, compiled.placeholders, str(document.path))
     return sorted(set(findings))

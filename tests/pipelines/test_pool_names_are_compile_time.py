@@ -58,7 +58,9 @@ def expanded(path: Path, repositories: dict[str, Path] | None = None, **paramete
         for spec in document.data.get("parameters") or []
     ]
     data = {**document.data, "parameters": specs}
-    expansion = expand(Document(document.path, data, document.kind), superset=False, repositories=repositories)
+    expansion = expand(
+        Document(document.path, data, document.kind), superset=False, repositories=repositories
+    )
     assert expansion.unresolved == [], expansion.unresolved
     return expansion.body
 
@@ -127,7 +129,9 @@ def test_a_stack_file_change_that_renames_a_pool_makes_the_template_stale(
 ) -> None:
     root = _stack_files(tmp_path)
     prod = root / "Pulumi.prod.yaml"
-    prod.write_text(prod.read_text().replace("dev.azure.com/contoso", "dev.azure.com/fabrikam"), encoding="utf-8")
+    prod.write_text(
+        prod.read_text().replace("dev.azure.com/contoso", "dev.azure.com/fabrikam"), encoding="utf-8"
+    )
     assert pipeline_pools.main(["--root", str(root), "--check"]) == 1
     assert f"{pipeline_pools.TEMPLATE} is stale" in capsys.readouterr().err
     renamed = {entry.stack: entry for entry in pipeline_pools.stack_pools(root)}

@@ -89,7 +89,10 @@ def test_an_alias_no_repository_resource_declares_is_refused(tmp_path: Path, pla
 def test_a_file_the_repository_does_not_hold_is_refused(tmp_path: Path, platform: Path) -> None:
     (platform / "pipelines" / "templates" / "pools.yml").unlink()
     findings = template_findings(load(_pipeline(tmp_path)), {"mlops/azure-mlops": platform})
-    assert any("'pipelines/templates/pools.yml' is not a file in repository 'mlops/azure-mlops'" in f for f in findings)
+    assert any(
+        "'pipelines/templates/pools.yml' is not a file in repository 'mlops/azure-mlops'" in f
+        for f in findings
+    )
 
 
 def test_a_path_that_leaves_the_repository_is_refused(tmp_path: Path, platform: Path) -> None:
@@ -111,9 +114,13 @@ def test_a_declared_repository_without_a_local_checkout_is_reported_with_the_fla
     assert validate(["--repository", f"mlops/azure-mlops={platform}", str(path)]) == 0
 
 
-def test_a_compile_time_read_of_a_variable_no_yaml_defines_is_a_finding(tmp_path: Path, platform: Path) -> None:
+def test_a_compile_time_read_of_a_variable_no_yaml_defines_is_a_finding(
+    tmp_path: Path, platform: Path
+) -> None:
     """Azure reads it as empty: here, the pool silently becomes the hosted image."""
-    path = _pipeline(tmp_path, edit=("name: ${{ variables.mlops_pool_dev }}", "name: ${{ variables.mlops_pool_stagin }}"))
+    path = _pipeline(
+        tmp_path, edit=("name: ${{ variables.mlops_pool_dev }}", "name: ${{ variables.mlops_pool_stagin }}")
+    )
     findings = template_findings(load(path), {"mlops/azure-mlops": platform})
     assert [f for f in findings if "mlops_pool_stagin" in f] == [
         f"{tmp_path / 'project/.azure-pipelines/cd.yml'}: ${{{{ variables.mlops_pool_stagin }}}} reads a variable "

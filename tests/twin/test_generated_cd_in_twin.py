@@ -41,9 +41,11 @@ def jobs_off_their_stacks_agent(cd: Path, run: PipelineRun, cloud: AzureTwin) ->
             key = f"{stage['stage']}.{name}"
             if key not in run.callers:
                 continue  # skipped (a wait attempt the job did not need)
-            pool = "" if name == "request" else outputs[
-                "amlRegistryAgentPoolName" if name in SHARING_JOBS else "agentPoolName"
-            ]
+            pool = (
+                ""
+                if name == "request"
+                else outputs["amlRegistryAgentPoolName" if name in SHARING_JOBS else "agentPoolName"]
+            )
             wanted = Caller.from_pool({"name": pool} if pool else {"vmImage": HOSTED_IMAGE})
             checked.add(key)
             if run.callers[key] != str(wanted):
@@ -118,8 +120,16 @@ def test_azure_pipelines_cd_trains_once_and_releases_the_registry_version(
 @pytest.mark.parametrize(
     ("edit", "repositories", "refusal"),
     [
-        (("@platform", "@platfrom"), PLATFORM, r"repository alias 'platfrom' is not declared in resources.repositories"),
-        (("", ""), {next(iter(PLATFORM)): Path("/nonexistent")}, r"variables/pools.yml' is not a file in repository"),
+        (
+            ("@platform", "@platfrom"),
+            PLATFORM,
+            r"repository alias 'platfrom' is not declared in resources.repositories",
+        ),
+        (
+            ("", ""),
+            {next(iter(PLATFORM)): Path("/nonexistent")},
+            r"variables/pools.yml' is not a file in repository",
+        ),
         (("", ""), {}, r"has no local checkout to read it from"),
     ],
     ids=["unknown-alias", "file-not-in-repository", "repository-not-given"],

@@ -75,7 +75,9 @@ def expanded(
     expressions.FUNCTIONS["convertToJson"] = lambda value: json.dumps(value, indent=2)
     try:
         expansion = expand(
-            Document(path=document.path, data=data, kind=document.kind), superset=False, repositories=repositories
+            Document(path=document.path, data=data, kind=document.kind),
+            superset=False,
+            repositories=repositories,
         )
     finally:
         del expressions.FUNCTIONS["convertToJson"]
