@@ -94,9 +94,10 @@ class Expansion:
 
 
 class _Expander:
-    def __init__(self, superset: bool, variables: Mapping[str, Any], repositories: Repositories) -> None:
+    def __init__(self, superset: bool, repositories: Repositories) -> None:
         self.superset = superset
-        self.variables = dict(variables)
+        # A root pipeline's YAML variables, once its `variables:` (templates included) is expanded.
+        self.variables: dict[str, Any] = {}
         self.repositories = repositories
         self.check_variables = False
         self.findings: list[str] = []
@@ -251,7 +252,7 @@ def expand(
     """
     pipeline = document.kind == "pipeline"
     declared = declared_repositories(document.data) if pipeline else {}
-    expander = _Expander(superset, {}, Repositories(declared, dict(repositories or {})))
+    expander = _Expander(superset, Repositories(declared, dict(repositories or {})))
     placeholders: set[str] = set()
     params: dict[str, Any] = {}
     for name, spec in declared_parameters(document.data).items():
