@@ -84,3 +84,7 @@ clean:
 .PHONY: sync-template
 sync-template: setup  ## Copy pipelines/ templates and scripts into templates/mlflow-project (byte for byte).
 	$(UV) run --frozen --no-sync python -m pipelines.sync_template
+
+.PHONY: pools
+pools: setup  ## Regenerate pipelines/azure-pipelines/templates/variables/pools.yml (each stack's agent pool) from the stack files.
+	$(UV) run --frozen --no-sync python -m infra.pipeline_pools

@@ -124,6 +124,17 @@ def deterministic_suffix(*parts: str, length: int = SUFFIX_LENGTH) -> str:
     return "".join(digits)
 
 
+def agent_pool_name(workload: str, environment: str, region_code: str, organization_url: str) -> str:
+    """The Managed DevOps Pool of a stack (`ResourceNames.agent_pool`), from the stack file's values alone: the
+    pipelines' pools template (infra/pipeline_pools.py) derives it before any stack exists.
+
+    >>> agent_pool_name("mlops", "prod", "we", "https://dev.azure.com/contoso/")
+    'mdp-mlops-prod-50ffqn'
+    """
+    digest = deterministic_suffix(organization_url.lower().rstrip("/"), workload, environment, region_code)
+    return NAME_RULES["devops_pool"].check("devops_pool", f"mdp-{workload}-{environment}-{digest}")
+
+
 @dataclass(frozen=True)
 class ResourceNames:
     """Every physical resource name of one stack.
@@ -389,12 +400,7 @@ class ResourceNames:
         the stack file (the organization URL, workload, environment and region), so the infra pipeline can name
         the pool at compile time, before the stack exists.
         """
-        digest = deterministic_suffix(
-            organization_url.lower().rstrip("/"), self.workload, self.environment, self.region_code
-        )
-        return NAME_RULES["devops_pool"].check(
-            "devops_pool", f"mdp-{self.workload}-{self.environment}-{digest}"
-        )
+        return agent_pool_name(self.workload, self.environment, self.region_code, organization_url)
 
     def compute_instance(self, user_object_id: str) -> str:
         """A user's compute instance: unique per region, so it carries the stack suffix and a user digest. A

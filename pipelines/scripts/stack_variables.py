@@ -4,7 +4,8 @@ The infra pipeline writes these variables into the Azure DevOps variable group `
 when configured, into the GitHub environment `<stack>` (`publish_stack_variables`), right after the stack's
 `pulumi up`. Every `$(AML_*)` or `vars.AML_*` a pipeline reads must be a variable here, and every variable here
 must come from an output `infra/program.py` exports: tests/pipelines/test_stack_variables.py checks both, and
-that pipelines/README.md's table lists exactly these rows.
+that pipelines/README.md's table lists exactly these rows. Azure Pipelines agent pools are not here: a pool must
+be known when the run is compiled, before any variable group is read (infra/pipeline_pools.py).
 """
 
 from __future__ import annotations
@@ -16,10 +17,9 @@ from typing import Final
 
 from pipelines.scripts.errors import InvalidArgumentError
 
-HOSTED_POOL: Final = "Azure Pipelines"
-"""The name of Azure Pipelines' Microsoft-hosted pool: jobs of a public stack run there."""
 HOSTED_IMAGE: Final = "ubuntu-24.04"
-"""The Microsoft-hosted image public stacks keep (the pipelines' default `vmImage`)."""
+"""The Microsoft-hosted image jobs of a public stack run on: GitHub's `runs-on` label here, and Azure Pipelines'
+`vmImage` in the pools template (infra/pipeline_pools.py)."""
 GROUP_PREFIX: Final = "mlops-aml-"
 """Azure DevOps variable group of a stack: `mlops-aml-<stack>`."""
 
@@ -54,16 +54,6 @@ def _joined(output: str, value: object) -> str:
     return ",".join(value)
 
 
-def _pool(output: str, value: object) -> str:
-    # "" (a public stack) means Microsoft-hosted agents: a pool name can't be empty, the hosted pool has one.
-    return _text(output, value) or HOSTED_POOL
-
-
-def _image(output: str, value: object) -> str:
-    # Only the hosted pool takes a vmImage; a Managed DevOps Pool's image is part of the pool.
-    return "" if _text(output, value) else HOSTED_IMAGE
-
-
 def _runs_on(output: str, value: object) -> str:
     # The JSON `runs-on` reads with fromJSON(): the GitHub-hosted label outside any VNet (""), the runner group of
     # GitHub's private networking ({"group": ...}), or the labels of the stack's self-hosted runners (a list).
@@ -90,7 +80,7 @@ class StackVariable:
     value: Callable[[str, object], str] = _text
     """Optional. Turns the output's JSON value into the variable's text (default: the text as it is)."""
     github: bool = True
-    """Optional. Also written to GitHub environments (False: an Azure DevOps-only variable such as the pool)."""
+    """Optional. Also written to GitHub environments (False: an Azure DevOps-only variable)."""
     azure_devops: bool = True
     """Optional. Also written to Azure DevOps variable groups (False: a GitHub-only variable such as `runs-on`)."""
     rule: str = ""
@@ -137,38 +127,6 @@ MAPPING: Final[tuple[StackVariable, ...]] = (
     ),
     StackVariable(
         "AML_REGISTRY_NAME", "amlRegistryName", "the registry models are shared to and deployed from"
-    ),
-    StackVariable(
-        "AML_AGENT_POOL",
-        "agentPoolName",
-        "`pool: name:` of every job that touches the stack",
-        _pool,
-        github=False,
-        rule=f"`{HOSTED_POOL}` when the output is empty",
-    ),
-    StackVariable(
-        "AML_AGENT_VM_IMAGE",
-        "agentPoolName",
-        "`pool: vmImage:` of those jobs",
-        _image,
-        github=False,
-        rule=f"`{HOSTED_IMAGE}` when the output is empty, else empty",
-    ),
-    StackVariable(
-        "AML_REGISTRY_AGENT_POOL",
-        "amlRegistryAgentPoolName",
-        "`pool: name:` of the job that shares into the registry (a private registry answers only in its owner's VNet)",
-        _pool,
-        github=False,
-        rule=f"`{HOSTED_POOL}` when the output is empty",
-    ),
-    StackVariable(
-        "AML_REGISTRY_AGENT_VM_IMAGE",
-        "amlRegistryAgentPoolName",
-        "`pool: vmImage:` of that job",
-        _image,
-        github=False,
-        rule=f"`{HOSTED_IMAGE}` when the output is empty, else empty",
     ),
     StackVariable(
         "AML_RUNS_ON",

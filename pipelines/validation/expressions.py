@@ -16,6 +16,11 @@ WHOLE = re.compile(r"^\$\{\{(.*)\}\}$", re.DOTALL)
 EMBEDDED = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
 
 
+def unresolved(value: Any) -> bool:
+    """Whether `value` still holds a template, macro or runtime expression (its value is not known yet)."""
+    return isinstance(value, str) and any(marker in value for marker in ("${{", "$(", "$["))
+
+
 class Unresolvable(Exception):  # a signal, not an error: the value is unknown statically
     """Raised when an expression uses something this evaluator does not model."""
 

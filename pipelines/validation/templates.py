@@ -4,15 +4,22 @@ that each call passes only declared parameters with compatible types and every r
 
 Expansion evaluates `${{ if }}`/`${{ each }}` with `expressions`. For binding checks it runs in "superset"
 mode (every conditional branch kept), so a template inserted only under a false condition is still checked.
+`<path>@<alias>` references resolve through `repositories` (the root's `resources.repositories` and the local
+checkouts given for them). A root pipeline's variables templates are expanded first: their variables, like the
+root's own, are what `${{ variables.x }}` sees, and a compile-time reference to a variable no YAML defines is a
+finding (Azure Pipelines would silently read it as empty).
 """
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipelines.validation.dependencies import dependency_findings
 from pipelines.validation.documents import Document, load
-from pipelines.validation.expressions import WHOLE, Unresolvable, evaluate, substitute
+from pipelines.validation.expressions import EMBEDDED, WHOLE, Unresolvable, evaluate, substitute, unresolved
+from pipelines.validation.repositories import Repositories, declared_repositories
 
 _CONTAINER_TYPES = {
     "step",
@@ -25,6 +32,8 @@ _CONTAINER_TYPES = {
     "stageList",
 }
 _PLACEHOLDER_FOR_TYPE = {"number": 1, "boolean": False, "object": [], "string": None}
+# `variables.name` in a template expression; dotted names (Build.SourceBranch) are predefined variables.
+_VARIABLE_READ = re.compile(r"\bvariables\.([A-Za-z_][\w.]*)")
 
 
 def _is_directive(key: Any) -> bool:
@@ -33,13 +42,9 @@ def _is_directive(key: Any) -> bool:
     return bool(match) and match.group(1).strip().split(" ", 1)[0] in ("if", "elseif", "else", "each")
 
 
-def _unresolved(value: Any) -> bool:
-    return isinstance(value, str) and any(marker in value for marker in ("${{", "$(", "$["))
-
-
 def type_problem(spec: Mapping[str, Any], value: Any) -> str | None:
     """Why `value` cannot bind to the parameter `spec` (type or `values:`), None if it can or is unknown."""
-    if _unresolved(value):
+    if unresolved(value):
         return None
     declared = spec.get("type", "string")
     text = str(value).casefold()
@@ -84,13 +89,28 @@ class Expansion:
     findings: list[str] = field(default_factory=list)
     # Parameter placeholders: values standing for "whatever the caller passes", e.g. an external job name.
     placeholders: set[str] = field(default_factory=set)
+    # Template references that resolve to no file (why, per reference): Azure Pipelines refuses to compile these.
+    unresolved: list[str] = field(default_factory=list)
 
 
 class _Expander:
-    def __init__(self, superset: bool, variables: Mapping[str, Any]) -> None:
+    def __init__(self, superset: bool, repositories: Repositories) -> None:
         self.superset = superset
-        self.variables = dict(variables)
+        # A root pipeline's YAML variables, once its `variables:` (templates included) is expanded.
+        self.variables: dict[str, Any] = {}
+        self.repositories = repositories
+        self.check_variables = False
         self.findings: list[str] = []
+        self.unresolved: list[str] = []
+
+    def _undefined_variables(self, text: str, where: str) -> None:
+        for expression in EMBEDDED.findall(text):
+            for name in _VARIABLE_READ.findall(expression):
+                if "." not in name and name not in self.variables:
+                    self.findings.append(
+                        f"{where}: ${{{{ variables.{name} }}}} reads a variable no YAML variables (nor variables "
+                        f"template) defines: empty at compile time (defined: {sorted(self.variables)})"
+                    )
 
     def bind(self, template: Document, passed: Mapping[str, Any], where: str) -> dict[str, Any]:
         declared = declared_parameters(template.data)
@@ -115,6 +135,8 @@ class _Expander:
 
     def node(self, value: Any, scope: dict[str, Any], base: Path, where: str) -> Any:
         if isinstance(value, str):
+            if self.check_variables:
+                self._undefined_variables(value, where)
             return substitute(value, scope)
         if isinstance(value, list):
             return self.sequence(value, scope, base, where)
@@ -204,10 +226,13 @@ class _Expander:
 
     def include(self, item: dict[str, Any], scope: dict[str, Any], base: Path, where: str) -> list[Any]:
         reference = substitute(str(item["template"]), scope)
-        path = (base / reference).resolve()
+        resolved = self.repositories.resolve(reference, base)
+        path = resolved.path
         call = f"{where} -> {reference}"
-        if not path.is_file():
-            self.findings.append(f"{where}: template '{reference}' does not resolve to a file ({path})")
+        if path is None or not path.is_file():
+            problem = resolved.problem or f"does not resolve to a file ({path})"
+            self.findings.append(f"{where}: template '{reference}' {problem}")
+            self.unresolved.append(f"template '{reference}': {problem}")
             return []
         template = load(path)
         passed = self.node(item.get("parameters") or {}, scope, base, where)
@@ -217,10 +242,17 @@ class _Expander:
         return body if isinstance(body, list) else [body]
 
 
-def expand(document: Document, *, superset: bool) -> Expansion:
-    """Expand `document`; a template gets its defaults, and placeholders for required parameters."""
-    variables = root_variables(document.data) if document.kind == "pipeline" else {}
-    expander = _Expander(superset, variables)
+def expand(
+    document: Document, *, superset: bool, repositories: Mapping[str, Path] | None = None
+) -> Expansion:
+    """Expand `document`; a template gets its defaults, and placeholders for required parameters.
+
+    `repositories`: repository name (as `resources.repositories` declares it) -> local checkout, for
+    `template: <path>@<alias>` references.
+    """
+    pipeline = document.kind == "pipeline"
+    declared = declared_repositories(document.data) if pipeline else {}
+    expander = _Expander(superset, Repositories(declared, dict(repositories or {})))
     placeholders: set[str] = set()
     params: dict[str, Any] = {}
     for name, spec in declared_parameters(document.data).items():
@@ -230,58 +262,26 @@ def expand(document: Document, *, superset: bool) -> Expansion:
             placeholder = _PLACEHOLDER_FOR_TYPE.get(spec.get("type", "string"), [])
             params[name] = name if placeholder is None else placeholder
             placeholders.add(name)
-    scope = {"parameters": params, "variables": variables}
-    body = {k: v for k, v in document.data.items() if k != "parameters"}
     where = str(document.path)
-    expanded = expander.node(body, scope, document.path.parent, where)
-    return Expansion(body=expanded, findings=expander.findings, placeholders=placeholders)
+    body = {k: v for k, v in document.data.items() if k not in ("parameters", "variables")}
+    expanded: dict[str, Any] = {}
+    if "variables" in document.data:
+        # Variables templates first: what they define is in scope for every template expression after them.
+        scope = {"parameters": params, "variables": {}}
+        expanded["variables"] = expander.node(document.data["variables"], scope, document.path.parent, where)
+    if pipeline:
+        expander.variables = root_variables(expanded)
+        expander.check_variables = True
+    scope = {"parameters": params, "variables": expander.variables}
+    expanded.update(expander.node(body, scope, document.path.parent, where))
+    return Expansion(
+        body=expanded, findings=expander.findings, placeholders=placeholders, unresolved=expander.unresolved
+    )
 
 
-def _names(items: list[Any], keys: tuple[str, ...]) -> list[str]:
-    return [str(item[key]) for item in items if isinstance(item, dict) for key in keys if key in item]
-
-
-def _targets(depends_on: Any) -> list[str]:
-    if depends_on in (None, "", []):
-        return []
-    return [str(t) for t in (depends_on if isinstance(depends_on, list) else [depends_on])]
-
-
-def dependency_findings(expansion: Expansion, where: str) -> list[str]:
-    """Duplicate stage/job names and `dependsOn` targets missing from the same list."""
-    findings: list[str] = []
-
-    def check(items: list[Any], keys: tuple[str, ...], what: str) -> None:
-        names = _names(items, keys)
-        for name in sorted({n for n in names if names.count(n) > 1}):
-            findings.append(f"{where}: {what} name '{name}' is defined more than once")
-        for item in items:
-            if not isinstance(item, dict):
-                continue
-            owner = next((str(item[k]) for k in keys if k in item), "?")
-            for target in _targets(item.get("dependsOn")):
-                if target in names or target in expansion.placeholders or _unresolved(target):
-                    continue
-                findings.append(f"{where}: {what} '{owner}' dependsOn '{target}', which is not among {names}")
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if isinstance(node.get("stages"), list):
-                check(node["stages"], ("stage",), "stage")
-            if isinstance(node.get("jobs"), list):
-                check(node["jobs"], ("job", "deployment"), "job")
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(expansion.body)
-    return findings
-
-
-def template_findings(document: Document) -> list[str]:
+def template_findings(document: Document, repositories: Mapping[str, Path] | None = None) -> list[str]:
     """Every template-reference, parameter-binding and dependsOn problem of one file."""
-    findings = expand(document, superset=True).findings
-    findings += dependency_findings(expand(document, superset=False), str(document.path))
+    findings = expand(document, superset=True, repositories=repositories).findings
+    compiled = expand(document, superset=False, repositories=repositories)
+    findings += dependency_findings(compiled.body, compiled.placeholders, str(document.path))
     return sorted(set(findings))

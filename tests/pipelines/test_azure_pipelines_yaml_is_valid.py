@@ -24,7 +24,7 @@ def _id(path: Path) -> str:
 def test_discovery_finds_root_pipelines_and_templates():
     assert len(FILES) > 0
     assert {p.name for p in FILES if p not in TEMPLATES} >= {"infra.yml", "teardown.yml", "ml.yml"}
-    assert {load(p).kind for p in TEMPLATES} == {"steps", "jobs"}
+    assert {load(p).kind for p in TEMPLATES} == {"steps", "jobs", "variables"}
 
 
 @pytest.mark.parametrize("path", FILES, ids=_id)

@@ -1,69 +1,159 @@
-"""ml.yml names each stack's agent pool at compile time, from template parameters whose defaults are the pools the
-stacks derive (infra/naming.py), never from a variable group.
+"""Every Azure Pipelines job that touches a stack names that stack's agent pool at compile time, from one source:
+the variables template pipelines/azure-pipelines/templates/variables/pools.yml, generated from the stack files
+(infra/pipeline_pools.py) and equal to the stacks' own outputs. ml.yml includes it; a generated project's cd.yml
+includes it from the platform's repository (tests/templates/test_template_cd_as_one_system.py).
 
-Microsoft documents a macro variable in `pool:` only for a job's own variables (a matrix's, on the YAML schema's
-strategy page: https://learn.microsoft.com/azure/devops/pipelines/yaml-schema/jobs-job-strategy), and pool
-selection by parameter, expanded when the run is compiled
-(https://learn.microsoft.com/azure/devops/pipelines/process/runtime-parameters); no page says a variable group's
-variable can name the pool of a job, let alone a deployment job's. So the pipelines use the documented form.
+Why compile time: a pool must be known when the run is compiled. Template expressions see the variables defined in
+YAML, variables templates included, but not runtime variables such as a variable group's
+(https://learn.microsoft.com/azure/devops/pipelines/process/template-expressions; a variables template is a list of
+name/value pairs included with `template:`,
+https://learn.microsoft.com/azure/devops/pipelines/yaml-schema/variables-template). A variable-group macro in
+`pool:` is documented nowhere, and a Microsoft-hosted pool is `vmImage:` alone, without a name
+(https://learn.microsoft.com/azure/devops/pipelines/yaml-schema/pool), hence the `${{ if }}`/`${{ else }}` form.
 """
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 from typing import Any
 
+import pytest
+import yaml
+
+from infra import pipeline_pools
+from infra.errors import InvalidStackConfig
+from infra.plan.engine import Plan, run_program
+from infra.plan.stack_files import load_stack_config
 from pipelines.scripts import stack_variables
-from pipelines.validation.documents import PIPELINES_ROOT, load
+from pipelines.validation.documents import PIPELINES_ROOT, Document, load
 from pipelines.validation.templates import expand
 from tests.infra.conftest import agent_pool_name, config_of
 
+REPO = Path(__file__).resolve().parents[2]
 ML = PIPELINES_ROOT / "ml.yml"
-SHARING_JOBS = {"register_model"}
-"""The job that shares into the Azure ML registry: it runs in the registry owner's VNet."""
+STACKS = ("dev", "staging", "prod")
+SHARING_JOBS = {"register_model", "promote"}
+"""The jobs that share into the Azure ML registry: they run in the registry owner's VNet."""
+ONLY_CHECKS_THE_REQUEST = {"request"}
+"""cd.yml's first job checks the run's parameters and touches no stack: a hosted agent."""
 
 
-def _pool_of(stack: str) -> dict[str, str]:
-    """What a stack's jobs must run on: its Managed DevOps Pool when private, Microsoft-hosted agents when public."""
-    return {"name": agent_pool_name(stack)} if config_of(stack).is_private else {"vmImage": "ubuntu-24.04"}
+def pools_template() -> dict[str, str]:
+    """The committed pools template's variables, by name."""
+    data = yaml.safe_load((REPO / pipeline_pools.TEMPLATE).read_text(encoding="utf-8"))
+    return {entry["name"]: entry["value"] for entry in data["variables"]}
 
 
-def test_the_pool_parameters_default_to_the_pools_the_stacks_derive() -> None:
-    parameters = {p["name"]: p for p in load(ML).data["parameters"]}
-    for stack in ("dev", "staging", "prod"):
-        pool = parameters[f"pool{stack.title()}"]
-        assert pool["type"] == "object" and pool["default"] == _pool_of(stack), stack
-    (owner,) = [stack for stack in ("dev", "staging", "prod") if config_of(stack).create_aml_registry]
-    assert parameters["poolRegistry"]["default"] == _pool_of(owner)
+def pool_of(name: str) -> dict[str, str]:
+    """What a job on the pool `name` (empty: a public stack) must say in `pool:`."""
+    return {"name": name} if name else {"vmImage": stack_variables.HOSTED_IMAGE}
 
 
-def _stage_jobs() -> list[tuple[str, str, Any]]:
-    """(stack of the stage's variable group, job name, pool) of every expanded job that touches a stack, in every
-    conditional branch (the batch scoring stage included)."""
-    body = expand(load(ML), superset=True).body
-    found = []
+def expanded(path: Path, repositories: dict[str, Path] | None = None, **parameters: Any) -> dict[str, Any]:
+    """`path` expanded as Azure compiles it, with `parameters` in place of their defaults."""
+    document = load(path)
+    specs = [
+        {**spec, "default": parameters.get(spec["name"], spec.get("default"))}
+        for spec in document.data.get("parameters") or []
+    ]
+    data = {**document.data, "parameters": specs}
+    expansion = expand(
+        Document(document.path, data, document.kind), superset=False, repositories=repositories
+    )
+    assert expansion.unresolved == [], expansion.unresolved
+    return expansion.body
+
+
+def jobs_off_their_stacks_pool(body: dict[str, Any]) -> list[str]:
+    """`stage/job: pool` of every job in a stage that links a stack's variable group but does not run on that
+    stack's pool (the registry owner's for the jobs that share into the registry), per the pools template."""
+    pools = pools_template()
+    wrong = []
     for stage in body["stages"]:
         groups = [v["group"] for v in stage.get("variables") or [] if isinstance(v, dict) and "group" in v]
-        stacks = [
-            g.removeprefix(stack_variables.GROUP_PREFIX)
-            for g in groups
-            if g.startswith(stack_variables.GROUP_PREFIX)
-        ]
+        stacks = [g.removeprefix(stack_variables.GROUP_PREFIX) for g in groups if g.startswith("mlops-aml-")]
         for stack in stacks:
-            found += [
-                (stack, job.get("job") or job.get("deployment"), job.get("pool")) for job in stage["jobs"]
-            ]
-    return found
+            for job in stage["jobs"]:
+                name = job.get("job") or job.get("deployment")
+                if name in ONLY_CHECKS_THE_REQUEST:
+                    continue
+                variable = (
+                    pipeline_pools.registry_pool_variable(stack)
+                    if name in SHARING_JOBS
+                    else pipeline_pools.pool_variable(stack)
+                )
+                if job.get("pool") != pool_of(pools[variable]):
+                    wrong.append(f"{stage['stage']}/{name}: {job.get('pool')}")
+    return wrong
 
 
-def test_every_job_that_touches_a_stack_runs_on_that_stacks_pool_named_at_compile_time() -> None:
-    """A private stack's workspace answers only inside its VNet, where its Managed DevOps Pool runs; the name is a
-    literal once the template is expanded: nothing is left for queue time."""
-    jobs = _stage_jobs()
-    assert {stack for stack, _, _ in jobs} == {"dev", "staging", "prod"}
-    assert {name for _, name, _ in jobs} >= SHARING_JOBS
-    (owner,) = [stack for stack in ("dev", "staging", "prod") if config_of(stack).create_aml_registry]
-    for stack, name, pool in jobs:
-        wanted = _pool_of(owner) if name in SHARING_JOBS else _pool_of(stack)
-        assert pool == wanted, f"{stack}/{name}: {pool}"
-        assert "$(" not in str(pool)
-    assert "AML_AGENT_POOL" not in ML.read_text()
+@pytest.fixture(scope="module")
+def plans() -> dict[str, Plan]:
+    """The committed stacks under the Pulumi mock engine: what their programs export."""
+    return {stack: run_program(stack, load_stack_config(REPO, stack)) for stack in STACKS}
+
+
+def test_the_committed_pools_template_is_what_the_stack_files_give() -> None:
+    assert pipeline_pools.main(["--check"]) == 0, "run `make pools`"
+    assert (REPO / pipeline_pools.TEMPLATE).read_text(encoding="utf-8") == pipeline_pools.render(
+        pipeline_pools.stack_pools()
+    )
+
+
+def test_each_stacks_pools_are_its_own_outputs(plans: dict[str, Plan]) -> None:
+    """The real program decides the pool (agentPoolName) and its registry owner's (amlRegistryAgentPoolName): the
+    template must say the same, so a rename in the stack files or in infra/naming.py fails here."""
+    pools = pools_template()
+    for stack, plan in plans.items():
+        assert pools[pipeline_pools.pool_variable(stack)] == plan.outputs["agentPoolName"], stack
+        registry = pools[pipeline_pools.registry_pool_variable(stack)]
+        assert registry == plan.outputs["amlRegistryAgentPoolName"], stack
+        expected = agent_pool_name(stack) if config_of(stack).is_private else ""
+        assert pools[pipeline_pools.pool_variable(stack)] == expected, stack
+    (owner,) = [stack for stack in STACKS if config_of(stack).create_aml_registry]
+    assert {pools[pipeline_pools.registry_pool_variable(s)] for s in STACKS} == {agent_pool_name(owner)}
+    assert pools[pipeline_pools.HOSTED_IMAGE_VARIABLE] == stack_variables.HOSTED_IMAGE
+
+
+def _stack_files(root: Path) -> Path:
+    for name in ("Pulumi.yaml", *(f"Pulumi.{stack}.yaml" for stack in STACKS)):
+        shutil.copy(REPO / name, root / name)
+    (root / pipeline_pools.TEMPLATE).parent.mkdir(parents=True)
+    shutil.copy(REPO / pipeline_pools.TEMPLATE, root / pipeline_pools.TEMPLATE)
+    return root
+
+
+def test_a_stack_file_change_that_renames_a_pool_makes_the_template_stale(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _stack_files(tmp_path)
+    prod = root / "Pulumi.prod.yaml"
+    prod.write_text(
+        prod.read_text().replace("dev.azure.com/contoso", "dev.azure.com/fabrikam"), encoding="utf-8"
+    )
+    assert pipeline_pools.main(["--root", str(root), "--check"]) == 1
+    assert f"{pipeline_pools.TEMPLATE} is stale" in capsys.readouterr().err
+    renamed = {entry.stack: entry for entry in pipeline_pools.stack_pools(root)}
+    # prod's pool is also where dev and staging share models: all three follow the rename.
+    assert {renamed[s].registry_pool for s in STACKS} == {renamed["prod"].pool} != {agent_pool_name("prod")}
+    assert pipeline_pools.main(["--root", str(root)]) == 0
+    assert pipeline_pools.main(["--root", str(root), "--check"]) == 0
+
+
+def test_a_stack_whose_name_cannot_name_a_pipeline_variable_is_refused(tmp_path: Path) -> None:
+    root = _stack_files(tmp_path)
+    shutil.copy(root / "Pulumi.dev.yaml", root / "Pulumi.qa-eu.yaml")
+    with pytest.raises(InvalidStackConfig, match=r"stack 'qa-eu'.*letters, digits and _ only"):
+        pipeline_pools.stack_pools(root)
+
+
+@pytest.mark.parametrize("run_batch_scoring", [False, True])
+def test_every_ml_yml_job_that_touches_a_stack_runs_on_its_pool(run_batch_scoring: bool) -> None:
+    """The name is a literal once the run is compiled: nothing is left for queue time."""
+    body = expanded(ML, runBatchScoring=run_batch_scoring)
+    assert ("Batch_prod" in {stage["stage"] for stage in body["stages"]}) == run_batch_scoring
+    assert jobs_off_their_stacks_pool(body) == []
+    assert any(job.get("job") in SHARING_JOBS for stage in body["stages"] for job in stage["jobs"])
+    text = ML.read_text(encoding="utf-8")
+    assert "$(AML_AGENT_POOL" not in text and "parameters.pool" not in text

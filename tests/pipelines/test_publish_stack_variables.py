@@ -134,7 +134,7 @@ def test_the_first_deploy_creates_the_group_and_a_rerun_writes_nothing(tmp_path:
     group = ado.groups[1]
     assert group["name"] == "mlops-aml-dev"
     assert ado.values() == stack_variables.variables_from_outputs(outputs())
-    assert ado.values()["AML_AGENT_POOL"] == "Azure Pipelines"
+    assert "AML_RUNS_ON" not in ado.values(), "a GitHub-only variable went into the Azure DevOps group"
     assert _run(tmp_path, ado, outputs()) == exit_codes.SUCCESS
     assert ado.writes == ["POST"], "an unchanged stack must not rewrite its variable group"
 
@@ -147,14 +147,14 @@ def test_a_changed_output_updates_only_the_group_and_keeps_what_the_mapping_does
     ado.groups[1]["variables"]["TEAM_NOTE"] = {"value": "set by hand", "isSecret": False}
     ado.groups[1]["variables"]["API_KEY"] = {"value": "s3cret", "isSecret": True}
     ado.secrets[(1, "API_KEY")] = "s3cret"
-    assert _run(tmp_path, ado, outputs(agentPoolName="mdp-mlops-dev-abc123")) == exit_codes.SUCCESS
+    assert _run(tmp_path, ado, outputs(cpuClusterMaxNodes=8)) == exit_codes.SUCCESS
     values = ado.values()
-    assert values["AML_AGENT_POOL"] == "mdp-mlops-dev-abc123" and values["AML_AGENT_VM_IMAGE"] == ""
+    assert values["AML_CPU_CLUSTER_MAX_NODES"] == "8"
     assert values["TEAM_NOTE"] == "set by hand" and values["API_KEY"] == "s3cret"
     assert ado.writes == ["POST", "PUT"]
 
 
-def test_github_gets_the_same_names_except_the_pool_and_no_empty_values(tmp_path: Path) -> None:
+def test_github_gets_the_same_names_and_its_runners_and_no_empty_values(tmp_path: Path) -> None:
     github = FakeGitHub({"dev"})
     github.variables["dev"]["AML_GPU_CLUSTER"] = "gpu-cluster"  # enabled before, disabled now
     code = _run(
@@ -164,7 +164,7 @@ def test_github_gets_the_same_names_except_the_pool_and_no_empty_values(tmp_path
     stored = github.variables["dev"]
     wanted = stack_variables.variables_from_outputs(outputs(), github=True)
     assert stored == {k: v for k, v in wanted.items() if v}
-    assert "AML_AGENT_POOL" not in stored and "AML_GPU_CLUSTER" not in stored
+    assert stored["AML_RUNS_ON"] == '"ubuntu-24.04"' and "AML_GPU_CLUSTER" not in stored
     writes = len(github.writes)
     _run(tmp_path, github, outputs(), "--azure-devops-group", "none", "--github-repository", "contoso/churn")
     assert len(github.writes) == writes, "an unchanged stack must not rewrite its environment's variables"

@@ -61,16 +61,10 @@ def test_each_stack_yields_a_value_for_every_variable(plans: dict[str, Plan]) ->
         assert list(variables) == [v.name for v in stack_variables.MAPPING if v.azure_devops]
         assert variables["AML_WORKSPACE"] == plan.outputs["workspaceName"]
         assert variables["AML_DATALAKE_DATASTORES"].split(",") == plan.outputs["dataLakeDatastoreNames"]
-        for pool, output in (
-            ("AML_AGENT_POOL", "agentPoolName"),
-            ("AML_REGISTRY_AGENT_POOL", "amlRegistryAgentPoolName"),
-        ):
-            hosted = plan.outputs[output] == ""
-            assert variables[pool] == (stack_variables.HOSTED_POOL if hosted else plan.outputs[output])
-            image = pool.replace("_POOL", "_VM_IMAGE")
-            assert variables[image] == (stack_variables.HOSTED_IMAGE if hosted else "")
         github = stack_variables.variables_from_outputs(plan.outputs, github=True)
-        assert "AML_AGENT_POOL" not in github and github["AML_WORKSPACE"] == variables["AML_WORKSPACE"]
+        assert github["AML_WORKSPACE"] == variables["AML_WORKSPACE"]
+        # Pools are named at compile time (the pools template), never from a variable group.
+        assert not any("POOL" in name for name in variables)
         assert "AML_RUNS_ON" not in variables  # GitHub-only: an Azure DevOps job picks its pool, not a runner
 
 
@@ -180,10 +174,10 @@ def test_the_readme_table_is_the_mapping() -> None:
 
 def test_a_missing_output_names_the_variables_that_need_it() -> None:
     outputs = {v.output: "x" for v in stack_variables.MAPPING} | {"dataLakeDatastoreNames": ["datalake_raw"]}
-    del outputs["agentPoolName"]
+    del outputs["amlRegistryGithubRunsOn"]
     with pytest.raises(
         InvalidArgumentError,
-        match=r"outputs agentPoolName are missing \(needed by AML_AGENT_POOL, AML_AGENT_VM_IMAGE\)",
+        match=r"outputs amlRegistryGithubRunsOn are missing \(needed by AML_REGISTRY_RUNS_ON\)",
     ):
         stack_variables.variables_from_outputs(outputs)
 
@@ -193,32 +187,6 @@ def test_a_secret_output_never_becomes_a_variable() -> None:
     outputs["mlflowTrackingUri"] = "[secret]"
     with pytest.raises(InvalidArgumentError, match="mlflowTrackingUri is a secret"):
         stack_variables.variables_from_outputs(outputs)
-
-
-STACK_POOL = {"name": "$(AML_AGENT_POOL)", "vmImage": "$(AML_AGENT_VM_IMAGE)"}
-REGISTRY_POOL = {"name": "$(AML_REGISTRY_AGENT_POOL)", "vmImage": "$(AML_REGISTRY_AGENT_VM_IMAGE)"}
-SHARING_JOBS = {"register_model", "promote"}
-"""The jobs that share into the Azure ML registry: they run where the registry answers, its owner's pool."""
-
-
-def jobs_off_their_stacks_pool(pipeline: Path) -> list[str]:
-    """`stage/job` of every expanded job in a stage that links a stack's variable group but not on its pool
-    (the registry owner's pool for the jobs that share into the registry)."""
-    from pipelines.validation.documents import load
-    from pipelines.validation.templates import expand
-
-    wrong = []
-    for stage in expand(load(pipeline), superset=True).body["stages"]:
-        groups = [v["group"] for v in stage.get("variables") or [] if isinstance(v, dict) and "group" in v]
-        if not any(group.startswith(stack_variables.GROUP_PREFIX) for group in groups):
-            continue
-        for job in stage["jobs"]:
-            name = job.get("job") or job.get("deployment")
-            if name == "request":  # it only checks the run's parameters
-                continue
-            if job.get("pool") != (REGISTRY_POOL if name in SHARING_JOBS else STACK_POOL):
-                wrong.append(f"{stage['stage']}/{name}: {job.get('pool')}")
-    return wrong
 
 
 def test_the_readme_names_exactly_the_outputs_the_program_exports(plans: dict[str, Plan]) -> None:

@@ -43,6 +43,9 @@ BAD_ANSWERS = [
     ("alert_email", ".alerts@contoso.com", "one e-mail address"),
     ("alert_email", "alerts@contoso.c0m", "one e-mail address"),
     ("alert_email", f"alerts@{'a' * 64}.com", "one e-mail address"),
+    # cd.yml's repository resource `name`: <project>/<repository>, Azure DevOps' naming restrictions.
+    ("platform_repository", "azure-mlops", "<project>/<repository> of the azure-mlops platform"),
+    ("platform_repository", "mlops/.azure-mlops", "<project>/<repository> of the azure-mlops platform"),
     ("endpoint_name", "ep", "3-32 letters, digits and hyphens"),
     ("endpoint_name", "9-lives", "3-32 letters, digits and hyphens, starting with a letter"),
     ("endpoint_name", "e" * 33, "3-32 letters"),

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.pipelines.test_stack_variables import jobs_off_their_stacks_pool
+from tests.pipelines.test_pool_names_are_compile_time import expanded, jobs_off_their_stacks_pool
 from tests.templates.generation import REPO, generate, template_answers, text_files
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
@@ -52,10 +52,22 @@ def test_the_template_asks_nothing_only_a_stack_knows(projects: dict[str, Path])
 
 
 def test_every_azure_pipelines_job_that_touches_a_stack_runs_on_its_pool(projects: dict[str, Path]) -> None:
-    """Pools from the stack's variable group, read when the job is queued (no compile-time choice is possible).
-    https://learn.microsoft.com/azure/devops/pipelines/library/variable-groups
+    """Pools named when the run is compiled, from the platform's pools template, read from this repository as the
+    repository resource `platform_repository` names (its `resources.repositories` entry and `@platform` reference):
+    https://learn.microsoft.com/azure/devops/pipelines/process/templates#use-other-repositories
+    https://learn.microsoft.com/azure/devops/pipelines/process/template-expressions
     """
-    assert jobs_off_their_stacks_pool(projects["azure"] / ".azure-pipelines" / "cd.yml") == []
+    cd = projects["azure"] / ".azure-pipelines" / "cd.yml"
+    (platform,) = yaml.safe_load(cd.read_text())["resources"]["repositories"]
+    assert platform == {
+        "repository": "platform",
+        "type": "git",
+        "name": template_answers()["platform_repository"],
+        "ref": "refs/heads/main",
+    }
+    body = expanded(cd, {platform["name"]: REPO})
+    assert jobs_off_their_stacks_pool(body) == []
+    assert "AML_AGENT_POOL" not in cd.read_text()
 
 
 def test_each_azure_pipelines_stage_creates_what_it_uses_first(projects: dict[str, Path]) -> None:

@@ -16,7 +16,7 @@ import yaml
 from pipelines import sync_template
 from pipelines.validation.documents import load
 from pipelines.validation.templates import expand
-from tests.templates.generation import REPO, VENV_BIN, generate, run_tool
+from tests.templates.generation import REPO, VENV_BIN, generate, run_tool, template_answers
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
@@ -165,11 +165,14 @@ def test_the_vendored_scripts_run_from_the_project_alone(ci_case: tuple[dict[str
 
 
 def test_azure_pipelines_pass_the_platform_validation(azure_case: tuple[dict[str, str], Path]) -> None:
-    """Schema (with its documented false positives), template binding, dependsOn, anchors and house rules."""
+    """Schema (with its documented false positives), template binding (the pools template from this repository,
+    the platform, as `platform_repository` names it), dependsOn, anchors and house rules."""
     _answers, project = azure_case
+    platform = f"{template_answers()['platform_repository']}={REPO}"
     result = run_tool(
-        VENV_BIN / "python", "-m", "pipelines.validation", project / ".azure-pipelines", cwd=REPO
-    )
+        VENV_BIN / "python", "-m", "pipelines.validation", "--repository", platform, project / ".azure-pipelines",
+        cwd=REPO,
+    )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"{len(sync_template.TEMPLATE_FILES) + 2} files checked, 0 findings" in result.stderr
 

@@ -9,12 +9,48 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.azure_twin.azure_pipelines import run_azure_pipeline
+from pipelines.scripts.stack_variables import GROUP_PREFIX, HOSTED_IMAGE
+from tests.support.azure_twin.azure_pipelines import CompileError, expanded, run_azure_pipeline
+from tests.support.azure_twin.caller import Caller
+from tests.support.azure_twin.from_plan import REPO
 from tests.support.azure_twin.github_actions import run_github_workflow
 from tests.support.azure_twin.model import AzureTwin
+from tests.support.azure_twin.run import PipelineRun
+from tests.templates.generation import template_answers
 
 pytestmark = pytest.mark.slow
 DEPLOYMENTS = ("online", "batch", "both")
+PLATFORM = {str(template_answers()["platform_repository"]): REPO}
+"""The platform's repository, as the generated cd.yml's repository resource names it: this checkout."""
+SHARING_JOBS = {"promote"}
+"""The job that shares into the Azure ML registry: on the registry owner's pool."""
+
+
+def jobs_off_their_stacks_agent(cd: Path, run: PipelineRun, cloud: AzureTwin) -> tuple[list[str], set[str]]:
+    """(`stage.job: agent` of every job that ran elsewhere than on the pool of the stack whose variable group its
+    stage links, the jobs checked). The pool is the stack's output agentPoolName (Microsoft-hosted when empty), the
+    registry owner's (amlRegistryAgentPoolName) for the job that shares into the registry; `request` checks the
+    run's parameters only and runs hosted."""
+    wrong, checked = [], set()
+    for stage in expanded(cd, repositories=PLATFORM)["stages"]:
+        groups = [v["group"] for v in stage.get("variables") or [] if isinstance(v, dict) and "group" in v]
+        (stack,) = [g.removeprefix(GROUP_PREFIX) for g in groups if g.startswith(GROUP_PREFIX)]
+        outputs = cloud.stacks[stack].outputs
+        for job in stage["jobs"]:
+            name = job.get("job") or job.get("deployment")
+            key = f"{stage['stage']}.{name}"
+            if key not in run.callers:
+                continue  # skipped (a wait attempt the job did not need)
+            pool = (
+                ""
+                if name == "request"
+                else outputs["amlRegistryAgentPoolName" if name in SHARING_JOBS else "agentPoolName"]
+            )
+            wanted = Caller.from_pool({"name": pool} if pool else {"vmImage": HOSTED_IMAGE})
+            checked.add(key)
+            if run.callers[key] != str(wanted):
+                wrong.append(f"{key}: {run.callers[key]}, expected {wanted}")
+    return wrong, checked
 
 
 def released_everywhere(cloud: AzureTwin, project: Path, deployment: str) -> list[str]:
@@ -69,10 +105,47 @@ def released_everywhere(cloud: AzureTwin, project: Path, deployment: str) -> lis
 def test_azure_pipelines_cd_trains_once_and_releases_the_registry_version(
     cloud, generated, project_copy, deployment
 ):
+    """Each job on the pool of the stack it touches, named at compile time from the platform's pools template
+    (read from this repository through cd.yml's repository resource)."""
     project = project_copy(generated(deployment, "azure-pipelines"))
-    run = run_azure_pipeline(project / ".azure-pipelines" / "cd.yml", cloud, project)
+    cd = project / ".azure-pipelines" / "cd.yml"
+    run = run_azure_pipeline(cd, cloud, project, repositories=PLATFORM)
     assert run.failures() == [], "\n\n".join(run.failures())
     assert released_everywhere(cloud, project, deployment) == []
+    wrong, checked = jobs_off_their_stacks_agent(cd, run, cloud)
+    assert wrong == []
+    assert {"Promote.promote", "Release_staging.assets", "Release_prod.assets", "Train.train"} <= checked
+
+
+@pytest.mark.parametrize(
+    ("edit", "repositories", "refusal"),
+    [
+        (
+            ("@platform", "@platfrom"),
+            PLATFORM,
+            r"repository alias 'platfrom' is not declared in resources.repositories",
+        ),
+        (
+            ("", ""),
+            {next(iter(PLATFORM)): Path("/nonexistent")},
+            r"variables/pools.yml' is not a file in repository",
+        ),
+        (("", ""), {}, r"has no local checkout to read it from"),
+    ],
+    ids=["unknown-alias", "file-not-in-repository", "repository-not-given"],
+)
+def test_a_cd_whose_pools_template_cannot_be_read_fails_before_any_job_runs(
+    cloud, generated, project_copy, edit, repositories, refusal
+):
+    """Azure DevOps compiles the YAML before a job starts: a template it cannot find fails the whole run.
+    https://learn.microsoft.com/azure/devops/pipelines/process/templates#use-other-repositories
+    """
+    project = project_copy(generated("online", "azure-pipelines"))
+    cd = project / ".azure-pipelines" / "cd.yml"
+    cd.write_text(cd.read_text(encoding="utf-8").replace(*edit), encoding="utf-8")
+    with pytest.raises(CompileError, match=refusal):
+        run_azure_pipeline(cd, cloud, project, repositories=repositories)
+    assert [w for s in cloud.deployed() for w in s.workspaces if w.jobs or w.endpoints] == []
 
 
 @pytest.mark.parametrize("deployment", DEPLOYMENTS)

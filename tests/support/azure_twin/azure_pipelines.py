@@ -1,7 +1,9 @@
 """Run an Azure Pipelines YAML against the twin: stages, jobs and steps in the expanded YAML's own order.
 
 Templates and parameters are expanded by `pipelines.validation.templates.expand` (the same code the pipeline
-checks use). Each job's caller comes from its `pool`. Variables come from the YAML, the stacks' variable groups
+checks use), `<path>@<alias>` templates from the local checkouts given for the repositories the pipeline declares;
+a template that resolves to no file fails the run before any job starts, as Azure DevOps fails it
+(`CompileError`). Each job's caller comes from its `pool`. Variables come from the YAML, the stacks' variable groups
 (`variables.group_variables`), predefined build variables and earlier steps' `##vso[task.setvariable]` output;
 `$(...)` macros and `$[ ... ]` runtime expressions are resolved as Azure Pipelines does. AzureCLI@2 and bash
 steps run in bash with `python`, `az` and `pulumi` answered by the twin (`shims`); steps that only prepare the
@@ -53,8 +55,15 @@ _RUNTIME = re.compile(r"^\$\[(.*)\]$", re.DOTALL)
 _SETVARIABLE = re.compile(r"^##vso\[task\.setvariable variable=([^;\]]+)((?:;[^\]]*)?)\](.*)$")
 
 
-def expanded(path: Path, parameters: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The pipeline at `path` expanded with `parameters` in place of their defaults."""
+class CompileError(Exception):
+    """Azure DevOps could not compile the YAML (a template it cannot find): the run fails before any job starts."""
+
+
+def expanded(
+    path: Path, parameters: dict[str, Any] | None = None, repositories: dict[str, Path] | None = None
+) -> dict[str, Any]:
+    """The pipeline at `path` expanded with `parameters` in place of their defaults; `repositories`: repository
+    name -> local checkout, for the repository resources the pipeline declares."""
     document = load(path)
     data = dict(document.data)
     data["parameters"] = [
@@ -65,9 +74,16 @@ def expanded(path: Path, parameters: dict[str, Any] | None = None) -> dict[str, 
     # the evaluator for this expansion only, so the checks keep their own behaviour.
     expressions.FUNCTIONS["convertToJson"] = lambda value: json.dumps(value, indent=2)
     try:
-        return expand(Document(path=document.path, data=data, kind=document.kind), superset=False).body
+        expansion = expand(
+            Document(path=document.path, data=data, kind=document.kind),
+            superset=False,
+            repositories=repositories,
+        )
     finally:
         del expressions.FUNCTIONS["convertToJson"]
+    if expansion.unresolved:
+        raise CompileError(f"{path}: " + "; ".join(expansion.unresolved))
+    return expansion.body
 
 
 def _quote(value: Any) -> str:
@@ -226,6 +242,7 @@ class Runner:
         caller = Caller.from_pool(
             {k: self._macros(str(v), scope) for k, v in pool.items()} if isinstance(pool, dict) else pool
         )
+        self.run.callers[f"{stage}.{name}"] = str(caller)
         steps = job.get("steps") or job["strategy"]["runOnce"]["deploy"]["steps"]
         outputs = self.run.outputs.setdefault(f"{stage}.{name}", {})
         for step in steps:
@@ -287,6 +304,9 @@ class Runner:
 
 
 def run_azure_pipeline(path: Path, twin: AzureTwin, project: Path, parameters: dict[str, Any] | None = None,
-                       *, build_reason: str = "IndividualCI") -> PipelineRun:  # fmt: skip
-    """Run the pipeline at `path` (expanded with `parameters`) from `project` against `twin` (changed in place)."""
-    return Runner(twin, project, build_reason=build_reason).run_pipeline(expanded(path, parameters))
+                       *, build_reason: str = "IndividualCI",
+                       repositories: dict[str, Path] | None = None) -> PipelineRun:  # fmt: skip
+    """Run the pipeline at `path` (expanded with `parameters`, its repository resources read from `repositories`)
+    from `project` against `twin` (changed in place)."""
+    body = expanded(path, parameters, repositories)
+    return Runner(twin, project, build_reason=build_reason).run_pipeline(body)

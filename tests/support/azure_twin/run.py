@@ -23,6 +23,8 @@ class PipelineRun:
     results: dict[str, str] = field(default_factory=dict)
     steps: list[StepRun] = field(default_factory=list)
     outputs: dict[str, dict[str, str]] = field(default_factory=dict)
+    callers: dict[str, str] = field(default_factory=dict)
+    """`stage.job` -> the agent it ran on (its pool, or the Microsoft-hosted image)."""
 
     def failures(self) -> list[str]:
         return [

@@ -45,6 +45,7 @@ DEFAULT_ANSWERS: dict[str, str] = {
     "endpoint_name": "diabetes-progression-ep",
     "online_compute": "cpu",
     "alert_email": "mlops-alerts@contoso.com",
+    "platform_repository": "mlops/azure-mlops",
 }
 """A valid set of answers (the template's defaults, rendered): a base for tests and examples."""
 
@@ -75,6 +76,11 @@ def _text_rule(max_length: int) -> PatternRule:
         _TEXT, 1, max_length, f"1-{max_length} characters on one line, without quotes, backslashes or braces"
     )
 
+
+# One Azure DevOps project or Git repository name (https://learn.microsoft.com/azure/devops/organizations/settings/
+# naming-restrictions): 1-64 characters, no reserved character or control character, no '_' or '.' first, no '.'
+# last, no surrounding space.
+_AZURE_DEVOPS_NAME = r"(?![_.\s])[^/\\:*?\"<>|;#$}{,+=\[\]~&%@'\x00-\x1f]{1,64}(?<![.\s])"
 
 PATTERN_RULES: dict[str, PatternRule] = {
     "project_name": _text_rule(80),
@@ -116,6 +122,18 @@ PATTERN_RULES: dict[str, PatternRule] = {
         254,
         "one e-mail address such as mlops-alerts@contoso.com (Azure ML monitoring alert recipient), "
         "its domain made of letters, digits and inner hyphens",
+    ),
+    # The `name` of cd.yml's repository resource: <project>/<repository> in the same organization. Both parts
+    # follow Azure DevOps' naming restrictions for projects and Git repositories (at most 64 characters, none of
+    # the reserved special characters, not starting with '_' or '.', not ending with '.'); quotes, backslashes and
+    # braces are among them, so the value is safe in YAML and Markdown.
+    "platform_repository": PatternRule(
+        re.compile(rf"{_AZURE_DEVOPS_NAME}/{_AZURE_DEVOPS_NAME}"),
+        3,
+        129,
+        "<project>/<repository> of the azure-mlops platform in Azure Repos: two names of 1-64 characters, "
+        "neither starting with '_' or '.' nor ending with '.', without \\ / : * ? \" < > | ; # $ { } , + = [ ] ~ "
+        "& % @ ' (Azure DevOps naming restrictions)",
     ),
 }
 
