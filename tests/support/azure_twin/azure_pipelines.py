@@ -5,7 +5,8 @@ checks use). Each job's caller comes from its `pool`. Variables come from the YA
 (`variables.group_variables`), predefined build variables and earlier steps' `##vso[task.setvariable]` output;
 `$(...)` macros and `$[ ... ]` runtime expressions are resolved as Azure Pipelines does. AzureCLI@2 and bash
 steps run in bash with `python`, `az` and `pulumi` answered by the twin (`shims`); steps that only prepare the
-agent are skipped, each for a stated reason, and any other step kind fails the run.
+agent are skipped, each for a stated reason; DownloadSecureFile@1 hands over a secure file the twin's Library holds
+(`AzureTwin.secure_files`); steps whose `condition` is false are skipped; any other step kind fails the run.
 """
 
 from __future__ import annotations
@@ -246,9 +247,13 @@ class Runner:
                   outputs: dict[str, str], *, deployment: bool) -> int:  # fmt: skip
         label = str(step.get("displayName") or step.get("name") or step.get("task") or "step")
         reason = self._skip_reason(step)
+        if reason is None and not self._step_condition(str(step.get("condition") or "succeeded()"), scope):
+            reason = f"condition {step['condition']!r} is false"
         if reason is not None:
             self.run.steps.append(StepRun(job, label, str(caller), None, skipped_because=reason))
             return 0
+        if step.get("task") == "DownloadSecureFile@1":
+            return self._download_secure_file(job, label, step, scope, caller)
         if step.get("task") == "AzureCLI@2":
             script = str(step["inputs"]["inlineScript"])
             workdir = str(step["inputs"].get("workingDirectory") or self.project)
@@ -279,11 +284,40 @@ class Runner:
                 variable, flags, value = match.groups()
                 if "isOutput=true" in flags and step.get("name"):
                     outputs[f"{step['name']}.{variable}"] = value
+                    scope[f"{step['name']}.{variable}"] = value  # later steps of the job: $(step.variable)
                     if deployment:
                         outputs[f"{job}.{step['name']}.{variable}"] = value
                 else:
                     scope[variable] = value
         return done.returncode
+
+    def _step_condition(self, condition: str, scope: dict[str, str]) -> Any:
+        """A step's condition: the job's earlier steps all succeeded (a failed step ends the job here)."""
+        text = condition.replace("succeeded()", "true").replace("failed()", "false")
+        text = text.replace("canceled()", "false").replace("always()", "true")
+        text = re.sub(r"variables\['([^']+)'\]", lambda m: _quote(scope.get(m.group(1), "")), text)
+        return evaluate(text, {})
+
+    def _download_secure_file(self, job: str, label: str, step: dict[str, Any], scope: dict[str, str],
+                              caller: Caller) -> int:  # fmt: skip
+        """DownloadSecureFile@1: the Library's secure file into the agent's temp folder, its path as
+        `$(<step name>.secureFilePath)`; a file nobody uploaded fails the step, as Azure DevOps does."""
+        name = self._macros(str(step["inputs"]["secureFile"]), scope)
+        if name not in self.twin.secure_files:
+            message = (
+                f"##[error]There was a resource authorization issue: Step {step.get('name')} input secureFile "
+                f"references secure file {name} which could not be found. The secure file does not exist or has "
+                "not been authorized for use."
+            )
+            self.run.steps.append(StepRun(job, label, str(caller), 1, message))
+            return 1
+        (self.scratch / "tmp").mkdir(exist_ok=True)
+        target = self.scratch / "tmp" / name
+        target.write_text(self.twin.secure_files[name], encoding="utf-8")
+        target.chmod(0o600)
+        scope[f"{step.get('name')}.secureFilePath"] = str(target)
+        self.run.steps.append(StepRun(job, label, str(caller), 0, f"Downloaded {name}"))
+        return 0
 
 
 def run_azure_pipeline(path: Path, twin: AzureTwin, project: Path, parameters: dict[str, Any] | None = None,
