@@ -37,7 +37,7 @@ def _record(
 
 
 # pulumi up.
-def _pattern(glob: str) -> re.Pattern[str]:
+def target_pattern(glob: str) -> re.Pattern[str]:
     """Pulumi's --target globs: `**` matches anything, `*` anything but a `::` separator."""
     parts = re.split(r"(\*\*|\*)", glob)
     return re.compile(
@@ -50,7 +50,7 @@ def targeted(stack: StackTwin, targets: list[str]) -> tuple[list[str], str]:
     urns = [r.urn for r in stack.resources]
     chosen: list[str] = []
     for target in targets:
-        pattern = _pattern(target)
+        pattern = target_pattern(target)
         found = [u for u in urns if pattern.match(u)]
         if not found and "*" not in target and target not in stack.components:
             return [], f"error: Target '{target}' does not exist in stack {stack.stack}"
