@@ -229,6 +229,12 @@ class Runner:
         )
         steps = job.get("steps") or job["strategy"]["runOnce"]["deploy"]["steps"]
         outputs = self.run.outputs.setdefault(f"{stage}.{name}", {})
+        # Secure files are resources the job is authorized for when it starts, whatever its steps' conditions.
+        for step in steps:
+            if step.get("task") == "DownloadSecureFile@1" and self._secure_file_missing(
+                name, step, scope, caller
+            ):
+                return "Failed"
         for step in steps:
             code = self._run_step(stage, name, step, scope, caller, outputs, deployment="deployment" in job)
             if code:
@@ -298,19 +304,25 @@ class Runner:
         text = re.sub(r"variables\['([^']+)'\]", lambda m: _quote(scope.get(m.group(1), "")), text)
         return evaluate(text, {})
 
+    def _secure_file_missing(
+        self, job: str, step: dict[str, Any], scope: dict[str, str], caller: Caller
+    ) -> bool:
+        name = self._macros(str(step["inputs"]["secureFile"]), scope)
+        if name in self.twin.secure_files:
+            return False
+        message = (
+            f"##[error]There was a resource authorization issue: Step {step.get('name')} input secureFile "
+            f"references secure file {name} which could not be found. The secure file does not exist or has "
+            "not been authorized for use."
+        )
+        self.run.steps.append(StepRun(job, "resource authorization", str(caller), 1, message))
+        return True
+
     def _download_secure_file(self, job: str, label: str, step: dict[str, Any], scope: dict[str, str],
                               caller: Caller) -> int:  # fmt: skip
         """DownloadSecureFile@1: the Library's secure file into the agent's temp folder, its path as
-        `$(<step name>.secureFilePath)`; a file nobody uploaded fails the step, as Azure DevOps does."""
+        `$(<step name>.secureFilePath)` (a file nobody uploaded already failed the job: `_secure_file_missing`)."""
         name = self._macros(str(step["inputs"]["secureFile"]), scope)
-        if name not in self.twin.secure_files:
-            message = (
-                f"##[error]There was a resource authorization issue: Step {step.get('name')} input secureFile "
-                f"references secure file {name} which could not be found. The secure file does not exist or has "
-                "not been authorized for use."
-            )
-            self.run.steps.append(StepRun(job, label, str(caller), 1, message))
-            return 1
         (self.scratch / "tmp").mkdir(exist_ok=True)
         target = self.scratch / "tmp" / name
         target.write_text(self.twin.secure_files[name], encoding="utf-8")
