@@ -58,4 +58,7 @@ def test_file_times_and_listing_order_do_not_change_the_tag(context: Path) -> No
 def test_an_empty_build_context_is_refused_naming_the_folder(tmp_path: Path) -> None:
     with pytest.raises(ValueError) as refused:
         content_digest(tmp_path)
-    assert str(refused.value) == f"runner image folder {tmp_path}: has no files; it must hold the image's Dockerfile"
+    assert (
+        str(refused.value)
+        == f"runner image folder {tmp_path}: has no files; it must hold the image's Dockerfile"
+    )

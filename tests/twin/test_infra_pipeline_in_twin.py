@@ -10,6 +10,7 @@ import hashlib
 
 import pytest
 
+from infra.components.github_runners_container_apps import RUNNER_IMAGE_REPOSITORY, RUNNER_VERSION
 from pipelines.validation.documents import PIPELINES_ROOT
 from tests.support.azure_twin.azure_pipelines import run_azure_pipeline
 from tests.support.azure_twin.caller import Caller
@@ -130,6 +131,26 @@ def test_a_second_run_on_the_azure_twin_rebuilds_nothing_and_stores_no_new_key_v
     for name in RUNNER_STACKS:
         (vault,) = cloud.stacks[name].key_vaults
         assert vault.versions == dict.fromkeys(vault.secrets, 1)
+
+
+def test_an_image_built_from_another_runner_image_folder_is_not_reused_on_the_azure_twin(stack_twins):
+    """A registry holding only an older content tag (a Dockerfile since changed) gets the new tag built and pushed
+    beside it: the tag the stack's job references is the current folder's."""
+    cloud = cloud_of(stack_twins, deployed=False)
+    cloud.secure_files[SECURE_FILE] = APP_KEY
+    old = f"{RUNNER_VERSION}-000000000000"
+    for name in RUNNER_STACKS:
+        (registry,) = cloud.stacks[name].container_registries
+        registry.images[RUNNER_IMAGE_REPOSITORY] = [old]
+    run = run_azure_pipeline(PIPELINES_ROOT / "infra.yml", cloud, REPO)
+    assert run.failures() == [], "\n\n".join(run.failures())
+    for name in RUNNER_STACKS:
+        stack = cloud.stacks[name]
+        (registry,) = stack.container_registries
+        new = stack.outputs["githubRunnerImage"].rsplit(":", 1)[1]
+        assert new != old and registry.images == {RUNNER_IMAGE_REPOSITORY: [old, new]}
+        built = [c.target for c in cloud.calls if c.operation == "docker build"]
+        assert built.count(stack.outputs["githubRunnerImage"]) == 1
 
 
 def test_the_azure_twin_refuses_the_runner_jobs_pushes_from_a_hosted_agent_outside_the_vnet(stack_twins):
