@@ -15,7 +15,7 @@ from pipelines.validation.documents import PIPELINES_ROOT
 from tests.support.azure_twin.azure_pipelines import run_azure_pipeline
 from tests.support.azure_twin.caller import Caller
 from tests.support.azure_twin.from_plan import REPO, STACKS, cloud_of
-from tests.support.azure_twin.images_and_secrets import up
+from tests.support.azure_twin.images_and_secrets import keyvault_secret, up
 from tests.support.azure_twin.variables import group_name, group_variables
 
 pytestmark = pytest.mark.slow
@@ -208,3 +208,27 @@ def test_the_azure_twin_refuses_a_runner_job_whose_image_or_key_vault_secret_doe
         "MANIFEST_UNKNOWN" if missing == "image" else "Unable to get value using Managed identity"
     ) in refused.refused
     assert not stack.deployed
+
+
+def test_the_azure_twin_refuses_a_secret_write_to_a_private_vault_from_outside_its_vnet(
+    stack_twins, tmp_path
+):
+    """A key vault with public network access disabled accepts data-plane calls only through its private
+    endpoints (https://learn.microsoft.com/azure/key-vault/general/private-link-service): the key is stored from the
+    stack's pool, once the vault's private endpoint exists, and never from a Microsoft-hosted agent."""
+    cloud = cloud_of(stack_twins, deployed=False)
+    stack = cloud.stacks["staging"]
+    (vault,) = stack.key_vaults
+    (pool,) = stack.agent_pools
+    endpoint = stack.private_endpoint_urns[vault.resource_id]
+    key = tmp_path / "app-key.pem"
+    key.write_text(APP_KEY, encoding="utf-8")
+    command = ["set", "--vault-name", vault.name, "--name", "github-runner-app-key", "--file", str(key)]
+    stack.created = [pool.urn, vault.urn]  # the vault and the pool, not yet the endpoint
+    assert keyvault_secret(cloud, Caller(pool=pool.name), command) == 1
+    stack.created.append(endpoint)
+    assert keyvault_secret(cloud, Caller(vm_image="ubuntu-24.04"), command) == 1
+    assert keyvault_secret(cloud, Caller(pool=pool.name), command) == 0
+    refused = [(c.caller, "ForbiddenByConnection" in c.refused) for c in cloud.refusals()]
+    assert refused == [(f"agent pool {pool.name!r}", True), ("Microsoft-hosted agent (ubuntu-24.04)", True)]
+    assert vault.versions == {"github-runner-app-key": 1}
