@@ -89,6 +89,22 @@ AGENT_EGRESS_HOSTS: tuple[HostRule, ...] = (
         hosts=("api.github.com",),
         why="publish_stack_variables writes the stack's outputs into a GitHub environment (githubRepository)",
     ),
+    # Added by the runner image build (templates/jobs/runner-prerequisites.yml), kept apart from the agents' own needs:
+    # `docker build` of infra/runner_image/ pulls GitHub's runner image from ghcr.io, whose layers come from
+    # pkg-containers.githubusercontent.com (GitHub's `packages` domains:
+    # https://docs.github.com/en/get-started/using-github/allowing-access-to-githubs-services-from-a-restricted-network),
+    # and its `apt-get` reads the Ubuntu archive the base image names, over plain HTTP (the indexes are signed).
+    HostRule(
+        name="runner-image-build",
+        hosts=(
+            "ghcr.io",
+            "pkg-containers.githubusercontent.com",
+            "archive.ubuntu.com",
+            "security.ubuntu.com",
+        ),
+        protocols=("Https", "Http"),
+        why="docker build of the GitHub runner image: its base image (ghcr.io) and its apt packages",
+    ),
 )
 """The allow-list, per need. Managed DevOps Pools' own list (MANAGED_DEVOPS_POOLS_SOURCE) less
 `dl.fedoraproject.org` (the agents run Ubuntu) and `md-*.blob.storage.azure.net` (no data disks); Azure DevOps'

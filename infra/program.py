@@ -56,6 +56,7 @@ from infra.private_profile import (
     endpoint_specs,
 )
 from infra.registry_approval import approval_grants
+from infra.runner_bootstrap import RUNNER_DEPLOYER_ACCESS, runner_deployer_grants
 from infra.stack_file import read_stack_file
 from infra.stack_resources import StackResources
 from infra.tags import standard_tags
@@ -184,6 +185,14 @@ def build(config: StackConfig) -> None:
             protect=protect,
         ),
     )
+    runner_deployer = runner_deployer_grants(config, vault.vault_id, registry.registry_id)
+    if runner_deployer:  # the runner job's image and key, written by the pipeline before the job exists
+        AccessControl(
+            RUNNER_DEPLOYER_ACCESS,
+            AccessControlArgs(
+                subscription_id=client.subscription_id, stack_suffix=names.suffix, grants=runner_deployer
+            ),
+        )
     aml_registry = use_registry(
         config, stack=stack, subscription_id=client.subscription_id, resource_group_name=group.name, tags=tags
     )

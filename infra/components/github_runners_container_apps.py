@@ -73,8 +73,13 @@ class RunnerScope:
 
 
 def runner_image(login_server: str) -> str:
-    """The runner image in the stack's registry, tagged with the runner release it is built from."""
-    return f"{login_server}/{RUNNER_IMAGE_REPOSITORY}:{RUNNER_VERSION}"
+    """The runner image in the stack's registry, tagged with the runner release and the digest of its build
+    context (infra/runner_image_tag.py): the name the infra pipeline pushes it under."""
+    from infra.runner_image_tag import (
+        image_tag,
+    )  # here: only this function of the module is the image build's
+
+    return f"{login_server}/{RUNNER_IMAGE_REPOSITORY}:{image_tag(RUNNER_VERSION)}"
 
 
 def key_vault_secret_url(vault_name: str, secret_name: str) -> str:

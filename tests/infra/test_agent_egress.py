@@ -35,6 +35,8 @@ POLICY = "azure-native:network:FirewallPolicy"
 RULES = "azure-native:network:FirewallPolicyRuleCollectionGroup"
 ROUTE = "azure-native:network:Route"
 ROUTE_TABLE = "azure-native:network:RouteTable"
+(RUNNER_IMAGE_BUILD,) = [rule for rule in AGENT_EGRESS_HOSTS if rule.name == "runner-image-build"]
+"""The one rule the runner image build adds (runnerimage helper's entry, kept apart from the agents' own)."""
 
 MANAGED_DEVOPS_POOLS_HOSTS = {
     # https://learn.microsoft.com/azure/devops/managed-devops-pools/configure-networking#restricting-outbound-connectivity
@@ -167,7 +169,8 @@ def test_the_rules_allow_the_agents_subnet_exactly_the_allow_list_and_nothing_el
         if {"protocolType": "Http", "port": 80} in r["protocols"]
         for h in r["targetFqdns"]
     }
-    assert plain_http == {"azure.archive.ubuntu.com"}
+    # The agents' own Ubuntu setup, and the runner image's apt (infra/runner_image/Dockerfile's base image).
+    assert plain_http == {"azure.archive.ubuntu.com", *RUNNER_IMAGE_BUILD.hosts}
 
 
 def test_the_allow_list_is_the_documented_hosts_plus_what_the_steps_call() -> None:
@@ -203,6 +206,23 @@ def test_the_allow_list_is_the_documented_hosts_plus_what_the_steps_call() -> No
         "api.pulumi.com",
         "pypi.org",
         "files.pythonhosted.org",
+        *(
+            set(RUNNER_IMAGE_BUILD.hosts) - MANAGED_DEVOPS_POOLS_HOSTS
+        ),  # security.ubuntu.com: theirs over HTTPS
+    }
+
+
+def test_the_runner_image_build_reaches_its_base_image_registry_and_nothing_else_of_githubs() -> None:
+    """The one rule the runner image build adds (templates/jobs/runner-prerequisites.yml): the Dockerfile's FROM
+    registry and its layer host, the Ubuntu archive of its apt-get; not github.com itself."""
+    dockerfile = (REPO / "infra" / "runner_image" / "Dockerfile").read_text()
+    (base,) = re.findall(r"^FROM (\S+)", dockerfile, re.MULTILINE)
+    assert base.split("/", 1)[0] in RUNNER_IMAGE_BUILD.hosts and "apt-get update" in dockerfile
+    assert set(RUNNER_IMAGE_BUILD.hosts) == {
+        "ghcr.io",
+        "pkg-containers.githubusercontent.com",
+        "archive.ubuntu.com",
+        "security.ubuntu.com",
     }
 
 

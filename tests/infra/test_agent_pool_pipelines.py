@@ -55,12 +55,14 @@ def test_private_stacks_update_their_pool_from_hosted_agents_then_deploy_and_pub
     pool = {"name": agent_pool_name(stack)}
     deploy = _jobs(stages[f"Deploy_{stack}"])
     bootstrap, up = deploy[f"agents_{stack}"], deploy[f"up_{stack}"]
-    assert list(deploy) == [f"agents_{stack}", f"up_{stack}"]
+    # Between the two, the GitHub runner job's image and key, on the pool (tests/infra/test_runner_prerequisites.py).
+    assert list(deploy) == [f"agents_{stack}", f"runner_{stack}", f"up_{stack}"]
     # ARM control-plane calls work from Microsoft-hosted agents: the pool exists before any job needs it.
     assert bootstrap["pool"] == {"vmImage": "ubuntu-24.04"} and bootstrap["environment"] == f"mlops-{stack}"
     assert _pulumi_env(bootstrap)["PULUMI_COMMAND"] == "up" and _pulumi_env(bootstrap)["TARGETS"]
     # The whole stack (Databricks provider calls included) from inside the VNet.
-    assert up["pool"] == pool and up["dependsOn"] == f"agents_{stack}"
+    assert up["pool"] == pool and up["dependsOn"] == f"runner_{stack}"
+    assert deploy[f"runner_{stack}"]["dependsOn"] == f"agents_{stack}"
     assert _pulumi_env(up)["TARGETS"] == ""
     publish = _jobs(stages[f"Publish_{stack}"])
     assert publish[f"lifecycle_publish_{stack}"]["pool"] == pool

@@ -32,6 +32,7 @@ from infra.private_profile import (
     subnets,
 )
 from infra.roles import BuiltInRole
+from infra.runner_image_tag import image_tag
 from tests.infra.conftest import config_of, stack_config
 
 ENVIRONMENT = "azure-native:app:ManagedEnvironment"
@@ -230,8 +231,9 @@ def test_the_outputs_select_the_runners_and_consumers_select_the_registry_owners
     assert plans["dev"].outputs["githubRunsOn"] == ""
     assert plans["dev"].outputs["amlRegistryGithubRunsOn"] == plans["prod"].outputs["githubRunsOn"]
     assert plans["staging"].outputs["amlRegistryGithubRunsOn"] == plans["prod"].outputs["githubRunsOn"]
+    # Tagged with the runner release and the build context's digest (infra/runner_image_tag.py).
     assert plans["prod"].outputs["githubRunnerImage"] == (
-        f"{_names('prod').container_registry}.azurecr.io/github-actions-runner:2.329.0"
+        f"{_names('prod').container_registry}.azurecr.io/github-actions-runner:{image_tag('2.329.0')}"
     )
     assert plans["dev"].outputs["githubRunnerImage"] == "" and plans["dev"].of_type(JOB) == []
 

@@ -1,5 +1,5 @@
 """What a build agent provides a step, shared by the Azure Pipelines and GitHub Actions runners: a PATH whose
-`python`, `python3`, `az`, `pulumi` and `uv` are answered by the twin (`shims`), and the environment they need."""
+`python`, `python3`, `az`, `pulumi`, `uv` and `docker` are answered by the twin (`shims`), and the environment they need."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ def install_wrappers(folder: Path) -> Path:
         ("az", "az"),
         ("pulumi", "pulumi"),
         ("uv", "uv"),
+        ("docker", "docker"),
     ):
         wrapper(folder / name, command)
     return folder

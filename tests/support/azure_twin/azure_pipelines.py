@@ -7,7 +7,8 @@ a template that resolves to no file fails the run before any job starts, as Azur
 (`variables.group_variables`), predefined build variables and earlier steps' `##vso[task.setvariable]` output;
 `$(...)` macros and `$[ ... ]` runtime expressions are resolved as Azure Pipelines does. AzureCLI@2 and bash
 steps run in bash with `python`, `az` and `pulumi` answered by the twin (`shims`); steps that only prepare the
-agent are skipped, each for a stated reason, and any other step kind fails the run.
+agent are skipped, each for a stated reason; DownloadSecureFile@1 hands over a secure file the twin's Library holds
+(`AzureTwin.secure_files`); steps whose `condition` is false are skipped; any other step kind fails the run.
 """
 
 from __future__ import annotations
@@ -245,6 +246,12 @@ class Runner:
         self.run.callers[f"{stage}.{name}"] = str(caller)
         steps = job.get("steps") or job["strategy"]["runOnce"]["deploy"]["steps"]
         outputs = self.run.outputs.setdefault(f"{stage}.{name}", {})
+        # Secure files are resources the job is authorized for when it starts, whatever its steps' conditions.
+        for step in steps:
+            if step.get("task") == "DownloadSecureFile@1" and self._secure_file_missing(
+                name, step, scope, caller
+            ):
+                return "Failed"
         for step in steps:
             code = self._run_step(stage, name, step, scope, caller, outputs, deployment="deployment" in job)
             if code:
@@ -263,9 +270,13 @@ class Runner:
                   outputs: dict[str, str], *, deployment: bool) -> int:  # fmt: skip
         label = str(step.get("displayName") or step.get("name") or step.get("task") or "step")
         reason = self._skip_reason(step)
+        if reason is None and not self._step_condition(str(step.get("condition") or "succeeded()"), scope):
+            reason = f"condition {step['condition']!r} is false"
         if reason is not None:
             self.run.steps.append(StepRun(job, label, str(caller), None, skipped_because=reason))
             return 0
+        if step.get("task") == "DownloadSecureFile@1":
+            return self._download_secure_file(job, label, step, scope, caller)
         if step.get("task") == "AzureCLI@2":
             script = str(step["inputs"]["inlineScript"])
             workdir = str(step["inputs"].get("workingDirectory") or self.project)
@@ -296,11 +307,46 @@ class Runner:
                 variable, flags, value = match.groups()
                 if "isOutput=true" in flags and step.get("name"):
                     outputs[f"{step['name']}.{variable}"] = value
+                    scope[f"{step['name']}.{variable}"] = value  # later steps of the job: $(step.variable)
                     if deployment:
                         outputs[f"{job}.{step['name']}.{variable}"] = value
                 else:
                     scope[variable] = value
         return done.returncode
+
+    def _step_condition(self, condition: str, scope: dict[str, str]) -> Any:
+        """A step's condition: the job's earlier steps all succeeded (a failed step ends the job here)."""
+        text = condition.replace("succeeded()", "true").replace("failed()", "false")
+        text = text.replace("canceled()", "false").replace("always()", "true")
+        text = re.sub(r"variables\['([^']+)'\]", lambda m: _quote(scope.get(m.group(1), "")), text)
+        return evaluate(text, {})
+
+    def _secure_file_missing(
+        self, job: str, step: dict[str, Any], scope: dict[str, str], caller: Caller
+    ) -> bool:
+        name = self._macros(str(step["inputs"]["secureFile"]), scope)
+        if name in self.twin.secure_files:
+            return False
+        message = (
+            f"##[error]There was a resource authorization issue: Step {step.get('name')} input secureFile "
+            f"references secure file {name} which could not be found. The secure file does not exist or has "
+            "not been authorized for use."
+        )
+        self.run.steps.append(StepRun(job, "resource authorization", str(caller), 1, message))
+        return True
+
+    def _download_secure_file(self, job: str, label: str, step: dict[str, Any], scope: dict[str, str],
+                              caller: Caller) -> int:  # fmt: skip
+        """DownloadSecureFile@1: the Library's secure file into the agent's temp folder, its path as
+        `$(<step name>.secureFilePath)` (a file nobody uploaded already failed the job: `_secure_file_missing`)."""
+        name = self._macros(str(step["inputs"]["secureFile"]), scope)
+        (self.scratch / "tmp").mkdir(exist_ok=True)
+        target = self.scratch / "tmp" / name
+        target.write_text(self.twin.secure_files[name], encoding="utf-8")
+        target.chmod(0o600)
+        scope[f"{step.get('name')}.secureFilePath"] = str(target)
+        self.run.steps.append(StepRun(job, label, str(caller), 0, f"Downloaded {name}"))
+        return 0
 
 
 def run_azure_pipeline(path: Path, twin: AzureTwin, project: Path, parameters: dict[str, Any] | None = None,

@@ -107,12 +107,17 @@ class Caller:
                 if isinstance(runs_on := s.outputs.get("githubRunsOn"), list)
                 and wanted_labels <= set(runs_on) | DEFAULT_RUNNER_LABELS
             ]
-        output, wanted = (
-            ("githubRunnerGroup", self.runner_group) if self.runner_group else ("agentPoolName", self.pool)
-        )
-        if not wanted:
+        if self.runner_group:
+            return [s for s in twin.deployed() if s.outputs.get("githubRunnerGroup") == self.runner_group]
+        if not self.pool:
             return []
-        return [s for s in twin.deployed() if s.outputs.get(output) and s.outputs[output] == wanted]
+        # A pool runs jobs once it exists: after a targeted `pulumi up` of it too (the stack's first deploy).
+        return [
+            s
+            for s in twin.stacks.values()
+            if any(p.name == self.pool and s.exists(p.urn) for p in s.agent_pools)
+            or (s.deployed and s.outputs.get("agentPoolName") == self.pool)
+        ]
 
     def reaches(self, twin: AzureTwin, resource_id: str, *, public: bool) -> bool:
         """Whether this agent reaches the data plane of `resource_id`."""
@@ -120,5 +125,5 @@ class Caller:
             return True
         wanted = resource_id.casefold()
         return any(
-            wanted in {t.casefold() for t in stack.private_link_targets} for stack in self.networks(twin)
+            wanted in {t.casefold() for t in stack.reachable_targets()} for stack in self.networks(twin)
         )

@@ -55,3 +55,44 @@ def databricks_network_denied(workspace_id: str) -> HttpResponseError:
     endpoints' networks: 403 (https://learn.microsoft.com/azure/databricks/security/network/front-end/front-end-private-connect)."""
     message = f"(Forbidden) Unauthorized network access to workspace: {workspace_id.rsplit('/', 1)[-1]}"
     return _with_status(HttpResponseError(message=message), 403, "Forbidden")
+
+
+def image_not_found(image: str) -> HttpResponseError:
+    """What Container Apps answers a job or app whose image tag the registry does not have: the deployment fails
+    before anything runs (https://learn.microsoft.com/azure/container-apps/troubleshoot-deployment-errors)."""
+    tag = image.rsplit(":", 1)[-1]
+    message = (
+        "(InvalidParameterValueInContainerTemplate) The following field(s) are either invalid or missing. Field "
+        f"'template.containers.runner.image' is invalid with details: 'Invalid value: \"{image}\": "
+        f'MANIFEST_UNKNOWN: manifest tagged by "{tag}" is not found\''
+    )
+    return _with_status(HttpResponseError(message=message), 400, "InvalidParameterValueInContainerTemplate")
+
+
+def key_vault_reference_failed(secret_url: str) -> HttpResponseError:
+    """What Container Apps answers when a Key Vault reference's secret cannot be read with the given identity, e.g.
+    because it does not exist (https://learn.microsoft.com/azure/container-apps/manage-secrets#reference-secret-from-key-vault;
+    the text as reported in microsoft/azure-container-apps#1159)."""
+    message = (
+        "(InvalidParameterValueInContainerTemplate) The following field(s) are either invalid or missing. Field "
+        f"'configuration.secrets' is invalid with details: 'Invalid value: \"{secret_url}\": Unable to get value "
+        "using Managed identity'"
+    )
+    return _with_status(HttpResponseError(message=message), 400, "InvalidParameterValueInContainerTemplate")
+
+
+def registry_firewall_denied(login_server: str) -> HttpResponseError:
+    """What a container registry with public network access disabled answers a client outside its private
+    endpoints' networks (https://learn.microsoft.com/azure/container-registry/container-registry-private-link)."""
+    message = f"denied: client is not allowed access to {login_server}. Refer https://aka.ms/acr/firewall to grant access."
+    return _with_status(HttpResponseError(message=message), 403, "DENIED")
+
+
+def vault_forbidden(vault: str) -> HttpResponseError:
+    """What a key vault with public network access disabled answers a client outside its private endpoints'
+    networks (https://learn.microsoft.com/azure/key-vault/general/private-link-service)."""
+    message = (
+        f"(Forbidden) Public network access is disabled and request is not from a trusted service nor via an "
+        f"approved private link. Vault: {vault}. Code: ForbiddenByConnection"
+    )
+    return _with_status(HttpResponseError(message=message), 403, "Forbidden")

@@ -18,8 +18,11 @@ from infra.plan.stack_files import load_stack_config
 from .model import (
     AgentPool,
     AzureTwin,
+    ContainerRegistry,
     FunctionApp,
+    KeyVault,
     Registry,
+    RunnerJob,
     StackTwin,
     StateResource,
     Workspace,
@@ -36,6 +39,9 @@ WEB_APP = "azure-native:web:WebApp"
 PRIVATE_ENDPOINT = "azure-native:network:PrivateEndpoint"
 AGENT_POOL = "azure-native:devopsinfrastructure:Pool"
 DATABRICKS_WORKSPACE = "azure-native:databricks:Workspace"
+CONTAINER_REGISTRY = "azure-native:containerregistry:Registry"
+KEY_VAULT = "azure-native:keyvault:Vault"
+CONTAINER_APPS_JOB = "azure-native:app:Job"
 
 SYSTEM_DATASTORES = (
     "workspaceblobstore",
@@ -87,6 +93,25 @@ def _private_link_targets(plan: Plan) -> list[str]:
         for endpoint in plan.of_type(PRIVATE_ENDPOINT)
         for connection in endpoint.inputs.get("privateLinkServiceConnections") or []
     ]
+
+
+def _private_endpoint_urns(plan: Plan) -> dict[str, str]:
+    return {
+        str(connection["privateLinkServiceId"]): urn(plan, endpoint)
+        for endpoint in plan.of_type(PRIVATE_ENDPOINT)
+        for connection in endpoint.inputs.get("privateLinkServiceConnections") or []
+    }
+
+
+def _runner_job(plan: Plan, resource: PlannedResource) -> RunnerJob:
+    (container,) = resource.inputs["template"]["containers"]
+    secrets = (resource.inputs.get("configuration") or {}).get("secrets") or []
+    return RunnerJob(
+        name=_name(resource, "jobName"),
+        urn=urn(plan, resource),
+        image=str(container["image"]),
+        key_vault_urls=[str(s["keyVaultUrl"]) for s in secrets if s.get("keyVaultUrl")],
+    )
 
 
 def urn(plan: Plan, resource: PlannedResource) -> str:
@@ -141,10 +166,32 @@ def stack_twin(plan: Plan) -> StackTwin:
             for r in function_apps
         ],
         agent_pools=[
-            AgentPool(name=_name(r, "poolName"), resource_id=str(r.resource_id))
+            AgentPool(name=_name(r, "poolName"), resource_id=str(r.resource_id), urn=urn(plan, r))
             for r in plan.of_type(AGENT_POOL)
         ],
         private_link_targets=_private_link_targets(plan),
+        private_endpoint_urns=_private_endpoint_urns(plan),
+        container_registries=[
+            ContainerRegistry(
+                name=_name(r, "registryName"),
+                login_server=f"{_name(r, 'registryName').lower()}.azurecr.io",
+                resource_id=str(r.resource_id),
+                urn=urn(plan, r),
+                public_network_access=_public(r.inputs),
+            )
+            for r in plan.of_type(CONTAINER_REGISTRY)
+        ],
+        key_vaults=[
+            KeyVault(
+                name=_name(r, "vaultName"),
+                resource_id=str(r.resource_id),
+                urn=urn(plan, r),
+                public_network_access=_public(r.inputs.get("properties") or {}),
+            )
+            for r in plan.of_type(KEY_VAULT)
+        ],
+        runner_jobs=[_runner_job(plan, r) for r in plan.of_type(CONTAINER_APPS_JOB)],
+        components=[urn(plan, r) for r in plan.resources if not r.custom],
         resources=_state(plan),
     )
 

@@ -101,6 +101,43 @@ class AgentPool(BaseModel):
 
     name: str
     resource_id: str
+    urn: str = ""
+    """Its URN: the pool runs jobs once a `pulumi up` (targeted or not) created it."""
+
+
+class ContainerRegistry(BaseModel):
+    """An Azure Container Registry and the image tags pushed into it (data plane: its login server)."""
+
+    name: str
+    login_server: str
+    resource_id: str
+    urn: str
+    public_network_access: bool
+    images: dict[str, list[str]] = Field(default_factory=dict)
+    """Repository -> the tags pushed into it."""
+
+
+class KeyVault(BaseModel):
+    """A key vault and its secrets (data plane: https://<name>.vault.azure.net). Values are not kept: only each
+    secret's tags and how many versions were set."""
+
+    name: str
+    resource_id: str
+    urn: str
+    public_network_access: bool
+    secrets: dict[str, dict[str, str]] = Field(default_factory=dict)
+    """Secret name -> the tags of its current version."""
+    versions: dict[str, int] = Field(default_factory=dict)
+    """Secret name -> versions set so far."""
+
+
+class RunnerJob(BaseModel):
+    """A Container Apps job of self-hosted GitHub runners: the image it pulls, the vault secrets it references."""
+
+    name: str
+    urn: str
+    image: str
+    key_vault_urls: list[str] = Field(default_factory=list)
 
 
 class StateResource(BaseModel):
@@ -127,8 +164,29 @@ class StackTwin(BaseModel):
     agent_pools: list[AgentPool] = Field(default_factory=list)
     private_link_targets: list[str] = Field(default_factory=list)
     """ARM IDs that the stack's private endpoints connect its VNet to."""
+    private_endpoint_urns: dict[str, str] = Field(default_factory=dict)
+    """Private link target -> URN of the private endpoint to it (usable once created)."""
+    container_registries: list[ContainerRegistry] = Field(default_factory=list)
+    key_vaults: list[KeyVault] = Field(default_factory=list)
+    runner_jobs: list[RunnerJob] = Field(default_factory=list)
+    components: list[str] = Field(default_factory=list)
+    """URNs of the plan's component resources (a `--target` may name them)."""
+    created: list[str] = Field(default_factory=list)
+    """URNs that targeted `pulumi up`s created before the first full one (`deployed` means all of them)."""
     resources: list[StateResource] = Field(default_factory=list)
     """The stack's state once deployed: every custom resource of its plan, until `pulumi destroy` deletes it."""
+
+    def exists(self, urn: str) -> bool:
+        """Whether the resource `urn` of this stack exists in Azure."""
+        return self.deployed or urn in self.created
+
+    def reachable_targets(self) -> list[str]:
+        """The private link targets whose private endpoint exists."""
+        return [
+            t
+            for t in self.private_link_targets
+            if self.deployed or self.private_endpoint_urns.get(t, "") in self.created
+        ]
 
 
 class Call(BaseModel):
@@ -149,6 +207,8 @@ class AzureTwin(BaseModel):
     """Azure DevOps Library: group name -> the group as its REST API returns it (`variables`: name -> value)."""
     github_environments: dict[str, dict[str, str]] = Field(default_factory=dict)
     """GitHub environment -> its variables."""
+    secure_files: dict[str, str] = Field(default_factory=dict)
+    """Azure DevOps Library secure files: name -> content (uploaded once by a user)."""
 
     def save(self, path: Path) -> None:
         path.write_text(self.model_dump_json(), encoding="utf-8")
@@ -165,6 +225,22 @@ class AzureTwin(BaseModel):
 
     def deployed(self) -> list[StackTwin]:
         return [stack for stack in self.stacks.values() if stack.deployed]
+
+    def registry_of(self, login_server: str) -> tuple[StackTwin, ContainerRegistry] | None:
+        """The existing container registry whose login server is `login_server`, with its stack."""
+        for stack in self.stacks.values():
+            for registry in stack.container_registries:
+                if registry.login_server == login_server.casefold() and stack.exists(registry.urn):
+                    return stack, registry
+        return None
+
+    def vault_of(self, name: str) -> tuple[StackTwin, KeyVault] | None:
+        """The existing key vault named `name`, with its stack."""
+        for stack in self.stacks.values():
+            for vault in stack.key_vaults:
+                if vault.name.casefold() == name.casefold() and stack.exists(vault.urn):
+                    return stack, vault
+        return None
 
     def refusals(self) -> list[Call]:
         return [call for call in self.calls if call.refused]

@@ -1,4 +1,4 @@
-"""Commands a pipeline step runs, answered by the twin: `python -m <module>`, `az ...`, `pulumi ...`.
+"""Commands a pipeline step runs, answered by the twin: `python -m <module>`, `az ...`, `pulumi ...`, `docker ...`.
 
 The runner puts `python`, `python3`, `az` and `pulumi` on the step's PATH as wrappers that run this file with
 the real interpreter. `python -m pipelines.scripts.<script>` runs the real entry point (its `__main__`), with
@@ -154,7 +154,13 @@ def pulumi(argv: list[str]) -> int:
     if stack not in twin.stacks:
         return _fail(f"pulumi {shlex.join(argv)}: no stack named {stack!r}", 255)
     if words[:1] == ["up"]:
-        twin.stacks[stack].deployed = True
+        from azure_twin.caller import Caller
+        from azure_twin.images_and_secrets import up
+
+        code = up(twin, twin.stacks[stack], _values(argv, "--target"), Caller.from_env())
+        if code:
+            twin.save(state)
+            return code
     elif words[:1] == ["destroy"]:
         code = _destroy(twin, stack, _values(argv, "--target"), "--target-dependents" in flags)
         if code:
@@ -233,6 +239,19 @@ def az(argv: list[str]) -> int:
     if argv[:2] == ["account", "show"]:
         print(os.environ.get(SUBSCRIPTION_VARIABLE, ""))
         return 0
+    if argv[:2] in (["acr", "login"], ["keyvault", "secret"]):
+        from azure_twin import images_and_secrets
+
+        state = Path(os.environ[STATE_VARIABLE])
+        twin = AzureTwin.load(state)
+        if argv[:2] == ["acr", "login"]:
+            code = images_and_secrets.acr_login(twin, Caller.from_env(), argv[2:])
+        elif argv[2:3] in (["list"], ["set"]):
+            code = images_and_secrets.keyvault_secret(twin, Caller.from_env(), argv[2:])
+        else:
+            return _fail(f"the Azure twin does not model `az {shlex.join(argv)}`", 2)
+        twin.save(state)
+        return code
     if argv[:4] != ["functionapp", "deployment", "source", "config-zip"]:
         return _fail(f"the Azure twin does not model `az {shlex.join(argv)}`", 2)
     state = Path(os.environ[STATE_VARIABLE])
@@ -259,6 +278,19 @@ def az(argv: list[str]) -> int:
     return 1
 
 
+def docker(argv: list[str]) -> int:
+    """The agent's Docker, against the twin's registries (azure_twin.images_and_secrets)."""
+    from azure_twin.caller import Caller
+    from azure_twin.images_and_secrets import docker as run
+    from azure_twin.model import AzureTwin
+
+    state = Path(os.environ[STATE_VARIABLE])
+    twin = AzureTwin.load(state)
+    code = run(twin, Caller.from_env(), argv)
+    twin.save(state)
+    return code
+
+
 def uv(argv: list[str]) -> int:
     """`uv export`: the project's pinned requirements (pyproject.toml's dependencies and the requested extras),
     as the lock would give them for the generated projects, whose pins are exact; no resolver, no network."""
@@ -280,7 +312,7 @@ def main() -> int:
     command, argv = sys.argv[1], sys.argv[2:]
     # The step's own folder (the project) first, so its `pipelines` package is the one that runs; then the twin.
     sys.path[0:1] = [str(Path.cwd()), str(Path(__file__).resolve().parent.parent)]  # not this file's folder
-    return {"python": python, "pulumi": pulumi, "az": az, "uv": uv}[command](argv)
+    return {"python": python, "pulumi": pulumi, "az": az, "uv": uv, "docker": docker}[command](argv)
 
 
 if __name__ == "__main__":
