@@ -23,7 +23,15 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from {{ cookiecutter.package_name }} import cli
 from {{ cookiecutter.package_name }}.errors import ContractError
@@ -40,6 +48,8 @@ ColumnName = Annotated[
     str, StringConstraints(min_length=1, max_length=128, pattern=r"^\S(?:[^\x00-\x1f]*\S)?$")
 ]
 Label = int | str
+# A category is text a CSV cell holds as it is: not blank, not padded (" red" is not "red"), one line.
+Category = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^\S(?:[^\x00-\x1f]*\S)?$")]
 
 
 class _Strict(BaseModel):
@@ -47,18 +57,36 @@ class _Strict(BaseModel):
 
 
 class Feature(_Strict):
-    """One numeric input column: its meaning, its bounds (inclusive) or its allowed values, whether it may be empty."""
+    """One input column: its meaning, its type, its bounds (inclusive), allowed values or categories, and
+    whether it may be empty. `float`/`integer` columns take `minimum`/`maximum` or `allowed` numbers;
+    a `category` column takes `categories`, the exact strings it may hold."""
 
     name: ColumnName
     description: str = ""
-    type: Literal["float", "integer"] = "float"
+    type: Literal["float", "integer", "category"] = "float"
     minimum: float | None = None
     maximum: float | None = None
     allowed: tuple[float, ...] | None = Field(default=None, min_length=1)
+    categories: tuple[Category, ...] | None = Field(default=None, min_length=1)
     nullable: bool = False
+
+    @field_validator("categories", mode="before")
+    @classmethod
+    def _text_only(cls, value: object) -> object:
+        # pydantic would say only "Input should be a valid string"; YAML turns 1, 2.5, yes and no into
+        # numbers and booleans, so say which values and how to keep them text.
+        if isinstance(value, list | tuple) and (wrong := [item for item in value if not isinstance(item, str)]):
+            raise ValueError(
+                f"categories are strings, got {wrong!r}: quote them in contract.yml (e.g. '1', 'yes')"
+            )
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> Feature:
+        if self.type == "category":
+            return self._consistent_category()
+        if self.categories is not None:
+            raise ValueError(f"`categories` belong to `type: category` features; this one is `type: {self.type}`")
         if self.allowed is not None and (self.minimum is not None or self.maximum is not None):
             msg = "declare either `allowed` values or `minimum`/`maximum` bounds, not both"
             raise ValueError(msg)
@@ -68,7 +96,24 @@ class Feature(_Strict):
             raise ValueError(f"an integer column allows only whole numbers, got {list(self.allowed)}")
         return self
 
+    def _consistent_category(self) -> Feature:
+        if self.categories is None:
+            msg = "a `type: category` feature lists the strings it may hold in `categories`"
+            raise ValueError(msg)
+        numeric = [key for key in ("minimum", "maximum", "allowed") if getattr(self, key) is not None]
+        if numeric:
+            raise ValueError(f"a `type: category` feature takes `categories`, not {numeric}")
+        if repeated := sorted({value for value in self.categories if self.categories.count(value) > 1}):
+            raise ValueError(f"`categories` must be unique, repeated: {repeated}")
+        return self
+
+    @property
+    def is_category(self) -> bool:
+        return self.type == "category"
+
     def rule(self) -> str:
+        if self.categories is not None:
+            return f"one of {list(self.categories)}"
         if self.allowed is not None:
             return f"one of {sorted(self.allowed)}"
         low = "-inf" if self.minimum is None else f"{self.minimum:g}"
@@ -137,13 +182,21 @@ class DataContract(_Strict):
                 msg = "a classification target has `classes`, not `minimum`/`maximum`"
                 raise ValueError(msg)
         elif classes is not None or self.target.positive_class is not None:
-            msg = "a regression target has `minimum`/`maximum`, not `classes`/`positive_class`"
+            text = [label for label in classes or () if isinstance(label, str)]
+            msg = "a regression target has `minimum`/`maximum`, not `classes`/`positive_class`" + (
+                f" (text labels {text} are categories: predict them with `task: classification`)" if text else ""
+            )
             raise ValueError(msg)
         return self
 
     @property
     def feature_names(self) -> list[str]:
         return [feature.name for feature in self.features]
+
+    @property
+    def category_features(self) -> list[Feature]:
+        """The `type: category` features, in contract order (the model one-hot encodes them)."""
+        return [feature for feature in self.features if feature.is_category]
 
     @property
     def kind(self) -> Literal["regression", "binary", "multiclass"]:
@@ -223,6 +276,8 @@ def _is_number(values: pd.Series) -> bool:
 
 NUMERIC = "numeric"
 """The check name a column of text or booleans fails (schema.py words it with the column's dtype)."""
+TEXT = "text"
+"""The check name a `category` column of numbers or booleans fails (schema.py words it with the dtype)."""
 NO_ROWS = "has no rows"
 
 
@@ -241,15 +296,33 @@ def _numeric_checks(
     return checks
 
 
+def _is_text(values: pd.Series) -> bool:
+    """Strings only (missing values aside), whether pandas read them as object, string or category dtype."""
+    present = values.dropna()
+    return bool(present.astype(object).map(lambda value: isinstance(value, str)).all())
+
+
+def _category_checks(categories: tuple[str, ...]) -> list[pa.Check]:
+    return [
+        pa.Check(_is_text, element_wise=False, name=TEXT, error=TEXT),
+        pa.Check.isin(list(categories), error=f"one of {list(categories)}"),
+    ]
+
+
 def pandera_schema(contract: DataContract, *, with_target: bool = True) -> pa.DataFrameSchema:
     """The contract as a pandera DataFrameSchema: every column required, nothing else allowed, any order.
 
     Numeric columns carry no dtype: JSON integers must pass for float features, so the `numeric` check
-    refuses text and booleans instead, and `integer` features check for whole numbers.
+    refuses text and booleans instead, and `integer` features check for whole numbers. `category` columns
+    carry none either (a CSV gives object, a parquet file object, string or category): the `text` check
+    refuses numbers and booleans, and `isin` any string that is not one of the `categories`.
     """
     columns = {}
     for feature in contract.features:
-        checks = _numeric_checks(feature.minimum, feature.maximum, feature.allowed)
+        if feature.categories is not None:
+            checks = _category_checks(feature.categories)
+        else:
+            checks = _numeric_checks(feature.minimum, feature.maximum, feature.allowed)
         if feature.type == "integer":
             checks.append(pa.Check(lambda s: s % 1 == 0, name="integer", error="a whole number"))
         columns[feature.name] = pa.Column(

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import pandas as pd
 from pandera.errors import SchemaErrors
 
-from {{ cookiecutter.package_name }}.contract import NO_ROWS, NUMERIC, DataContract, pandera_schema
+from {{ cookiecutter.package_name }}.contract import NO_ROWS, NUMERIC, TEXT, DataContract, pandera_schema
 from {{ cookiecutter.package_name }}.errors import SchemaError
 
 
@@ -28,9 +29,14 @@ class Schema:
         self.names: list[str] = list(self.pandera.columns)
         self._meaning = {feature.name: feature.description for feature in contract.features}
         self._meaning[contract.target.name] = contract.target.description
+        self._categories = {feature.name: feature.categories for feature in contract.category_features}
 
     def validate(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Return `frame` with the columns in contract order; raise SchemaError listing every violation."""
+        """Return `frame` with the columns in contract order; raise SchemaError listing every violation.
+
+        Category columns come back as object dtype with NaN for missing values, however they were read
+        (a parquet file's string or category dtype, pandas' NA): one form for the encoder and for parquet.
+        """
         try:
             with warnings.catch_warnings():
                 # pandera's own concatenation of failure cases warns on pandas 2.3 (not about the data).
@@ -38,7 +44,11 @@ class Schema:
                 self.pandera.validate(frame, lazy=True)
         except SchemaErrors as err:
             raise SchemaError(self._violations(err.failure_cases, frame)) from None
-        return frame[self.names]
+        valid = frame[self.names]
+        text = [name for name in self._categories if name in valid]
+        if text:
+            valid = valid.assign(**{name: _as_object(valid[name]) for name in text})
+        return valid
 
     def _violations(self, cases: pd.DataFrame, frame: pd.DataFrame) -> list[str]:
         problems: list[str] = []
@@ -59,6 +69,12 @@ class Schema:
         where = f"column {name!r}" + (f" ({meaning})" if meaning else "")
         if (cases["check"] == NUMERIC).any():  # the rules below mean nothing for text or booleans
             return [f"{where}: must be numeric, found dtype {frame[name].dtype}"]
+        if (cases["check"] == TEXT).any():  # nor for numbers in a category column
+            first = cases[cases["check"] == TEXT]["index"]
+            return [
+                f"{where}: must be text, one of {list(self._categories[name])}, found dtype {frame[name].dtype}"
+                + (f" (first non-text value at row {first.iloc[0]})" if first.notna().any() else "")
+            ]
         problems = []
         for check, failed in cases.groupby("check", sort=False):
             first = failed["index"].iloc[0]
@@ -70,3 +86,7 @@ class Schema:
                     f"{where}: {len(failed)} value(s) not {check}, first at row {first} = {value}"
                 )
         return problems
+
+
+def _as_object(values: pd.Series) -> pd.Series:
+    return values.astype(object).where(values.notna(), np.nan)
