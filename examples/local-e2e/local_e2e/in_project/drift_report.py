@@ -73,12 +73,13 @@ def _category_stats(ref: pd.Series, cur: pd.Series) -> dict[str, object]:
     """Pearson's chi-squared test of homogeneity on the counts of each value (missing is a value too)."""
     from scipy.stats import chi2_contingency
 
+    # As object: a parquet file may hold the column as pandas' category dtype on one side only.
     counts = pd.concat(
-        [ref.value_counts(dropna=False), cur.value_counts(dropna=False)], axis=1
+        [ref.astype(object).value_counts(dropna=False), cur.astype(object).value_counts(dropna=False)], axis=1
     ).fillna(0)
     if len(counts) < 2:  # one value in both samples: nothing can have moved
         return {"test": "chi2", "statistic": 0.0, "p_value": 1.0}
-    result = chi2_contingency(counts.to_numpy().T)
+    result = chi2_contingency(counts.to_numpy(dtype=float).T)
     return {"test": "chi2", "statistic": float(result.statistic), "p_value": float(result.pvalue)}
 
 
@@ -115,8 +116,8 @@ def plot(
         if feature in categorical:
             shares = pd.concat(
                 {
-                    "training": reference[feature].fillna("(missing)").value_counts(normalize=True),
-                    "batch": current[feature].fillna("(missing)").value_counts(normalize=True),
+                    "training": reference[feature].astype(object).fillna("(missing)").value_counts(normalize=True),
+                    "batch": current[feature].astype(object).fillna("(missing)").value_counts(normalize=True),
                 },
                 axis=1,
             ).fillna(0)

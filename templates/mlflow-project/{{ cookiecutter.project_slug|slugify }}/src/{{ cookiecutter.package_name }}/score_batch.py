@@ -86,10 +86,12 @@ def feature_drift(
     for feature in features:
         name = feature.name
         if feature.is_category:
-            shares = pd.concat(
-                [reference[name].value_counts(dropna=False), current[name].value_counts(dropna=False)], axis=1
+            # As object: a parquet file may hold the column as pandas' category dtype on one side only.
+            counts = pd.concat(
+                [frame[name].astype(object).value_counts(dropna=False) for frame in (reference, current)], axis=1
             ).fillna(0)
-            expected, actual = (shares.iloc[:, 0] / len(reference)).to_numpy(), (shares.iloc[:, 1] / len(current)).to_numpy()
+            expected = counts.iloc[:, 0].to_numpy(dtype=float) / len(reference)
+            actual = counts.iloc[:, 1].to_numpy(dtype=float) / len(current)
         else:
             edges = np.unique(np.quantile(reference[name], np.linspace(0, 1, bins + 1)))
             edges[0], edges[-1] = -np.inf, np.inf
