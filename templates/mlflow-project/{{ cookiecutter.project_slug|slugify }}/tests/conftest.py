@@ -8,7 +8,8 @@ from collections.abc import Iterator
 import mlflow
 import pytest
 
-from {{ cookiecutter.package_name }}.data import load_sample, split
+from {{ cookiecutter.package_name }}.contract import DataContract
+from {{ cookiecutter.package_name }}.data import CONTRACT, load_sample, split
 from {{ cookiecutter.package_name }}.handoff import Candidate
 from {{ cookiecutter.package_name }}.prep import TEST_FILE, TRAIN_FILE, PreparedData, prepare
 from {{ cookiecutter.package_name }}.{{ "torch_train" if cookiecutter.framework == "pytorch" else "train" }} import TrainParams, train
@@ -68,3 +69,11 @@ def good_candidate(prepared: PreparedData, tmp_path_factory: pytest.TempPathFact
 @pytest.fixture
 def fast_params() -> TrainParams:
     return FAST
+
+
+@pytest.fixture(scope="session")
+def colour_contract() -> DataContract:
+    """The sample's contract plus `colour`, a nullable `category` feature (blue, green, red)."""
+    colour = {"name": "colour", "type": "category", "categories": ["blue", "green", "red"], "nullable": True}
+    document = CONTRACT.model_dump()
+    return DataContract.model_validate({**document, "features": [*document["features"], colour]})

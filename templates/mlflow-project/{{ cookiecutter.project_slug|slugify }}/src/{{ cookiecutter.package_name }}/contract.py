@@ -49,7 +49,9 @@ ColumnName = Annotated[
 ]
 Label = int | str
 # A category is text a CSV cell holds as it is: not blank, not padded (" red" is not "red"), one line.
-Category = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^\S(?:[^\x00-\x1f]*\S)?$")]
+Category = Annotated[
+    str, StringConstraints(min_length=1, max_length=200, pattern=r"^\S(?:[^\x00-\x1f]*\S)?$")
+]
 
 
 class _Strict(BaseModel):
@@ -75,7 +77,9 @@ class Feature(_Strict):
     def _text_only(cls, value: object) -> object:
         # pydantic would say only "Input should be a valid string"; YAML turns 1, 2.5, yes and no into
         # numbers and booleans, so say which values and how to keep them text.
-        if isinstance(value, list | tuple) and (wrong := [item for item in value if not isinstance(item, str)]):
+        if isinstance(value, list | tuple) and (
+            wrong := [item for item in value if not isinstance(item, str)]
+        ):
             raise ValueError(
                 f"categories are strings, got {wrong!r}: quote them in contract.yml (e.g. '1', 'yes')"
             )
@@ -86,7 +90,9 @@ class Feature(_Strict):
         if self.type == "category":
             return self._consistent_category()
         if self.categories is not None:
-            raise ValueError(f"`categories` belong to `type: category` features; this one is `type: {self.type}`")
+            raise ValueError(
+                f"`categories` belong to `type: category` features; this one is `type: {self.type}`"
+            )
         if self.allowed is not None and (self.minimum is not None or self.maximum is not None):
             msg = "declare either `allowed` values or `minimum`/`maximum` bounds, not both"
             raise ValueError(msg)
@@ -184,7 +190,9 @@ class DataContract(_Strict):
         elif classes is not None or self.target.positive_class is not None:
             text = [label for label in classes or () if isinstance(label, str)]
             msg = "a regression target has `minimum`/`maximum`, not `classes`/`positive_class`" + (
-                f" (text labels {text} are categories: predict them with `task: classification`)" if text else ""
+                f" (text labels {text} are categories: predict them with `task: classification`)"
+                if text
+                else ""
             )
             raise ValueError(msg)
         return self

@@ -88,7 +88,8 @@ def feature_drift(
         if feature.is_category:
             # As object: a parquet file may hold the column as pandas' category dtype on one side only.
             counts = pd.concat(
-                [frame[name].astype(object).value_counts(dropna=False) for frame in (reference, current)], axis=1
+                [frame[name].astype(object).value_counts(dropna=False) for frame in (reference, current)],
+                axis=1,
             ).fillna(0)
             expected = counts.iloc[:, 0].to_numpy(dtype=float) / len(reference)
             actual = counts.iloc[:, 1].to_numpy(dtype=float) / len(current)
