@@ -14,7 +14,7 @@ from {{ cookiecutter.package_name }} import contract, data, gate
 from {{ cookiecutter.package_name }}.datafiles import load_sample, read_files
 from {{ cookiecutter.package_name }}.errors import ContractError, SchemaError
 from {{ cookiecutter.package_name }}.infer import MAX_CATEGORIES, draft, write_draft
-from {{ cookiecutter.package_name }}.schema import Schema
+from {{ cookiecutter.package_name }}.schema import Schema, pandera_schema
 
 CONTRACT = contract.load()
 
@@ -39,13 +39,13 @@ def test_the_data_module_takes_everything_from_the_contract() -> None:
 
 
 def test_the_contract_compiles_to_a_strict_pandera_schema() -> None:
-    schema = contract.pandera_schema(CONTRACT)
+    schema = pandera_schema(CONTRACT)
     assert isinstance(schema, pa.DataFrameSchema) and schema.strict is True
     assert list(schema.columns) == [*CONTRACT.feature_names, CONTRACT.target.name]
     assert all(not column.nullable for column in schema.columns.values()) or any(
         feature.nullable for feature in CONTRACT.features
     )
-    assert list(contract.pandera_schema(CONTRACT, with_target=False).columns) == CONTRACT.feature_names
+    assert list(pandera_schema(CONTRACT, with_target=False).columns) == CONTRACT.feature_names
 
 
 def _mutate(document: dict, path: tuple, value: object) -> dict:

@@ -8,8 +8,8 @@ Prep's validation, the training features, the gate's metrics, payload examples, 
     python -m {{ cookiecutter.package_name }}.contract infer data/train.csv --target label [--task classification]
 
 `infer` writes a draft from a sample of your file for you to review (it never replaces a contract unless
-asked with --force). The file is read with pydantic (a bad file fails naming the field and the rule) and
-compiled to a pandera DataFrameSchema by `pandera_schema` (public: Spark prep compiles the same contract).
+asked with --force). The file is read with pydantic (a bad file fails naming the field and the rule); schema.py
+compiles it to a pandera DataFrameSchema.
 """
 
 from __future__ import annotations
@@ -19,9 +19,6 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import numpy as np
-import pandas as pd
-import pandera.pandas as pa
 import yaml
 from pydantic import (
     BaseModel,
@@ -39,8 +36,6 @@ from {{ cookiecutter.package_name }}.errors import ContractError
 CONTRACT_FILE = Path(__file__).with_name("contract.yml")
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 """A sample's relative `path` is relative to the project (src/<package>/ is two levels below it)."""
-FLOAT32_MAX = float(np.finfo(np.float32).max)
-"""scikit-learn's trees compute in float32: larger magnitudes (and infinities) cannot be scored."""
 
 Task = Literal["regression", "classification"]
 # Any column name a CSV header can hold, but not blank, padded or multi-line (it ends up in YAML and messages).
@@ -276,83 +271,6 @@ def _location(loc: tuple[int | str, ...], document: object) -> str:
 
 def _has(node: dict[Any, Any] | list[Any], key: int | str) -> bool:
     return key in node if isinstance(node, dict) else isinstance(key, int) and 0 <= key < len(node)
-
-
-def _is_number(values: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
-
-
-NUMERIC = "numeric"
-"""The check name a column of text or booleans fails (schema.py words it with the column's dtype)."""
-TEXT = "text"
-"""The check name a `category` column of numbers or booleans fails (schema.py words it with the dtype)."""
-NO_ROWS = "has no rows"
-
-
-def _numeric_checks(
-    minimum: float | None, maximum: float | None, allowed: tuple[float, ...] | None
-) -> list[pa.Check]:
-    checks = [
-        pa.Check(_is_number, element_wise=False, name=NUMERIC, error=NUMERIC),
-        pa.Check.in_range(-FLOAT32_MAX, FLOAT32_MAX, error=f"finite and within ±{FLOAT32_MAX:.3g}"),
-    ]
-    if allowed is not None:
-        checks.append(pa.Check.isin(list(allowed), error=f"one of {sorted(allowed)}"))
-    elif minimum is not None or maximum is not None:
-        low, high = -np.inf if minimum is None else minimum, np.inf if maximum is None else maximum
-        checks.append(pa.Check.in_range(low, high, error=f"between {low:g} and {high:g}"))
-    return checks
-
-
-def _is_text(values: pd.Series) -> bool:
-    """Strings only (missing values aside), whether pandas read them as object, string or category dtype."""
-    present = values.dropna()
-    return bool(present.astype(object).map(lambda value: isinstance(value, str)).all())
-
-
-def _category_checks(categories: tuple[str, ...]) -> list[pa.Check]:
-    return [
-        pa.Check(_is_text, element_wise=False, name=TEXT, error=TEXT),
-        pa.Check.isin(list(categories), error=f"one of {list(categories)}"),
-    ]
-
-
-def pandera_schema(contract: DataContract, *, with_target: bool = True) -> pa.DataFrameSchema:
-    """The contract as a pandera DataFrameSchema: every column required, nothing else allowed, any order.
-
-    Numeric columns carry no dtype: JSON integers must pass for float features, so the `numeric` check
-    refuses text and booleans instead, and `integer` features check for whole numbers. `category` columns
-    carry none either (a CSV gives object, a parquet file object, string or category): the `text` check
-    refuses numbers and booleans, and `isin` any string that is not one of the `categories`.
-    """
-    columns = {}
-    for feature in contract.features:
-        if feature.categories is not None:
-            checks = _category_checks(feature.categories)
-        else:
-            checks = _numeric_checks(feature.minimum, feature.maximum, feature.allowed)
-        if feature.type == "integer":
-            checks.append(pa.Check(lambda s: s % 1 == 0, name="integer", error="a whole number"))
-        columns[feature.name] = pa.Column(
-            None, checks=checks, nullable=feature.nullable, description=feature.description or None
-        )
-    if with_target:
-        target = contract.target
-        checks = (
-            [pa.Check.isin(list(target.classes), error=f"one of {list(target.classes)}")]
-            if target.classes is not None
-            else _numeric_checks(target.minimum, target.maximum, None)
-        )
-        columns[target.name] = pa.Column(
-            None, checks=checks, nullable=False, description=target.description or None
-        )
-    return pa.DataFrameSchema(
-        columns,
-        strict=True,
-        ordered=False,
-        checks=[pa.Check(lambda frame: len(frame) > 0, element_wise=False, name=NO_ROWS, error=NO_ROWS)],
-        name=contract.name,
-    )
 
 
 def main(argv: list[str] | None = None) -> int:
