@@ -63,7 +63,7 @@ def test_the_shifted_batch_keeps_coded_columns_and_schema_bounds() -> None:
             minimum: float | None,
             maximum: float | None,
             allowed: frozenset | None = None,
-            type: str = "float",  # noqa: A002 (the contract's key)
+            type: str = "float",
         ):
             self.name, self.minimum, self.maximum, self.allowed = name, minimum, maximum, allowed
             self.type = type
@@ -101,7 +101,13 @@ def test_a_category_is_judged_by_the_chi_squared_test_of_its_value_counts() -> N
 
     def table(current: pd.DataFrame) -> pd.DataFrame:
         return drift_table(
-            reference, current, ["island"], _island_psi, psi_threshold=0.25, p_value=0.01, categorical={"island"}
+            reference,
+            current,
+            ["island"],
+            _island_psi,
+            psi_threshold=0.25,
+            p_value=0.01,
+            categorical={"island"},
         )
 
     assert table(moved).loc["island", "test"] == "chi2" and bool(table(moved).loc["island", "drifted"])

@@ -116,9 +116,16 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         ok(steps.module("score_batch", "--input", batches / f"{name}.parquet",
                         "--output", batches / f"scored_{name}.parquet"))  # fmt: skip
     results["batch_unknown"] = steps.module(
-        "score_batch", "--input", batches / "batch_unknown.parquet", "--output", batches / "scored_unknown.parquet"
+        "score_batch",
+        "--input",
+        batches / "batch_unknown.parquet",
+        "--output",
+        batches / "scored_unknown.parquet",
     )
-    currents = [f"{name}={batches / f'scored_{name}.parquet'}" for name in ("batch", "batch_shifted", "batch_one_island")]
+    currents = [
+        f"{name}={batches / f'scored_{name}.parquet'}"
+        for name in ("batch", "batch_shifted", "batch_one_island")
+    ]
     drift = ok(steps.run(IN_PROJECT / "drift_report.py", "--package", PACKAGE, "--reference",
                          "artifacts/prepared/train.parquet", *[arg for c in currents for arg in ("--current", c)],
                          "--output", project / "drift"))  # fmt: skip
@@ -175,7 +182,10 @@ def test_the_served_champion_predicts_and_refuses_an_unknown_category(loop: dict
 def test_batch_scoring_refuses_an_unknown_category_naming_column_and_values(loop: dict[str, Any]) -> None:
     refused = loop["batch_unknown"]
     assert refused.returncode == 1 and "Traceback" not in refused.stderr, refused.stderr[-2000:]
-    assert "column 'island'" in refused.stderr and f"1 value(s) {ISLAND_RULE}, first at row 2 = Atlantis" in refused.stderr
+    assert (
+        "column 'island'" in refused.stderr
+        and f"1 value(s) {ISLAND_RULE}, first at row 2 = Atlantis" in refused.stderr
+    )
     assert not (loop["project"] / "batches" / "scored_unknown.parquet").exists()
 
 

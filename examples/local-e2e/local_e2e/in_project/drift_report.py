@@ -116,7 +116,10 @@ def plot(
         if feature in categorical:
             shares = pd.concat(
                 {
-                    "training": reference[feature].astype(object).fillna("(missing)").value_counts(normalize=True),
+                    "training": reference[feature]
+                    .astype(object)
+                    .fillna("(missing)")
+                    .value_counts(normalize=True),
                     "batch": current[feature].astype(object).fillna("(missing)").value_counts(normalize=True),
                 },
                 axis=1,
