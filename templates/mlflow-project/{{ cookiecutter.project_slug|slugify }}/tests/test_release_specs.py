@@ -137,9 +137,13 @@ def test_the_monitor_declares_category_features_categorical(colour_contract: Dat
 
     spec = PROJECT / "aml" / "monitoring.yml"
     monitor = load_monitor(spec, "{{ cookiecutter.endpoint_name }}", "green", contract=colour_contract)
-    numbers_only = load_monitor(spec, "{{ cookiecutter.endpoint_name }}", "green")
+    packaged = load_monitor(spec, "{{ cookiecutter.endpoint_name }}", "green")
 
-    expected = {**{name: "numerical" for name in CONTRACT.feature_names}, "colour": "categorical"}
+    expected = {
+        feature.name: "numerical" if feature.categories is None else "categorical"
+        for feature in colour_contract.features
+    }
+    assert expected["colour"] == "categorical"
     signals = monitor.create_monitor.monitoring_signals
     assert signals["feature_drift"].feature_type_override == expected
     assert signals["input_quality"].feature_type_override == expected
@@ -148,5 +152,5 @@ def test_the_monitor_declares_category_features_categorical(colour_contract: Dat
     thresholds = signals["feature_drift"].metric_thresholds
     assert thresholds.categorical.jensen_shannon_distance == thresholds.numerical.jensen_shannon_distance
     assert signals["input_quality"].metric_thresholds.categorical.out_of_bounds_rate is not None
-    overrides = numbers_only.create_monitor.monitoring_signals["feature_drift"].feature_type_override
-    assert set(overrides.values()) == {"numerical"}
+    overrides = packaged.create_monitor.monitoring_signals["feature_drift"].feature_type_override
+    assert overrides == {name: kind for name, kind in expected.items() if name != "colour"}
