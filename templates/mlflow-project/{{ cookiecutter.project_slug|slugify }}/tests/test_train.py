@@ -114,7 +114,8 @@ def test_a_contract_of_numbers_trains_the_estimator_itself(fast_params: TrainPar
     """Without categories (the samples) the model is the gradient-boosting estimator, as before categories."""
     document = CONTRACT.model_dump()
     numbers = [feature for feature in document["features"] if feature["type"] != "category"]
-    assert type(build_model(fast_params, DataContract.model_validate({**document, "features": numbers}))) is Model
+    numeric_contract = DataContract.model_validate({**document, "features": numbers})
+    assert type(build_model(fast_params, numeric_contract)) is Model
 
 
 def test_category_features_are_one_hot_encoded_with_the_contracts_categories(

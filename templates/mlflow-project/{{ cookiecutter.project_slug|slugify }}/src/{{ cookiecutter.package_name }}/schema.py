@@ -21,6 +21,7 @@ from {{ cookiecutter.package_name }}.errors import SchemaError
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 """scikit-learn's trees compute in float32: larger magnitudes (and infinities) cannot be scored."""
 
+
 def _is_number(values: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
 
@@ -96,7 +97,6 @@ def pandera_schema(contract: DataContract, *, with_target: bool = True) -> pa.Da
         checks=[pa.Check(lambda frame: len(frame) > 0, element_wise=False, name=NO_ROWS, error=NO_ROWS)],
         name=contract.name,
     )
-
 
 
 class Schema:
