@@ -136,6 +136,8 @@ def test_infer_drafts_text_columns_as_categories_and_refuses_an_unknown_target()
     }  # fmt: skip
     with pytest.raises(ContractError, match="--target 'price': no such column"):
         draft(rows.drop(columns="colour"), "price", None, "rows.csv")
+    with pytest.raises(ContractError, match=r"--task regression: the target 'colour' holds text"):
+        draft(rows.dropna(), "colour", "regression", "rows.csv")
 
 
 def test_infer_refuses_a_text_column_too_varied_to_be_a_category() -> None:

@@ -38,15 +38,12 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 """A sample's relative `path` is relative to the project (src/<package>/ is two levels below it)."""
 
 Task = Literal["regression", "classification"]
+_ONE_TRIMMED_LINE = r"^\S(?:[^\x00-\x1f]*\S)?$"
 # Any column name a CSV header can hold, but not blank, padded or multi-line (it ends up in YAML and messages).
-ColumnName = Annotated[
-    str, StringConstraints(min_length=1, max_length=128, pattern=r"^\S(?:[^\x00-\x1f]*\S)?$")
-]
+ColumnName = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=_ONE_TRIMMED_LINE)]
 Label = int | str
-# A category is text a CSV cell holds as it is: not blank, not padded (" red" is not "red"), one line.
-Category = Annotated[
-    str, StringConstraints(min_length=1, max_length=200, pattern=r"^\S(?:[^\x00-\x1f]*\S)?$")
-]
+# A category value as a CSV cell holds it: not blank, not padded (" red" is not "red"), one line.
+Category = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=_ONE_TRIMMED_LINE)]
 
 
 class _Strict(BaseModel):

@@ -110,6 +110,11 @@ def draft(frame: pd.DataFrame, target: str, task: str | None, source: str) -> di
         _whole(labels) and labels.nunique() <= MAX_CLASSES
     )
     chosen = task or ("classification" if as_classes else "regression")
+    if chosen == "regression" and not pd.api.types.is_numeric_dtype(labels):
+        raise ContractError(
+            f"--task regression: the target {target!r} holds text ({labels.astype(str).head(3).tolist()}), "
+            "categories a regression cannot predict; use --task classification or a numeric target"
+        )
     target_entry: dict[str, Any] = {"name": target, "description": f"the column to predict ({chosen})"}
     if chosen == "classification":
         classes = sorted(labels.unique().tolist(), key=str)

@@ -27,9 +27,9 @@ def _is_number(values: pd.Series) -> bool:
 
 
 NUMERIC = "numeric"
-"""The check name a column of text or booleans fails (schema.py words it with the column's dtype)."""
+"""The check name a column of text or booleans fails (`Schema` words it with the column's dtype)."""
 TEXT = "text"
-"""The check name a `category` column of numbers or booleans fails (schema.py words it with the dtype)."""
+"""The check name a `category` column of numbers or booleans fails (`Schema` words it with the dtype)."""
 NO_ROWS = "has no rows"
 
 
