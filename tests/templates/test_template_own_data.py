@@ -9,11 +9,6 @@ gate, register, serve (over HTTP), batch scoring and the drift report of example
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -23,47 +18,13 @@ import yaml
 from mlflow import MlflowClient
 from sklearn.datasets import load_wine
 
-from tests.templates.generation import REPO, VENV_BIN, generate, run_tool
+from tests.templates.generation import generate
+from tests.templates.own_data import IN_PROJECT, Loop, ok, post_json
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
-LOCAL_E2E = REPO / "examples" / "local-e2e"
-IN_PROJECT = LOCAL_E2E / "local_e2e" / "in_project"
-if str(LOCAL_E2E) not in sys.path:
-    sys.path.insert(0, str(LOCAL_E2E))
-from local_e2e.processes import is_healthy  # noqa: E402
-from local_e2e.scoring_server import post_json  # noqa: E402
-
 PACKAGE, MODEL_NAME, TARGET = "wine_cultivar", "wine-cultivar", "cultivar"
 ANSWERS = {"project_name": "Wine Cultivar", "task": "classification", "data_source": "data/wine.csv"}
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Loop:
-    """The project's own commands, run in its folder with its src/ on PYTHONPATH and a temporary MLflow store."""
-
-    def __init__(self, project: Path, store: Path) -> None:
-        self.project = project
-        self.tracking_uri = f"sqlite:///{store / 'mlflow.db'}"
-        kept = {key: value for key, value in os.environ.items() if not key.startswith("MLFLOW_")}
-        self.env = {**kept, "PATH": os.pathsep.join([str(VENV_BIN), kept.get("PATH", "")]),
-                    "PYTHONPATH": str(project / "src"), "MLFLOW_TRACKING_URI": self.tracking_uri}  # fmt: skip
-
-    def run(self, *args: str | Path) -> subprocess.CompletedProcess[str]:
-        return run_tool(VENV_BIN / "python", *args, cwd=self.project, env=self.env, timeout=600)
-
-    def module(self, name: str, *args: str | Path) -> subprocess.CompletedProcess[str]:
-        return self.run("-m", f"{PACKAGE}.{name}", *args)
-
-
-def _ok(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return result.stdout
 
 
 @pytest.fixture(scope="module")
@@ -72,41 +33,25 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     (project / "data").mkdir()
     wine = load_wine(as_frame=True).frame.rename(columns={"target": TARGET})
     wine.to_csv(project / "data" / "wine.csv", index=False)
-    steps = Loop(project, tmp_path_factory.mktemp("store"))
+    steps = Loop(project, tmp_path_factory.mktemp("store"), PACKAGE)
     results: dict[str, Any] = {"project": project, "tracking_uri": steps.tracking_uri}
     results["before_infer"] = steps.module("prep")
-    results["infer"] = _ok(steps.module("contract", "infer", "data/wine.csv", "--target", TARGET))
-    results["pipeline"] = _ok(steps.module("pipeline"))
+    results["infer"] = ok(steps.module("contract", "infer", "data/wine.csv", "--target", TARGET))
+    results["pipeline"] = ok(steps.module("pipeline"))
     batches = project / "batches"
-    _ok(steps.run(IN_PROJECT / "batches.py", "--package", PACKAGE, "--test", "artifacts/prepared/test.parquet",
-                  "--output", batches, "--shift", "0.5"))  # fmt: skip
+    ok(steps.run(IN_PROJECT / "batches.py", "--package", PACKAGE, "--test", "artifacts/prepared/test.parquet",
+                 "--output", batches, "--shift", "0.5"))  # fmt: skip
     for name in ("batch", "batch_shifted"):
         scored = batches / f"scored_{name}.parquet"
-        _ok(steps.module("score_batch", "--input", batches / f"{name}.parquet", "--output", scored))
-    drift = _ok(steps.run(IN_PROJECT / "drift_report.py", "--package", PACKAGE, "--reference",
-                          "artifacts/prepared/train.parquet", "--current", f"batch={batches / 'scored_batch.parquet'}",
-                          "--current", f"batch_shifted={batches / 'scored_batch_shifted.parquet'}",
-                          "--output", project / "drift"))  # fmt: skip
+        ok(steps.module("score_batch", "--input", batches / f"{name}.parquet", "--output", scored))
+    drift = ok(steps.run(IN_PROJECT / "drift_report.py", "--package", PACKAGE, "--reference",
+                         "artifacts/prepared/train.parquet", "--current", f"batch={batches / 'scored_batch.parquet'}",
+                         "--current", f"batch_shifted={batches / 'scored_batch_shifted.parquet'}",
+                         "--output", project / "drift"))  # fmt: skip
     results["drift"] = {item["batch"]: item for item in map(json.loads, drift.strip().splitlines())}
-    port = _free_port()
-    log = (project / "serve.log").open("w")
-    server = subprocess.Popen(
-        [VENV_BIN / "python", "-m", f"{PACKAGE}.serve", "--port", str(port)],
-        cwd=project, env=steps.env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 240
-        while not is_healthy(f"http://127.0.0.1:{port}/ping"):
-            alive = server.poll() is None and time.monotonic() < deadline
-            assert alive, (project / "serve.log").read_text()[-3000:]
-            time.sleep(0.5)
-        url = f"http://127.0.0.1:{port}/invocations"
+    with steps.served() as url:
         results["served"] = post_json(url, (batches / "request.json").read_bytes())
         results["malformed"] = post_json(url, (batches / "request_malformed.json").read_bytes())
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
     results["scored"] = pd.read_parquet(batches / "scored_batch.parquet")
     return results
 

@@ -4,7 +4,7 @@
         --output ../batches [--shift 0.15] [--rows 3]
 
 Writes batch.parquet (held-out rows: an unshifted batch), batch_shifted.parquet (the same rows with every
-continuous feature scaled by 1 + shift, clipped to the schema's bounds so it still validates), and two
+continuous feature scaled by 1 + shift, categories left as they are, clipped to the schema's bounds so it still validates), and two
 scoring-server bodies built with the project's payload module: request.json and request_malformed.json
 (the first feature column removed). Prints a JSON line describing what it wrote.
 """
@@ -24,8 +24,8 @@ def shifted(frame: pd.DataFrame, columns: Any, shift: float) -> pd.DataFrame:
     """Scale each continuous column (no `allowed` set) by 1 + shift, then clip to its schema bounds."""
     result = frame.copy()
     for column in columns:
-        if column.allowed is not None or column.name not in result:
-            continue  # a coded column (e.g. sex in {1, 2}) has no meaningful scaling
+        if column.allowed is not None or column.type == "category" or column.name not in result:
+            continue  # a coded column (e.g. sex in {1, 2}) or a category has no meaningful scaling
         values = result[column.name] * (1 + shift)
         result[column.name] = values.clip(lower=column.minimum, upper=column.maximum)
     return result

@@ -10,7 +10,8 @@ from pathlib import Path
 import mlflow
 import pytest
 
-from {{ cookiecutter.package_name }}.data import load_sample, split
+from {{ cookiecutter.package_name }}.contract import DataContract
+from {{ cookiecutter.package_name }}.data import CONTRACT, load_sample, split
 from {{ cookiecutter.package_name }}.handoff import Candidate
 from {{ cookiecutter.package_name }}.prep import TEST_FILE, TRAIN_FILE, PreparedData, prepare
 from {{ cookiecutter.package_name }}.{{ "torch_train" if cookiecutter.framework == "pytorch" else "train" }} import TrainParams, train
@@ -78,3 +79,11 @@ def project_copy(tmp_path: Path) -> Path:
     for folder in ("aml", "src"):
         shutil.copytree(Path(__file__).resolve().parents[1] / folder, tmp_path / folder)
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def colour_contract() -> DataContract:
+    """The sample's contract plus `colour`, a nullable `category` feature (blue, green, red)."""
+    colour = {"name": "colour", "type": "category", "categories": ["blue", "green", "red"], "nullable": True}
+    document = CONTRACT.model_dump()
+    return DataContract.model_validate({**document, "features": [*document["features"], colour]})

@@ -7,7 +7,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }}.data import FEATURE_NAMES, SCHEMA, TARGET, load_sample, load_source
+from {{ cookiecutter.package_name }}.data import (
+    FEATURE_NAMES,
+    NUMERIC_FEATURE_NAMES,
+    SCHEMA,
+    TARGET,
+    load_sample,
+    load_source,
+)
 from {{ cookiecutter.package_name }}.errors import DataSourceError, SchemaError
 from {{ cookiecutter.package_name }}.prep import prepare
 from {{ cookiecutter.package_name }}.settings import TEST_FRACTION
@@ -41,7 +48,8 @@ def test_an_out_of_range_value_names_the_column_the_rule_and_the_row(sample: pd.
 def test_missing_values_and_wrong_types_are_all_reported(sample: pd.DataFrame) -> None:
     broken = sample.copy()
     broken.loc[3, FEATURE_NAMES[0]] = None
-    broken[FEATURE_NAMES[1]] = "text"
+    numeric = next(name for name in NUMERIC_FEATURE_NAMES if name != FEATURE_NAMES[0])
+    broken[numeric] = "text"
     with pytest.raises(SchemaError) as caught:
         SCHEMA.validate(broken)
     assert len(caught.value.violations) == 2

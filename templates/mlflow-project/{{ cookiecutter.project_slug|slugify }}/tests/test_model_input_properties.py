@@ -27,7 +27,9 @@ def model(good_candidate: Candidate) -> mlflow.pyfunc.PyFuncModel:
     return mlflow.pyfunc.load_model(good_candidate.model_uri)
 
 
-def inside(column: Feature) -> st.SearchStrategy[float]:
+def inside(column: Feature) -> st.SearchStrategy[float | str]:
+    if column.categories is not None:
+        return st.sampled_from(list(column.categories))
     if column.allowed is not None:
         return st.sampled_from(sorted(column.allowed))
     # Unbounded columns still stop at float32's range, which the trees compute in.
@@ -38,7 +40,7 @@ def inside(column: Feature) -> st.SearchStrategy[float]:
     return st.floats(low, high, allow_nan=False, allow_infinity=False)
 
 
-def row_inside() -> st.SearchStrategy[dict[str, float]]:
+def row_inside() -> st.SearchStrategy[dict[str, float | str]]:
     return st.fixed_dictionaries({column.name: inside(column) for column in FEATURES})
 
 
@@ -63,7 +65,7 @@ def refusal(model: mlflow.pyfunc.PyFuncModel, frame: pd.DataFrame) -> str:
 @EXAMPLES
 @given(rows=st.lists(row_inside(), min_size=1, max_size=5))
 def test_any_rows_inside_the_rules_are_scored(
-    model: mlflow.pyfunc.PyFuncModel, rows: list[dict[str, float]]
+    model: mlflow.pyfunc.PyFuncModel, rows: list[dict[str, float | str]]
 ) -> None:
     predictions = model.predict(pd.DataFrame(rows)[FEATURE_NAMES])
     assert len(predictions) == len(rows) and all(math.isfinite(float(p)) for p in predictions)
@@ -72,7 +74,7 @@ def test_any_rows_inside_the_rules_are_scored(
 @EXAMPLES
 @given(row=row_inside(), bad=value_outside())
 def test_any_value_outside_a_columns_bounds_is_refused_naming_the_column(
-    model: mlflow.pyfunc.PyFuncModel, row: dict[str, float], bad: tuple[str, float]
+    model: mlflow.pyfunc.PyFuncModel, row: dict[str, float | str], bad: tuple[str, float]
 ) -> None:
     name, value = bad
     message = refusal(model, pd.DataFrame([{**row, name: value}]))
@@ -85,16 +87,30 @@ def test_any_value_outside_a_columns_bounds_is_refused_naming_the_column(
     row=row_inside(), extra=st.text(min_size=1, max_size=20).filter(lambda name: name not in FEATURE_NAMES)
 )
 def test_any_extra_column_is_refused_naming_it(
-    model: mlflow.pyfunc.PyFuncModel, row: dict[str, float], extra: str
+    model: mlflow.pyfunc.PyFuncModel, row: dict[str, float | str], extra: str
 ) -> None:
     message = refusal(model, pd.DataFrame([{**row, extra: 1.0}]))
     assert f"column {extra!r}: not in the schema" in message
 
 
+@st.composite
+def wrong_kind(draw: st.DrawFn) -> tuple[str, object, str]:
+    """A column, a value of a kind its type refuses, and the words of the refusal: text in a numeric column;
+    a number, or a string that is not one of its `categories`, in a category column."""
+    column = draw(st.sampled_from(FEATURES))
+    if column.categories is None:
+        return column.name, draw(st.text(max_size=10)), "must be numeric"
+    if draw(st.booleans()):
+        return column.name, draw(st.floats(allow_nan=False)), "must be text"
+    unknown = draw(st.text(max_size=10).filter(lambda value: value not in column.categories))
+    return column.name, unknown, f"not one of {list(column.categories)}"
+
+
 @EXAMPLES
-@given(row=row_inside(), name=st.sampled_from(FEATURE_NAMES), text=st.text(max_size=10))
-def test_any_text_in_a_numeric_column_is_refused_naming_it(
-    model: mlflow.pyfunc.PyFuncModel, row: dict[str, float], name: str, text: str
+@given(row=row_inside(), bad=wrong_kind())
+def test_any_value_of_the_wrong_kind_is_refused_naming_the_column(
+    model: mlflow.pyfunc.PyFuncModel, row: dict[str, float | str], bad: tuple[str, object, str]
 ) -> None:
-    message = refusal(model, pd.DataFrame([{**row, name: text}]))
-    assert f"column {name!r}" in message and "must be numeric" in message
+    name, value, words = bad
+    message = refusal(model, pd.DataFrame([{**row, name: value}]))
+    assert f"column {name!r}" in message and words in message

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from {{ cookiecutter.package_name }}.contract import DataContract
 from {{ cookiecutter.package_name }}.data import CONTRACT
 from {{ cookiecutter.package_name }}.payload import AML_KEY, from_aml_online, sample_request
 from {{ cookiecutter.package_name }}.reference import REFERENCE_DATA_NAME, NotARegistryModelError
@@ -123,3 +124,33 @@ def test_the_monitor_watches_the_contracts_features_and_target() -> None:
     }
     rest = monitor._to_rest_object().properties.action.monitor_definition.signals
     assert rest["feature_drift"].features.features == CONTRACT.feature_names
+
+
+def test_the_monitor_declares_category_features_categorical(colour_contract: DataContract) -> None:
+    """Azure ML model monitoring measures drift and quality by feature type, a categorical feature with its own
+    metrics (Jensen-Shannon distance, PSI, Pearson's chi-squared test): the spec names each feature's type
+    (`feature_type_override`) from the contract rather than leaving Azure ML to infer it from the data.
+    https://learn.microsoft.com/azure/machine-learning/concept-model-monitoring
+    """
+    pytest.importorskip("azure.ai.ml", reason="needs the `azure` extra: make setup")
+    from {{ cookiecutter.package_name }}.monitoring import load_monitor
+
+    spec = PROJECT / "aml" / "monitoring.yml"
+    monitor = load_monitor(spec, "{{ cookiecutter.endpoint_name }}", "green", contract=colour_contract)
+    packaged = load_monitor(spec, "{{ cookiecutter.endpoint_name }}", "green")
+
+    expected = {
+        feature.name: "numerical" if feature.categories is None else "categorical"
+        for feature in colour_contract.features
+    }
+    assert expected["colour"] == "categorical"
+    signals = monitor.create_monitor.monitoring_signals
+    assert signals["feature_drift"].feature_type_override == expected
+    assert signals["input_quality"].feature_type_override == expected
+    rest = monitor._to_rest_object().properties.action.monitor_definition.signals
+    assert rest["feature_drift"].feature_data_type_override == expected
+    thresholds = signals["feature_drift"].metric_thresholds
+    assert thresholds.categorical.jensen_shannon_distance == thresholds.numerical.jensen_shannon_distance
+    assert signals["input_quality"].metric_thresholds.categorical.out_of_bounds_rate is not None
+    overrides = packaged.create_monitor.monitoring_signals["feature_drift"].feature_type_override
+    assert overrides == {name: kind for name, kind in expected.items() if name != "colour"}

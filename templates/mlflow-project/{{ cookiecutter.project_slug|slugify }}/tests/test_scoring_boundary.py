@@ -20,13 +20,14 @@ import pandas as pd
 import pytest
 
 from {{ cookiecutter.package_name }} import score_batch
-from {{ cookiecutter.package_name }}.data import FEATURE_NAMES
+from {{ cookiecutter.package_name }}.data import FEATURE_NAMES, NUMERIC_FEATURE_NAMES
 from {{ cookiecutter.package_name }}.handoff import Candidate
 from {{ cookiecutter.package_name }}.payload import to_scoring_server
 from {{ cookiecutter.package_name }}.prep import PreparedData
 from {{ cookiecutter.package_name }}.request_guard import MAX_BODY_BYTES, MAX_JSON_DEPTH
 
-FIRST, LAST = FEATURE_NAMES[0], FEATURE_NAMES[-1]
+# Numeric columns: the rules below are about numbers (a category's rules are in test_model_input_properties).
+FIRST, LAST = NUMERIC_FEATURE_NAMES[0], NUMERIC_FEATURE_NAMES[-1]
 SRC = Path(__file__).resolve().parents[1] / "src"
 
 # Each bad table: how it is made from good rows, and the column the refusal must name.

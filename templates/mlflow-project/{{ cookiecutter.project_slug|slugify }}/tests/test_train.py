@@ -11,12 +11,13 @@ import pytest
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from {{ cookiecutter.package_name }}.data import FEATURE_NAMES, features_and_target
+from {{ cookiecutter.package_name }}.contract import DataContract
+from {{ cookiecutter.package_name }}.data import CONTRACT, FEATURE_NAMES, NUMERIC_FEATURE_NAMES, features_and_target
 from {{ cookiecutter.package_name }}.handoff import Candidate
 from {{ cookiecutter.package_name }}.prep import PreparedData
 from {{ cookiecutter.package_name }}.score_batch import feature_drift, score
 from {{ cookiecutter.package_name }}.tracking import log_validated_model, step_run
-from {{ cookiecutter.package_name }}.train import TrainParams, build_model, train
+from {{ cookiecutter.package_name }}.train import Model, TrainParams, build_model, feature_importances, train
 
 
 def test_training_logs_params_metrics_plots_and_a_servable_model(
@@ -49,8 +50,9 @@ def test_batch_scoring_keeps_features_for_drift_checks(
 
     assert list(scored.columns) == [*FEATURE_NAMES, "prediction", "model_uri", "scored_at"]
     assert feature_drift(rows, scored).max() < 0.01
-    shifted = scored.assign(**{FEATURE_NAMES[0]: scored[FEATURE_NAMES[0]] * 3 + 100})
-    assert feature_drift(rows, shifted).idxmax() == FEATURE_NAMES[0]
+    first = NUMERIC_FEATURE_NAMES[0]
+    shifted = scored.assign(**{first: scored[first] * 3 + 100})
+    assert feature_drift(rows, shifted).idxmax() == first
 
 
 def test_the_azure_ml_fallback_logs_a_model_that_registers(
@@ -106,3 +108,49 @@ def test_the_logged_model_and_its_inner_estimator_declare_their_requirements(
         for folder in (local, local / "artifacts" / "estimator")
     )
     assert inner == outer and f"pyarrow=={version('pyarrow')}" in inner, (inner, outer)
+
+
+def test_a_contract_of_numbers_trains_the_estimator_itself(fast_params: TrainParams) -> None:
+    """Without categories (the samples) the model is the gradient-boosting estimator, as before categories."""
+    document = CONTRACT.model_dump()
+    numbers = [feature for feature in document["features"] if feature["type"] != "category"]
+    numeric_contract = DataContract.model_validate({**document, "features": numbers})
+    assert type(build_model(fast_params, numeric_contract)) is Model
+
+
+def test_category_features_are_one_hot_encoded_with_the_contracts_categories(
+    tiny_prepared: PreparedData, fast_params: TrainParams, colour_contract: DataContract
+) -> None:
+    features, target = features_and_target(pd.read_parquet(tiny_prepared.train))
+    # Training never sees `green`, nor a missing colour.
+    features = features.assign(colour=["blue", "red"] * (len(features) // 2) + ["red"] * (len(features) % 2))
+
+    model = build_model(fast_params, colour_contract).fit(features, target)
+
+    encoder = model.named_steps["encode"].named_transformers_["category"]
+    assert [list(values) for values in encoder.categories_][-1] == ["blue", "green", "red"]
+    assert encoder.handle_unknown == "ignore"
+    # An allowed value training never held has its own column, and a missing value encodes as no category.
+    encoded = list(model[:-1].get_feature_names_out())
+    colour = [encoded.index(f"colour_{value}") for value in ("blue", "green", "red")]
+    rows = features.head(2).assign(colour=["green", None])
+    assert model[:-1].transform(rows)[:, colour].tolist() == [[0.0, 1.0, 0.0], [0.0, 0.0, 0.0]]
+    assert len(model.predict(rows)) == 2
+    importances = feature_importances(model)
+    assert list(importances.index) == encoded
+    assert {"colour_blue", "colour_green", "colour_red", *NUMERIC_FEATURE_NAMES} <= set(importances.index)
+
+
+def test_feature_drift_measures_a_category_by_the_shares_of_its_values(
+    tiny_prepared: PreparedData, colour_contract: DataContract
+) -> None:
+    rows = pd.read_parquet(tiny_prepared.train)[FEATURE_NAMES].head(60)
+    reference = rows.assign(colour=["blue", "red", None] * 20)
+    reordered = reference.iloc[::-1]
+    only_blue = reference.assign(colour="blue")
+
+    same = feature_drift(reference, reordered, features=colour_contract.features)
+    moved = feature_drift(reference, only_blue, features=colour_contract.features)
+
+    assert same["colour"] < 1e-9
+    assert moved.idxmax() == "colour" and moved["colour"] > 1.0

@@ -8,8 +8,8 @@ Prep's validation, the training features, the gate's metrics, payload examples, 
     python -m {{ cookiecutter.package_name }}.contract infer data/train.csv --target label [--task classification]
 
 `infer` writes a draft from a sample of your file for you to review (it never replaces a contract unless
-asked with --force). The file is read with pydantic (a bad file fails naming the field and the rule) and
-compiled to a pandera DataFrameSchema by `pandera_schema` (public: Spark prep compiles the same contract).
+asked with --force). The file is read with pydantic (a bad file fails naming the field and the rule); schema.py
+compiles it to a pandera DataFrameSchema.
 """
 
 from __future__ import annotations
@@ -19,11 +19,16 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import numpy as np
-import pandas as pd
-import pandera.pandas as pa
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from {{ cookiecutter.package_name }} import cli
 from {{ cookiecutter.package_name }}.errors import ContractError
@@ -31,15 +36,14 @@ from {{ cookiecutter.package_name }}.errors import ContractError
 CONTRACT_FILE = Path(__file__).with_name("contract.yml")
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 """A sample's relative `path` is relative to the project (src/<package>/ is two levels below it)."""
-FLOAT32_MAX = float(np.finfo(np.float32).max)
-"""scikit-learn's trees compute in float32: larger magnitudes (and infinities) cannot be scored."""
 
 Task = Literal["regression", "classification"]
+_ONE_TRIMMED_LINE = r"^\S(?:[^\x00-\x1f]*\S)?$"
 # Any column name a CSV header can hold, but not blank, padded or multi-line (it ends up in YAML and messages).
-ColumnName = Annotated[
-    str, StringConstraints(min_length=1, max_length=128, pattern=r"^\S(?:[^\x00-\x1f]*\S)?$")
-]
+ColumnName = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=_ONE_TRIMMED_LINE)]
 Label = int | str
+# A category value as a CSV cell holds it: not blank, not padded (" red" is not "red"), one line.
+Category = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=_ONE_TRIMMED_LINE)]
 
 
 class _Strict(BaseModel):
@@ -47,18 +51,40 @@ class _Strict(BaseModel):
 
 
 class Feature(_Strict):
-    """One numeric input column: its meaning, its bounds (inclusive) or its allowed values, whether it may be empty."""
+    """One input column: its meaning, its type, its bounds (inclusive), allowed values or categories, and
+    whether it may be empty. `float`/`integer` columns take `minimum`/`maximum` or `allowed` numbers;
+    a `category` column takes `categories`, the exact strings it may hold."""
 
     name: ColumnName
     description: str = ""
-    type: Literal["float", "integer"] = "float"
+    type: Literal["float", "integer", "category"] = "float"
     minimum: float | None = None
     maximum: float | None = None
     allowed: tuple[float, ...] | None = Field(default=None, min_length=1)
+    categories: tuple[Category, ...] | None = Field(default=None, min_length=1)
     nullable: bool = False
+
+    @field_validator("categories", mode="before")
+    @classmethod
+    def _text_only(cls, value: object) -> object:
+        # pydantic would say only "Input should be a valid string"; YAML turns 1, 2.5, yes and no into
+        # numbers and booleans, so say which values and how to keep them text.
+        if isinstance(value, list | tuple) and (
+            wrong := [item for item in value if not isinstance(item, str)]
+        ):
+            raise ValueError(
+                f"categories are strings, got {wrong!r}: quote them in contract.yml (e.g. '1', 'yes')"
+            )
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> Feature:
+        if self.type == "category":
+            return self._consistent_category()
+        if self.categories is not None:
+            raise ValueError(
+                f"`categories` belong to `type: category` features; this one is `type: {self.type}`"
+            )
         if self.allowed is not None and (self.minimum is not None or self.maximum is not None):
             msg = "declare either `allowed` values or `minimum`/`maximum` bounds, not both"
             raise ValueError(msg)
@@ -68,7 +94,24 @@ class Feature(_Strict):
             raise ValueError(f"an integer column allows only whole numbers, got {list(self.allowed)}")
         return self
 
+    def _consistent_category(self) -> Feature:
+        if self.categories is None:
+            msg = "a `type: category` feature lists the strings it may hold in `categories`"
+            raise ValueError(msg)
+        numeric = [key for key in ("minimum", "maximum", "allowed") if getattr(self, key) is not None]
+        if numeric:
+            raise ValueError(f"a `type: category` feature takes `categories`, not {numeric}")
+        if repeated := sorted({value for value in self.categories if self.categories.count(value) > 1}):
+            raise ValueError(f"`categories` must be unique, repeated: {repeated}")
+        return self
+
+    @property
+    def is_category(self) -> bool:
+        return self.type == "category"
+
     def rule(self) -> str:
+        if self.categories is not None:
+            return f"one of {list(self.categories)}"
         if self.allowed is not None:
             return f"one of {sorted(self.allowed)}"
         low = "-inf" if self.minimum is None else f"{self.minimum:g}"
@@ -137,13 +180,23 @@ class DataContract(_Strict):
                 msg = "a classification target has `classes`, not `minimum`/`maximum`"
                 raise ValueError(msg)
         elif classes is not None or self.target.positive_class is not None:
-            msg = "a regression target has `minimum`/`maximum`, not `classes`/`positive_class`"
+            text = [label for label in classes or () if isinstance(label, str)]
+            msg = "a regression target has `minimum`/`maximum`, not `classes`/`positive_class`" + (
+                f" (text labels {text} are categories: predict them with `task: classification`)"
+                if text
+                else ""
+            )
             raise ValueError(msg)
         return self
 
     @property
     def feature_names(self) -> list[str]:
         return [feature.name for feature in self.features]
+
+    @property
+    def category_features(self) -> list[Feature]:
+        """The `type: category` features, in contract order (the model one-hot encodes them)."""
+        return [feature for feature in self.features if feature.is_category]
 
     @property
     def kind(self) -> Literal["regression", "binary", "multiclass"]:
@@ -215,63 +268,6 @@ def _location(loc: tuple[int | str, ...], document: object) -> str:
 
 def _has(node: dict[Any, Any] | list[Any], key: int | str) -> bool:
     return key in node if isinstance(node, dict) else isinstance(key, int) and 0 <= key < len(node)
-
-
-def _is_number(values: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
-
-
-NUMERIC = "numeric"
-"""The check name a column of text or booleans fails (schema.py words it with the column's dtype)."""
-NO_ROWS = "has no rows"
-
-
-def _numeric_checks(
-    minimum: float | None, maximum: float | None, allowed: tuple[float, ...] | None
-) -> list[pa.Check]:
-    checks = [
-        pa.Check(_is_number, element_wise=False, name=NUMERIC, error=NUMERIC),
-        pa.Check.in_range(-FLOAT32_MAX, FLOAT32_MAX, error=f"finite and within ±{FLOAT32_MAX:.3g}"),
-    ]
-    if allowed is not None:
-        checks.append(pa.Check.isin(list(allowed), error=f"one of {sorted(allowed)}"))
-    elif minimum is not None or maximum is not None:
-        low, high = -np.inf if minimum is None else minimum, np.inf if maximum is None else maximum
-        checks.append(pa.Check.in_range(low, high, error=f"between {low:g} and {high:g}"))
-    return checks
-
-
-def pandera_schema(contract: DataContract, *, with_target: bool = True) -> pa.DataFrameSchema:
-    """The contract as a pandera DataFrameSchema: every column required, nothing else allowed, any order.
-
-    Numeric columns carry no dtype: JSON integers must pass for float features, so the `numeric` check
-    refuses text and booleans instead, and `integer` features check for whole numbers.
-    """
-    columns = {}
-    for feature in contract.features:
-        checks = _numeric_checks(feature.minimum, feature.maximum, feature.allowed)
-        if feature.type == "integer":
-            checks.append(pa.Check(lambda s: s % 1 == 0, name="integer", error="a whole number"))
-        columns[feature.name] = pa.Column(
-            None, checks=checks, nullable=feature.nullable, description=feature.description or None
-        )
-    if with_target:
-        target = contract.target
-        checks = (
-            [pa.Check.isin(list(target.classes), error=f"one of {list(target.classes)}")]
-            if target.classes is not None
-            else _numeric_checks(target.minimum, target.maximum, None)
-        )
-        columns[target.name] = pa.Column(
-            None, checks=checks, nullable=False, description=target.description or None
-        )
-    return pa.DataFrameSchema(
-        columns,
-        strict=True,
-        ordered=False,
-        checks=[pa.Check(lambda frame: len(frame) > 0, element_wise=False, name=NO_ROWS, error=NO_ROWS)],
-        name=contract.name,
-    )
 
 
 def main(argv: list[str] | None = None) -> int:

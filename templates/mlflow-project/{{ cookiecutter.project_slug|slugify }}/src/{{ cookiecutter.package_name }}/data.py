@@ -22,6 +22,8 @@ CONTRACT = contract.load()
 TARGET = CONTRACT.target.name
 FEATURES: tuple[contract.Feature, ...] = CONTRACT.features
 FEATURE_NAMES: list[str] = CONTRACT.feature_names
+NUMERIC_FEATURE_NAMES: list[str] = [feature.name for feature in FEATURES if not feature.is_category]
+"""The features that hold numbers (bounds, the numeric checks and quantile drift bins apply to them)."""
 FEATURE_SCHEMA = Schema(CONTRACT, with_target=False)
 """What a scoring request must contain."""
 SCHEMA = Schema(CONTRACT)

@@ -3,6 +3,9 @@
 What it guesses, and what to review:
 - the task: classification when the target holds text or at most MAX_CLASSES distinct whole numbers;
 - each feature's nullability (empty cells in the sample);
+- text columns become `category` with the values the sample holds, sorted (at most MAX_CATEGORIES: a column
+  with more, such as free text or an identifier, is refused with a suggestion to drop or bucket it). A value
+  the sample misses is refused when scored: add every value the column can hold;
 - coded features (at most MAX_CODES distinct whole numbers) become `integer` with `allowed` values; others are
   `float` (a measurement recorded in whole numbers may still arrive as 97.5: make it `integer` only for
   counts), with bounds wider than the sample (0 when nothing is negative, and one observed span beyond each
@@ -24,6 +27,8 @@ from {{ cookiecutter.package_name }}.errors import ContractError
 
 MAX_CLASSES = 20
 MAX_CODES = 5
+MAX_CATEGORIES = 50
+"""Distinct strings a `category` feature may have: more is free text or an identifier, not a category."""
 SAMPLE_REQUEST = PROJECT_ROOT / "aml" / "online" / "sample-request.json"
 """CD's smoke-test body: rewritten from the new contract's sample when the project's own contract is written."""
 _HEADER = """\
@@ -48,17 +53,37 @@ def _bounds(values: pd.Series) -> dict[str, float]:
     }
 
 
+def _category(name: str, values: pd.Series) -> dict[str, Any]:
+    present = values.dropna().astype(object)
+    if not present.map(lambda value: isinstance(value, str)).all():
+        mixed = sorted({type(value).__name__ for value in present})
+        raise ContractError(
+            f"column {name!r} mixes text with other values ({mixed}): make it all text or all numbers, then infer again"
+        )
+    categories = sorted(present.unique().tolist())
+    if len(categories) > MAX_CATEGORIES:
+        raise ContractError(
+            f"column {name!r} holds {len(categories)} distinct strings ({categories[:3]}...), more than "
+            f"{MAX_CATEGORIES}: a category feature takes a bounded set of values. Drop the column, or bucket "
+            "it into fewer values (e.g. the rare ones as 'other'), then infer again"
+        )
+    return {
+        "name": name,
+        "description": f"observed {len(categories)} distinct values",
+        "type": "category",
+        "categories": categories,
+        "nullable": bool(values.isna().any()),
+    }
+
+
 def _feature(name: str, values: pd.Series) -> dict[str, Any]:
     if pd.api.types.is_bool_dtype(values):
         values = values.astype("float64")
-    if not pd.api.types.is_numeric_dtype(values):
-        raise ContractError(
-            f"column {name!r} holds text ({values.dropna().astype(str).head(3).tolist()}): the baseline model takes "
-            "numbers only; encode it as numbers or drop it from the file, then infer again"
-        )
     present = values.dropna()
     if present.empty:
         raise ContractError(f"column {name!r} is empty in the sample: drop it or infer from more rows")
+    if not pd.api.types.is_numeric_dtype(values):
+        return _category(name, values)
     codes = sorted(present.unique().tolist())
     coded = _whole(values) and len(codes) <= MAX_CODES
     entry: dict[str, Any] = {
@@ -85,6 +110,11 @@ def draft(frame: pd.DataFrame, target: str, task: str | None, source: str) -> di
         _whole(labels) and labels.nunique() <= MAX_CLASSES
     )
     chosen = task or ("classification" if as_classes else "regression")
+    if chosen == "regression" and not pd.api.types.is_numeric_dtype(labels):
+        raise ContractError(
+            f"--task regression: the target {target!r} holds text ({labels.astype(str).head(3).tolist()}), "
+            "categories a regression cannot predict; use --task classification or a numeric target"
+        )
     target_entry: dict[str, Any] = {"name": target, "description": f"the column to predict ({chosen})"}
     if chosen == "classification":
         classes = sorted(labels.unique().tolist(), key=str)

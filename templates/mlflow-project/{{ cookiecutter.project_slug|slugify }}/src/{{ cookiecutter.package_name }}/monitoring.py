@@ -11,7 +11,9 @@ data in the registry, which `promote` put there (reference.py); without it the s
 (the workspace's latest `{{ cookiecutter.project_slug }}-training-data`, which the training pipeline registers in dev).
 The schedule's `model_name` tag is always this project's registered model: the platform's lifecycle handler
 reads it to know which model's retraining a breach queues. The data contract supplies the task, every
-signal's target column and the features the drift and quality signals watch. Thresholds are not set here:
+signal's target column and the features the drift and quality signals watch, each declared numerical or
+categorical (`feature_type_override`: a `category` feature is categorical, so Azure ML measures it with the
+spec's `categorical` thresholds instead of guessing its type from the data). Thresholds are not set here:
 they live, each with what it flags, in aml/monitoring.yml.
 """
 
@@ -25,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from {{ cookiecutter.package_name }} import aml_clients, cli, reference
+from {{ cookiecutter.package_name }}.contract import DataContract
 from {{ cookiecutter.package_name }}.data import CONTRACT
 from {{ cookiecutter.package_name }}.promote import WORKSPACE_SETTINGS, workspace_settings
 from {{ cookiecutter.package_name }}.settings import MODEL_NAME
@@ -55,20 +58,31 @@ def _reference_fields(spec: Path) -> list[str]:
     ]
 
 
-def contract_overrides(spec: Path) -> list[dict[str, Any]]:
-    """The data contract's task, target column (every signal with reference data) and features (drift, quality)."""
-    overrides: list[dict[str, Any]] = [{TASK_FIELD: CONTRACT.task}]
+def feature_types(contract: DataContract = CONTRACT) -> dict[str, str]:
+    """Each feature's monitoring type: `categorical` for a `category` feature, `numerical` otherwise."""
+    return {
+        feature.name: "categorical" if feature.is_category else "numerical" for feature in contract.features
+    }
+
+
+def contract_overrides(spec: Path, contract: DataContract = CONTRACT) -> list[dict[str, Any]]:
+    """The data contract's task, target column (every signal with reference data) and features with their
+    types (drift, quality)."""
+    overrides: list[dict[str, Any]] = [{TASK_FIELD: contract.task}]
     for name, signal in _signals(spec).items():
         field = f"create_monitor.monitoring_signals.{name}"
         if "reference_data" in signal:
             target = f"{field}.reference_data.data_column_names.target_column"
-            overrides.append({target: CONTRACT.target.name})
+            overrides.append({target: contract.target.name})
         if signal.get("type") in FEATURE_SIGNALS:
-            overrides.append({f"{field}.features": CONTRACT.feature_names})
+            overrides.append({f"{field}.features": contract.feature_names})
+            overrides.append({f"{field}.feature_type_override": feature_types(contract)})
     return overrides
 
 
-def load_monitor(spec: Path, endpoint: str, deployment: str, model: str | None = None) -> Any:
+def load_monitor(
+    spec: Path, endpoint: str, deployment: str, model: str | None = None, contract: DataContract = CONTRACT
+) -> Any:
     """The schedule in `spec`, watching `endpoint`'s `deployment`, tagged with this project's model, and with
     the reference data promoted with registry `model` when given (validated by the SDK's own loader)."""
     # azure.ai.ml does not re-export load_schedule; this is the function `az ml schedule create` uses.
@@ -77,7 +91,7 @@ def load_monitor(spec: Path, endpoint: str, deployment: str, model: str | None =
     overrides = [
         {TARGET_FIELD: f"azureml:{endpoint}:{deployment}"},
         {f"tags.{MODEL_NAME_TAG}": MODEL_NAME},
-        *contract_overrides(spec),
+        *contract_overrides(spec, contract),
     ]
     if model:
         data = reference.reference_for_model(model)

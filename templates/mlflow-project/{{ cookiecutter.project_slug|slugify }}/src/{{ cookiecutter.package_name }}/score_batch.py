@@ -20,7 +20,8 @@ from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE, ErrorCode
 
 from {{ cookiecutter.package_name }} import cli
-from {{ cookiecutter.package_name }}.data import FEATURE_NAMES, read_files
+from {{ cookiecutter.package_name }}.contract import Feature
+from {{ cookiecutter.package_name }}.data import FEATURE_NAMES, FEATURES, read_files
 from {{ cookiecutter.package_name }}.errors import InputRefusedError
 from {{ cookiecutter.package_name }}.settings import CHAMPION_ALIAS, MODEL_NAME
 
@@ -73,17 +74,30 @@ def _load_registered(model_uri: str, tracking_uri: str, registry_uri: str) -> ml
     return mlflow.pyfunc.load_model(model_uri)
 
 
-def feature_drift(reference: pd.DataFrame, current: pd.DataFrame, bins: int = 10) -> pd.Series:
+def feature_drift(
+    reference: pd.DataFrame, current: pd.DataFrame, bins: int = 10, features: tuple[Feature, ...] = FEATURES
+) -> pd.Series:
     """Population stability index per feature (0: same distribution; above 0.2 is usually called drift).
 
-    Bins are the reference's quantiles, so each holds ~1/bins of the reference rows.
+    Numeric bins are the reference's quantiles, so each holds ~1/bins of the reference rows; a `category`
+    feature's bins are its values (missing is a value too), so PSI weighs how each value's share moved.
     """
     psi: dict[str, float] = {}
-    for name in FEATURE_NAMES:
-        edges = np.unique(np.quantile(reference[name], np.linspace(0, 1, bins + 1)))
-        edges[0], edges[-1] = -np.inf, np.inf
-        expected = np.histogram(reference[name], edges)[0] / len(reference)
-        actual = np.histogram(current[name], edges)[0] / len(current)
+    for feature in features:
+        name = feature.name
+        if feature.is_category:
+            # As object: a parquet file may hold the column as pandas' category dtype on one side only.
+            counts = pd.concat(
+                [frame[name].astype(object).value_counts(dropna=False) for frame in (reference, current)],
+                axis=1,
+            ).fillna(0)
+            expected = counts.iloc[:, 0].to_numpy(dtype=float) / len(reference)
+            actual = counts.iloc[:, 1].to_numpy(dtype=float) / len(current)
+        else:
+            edges = np.unique(np.quantile(reference[name], np.linspace(0, 1, bins + 1)))
+            edges[0], edges[-1] = -np.inf, np.inf
+            expected = np.histogram(reference[name], edges)[0] / len(reference)
+            actual = np.histogram(current[name], edges)[0] / len(current)
         expected, actual = np.clip(expected, 1e-6, None), np.clip(actual, 1e-6, None)
         psi[name] = float(np.sum((actual - expected) * np.log(actual / expected)))
     return pd.Series(psi, name="psi").sort_values(ascending=False)

@@ -6,6 +6,8 @@ What prep.py does for one machine, for tables bigger than one: the Databricks jo
 runs it on the job cluster, the tests on local PySpark. The rules are the package's own: each partition is
 checked with the schema's public validator (data.SCHEMA.validate, what prep.py applies) on the executors, and
 only the problems travel to the driver, which raises one SchemaError listing them before anything is written.
+A `category` column is a Spark string column: it reaches each batch as pandas text (nulls as None), so the
+contract's `text` and `isin` checks apply to it unchanged.
 The split is a hash of each row, so it is the same however Spark partitions the table. Only the two splits,
 with the schema's columns, come to the driver: scikit-learn trains in one process, so the train split must fit
 the driver's memory (the table need not).

@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt
 import mlflow
 import mlflow.data
 import pandas as pd
+from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import GradientBoostingClassifier, GradientBoostingRegressor
 from sklearn.metrics import (
     accuracy_score,
@@ -26,8 +27,11 @@ from sklearn.metrics import (
     roc_auc_score,
     root_mean_squared_error,
 )
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder
 
 from {{ cookiecutter.package_name }} import cli, plots
+from {{ cookiecutter.package_name }}.contract import DataContract
 from {{ cookiecutter.package_name }}.data import CONTRACT, TARGET, features_and_target
 from {{ cookiecutter.package_name }}.handoff import Candidate
 from {{ cookiecutter.package_name }}.prep import TEST_FILE, TRAIN_FILE
@@ -49,11 +53,43 @@ class TrainParams:
     subsample: float = 0.8
 
 
-def build_model(params: TrainParams) -> Model:
-    return Model(**asdict(params), random_state=RANDOM_STATE)
+def build_model(params: TrainParams, contract: DataContract = CONTRACT) -> Model | Pipeline:
+    """The baseline for `contract`: the gradient-boosting model itself when every feature is numeric; with
+    `category` features, a pipeline that one-hot encodes them first (numeric columns pass through as they are).
+
+    The encoder's categories are the contract's, not the ones the train split happens to hold: a value the
+    contract allows but training never saw still has its column. Unknown values cannot reach it, because
+    the scoring boundary (validated_model) refuses any value outside `categories` with a message naming
+    the column; what does reach it outside the list is the missing value of a `nullable` feature, which
+    handle_unknown="ignore" encodes as all zeros ("no category") where "error" would fail the request.
+    """
+    estimator = (GradientBoostingRegressor if contract.task == "regression" else GradientBoostingClassifier)(
+        **asdict(params), random_state=RANDOM_STATE
+    )
+    categorical = contract.category_features
+    if not categorical:
+        return estimator
+    encoder = OneHotEncoder(
+        categories=[list(feature.categories or ()) for feature in categorical],
+        handle_unknown="ignore",
+        sparse_output=False,
+    )
+    columns = ColumnTransformer(
+        [("category", encoder, [feature.name for feature in categorical])],
+        remainder="passthrough",
+        verbose_feature_names_out=False,
+    )
+    return Pipeline([("encode", columns), ("model", estimator)])
 
 
-def held_out_metrics(model: Model, test: pd.DataFrame) -> dict[str, float]:
+def feature_importances(model: Model | Pipeline) -> pd.Series:
+    """The fitted model's importances by input column; one entry per category for encoded features."""
+    if isinstance(model, Pipeline):
+        return pd.Series(model[-1].feature_importances_, index=model[:-1].get_feature_names_out())
+    return pd.Series(model.feature_importances_, index=model.feature_names_in_)
+
+
+def held_out_metrics(model: Model | Pipeline, test: pd.DataFrame) -> dict[str, float]:
     """Quick metrics for the run page; the gate's decision uses `mlflow.models.evaluate` instead."""
     features, target = features_and_target(test)
     predicted = model.predict(features)
@@ -99,9 +135,9 @@ def train(data_dir: Path, output_dir: Path, params: TrainParams) -> Candidate:
     return candidate
 
 
-def _log_figures(model: Model, test: pd.DataFrame) -> None:
+def _log_figures(model: Model | Pipeline, test: pd.DataFrame) -> None:
     features, target = features_and_target(test)
-    importances = pd.Series(model.feature_importances_, index=features.columns)
+    importances = feature_importances(model)
     predicted = pd.Series(model.predict(features), index=target.index)
     figures = {
         "plots/feature_importance.png": plots.feature_importance(importances),
