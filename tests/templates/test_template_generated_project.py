@@ -1,4 +1,5 @@
-"""The default project works the minute it exists: its tests pass, `mlflow run` registers a champion."""
+"""The default project works the minute it exists: its tests pass, `mlflow run` registers a champion; the
+classification sample's project passes its own tests too."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
-from tests.templates.generation import VENV_BIN, run_tool
+from tests.templates.generation import VENV_BIN, generate, run_tool
 
 # SQLAlchemy deprecation warnings come from MLflow's own store code, not from the project.
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
@@ -22,15 +23,25 @@ def _clean_environment(**extra: str) -> dict[str, str]:
     return {**kept, "PATH": os.pathsep.join([str(VENV_BIN), kept.get("PATH", "")]), **extra}
 
 
-def test_the_generated_test_suite_passes(default_project: Path) -> None:
+def _assert_suite_passes(project: Path) -> None:
     result = run_tool(
-        VENV_BIN / "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", default_project / "tests",
-        cwd=default_project,
-        env=_clean_environment(PYTHONPATH=str(default_project / "src")),
+        VENV_BIN / "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", project / "tests",
+        cwd=project,
+        env=_clean_environment(PYTHONPATH=str(project / "src")),
         timeout=900,  # ~3 minutes alone; it starts a real scoring server, and CI machines are shared
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     assert " passed" in result.stdout and "skipped" not in result.stdout
+
+
+def test_the_generated_test_suite_passes(default_project: Path) -> None:
+    _assert_suite_passes(default_project)
+
+
+def test_the_binary_classification_samples_suite_passes(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The breast-cancer sample is the only binary contract: its gate, metrics and payloads differ from the
+    regression default's and from the multiclass own-data projects' (test_template_own_data.py)."""
+    _assert_suite_passes(generate(tmp_path_factory.mktemp("binary"), task="classification"))
 
 
 def test_mlflow_run_trains_and_registers_a_champion(default_project: Path, tmp_path: Path) -> None:

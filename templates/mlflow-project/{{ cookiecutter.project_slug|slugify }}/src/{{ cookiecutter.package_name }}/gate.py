@@ -32,6 +32,9 @@ REPORTED_METRICS: dict[str, frozenset[str]] = {
             "mean_absolute_percentage_error",
         )
     ),
+    # The gated model is the served pyfunc (validated_model.ValidatedModel), which has no predict_proba:
+    # MLflow computes probability metrics (log_loss, roc_auc, precision_recall_auc) only from a raw
+    # scikit-learn, XGBoost or CatBoost model's predict_proba, so it reports none of them here.
     "binary": frozenset(
         (
             *_CLASSIFIER,
@@ -40,13 +43,9 @@ REPORTED_METRICS: dict[str, frozenset[str]] = {
             "false_positives",
             "false_negatives",
             "true_positives",
-            "log_loss",
-            "roc_auc",
-            "precision_recall_auc",
         )
     ),
-    # Averaged over the classes (weighted). The served model is a pyfunc without predict_proba, so MLflow
-    # computes no probability metrics (log_loss, roc_auc) for more than two classes.
+    # Averaged over the classes (weighted).
     "multiclass": frozenset({*_CLASSIFIER, "example_count"}),
 }
 """What MLflow 3.15's default evaluator reports, by the contract's kind of task (data.CONTRACT.kind)."""
