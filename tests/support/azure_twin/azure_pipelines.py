@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import tempfile
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +100,8 @@ class Runner:
         self.twin = twin
         self.project = project
         self.scratch = Path(tempfile.mkdtemp(prefix="azure-twin-"))
+        # The run's agent folders and state go with the runner: a suite creates hundreds of them.
+        weakref.finalize(self, shutil.rmtree, self.scratch, ignore_errors=True)
         self.state = self.scratch / "twin.json"
         self.bin = install_wrappers(self.scratch / "bin")
         self.predefined = {

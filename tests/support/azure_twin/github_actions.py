@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import tempfile
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +126,8 @@ class WorkflowRunner:
     def __init__(self, twin: AzureTwin, project: Path) -> None:
         self.twin, self.project = twin, project
         self.scratch = Path(tempfile.mkdtemp(prefix="azure-twin-gha-"))
+        # The run's agent folders and state go with the runner: a suite creates hundreds of them.
+        weakref.finalize(self, shutil.rmtree, self.scratch, ignore_errors=True)
         self.state = self.scratch / "twin.json"
         self.bin = install_wrappers(self.scratch / "bin")
         wrapper(project / ".venv" / "bin" / "python", "python")  # the workflows call .venv/bin/python
