@@ -2,16 +2,16 @@
 
 For every stack it plans the program offline and writes the ARM model; it generates a project from
 each cookiecutter template; offline checkov (built-in checks plus ours from policy/checkov_checks) scans
-the ARM models, every pipeline, Dockerfiles, GitHub workflows and secrets across the repository, in two
-processes: the repository's while the stacks are planned, then the ARM models'. The gate passes only with zero failed checks, a scanned resource count above zero for
-every stack's model, and our custom checks loaded. Every skip is printed with its reason.
+the ARM models, every pipeline, Dockerfiles, GitHub workflows and secrets across the repository, side by side
+with the planning (`run_gate`). The gate passes only with zero failed checks, a scanned resource count above
+zero for every stack's model, and our custom checks loaded. Every skip is printed with its reason.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
-import os
 import re
 import sys
 from collections import Counter
@@ -26,7 +26,7 @@ from rich.table import Table
 from infra.config import parse_stack_config, project_config_values
 from infra.errors import AzureMlopsError
 from infra.plan.artifacts import discard_artifacts, write_artifacts
-from infra.plan.checkov_run import Finding, apply_graph_waivers, start_checkov
+from infra.plan.checkov_run import CheckovServer, Finding, apply_graph_waivers
 from infra.plan.engine import cycle_collection_paused, run_program
 from infra.plan.scan_inputs import (
     ScanInputs,
@@ -40,7 +40,7 @@ from infra.plan.stack_files import available_stacks, load_stack_config
 
 CUSTOM_CHECK_PREFIX = "CKV_AMLOPS_"
 MODEL_FRAMEWORKS = ("arm", "secrets")
-"""What checkov scans the staged ARM models with (the repository scan skips their folder)."""
+"""What checkov scans each staged ARM model with (the repository scan skips their folder)."""
 
 
 @dataclass
@@ -99,41 +99,41 @@ def run_gate(
 ) -> GateResult:
     """Plan `stacks` and `scenarios`, stage everything under `scan_dir`, run checkov and judge the result.
 
-    Two checkov processes scan what one run over the repository would: the repository with the pipelines and
-    generated projects (every framework) starts first and runs while the stacks are planned; the ARM models
-    (ARM and secrets) follow once they are written. The ARM models are all in the second run, so its graph
-    checks see the same graph as before.
+    One checkov process (infra/plan/checkov_run.py) imports checkov while the gate stages the pipelines and
+    generated projects, then runs each scan in a fork of itself, side by side with the planning: the repository
+    (every framework but secrets), the repository's secrets (each distinct file once), and each stack's ARM model
+    as soon as it is planned. Each model is scanned on its own, so checkov's graph of it holds that deployment's
+    resources only (one run over all models gave the same results).
     """
     root = root.resolve()
     # Every stack's configuration is read and validated first: a bad stack file is refused before anything runs.
     configs = {stack: load_stack_config(root, stack) for stack in stacks}
     configs |= {name: scenario.config(root) for name, scenario in (scenarios or {}).items()}
-    for values in configs.values():
-        parse_stack_config(project_config_values(values))
-    inputs = prepare_folder(scan_dir)
-    for stack in [*stacks, *(scenarios or {})]:
-        discard_artifacts(out_dir, stack)
-    stage_pipelines(root / "pipelines", "pipelines", inputs, root)
-    generate_projects(root / "templates", inputs)
-    for project in inputs.generated:
-        stage_pipelines(project, project.parent.name, inputs, root)
-    checks = root / "policy" / "checkov_checks"
-    models = inputs.folder / "arm"
-    repository_scan = start_checkov(
-        root, root, checks, skipped_paths=[_other_outputs(root, scan_dir), _folder(models)]
-    )
-    with repository_scan:
-        if (os.cpu_count() or 1) < 2:  # one core: planning beside the scan would only slow both
-            repository_scan.wait()
+    validated = {name: parse_stack_config(project_config_values(values)) for name, values in configs.items()}
+    with CheckovServer(root, root / "policy" / "checkov_checks") as checkov:
+        inputs = prepare_folder(scan_dir)
+        for stack in configs:
+            discard_artifacts(out_dir, stack)
+        stage_pipelines(root / "pipelines", "pipelines", inputs, root)
+        generate_projects(root / "templates", inputs)
+        for project in inputs.generated:
+            stage_pipelines(project, project.parent.name, inputs, root)
+        scans = [
+            checkov.scan(
+                root,
+                skipped_paths=[_other_outputs(root, scan_dir), _folder(inputs.folder / "arm")],
+                # Renamed byte copies of pipeline files (scan_inputs.stage_pipelines) for the azure_pipelines
+                # framework; the secrets scan reads each source under its own name (pipelines/, generated/).
+                secrets_skipped_paths=[_folder(inputs.folder / "pipelines")],
+            )
+        ]
         idle: dict[str, float] = {}
         for stack, config in configs.items():
-            plan = run_program(stack, config)
+            plan = run_program(stack, config, validated=validated[stack])
             artifacts = write_artifacts(plan, out_dir)
-            stage_template(stack, artifacts.template, inputs)
+            scans.append(checkov.scan(stage_template(stack, artifacts.template, inputs), MODEL_FRAMEWORKS))
             idle[stack] = artifacts.cost.idle
-        models.mkdir(parents=True, exist_ok=True)
-        with start_checkov(root, models, checks, frameworks=MODEL_FRAMEWORKS) as model_scan:
-            findings = repository_scan.findings() + model_scan.findings()
+        findings = [finding for scan in scans for finding in scan.findings()]
     findings = apply_graph_waivers(findings, inputs.templates)
     result = GateResult(findings, inputs, idle_cost=idle)
     for path, stack in inputs.stacks.items():
@@ -208,6 +208,9 @@ def main(argv: list[str] | None = None) -> int:
         # Planning and staging would otherwise trigger full collections over everything the runs left behind.
         with cycle_collection_paused():
             result = run_gate(args.root, stacks, args.out, args.scan_dir, scenarios)
+            # The plans' objects live until the process ends; frozen, no collection (this one's first, the exit's)
+            # walks them again for nothing.
+            gc.freeze()
     except AzureMlopsError as err:
         console.print(f"[bold red]gate could not run[/]\n{escape(str(err))}", highlight=False)
         return 2

@@ -78,14 +78,15 @@ def stage_pipelines(tree: Path, label: str, inputs: ScanInputs, root: Path) -> N
         inputs.sources[str(staged.resolve())] = str(path.resolve().relative_to(root.resolve()))
 
 
-def stage_template(stack: str, template: dict[str, Any], inputs: ScanInputs) -> None:
-    """Write a stack's ARM model where the scan reads it."""
+def stage_template(stack: str, template: dict[str, Any], inputs: ScanInputs) -> Path:
+    """Write a stack's ARM model where the scan reads it; its path."""
     target = inputs.folder / "arm"
     target.mkdir(parents=True, exist_ok=True)
     staged = (target / f"{stack}.template.json").resolve()
     staged.write_text(json.dumps(template, indent=2, sort_keys=True) + "\n")
     inputs.templates[str(staged)] = template
     inputs.stacks[str(staged)] = stack
+    return staged
 
 
 def _variants(spec: Mapping[str, Any]) -> list[dict[str, str]]:
