@@ -7,9 +7,10 @@ ARM model) pay it once and still run side by side, each with checkov's module-le
 Requests come on stdin, one JSON object a line:
   {"id": "...", "argv": [checkov's arguments], "report": "<file for checkov's JSON report>", "cwd": "<folder>"}
 and, for a secrets scan of a folder, also "secrets_root" (the folder) and "skip_paths" (checkov's --skip-path
-patterns): the files are those checkov's own secrets walk finds there (`--enable-secret-scan-all-files`), and
-each distinct (content, name) is scanned once (`distinct_files`); the rest are listed as its copies.
-When a scan ends, one line answers on stdout: {"id": ..., "exit": checkov's exit code, "copies": {...}}.
+patterns): the files are those checkov's own secrets walk finds there (`--enable-secret-scan-all-files`) but
+those detect-secrets would drop unread (`unread_by_detect_secrets`), and each distinct (content, name) is
+scanned once (`distinct_files`). When a scan ends, one line answers on stdout:
+  {"id": ..., "exit": checkov's exit code, "copies": {scanned file: [its copies]}, "unread": [files]}.
 The server ends when stdin closes and its scans have ended.
 """
 
@@ -30,21 +31,30 @@ POLL_SECONDS = 0.02
 """How often the loop looks for ended scans while no request comes."""
 
 
+def unread_by_detect_secrets(path: str) -> bool:
+    """Whether detect-secrets drops the file before reading a line: its file-level filters that checkov's secrets
+    framework keeps on (lock files by name, binary files by extension, Swagger files by path). No secret can be
+    found in such a file, so the gate does not hand it to checkov."""
+    from detect_secrets.filters.heuristic import is_lock_file, is_non_text_file, is_swagger_file
+
+    return is_lock_file(path) or is_non_text_file(path) or is_swagger_file(path)
+
+
 def distinct_files(paths: Iterable[str]) -> dict[str, list[str]]:
-    """Scanned file -> its copies: files with the same bytes and the same detect-secrets view of their name.
+    """Scanned file -> its copies: files with the same bytes and the same name.
 
-    detect-secrets and checkov's secrets framework judge a file by its content and its name only: the
-    extension picks the file type (keyword patterns, YAML transformer, IaC or code), the base name the lock-file
-    and Dockerfile rules, and the whole path only `is_swagger_file`. Two files alike in all of these get the
-    same findings, so one is scanned and its findings are reported for each copy. The first path in sorted
-    order is the one scanned.
+    detect-secrets and checkov's secrets framework judge a file by its content and its name: the extension picks
+    the file type (keyword patterns, YAML transformer, IaC or code), the base name the Dockerfile rule, and the
+    whole path only the file-level filters (`unread_by_detect_secrets`, applied first). Two files alike in
+    content and name get the same findings, so one is scanned (the first in sorted order) and its findings are
+    reported for each copy: the generated projects repeat the template's text, and their pipeline templates
+    are the platform's.
     """
-    from detect_secrets.filters.heuristic import is_swagger_file
-
-    groups: dict[tuple[str, str, bool], list[str]] = {}
+    groups: dict[tuple[str, str], list[str]] = {}
     for path in sorted(paths):
-        digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-        groups.setdefault((digest, Path(path).name, is_swagger_file(path)), []).append(path)
+        groups.setdefault((hashlib.sha256(Path(path).read_bytes()).hexdigest(), Path(path).name), []).append(
+            path
+        )
     return {first: rest for first, *rest in groups.values()}
 
 
@@ -84,12 +94,15 @@ def _reap_children() -> None:
             return
 
 
-def start(request: dict[str, Any]) -> tuple[int, dict[str, list[str]]]:
-    """Fork a scan for `request`; its process ID and the copies of its secrets files."""
+def start(request: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """Fork a scan for `request`; its process ID and what its answer says of its secrets files."""
     argv = list(request["argv"])
     copies: dict[str, list[str]] = {}
+    unread: list[str] = []
     if "secrets_root" in request:
-        copies = distinct_files(secrets_files(request["secrets_root"], request.get("skip_paths", [])))
+        found = secrets_files(request["secrets_root"], request.get("skip_paths", []))
+        unread = [path for path in found if unread_by_detect_secrets(path)]
+        copies = distinct_files(sorted(set(found) - set(unread)))
         for path in copies:
             argv += ["--file", path]
     pid = os.fork()
@@ -105,7 +118,7 @@ def start(request: dict[str, Any]) -> tuple[int, dict[str, list[str]]]:
         sys.stderr.flush()
         _reap_children()
         os._exit(code)
-    return pid, copies
+    return pid, {"copies": copies, "unread": unread}
 
 
 def _answer(message: dict[str, Any]) -> None:
@@ -119,7 +132,7 @@ def serve() -> None:
 
     gc.freeze()  # checkov's modules: no collection in a fork walks them (or copies their pages)
 
-    running: dict[int, tuple[str, dict[str, list[str]]]] = {}
+    running: dict[int, tuple[str, dict[str, Any]]] = {}
     pending, reading = b"", True
     while reading or running:
         ready, _, _ = select.select([0] if reading else [], [], [], POLL_SECONDS)
@@ -130,14 +143,14 @@ def serve() -> None:
             *lines, pending = pending.split(b"\n")
             for line in filter(None, lines):
                 request = json.loads(line)
-                pid, copies = start(request)
-                running[pid] = (request["id"], copies)
+                pid, files = start(request)
+                running[pid] = (request["id"], files)
         while running:
             pid, status = os.waitpid(-1, os.WNOHANG)
             if pid == 0:
                 break
-            request_id, copies = running.pop(pid)
-            _answer({"id": request_id, "exit": os.waitstatus_to_exitcode(status), "copies": copies})
+            request_id, files = running.pop(pid)
+            _answer({"id": request_id, "exit": os.waitstatus_to_exitcode(status), **files})
 
 
 if __name__ == "__main__":

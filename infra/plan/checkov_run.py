@@ -8,6 +8,7 @@ runs as a subprocess. Offline means: no mapping download (BC_SKIP_MAPPING), no g
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -96,6 +97,10 @@ class CheckovJob:
 
     def __init__(self, server: CheckovServer, ids: list[str]) -> None:
         self._server, self._ids = server, ids
+        self.secrets_files: dict[str, list[str]] = {}
+        """After `findings`: each file the secrets scan read -> the files with the same content and name."""
+        self.secrets_unread: list[str] = []
+        """After `findings`: files left out because detect-secrets drops them unread (lock, binary, Swagger)."""
 
     def findings(self) -> list[Finding]:
         """Every check result of the scan, a secret found in a file repeated for each of its copies."""
@@ -106,6 +111,8 @@ class CheckovJob:
             if answer["exit"] not in (0, 1):
                 msg = f"checkov exited {answer['exit']}: {self._server.stderr_tail()}"
                 raise PlanError(msg)
+            self.secrets_files |= answer["copies"]
+            self.secrets_unread += answer["unread"]
             text = self._server.report(request_id).read_text()
             found += _with_copies([f for d in _documents(text) for f in _findings(d)], answer["copies"])
         return found
@@ -114,7 +121,7 @@ class CheckovJob:
 def _with_copies(findings: list[Finding], copies: Mapping[str, list[str]]) -> list[Finding]:
     """`findings` plus, for each secret in a file that has copies, the same secret in every copy."""
     repeated = [
-        Finding(**{**finding.__dict__, "file": copy})
+        dataclasses.replace(finding, file=copy)
         for finding in findings
         if finding.framework == "secrets"
         for copy in copies.get(finding.file, ())

@@ -54,6 +54,10 @@ class GateResult:
     idle_cost: dict[str, float] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     """Why the gate fails; empty when it passes."""
+    secrets_files: dict[str, list[str]] = field(default_factory=dict)
+    """Each file the repository's secrets scan read -> its copies (same content and name), reported alike."""
+    secrets_unread: list[str] = field(default_factory=list)
+    """Files the secrets scan left out because detect-secrets drops them unread (lock, binary, Swagger files)."""
 
     @property
     def passed(self) -> bool:
@@ -135,7 +139,13 @@ def run_gate(
             idle[stack] = artifacts.cost.idle
         findings = [finding for scan in scans for finding in scan.findings()]
     findings = apply_graph_waivers(findings, inputs.templates)
-    result = GateResult(findings, inputs, idle_cost=idle)
+    result = GateResult(
+        findings,
+        inputs,
+        idle_cost=idle,
+        secrets_files=scans[0].secrets_files,
+        secrets_unread=scans[0].secrets_unread,
+    )
     for path, stack in inputs.stacks.items():
         result.resources_scanned[stack] = len({f.resource for f in findings if f.file == path})
         if result.resources_scanned[stack] == 0:
@@ -170,6 +180,11 @@ def print_result(result: GateResult, root: Path, console: Console) -> None:
     console.print(
         f"pipelines scanned: {len(result.inputs.sources)} staged files; generated projects: "
         f"{escape(str([p.parent.name for p in result.inputs.generated] or 'none'))}"
+    )
+    copies = sum(len(more) for more in result.secrets_files.values())
+    console.print(
+        f"secrets scanned in {len(result.secrets_files) + copies} repository files ({copies} of them copies of "
+        f"another, read once); {len(result.secrets_unread)} lock or binary files left out unread"
     )
     for note in result.inputs.template_notes:
         console.print(f"[yellow]note[/]: {escape(note)}", highlight=False)
