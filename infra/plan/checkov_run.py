@@ -114,16 +114,19 @@ class CheckovJob:
             self.secrets_files |= answer["copies"]
             self.secrets_unread += answer["unread"]
             text = self._server.report(request_id).read_text()
-            found += _with_copies([f for d in _documents(text) for f in _findings(d)], answer["copies"])
+            found += with_copies(
+                [f for d in _documents(text) for f in _findings(d)], answer["copies"], "secrets"
+            )
         return found
 
 
-def _with_copies(findings: list[Finding], copies: Mapping[str, list[str]]) -> list[Finding]:
-    """`findings` plus, for each secret in a file that has copies, the same secret in every copy."""
+def with_copies(findings: list[Finding], copies: Mapping[str, list[str]], framework: str) -> list[Finding]:
+    """`findings` plus, for each `framework` result on a file that has copies (same content, scanned once), the
+    same result on every copy."""
     repeated = [
         dataclasses.replace(finding, file=copy)
         for finding in findings
-        if finding.framework == "secrets"
+        if finding.framework == framework
         for copy in copies.get(finding.file, ())
     ]
     return findings + repeated

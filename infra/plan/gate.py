@@ -26,7 +26,7 @@ from rich.table import Table
 from infra.config import parse_stack_config, project_config_values
 from infra.errors import AzureMlopsError
 from infra.plan.artifacts import discard_artifacts, write_artifacts
-from infra.plan.checkov_run import CheckovServer, Finding, apply_graph_waivers
+from infra.plan.checkov_run import CheckovServer, Finding, apply_graph_waivers, with_copies
 from infra.plan.engine import cycle_collection_paused, run_program
 from infra.plan.scan_inputs import (
     ScanInputs,
@@ -138,7 +138,7 @@ def run_gate(
             scans.append(checkov.scan(stage_template(stack, artifacts.template, inputs), MODEL_FRAMEWORKS))
             idle[stack] = artifacts.cost.idle
         findings = [finding for scan in scans for finding in scan.findings()]
-    findings = apply_graph_waivers(findings, inputs.templates)
+    findings = apply_graph_waivers(with_copies(findings, inputs.copies, "azure_pipelines"), inputs.templates)
     result = GateResult(
         findings,
         inputs,
@@ -177,8 +177,10 @@ def print_result(result: GateResult, root: Path, console: Console) -> None:
             f"stack [bold]{escape(stack)}[/]: {count} resources scanned, {passed[stack]} checks passed, "
             f"idle list price {result.idle_cost[stack]:,.2f} USD/month"
         )
+    copies = sum(len(more) for more in result.inputs.copies.values())
     console.print(
-        f"pipelines scanned: {len(result.inputs.sources)} staged files; generated projects: "
+        f"pipelines scanned: {len(result.inputs.sources)} staged files (and {copies} byte copies of them); "
+        "generated projects: "
         f"{escape(str([p.parent.name for p in result.inputs.generated] or 'none'))}"
     )
     copies = sum(len(more) for more in result.secrets_files.values())

@@ -26,12 +26,13 @@ from infra.plan.checkov_run import (
     SKIPPED_PATHS,
     CheckovServer,
     Finding,
-    _with_copies,
     checkov_binary,
     run_checkov,
+    with_copies,
 )
 from infra.plan.engine import run_program
 from infra.plan.gate import MODEL_FRAMEWORKS, GateResult, _folder, _other_outputs, run_gate
+from infra.plan.scan_inputs import pipeline_files
 from infra.plan.stack_files import load_stack_config
 from tests.policy.conftest import REPO, STACKS, require_checkov
 from tests.policy.test_gate_bites import FAKE_AWS_KEY, _template
@@ -221,6 +222,31 @@ def test_the_repository_secrets_scan_leaves_out_only_copies_and_files_detect_sec
     )
 
 
+def test_each_pipeline_is_staged_once_and_its_results_reported_for_each_byte_copy(gate: GateResult) -> None:
+    copies = gate.inputs.copies
+    assert any("/generated/" in copy for more in copies.values() for copy in more)  # the template's are ours
+    checked = 0
+    for staged, more in copies.items():
+        results = {(f.check_id, f.resource, f.result) for f in gate.findings if f.file == staged}
+        checked += len(results) * len(more)
+        for copy in more:
+            assert Path(copy).read_bytes() == Path(staged).read_bytes()
+            assert {(f.check_id, f.resource, f.result) for f in gate.findings if f.file == copy} == results
+    assert checked > 10  # templates of steps alone have no job for checkov to check
+    # Every pipeline file of the repository and of the generated projects is staged, or a copy of one staged.
+    covered = {str(REPO / source) for source in gate.inputs.sources.values()} | {
+        copy for more in copies.values() for copy in more
+    }
+    trees = [REPO / "pipelines", *gate.inputs.generated]
+    expected = {
+        str(path.resolve())
+        for tree in trees
+        for path in pipeline_files(tree)
+        if not path.name.startswith("azure-pipelines.")
+    }
+    assert covered == expected
+
+
 def test_each_stack_model_is_scanned_once_with_its_own_resources(gate: GateResult) -> None:
     assert gate.problems == []
     assert set(gate.resources_scanned) == set(STACKS) and all(gate.resources_scanned.values())
@@ -266,7 +292,7 @@ def test_a_secret_in_a_file_is_reported_for_each_of_its_copies() -> None:
     finding = Finding("secrets", "CKV_SECRET_2", "AWS Access Key", "failed", "/a/x.py", "abc", ("d",), "")
     passed = dataclasses.replace(finding, result="passed", framework="arm", file="/a/y.json")
     copies = {"/a/x.py": ["/b/x.py", "/c/x.py"], "/a/y.json": ["/b/y.json"]}
-    assert _with_copies([finding, passed], copies) == [
+    assert with_copies([finding, passed], copies, "secrets") == [
         finding,
         passed,
         dataclasses.replace(finding, file="/b/x.py"),
