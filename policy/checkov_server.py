@@ -9,8 +9,8 @@ Requests come on stdin, one JSON object a line:
 and, for a secrets scan of a folder, also "secrets_root" (the folder) and "skip_paths" (checkov's --skip-path
 patterns): the files are those checkov's own secrets walk finds there (`--enable-secret-scan-all-files`) but
 those detect-secrets would drop unread (`unread_by_detect_secrets`), and each distinct (content, name) is
-scanned once (`distinct_files`). When a scan ends, one line answers on stdout:
-  {"id": ..., "exit": checkov's exit code, "copies": {scanned file: [its copies]}, "unread": [files]}.
+scanned once (`distinct_files`); "<report>.files.json" says {"copies": {scanned file: [its copies]}, "unread":
+[files]}. When a scan ends, one line answers on stdout: {"id": ..., "exit": checkov's exit code}.
 The server ends when stdin closes and its scans have ended.
 """
 
@@ -94,15 +94,15 @@ def _reap_children() -> None:
             return
 
 
-def start(request: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    """Fork a scan for `request`; its process ID and what its answer says of its secrets files."""
+def start(request: dict[str, Any]) -> int:
+    """Fork a scan for `request`; its process ID."""
     argv = list(request["argv"])
-    copies: dict[str, list[str]] = {}
-    unread: list[str] = []
     if "secrets_root" in request:
         found = secrets_files(request["secrets_root"], request.get("skip_paths", []))
         unread = [path for path in found if unread_by_detect_secrets(path)]
         copies = distinct_files(sorted(set(found) - set(unread)))
+        # Beside the report, not in the answer: hundreds of paths would fill the pipe the gate reads at the end.
+        Path(f"{request['report']}.files.json").write_text(json.dumps({"copies": copies, "unread": unread}))
         for path in copies:
             argv += ["--file", path]
     pid = os.fork()
@@ -118,7 +118,7 @@ def start(request: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         sys.stderr.flush()
         _reap_children()
         os._exit(code)
-    return pid, {"copies": copies, "unread": unread}
+    return pid
 
 
 def _answer(message: dict[str, Any]) -> None:
@@ -132,7 +132,7 @@ def serve() -> None:
 
     gc.freeze()  # checkov's modules: no collection in a fork walks them (or copies their pages)
 
-    running: dict[int, tuple[str, dict[str, Any]]] = {}
+    running: dict[int, str] = {}
     pending, reading = b"", True
     while reading or running:
         ready, _, _ = select.select([0] if reading else [], [], [], POLL_SECONDS)
@@ -143,14 +143,12 @@ def serve() -> None:
             *lines, pending = pending.split(b"\n")
             for line in filter(None, lines):
                 request = json.loads(line)
-                pid, files = start(request)
-                running[pid] = (request["id"], files)
+                running[start(request)] = request["id"]
         while running:
             pid, status = os.waitpid(-1, os.WNOHANG)
             if pid == 0:
                 break
-            request_id, files = running.pop(pid)
-            _answer({"id": request_id, "exit": os.waitstatus_to_exitcode(status), **files})
+            _answer({"id": running.pop(pid), "exit": os.waitstatus_to_exitcode(status)})
 
 
 if __name__ == "__main__":

@@ -111,11 +111,15 @@ class CheckovJob:
             if answer["exit"] not in (0, 1):
                 msg = f"checkov exited {answer['exit']}: {self._server.stderr_tail()}"
                 raise PlanError(msg)
-            self.secrets_files |= answer["copies"]
-            self.secrets_unread += answer["unread"]
-            text = self._server.report(request_id).read_text()
+            report = self._server.report(request_id)
+            files = report.with_name(f"{report.name}.files.json")
+            secrets = json.loads(files.read_text()) if files.is_file() else {"copies": {}, "unread": []}
+            self.secrets_files |= secrets["copies"]
+            self.secrets_unread += secrets["unread"]
             found += with_copies(
-                [f for d in _documents(text) for f in _findings(d)], answer["copies"], "secrets"
+                [f for d in _documents(report.read_text()) for f in _findings(d)],
+                secrets["copies"],
+                "secrets",
             )
         return found
 
