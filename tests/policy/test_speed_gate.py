@@ -15,6 +15,7 @@ import os
 import shutil
 import signal
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -121,10 +122,15 @@ def _failed(findings: list[Any]) -> set[tuple[str, str, str]]:
 
 
 @pytest.fixture(scope="module")
-def gate(tmp_path_factory: pytest.TempPathFactory) -> GateResult:
+def gate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GateResult]:
+    """The gate over the committed stacks, staged in a folder of this process's own (test workers run side by
+    side; the repository scan skips every other build/ folder)."""
     require_checkov()
-    out = tmp_path_factory.mktemp("plan")
-    return run_gate(REPO, list(STACKS), out, REPO / "build" / "scan-speed-test")
+    scan_dir = REPO / "build" / f"scan-speed-test-{os.getpid()}"
+    try:
+        yield run_gate(REPO, list(STACKS), tmp_path_factory.mktemp("plan"), scan_dir)
+    finally:
+        shutil.rmtree(scan_dir, ignore_errors=True)
 
 
 def test_a_planted_misconfiguration_fails_in_every_framework_as_checkov_alone_fails_it(
