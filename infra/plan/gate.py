@@ -103,10 +103,10 @@ def run_gate(
 ) -> GateResult:
     """Plan `stacks` and `scenarios`, stage everything under `scan_dir`, run checkov and judge the result.
 
-    One checkov process (infra/plan/checkov_run.py) imports checkov while the gate stages the pipelines and
-    generated projects, then runs each scan in a fork of itself, side by side with the planning: the repository
-    (every framework but secrets), the repository's secrets (each distinct file once), and each stack's ARM model
-    as soon as it is planned. Each model is scanned on its own, so checkov's graph of it holds that deployment's
+    One checkov process (infra/plan/checkov_run.py) imports checkov and then runs each scan in a fork of itself,
+    side by side with the gate's work: the repository's own files while the gate generates and stages projects
+    and pipelines, then those, then each stack's ARM model as soon as it is planned. A folder's secrets are a scan
+    of their own that reads each distinct file once. Each model is scanned on its own, so checkov's graph of it holds that deployment's
     resources only (one run over all models gave the same results).
     """
     root = root.resolve()
@@ -118,19 +118,21 @@ def run_gate(
         inputs = prepare_folder(scan_dir)
         for stack in configs:
             discard_artifacts(out_dir, stack)
+        # The repository's own files first: their scan waits for nothing the gate makes.
+        scans = [checkov.scan(root, skipped_paths=[_other_outputs(root, scan_dir), _folder(inputs.folder)])]
         stage_pipelines(root / "pipelines", "pipelines", inputs, root)
         generate_projects(root / "templates", inputs)
         for project in inputs.generated:
             stage_pipelines(project, project.parent.name, inputs, root)
-        scans = [
+        scans.append(
             checkov.scan(
-                root,
-                skipped_paths=[_other_outputs(root, scan_dir), _folder(inputs.folder / "arm")],
+                inputs.folder,
+                skipped_paths=[_folder(inputs.folder / "arm")],
                 # Renamed byte copies of pipeline files (scan_inputs.stage_pipelines) for the azure_pipelines
-                # framework; the secrets scan reads each source under its own name (pipelines/, generated/).
+                # framework; the secrets scans read each source under its own name (pipelines/, generated/).
                 secrets_skipped_paths=[_folder(inputs.folder / "pipelines")],
             )
-        ]
+        )
         idle: dict[str, float] = {}
         for stack, config in configs.items():
             plan = run_program(stack, config, validated=validated[stack])
@@ -143,8 +145,8 @@ def run_gate(
         findings,
         inputs,
         idle_cost=idle,
-        secrets_files=scans[0].secrets_files,
-        secrets_unread=scans[0].secrets_unread,
+        secrets_files=scans[0].secrets_files | scans[1].secrets_files,
+        secrets_unread=scans[0].secrets_unread + scans[1].secrets_unread,
     )
     for path, stack in inputs.stacks.items():
         result.resources_scanned[stack] = len({f.resource for f in findings if f.file == path})
