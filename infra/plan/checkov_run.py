@@ -8,8 +8,10 @@ runs as a subprocess. Offline means: no mapping download (BC_SKIP_MAPPING), no g
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import signal
 import subprocess
 import tempfile
 from collections.abc import Iterable, Mapping
@@ -90,70 +92,158 @@ def _findings(document: Mapping[str, Any]) -> list[Finding]:
     return found
 
 
-class CheckovScan:
-    """One offline checkov process, started and not yet read: several can run while the gate plans.
+class CheckovJob:
+    """One scan the server runs; `findings` waits for it."""
 
-    Its report goes to a temporary file rather than a pipe, so a scan that finishes before the gate reads it
-    never blocks on a full pipe. Used as a context manager, it stops the process if the gate gives up early.
-    """
-
-    def __init__(self, command: list[str], cwd: Path) -> None:
-        env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "ANSI_COLORS_DISABLED": "1", "LOG_LEVEL": "WARNING"}
-        env.pop("BC_API_KEY", None)
-        self._stdout = tempfile.TemporaryFile()  # noqa: SIM115 (closed in __exit__)
-        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed in __exit__)
-        self._process = subprocess.Popen(command, stdout=self._stdout, stderr=self._stderr, env=env, cwd=cwd)
-
-    def __enter__(self) -> CheckovScan:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        if self._process.poll() is None:
-            self._process.kill()
-            self._process.wait()
-        self._stdout.close()
-        self._stderr.close()
-
-    def wait(self) -> None:
-        """Block until the process has exited."""
-        self._process.wait()
+    def __init__(self, server: CheckovServer, ids: list[str]) -> None:
+        self._server, self._ids = server, ids
+        self.secrets_files: dict[str, list[str]] = {}
+        """After `findings`: each file the secrets scan read -> the files with the same content and name."""
+        self.secrets_unread: list[str] = []
+        """After `findings`: files left out because detect-secrets drops them unread (lock, binary, Swagger)."""
 
     def findings(self) -> list[Finding]:
-        """Wait for the process and read its report (PlanError when checkov crashed or was misused)."""
-        returncode = self._process.wait()
-        self._stdout.seek(0)
+        """Every check result of the scan, a secret found in a file repeated for each of its copies."""
+        found = []
+        for request_id in self._ids:
+            answer = self._server.wait(request_id)
+            # checkov exits 1 when a check fails; anything else is a crash or a usage error.
+            if answer["exit"] not in (0, 1):
+                msg = f"checkov exited {answer['exit']}: {self._server.stderr_tail()}"
+                raise PlanError(msg)
+            report = self._server.report(request_id)
+            files = report.with_name(f"{report.name}.files.json")
+            secrets = json.loads(files.read_text()) if files.is_file() else {"copies": {}, "unread": []}
+            self.secrets_files |= secrets["copies"]
+            self.secrets_unread += secrets["unread"]
+            found += with_copies(
+                [f for d in _documents(report.read_text()) for f in _findings(d)],
+                secrets["copies"],
+                "secrets",
+            )
+        return found
+
+
+def with_copies(findings: list[Finding], copies: Mapping[str, list[str]], framework: str) -> list[Finding]:
+    """`findings` plus, for each `framework` result on a file that has copies (same content, scanned once), the
+    same result on every copy."""
+    repeated = [
+        dataclasses.replace(finding, file=copy)
+        for finding in findings
+        if finding.framework == framework
+        for copy in copies.get(finding.file, ())
+    ]
+    return findings + repeated
+
+
+class CheckovServer:
+    """policy/checkov_server.py in .venv-checkov: checkov imported once, each scan a fork of it.
+
+    Scans run side by side (the gate starts the repository's while it plans, each stack's model as soon as it is
+    planned). Reports go to files in a temporary folder, so a scan never blocks on a full pipe. Used as a context
+    manager; leaving it early stops every scan still running.
+    """
+
+    def __init__(self, root: Path, external_checks: Path) -> None:
+        python = checkov_binary(root).with_name("python")
+        env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "ANSI_COLORS_DISABLED": "1", "LOG_LEVEL": "WARNING"}
+        env.pop("BC_API_KEY", None)
+        self._checks = external_checks.resolve()
+        self._folder = tempfile.TemporaryDirectory(prefix="checkov-")  # removed in __exit__
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed in __exit__)
+        self._process = subprocess.Popen(
+            [str(python), str(root / "policy" / "checkov_server.py")],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, env=env, cwd=root, text=True,
+            start_new_session=True,  # its own process group: __exit__ can stop the scans it forked
+        )  # fmt: skip
+        self._answers: dict[str, dict[str, Any]] = {}
+        self._count = 0
+
+    def __enter__(self) -> CheckovServer:
+        return self
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        assert self._process.stdin is not None
+        self._process.stdin.close()
+        try:
+            self._process.wait(timeout=None if exc_type is None else 0)
+        except subprocess.TimeoutExpired:
+            os.killpg(self._process.pid, signal.SIGKILL)
+            self._process.wait()
+        self._folder.cleanup()
+        self._stderr.close()
+
+    def _submit(self, argv: list[str], cwd: Path, **extra: Any) -> str:
+        self._count += 1
+        request_id = str(self._count)
+        request = {"id": request_id, "argv": argv, "report": str(self.report(request_id)), "cwd": str(cwd)}
+        assert self._process.stdin is not None
+        self._process.stdin.write(json.dumps({**request, **extra}) + "\n")
+        self._process.stdin.flush()
+        return request_id
+
+    def report(self, request_id: str) -> Path:
+        """The file the scan `request_id` writes its JSON report to."""
+        return Path(self._folder.name) / f"{request_id}.json"
+
+    def wait(self, request_id: str) -> dict[str, Any]:
+        """The server's answer for `request_id` once its scan has ended (PlanError if the server died)."""
+        assert self._process.stdout is not None
+        while request_id not in self._answers:
+            line = self._process.stdout.readline()
+            if not line:
+                msg = f"the checkov server stopped (exit {self._process.wait()}): {self.stderr_tail()}"
+                raise PlanError(msg)
+            answer = json.loads(line)
+            self._answers[answer["id"]] = answer
+        return self._answers.pop(request_id)
+
+    def stderr_tail(self) -> str:
+        """The last 2,000 characters the server and its scans wrote to stderr."""
         self._stderr.seek(0)
-        stdout = self._stdout.read().decode()
-        # checkov exits 1 when a check fails; anything else is a crash or a usage error.
-        if returncode not in (0, 1):
-            stderr = self._stderr.read().decode(errors="replace")
-            msg = f"checkov exited {returncode}: {stderr.strip()[-2000:]}"
-            raise PlanError(msg)
-        return [f for document in _documents(stdout) for f in _findings(document)]
+        return self._stderr.read().decode(errors="replace").strip()[-2000:]
 
+    def scan(
+        self,
+        target: Path,
+        frameworks: Iterable[str] = FRAMEWORKS,
+        skipped_paths: Iterable[str] = (),
+        secrets_skipped_paths: Iterable[str] = (),
+    ) -> CheckovJob:
+        """Start one offline checkov scan of `target` (a folder, or one file) with our custom checks loaded.
 
-def start_checkov(
-    root: Path,
-    scan_root: Path,
-    external_checks: Path,
-    frameworks: Iterable[str] = FRAMEWORKS,
-    skipped_paths: Iterable[str] = (),
-) -> CheckovScan:
-    """Start one offline checkov run over `scan_root` with our custom checks loaded."""
-    command = [
-        str(checkov_binary(root)),
-        "--directory", str(scan_root),
-        "--framework", *frameworks,
-        "--external-checks-dir", str(external_checks),
-        "--output", "json",
-        # No --quiet: in JSON it drops the passed checks, which the gate counts.
-        "--compact", "--skip-download",
-        # Without it the secrets framework reads only IaC files (.tf, .yml, .json ...), not code or .env.
-        "--enable-secret-scan-all-files",
-    ]  # fmt: skip
-    for pattern in (*SKIPPED_PATHS, *skipped_paths):
-        command += ["--skip-path", pattern]
-    return CheckovScan(command, scan_root)
+        A folder's secrets are a scan of their own: checkov's secrets walk of the folder (also skipping
+        `secrets_skipped_paths`), each distinct file read once (policy/checkov_server.py, `distinct_files`), its
+        findings repeated for its copies.
+        """
+        target = target.resolve()
+        frameworks = list(frameworks)
+        skips = [*SKIPPED_PATHS, *skipped_paths]
+        cwd = target if target.is_dir() else target.parent
+        options = [
+            "--external-checks-dir", str(self._checks),
+            "--output", "json",
+            # No --quiet: in JSON it drops the passed checks, which the gate counts.
+            "--compact", "--skip-download",
+            # Without it the secrets framework reads only IaC files (.tf, .yml, .json ...), not code or .env.
+            "--enable-secret-scan-all-files",
+            *(option for pattern in skips for option in ("--skip-path", pattern)),
+        ]  # fmt: skip
+        ids = []
+        if target.is_dir() and "secrets" in frameworks:
+            frameworks.remove("secrets")
+            ids.append(
+                self._submit(
+                    ["--framework", "secrets", *options],
+                    cwd,
+                    secrets_root=str(target),
+                    skip_paths=[*skips, *secrets_skipped_paths],
+                )
+            )
+        if frameworks:
+            where = ["--directory" if target.is_dir() else "--file", str(target)]
+            ids.append(self._submit([*where, "--framework", *frameworks, *options], cwd))
+        return CheckovJob(self, ids)
 
 
 def run_checkov(
@@ -163,9 +253,9 @@ def run_checkov(
     frameworks: Iterable[str] = FRAMEWORKS,
     skipped_paths: Iterable[str] = (),
 ) -> list[Finding]:
-    """Every check result of one offline checkov run over `scan_root` with our custom checks loaded."""
-    with start_checkov(root, scan_root, external_checks, frameworks, skipped_paths) as scan:
-        return scan.findings()
+    """Every check result of one offline checkov scan of `scan_root` with our custom checks loaded."""
+    with CheckovServer(root, external_checks) as server:
+        return server.scan(scan_root, frameworks, skipped_paths).findings()
 
 
 def declared_skips(template: Mapping[str, Any]) -> dict[tuple[str, str], str]:

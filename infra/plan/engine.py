@@ -23,7 +23,7 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime.settings import SETTINGS, set_root_resource
 from pulumi.runtime.sync_await import _sync_await
 
-from infra.config import PROJECT
+from infra.config import PROJECT, StackConfig
 from infra.errors import PlanError
 from infra.plan.arm_types import arm_resource_type, is_arm_token
 from infra.policy_waivers import Waiver, take_recorded
@@ -405,6 +405,7 @@ def run_program(
     into: Plan | None = None,
     aml_registry_exists: bool = True,
     deployed_workspace: Mapping[str, Any] | None = None,
+    validated: StackConfig | None = None,
 ) -> Plan:
     """Run the stack program for `stack` with `config` ("<namespace>:<key>" -> string) and record it.
 
@@ -414,6 +415,8 @@ def run_program(
     before the owner stack has created the registry.
     `deployed_workspace` is the workspace Azure answers the program's GET with (wire names, e.g.
     {"managedNetwork": {"isolationMode": ...}}); None answers 404, as for a stack never deployed.
+    `validated` is `config` already parsed (`parse_stack_config(project_config_values(config))`, as the gate does
+    for every stack before anything runs): the program is built from it instead of parsing `config` again.
     """
     from infra.program import build, load_stack_config
 
@@ -432,7 +435,7 @@ def run_program(
     SETTINGS.outputs.clear()
 
     def program() -> Awaitable[dict[str, Any]]:
-        build(load_stack_config())
+        build(validated if validated is not None else load_stack_config())
         # `pulumi.export` collects outputs on the root stack: resolve them all before the run ends.
         exported = pulumi.runtime.get_root_resource().outputs  # type: ignore[union-attr]
         return pulumi.Output.from_input(exported).future()  # type: ignore[return-value]

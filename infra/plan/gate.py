@@ -2,16 +2,16 @@
 
 For every stack it plans the program offline and writes the ARM model; it generates a project from
 each cookiecutter template; offline checkov (built-in checks plus ours from policy/checkov_checks) scans
-the ARM models, every pipeline, Dockerfiles, GitHub workflows and secrets across the repository, in two
-processes: the repository's while the stacks are planned, then the ARM models'. The gate passes only with zero failed checks, a scanned resource count above zero for
-every stack's model, and our custom checks loaded. Every skip is printed with its reason.
+the ARM models, every pipeline, Dockerfiles, GitHub workflows and secrets across the repository, side by side
+with the planning (`run_gate`). The gate passes only with zero failed checks, a scanned resource count above
+zero for every stack's model, and our custom checks loaded. Every skip is printed with its reason.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
-import os
 import re
 import sys
 from collections import Counter
@@ -26,7 +26,7 @@ from rich.table import Table
 from infra.config import parse_stack_config, project_config_values
 from infra.errors import AzureMlopsError
 from infra.plan.artifacts import discard_artifacts, write_artifacts
-from infra.plan.checkov_run import Finding, apply_graph_waivers, start_checkov
+from infra.plan.checkov_run import CheckovServer, Finding, apply_graph_waivers, with_copies
 from infra.plan.engine import cycle_collection_paused, run_program
 from infra.plan.scan_inputs import (
     ScanInputs,
@@ -40,7 +40,7 @@ from infra.plan.stack_files import available_stacks, load_stack_config
 
 CUSTOM_CHECK_PREFIX = "CKV_AMLOPS_"
 MODEL_FRAMEWORKS = ("arm", "secrets")
-"""What checkov scans the staged ARM models with (the repository scan skips their folder)."""
+"""What checkov scans each staged ARM model with (the repository scan skips their folder)."""
 
 
 @dataclass
@@ -54,6 +54,10 @@ class GateResult:
     idle_cost: dict[str, float] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     """Why the gate fails; empty when it passes."""
+    secrets_files: dict[str, list[str]] = field(default_factory=dict)
+    """Each file the repository's secrets scan read -> its copies (same content and name), reported alike."""
+    secrets_unread: list[str] = field(default_factory=list)
+    """Files the secrets scan left out because detect-secrets drops them unread (lock, binary, Swagger files)."""
 
     @property
     def passed(self) -> bool:
@@ -99,43 +103,51 @@ def run_gate(
 ) -> GateResult:
     """Plan `stacks` and `scenarios`, stage everything under `scan_dir`, run checkov and judge the result.
 
-    Two checkov processes scan what one run over the repository would: the repository with the pipelines and
-    generated projects (every framework) starts first and runs while the stacks are planned; the ARM models
-    (ARM and secrets) follow once they are written. The ARM models are all in the second run, so its graph
-    checks see the same graph as before.
+    One checkov process (infra/plan/checkov_run.py) imports checkov and then runs each scan in a fork of itself,
+    side by side with the gate's work: the repository's own files while the gate generates and stages projects
+    and pipelines, then those, then each stack's ARM model as soon as it is planned. A folder's secrets are a scan
+    of their own that reads each distinct file once. Each model is scanned on its own, so checkov's graph of it holds that deployment's
+    resources only (one run over all models gave the same results).
     """
     root = root.resolve()
     # Every stack's configuration is read and validated first: a bad stack file is refused before anything runs.
     configs = {stack: load_stack_config(root, stack) for stack in stacks}
     configs |= {name: scenario.config(root) for name, scenario in (scenarios or {}).items()}
-    for values in configs.values():
-        parse_stack_config(project_config_values(values))
-    inputs = prepare_folder(scan_dir)
-    for stack in [*stacks, *(scenarios or {})]:
-        discard_artifacts(out_dir, stack)
-    stage_pipelines(root / "pipelines", "pipelines", inputs, root)
-    generate_projects(root / "templates", inputs)
-    for project in inputs.generated:
-        stage_pipelines(project, project.parent.name, inputs, root)
-    checks = root / "policy" / "checkov_checks"
-    models = inputs.folder / "arm"
-    repository_scan = start_checkov(
-        root, root, checks, skipped_paths=[_other_outputs(root, scan_dir), _folder(models)]
-    )
-    with repository_scan:
-        if (os.cpu_count() or 1) < 2:  # one core: planning beside the scan would only slow both
-            repository_scan.wait()
+    validated = {name: parse_stack_config(project_config_values(values)) for name, values in configs.items()}
+    with CheckovServer(root, root / "policy" / "checkov_checks") as checkov:
+        inputs = prepare_folder(scan_dir)
+        for stack in configs:
+            discard_artifacts(out_dir, stack)
+        # The repository's own files first: their scan waits for nothing the gate makes.
+        scans = [checkov.scan(root, skipped_paths=[_other_outputs(root, scan_dir), _folder(inputs.folder)])]
+        stage_pipelines(root / "pipelines", "pipelines", inputs, root)
+        generate_projects(root / "templates", inputs)
+        for project in inputs.generated:
+            stage_pipelines(project, project.parent.name, inputs, root)
+        scans.append(
+            checkov.scan(
+                inputs.folder,
+                skipped_paths=[_folder(inputs.folder / "arm")],
+                # Renamed byte copies of pipeline files (scan_inputs.stage_pipelines) for the azure_pipelines
+                # framework; the secrets scans read each source under its own name (pipelines/, generated/).
+                secrets_skipped_paths=[_folder(inputs.folder / "pipelines")],
+            )
+        )
         idle: dict[str, float] = {}
         for stack, config in configs.items():
-            plan = run_program(stack, config)
+            plan = run_program(stack, config, validated=validated[stack])
             artifacts = write_artifacts(plan, out_dir)
-            stage_template(stack, artifacts.template, inputs)
+            scans.append(checkov.scan(stage_template(stack, artifacts.template, inputs), MODEL_FRAMEWORKS))
             idle[stack] = artifacts.cost.idle
-        models.mkdir(parents=True, exist_ok=True)
-        with start_checkov(root, models, checks, frameworks=MODEL_FRAMEWORKS) as model_scan:
-            findings = repository_scan.findings() + model_scan.findings()
-    findings = apply_graph_waivers(findings, inputs.templates)
-    result = GateResult(findings, inputs, idle_cost=idle)
+        findings = [finding for scan in scans for finding in scan.findings()]
+    findings = apply_graph_waivers(with_copies(findings, inputs.copies, "azure_pipelines"), inputs.templates)
+    result = GateResult(
+        findings,
+        inputs,
+        idle_cost=idle,
+        secrets_files=scans[0].secrets_files | scans[1].secrets_files,
+        secrets_unread=scans[0].secrets_unread + scans[1].secrets_unread,
+    )
     for path, stack in inputs.stacks.items():
         result.resources_scanned[stack] = len({f.resource for f in findings if f.file == path})
         if result.resources_scanned[stack] == 0:
@@ -167,9 +179,16 @@ def print_result(result: GateResult, root: Path, console: Console) -> None:
             f"stack [bold]{escape(stack)}[/]: {count} resources scanned, {passed[stack]} checks passed, "
             f"idle list price {result.idle_cost[stack]:,.2f} USD/month"
         )
+    copies = sum(len(more) for more in result.inputs.copies.values())
     console.print(
-        f"pipelines scanned: {len(result.inputs.sources)} staged files; generated projects: "
+        f"pipelines scanned: {len(result.inputs.sources)} staged files (and {copies} byte copies of them); "
+        "generated projects: "
         f"{escape(str([p.parent.name for p in result.inputs.generated] or 'none'))}"
+    )
+    copies = sum(len(more) for more in result.secrets_files.values())
+    console.print(
+        f"secrets scanned in {len(result.secrets_files) + copies} repository files ({copies} of them copies of "
+        f"another, read once); {len(result.secrets_unread)} lock or binary files left out unread"
     )
     for note in result.inputs.template_notes:
         console.print(f"[yellow]note[/]: {escape(note)}", highlight=False)
@@ -208,6 +227,9 @@ def main(argv: list[str] | None = None) -> int:
         # Planning and staging would otherwise trigger full collections over everything the runs left behind.
         with cycle_collection_paused():
             result = run_gate(args.root, stacks, args.out, args.scan_dir, scenarios)
+            # The plans' objects live until the process ends; frozen, no collection (this one's first, the exit's)
+            # walks them again for nothing.
+            gc.freeze()
     except AzureMlopsError as err:
         console.print(f"[bold red]gate could not run[/]\n{escape(str(err))}", highlight=False)
         return 2

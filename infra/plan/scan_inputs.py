@@ -8,6 +8,7 @@ as they are, so that their Dockerfiles, GitHub workflows and secrets are scanned
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from collections.abc import Iterator, Mapping
@@ -24,8 +25,14 @@ _IGNORED_PARTS = frozenset(
 )
 VARIANT_CHOICES: Mapping[str, str] = {"deployment": "both", "databricks_job": "yes"}
 """Template options set to their most inclusive choice, so that every pipeline stage gets generated."""
-VARIANT_KEY = "ci_provider"
-"""The template option with one generated project per choice (each CI provider's pipelines)."""
+VARIANT_KEYS = ("framework", "ci_provider")
+"""Template options with one generated project per combination of choices (each framework's code, each CI
+provider's pipelines)."""
+VARIANT_NEEDS: Mapping[str, Mapping[str, str]] = {
+    "pytorch": {"task": "classification", "databricks_job": "no"}
+}
+"""What a variant choice needs of the other options (the template's hooks refuse the rest): the PyTorch variant
+trains a digits classifier, and the Databricks job trains the scikit-learn model."""
 
 
 @dataclass
@@ -39,6 +46,11 @@ class ScanInputs:
     """Absolute path of each staged ARM model -> stack name."""
     sources: dict[str, str] = field(default_factory=dict)
     """Absolute path of each staged copy -> the file it copies (relative to the repository)."""
+    copies: dict[str, list[str]] = field(default_factory=dict)
+    """Absolute path of a staged copy -> the other pipeline files with the same bytes (absolute paths): staged
+    once, as checkov's verdict on a pipeline depends on its content only, and reported for each."""
+    staged_by_digest: dict[str, str] = field(default_factory=dict)
+    """SHA-256 of a staged pipeline file -> its staged copy."""
     generated: list[Path] = field(default_factory=list)
     """Projects generated from the templates."""
     template_notes: list[str] = field(default_factory=list)
@@ -72,20 +84,26 @@ def stage_pipelines(tree: Path, label: str, inputs: ScanInputs, root: Path) -> N
     for path in pipeline_files(tree):
         if path.name.startswith("azure-pipelines."):
             continue  # scanned where it is
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digest in inputs.staged_by_digest:  # e.g. a generated project's templates are the platform's
+            inputs.copies.setdefault(inputs.staged_by_digest[digest], []).append(str(path.resolve()))
+            continue
         flat = "__".join(path.relative_to(tree).with_suffix("").parts)
         staged = target / f"{label}__{flat}.azure-pipelines.yml"
         shutil.copyfile(path, staged)
         inputs.sources[str(staged.resolve())] = str(path.resolve().relative_to(root.resolve()))
+        inputs.staged_by_digest[digest] = str(staged.resolve())
 
 
-def stage_template(stack: str, template: dict[str, Any], inputs: ScanInputs) -> None:
-    """Write a stack's ARM model where the scan reads it."""
+def stage_template(stack: str, template: dict[str, Any], inputs: ScanInputs) -> Path:
+    """Write a stack's ARM model where the scan reads it; its path."""
     target = inputs.folder / "arm"
     target.mkdir(parents=True, exist_ok=True)
     staged = (target / f"{stack}.template.json").resolve()
     staged.write_text(json.dumps(template, indent=2, sort_keys=True) + "\n")
     inputs.templates[str(staged)] = template
     inputs.stacks[str(staged)] = stack
+    return staged
 
 
 def _variants(spec: Mapping[str, Any]) -> list[dict[str, str]]:
@@ -94,14 +112,22 @@ def _variants(spec: Mapping[str, Any]) -> list[dict[str, str]]:
         for key, value in VARIANT_CHOICES.items()
         if isinstance(spec.get(key), list) and value in spec[key]
     }
-    choices = spec.get(VARIANT_KEY)
-    if not isinstance(choices, list):
-        return [base]
-    return [{**base, VARIANT_KEY: choice} for choice in choices if choice != "none"]
+    variants: list[dict[str, str]] = [{}]
+    for key in VARIANT_KEYS:
+        choices = spec.get(key)
+        if isinstance(choices, list):
+            variants = [
+                {**chosen, key: choice} for chosen in variants for choice in choices if choice != "none"
+            ]
+    needs = [
+        {key: value for choice in chosen.values() for key, value in VARIANT_NEEDS.get(choice, {}).items()}
+        for chosen in variants
+    ]
+    return [{**base, **need, **chosen} for chosen, need in zip(variants, needs, strict=True)]
 
 
 def generate_projects(templates_root: Path, inputs: ScanInputs) -> None:
-    """Generate every cookiecutter template under `templates_root`, once per CI provider.
+    """Generate every cookiecutter template under `templates_root`, once per framework and CI provider.
 
     A folder without cookiecutter.json is not a template (yet) and is noted; a template that fails to
     generate fails the gate, since its pipelines could not be scanned.
@@ -118,7 +144,7 @@ def generate_projects(templates_root: Path, inputs: ScanInputs) -> None:
             inputs.template_notes.append(f"{template.name}: no cookiecutter.json yet, nothing generated")
             continue
         for context in _variants(json.loads(spec_file.read_text())):
-            label = "-".join([template.name, *context.values()])
+            label = "-".join([template.name, *(context[key] for key in VARIANT_KEYS if key in context)])
             out = inputs.folder / "generated" / label
             try:
                 project = Path(
