@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import sys
 from pathlib import Path
 from types import ModuleType
+from unittest import mock
 
 import mlflow
 import pandas as pd
@@ -45,14 +47,19 @@ def test_spark_training_tracks_and_registers_a_model(tmp_path: Path, monkeypatch
     monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking)
     mlflow.set_tracking_uri(tracking)
     spark = training.spark_session("local[1]")
-    try:
-        # A two-candidate search keeps the test short; the script searches eight.
-        trained = training.train(spark, "diabetes-spark-test", {"n_estimators": (40,), "max_depth": (2, 3)})
-        train_rows, test_rows = (frame.count() for frame in training.prepare(training.load_sample(spark)))
-        model = mlflow.pyfunc.load_model(f"models:/diabetes-spark-test/{trained.version}")
-    finally:
-        spark.stop()
-        mlflow.set_tracking_uri(None)
+    # mlflow.set_experiment exports MLFLOW_EXPERIMENT_ID: it must not outlive this test in the worker process,
+    # where a later test's subprocess would inherit an experiment its own store lacks.
+    with mock.patch.dict(os.environ):
+        try:
+            # A two-candidate search keeps the test short; the script searches eight.
+            trained = training.train(
+                spark, "diabetes-spark-test", {"n_estimators": (40,), "max_depth": (2, 3)}
+            )
+            train_rows, test_rows = (frame.count() for frame in training.prepare(training.load_sample(spark)))
+            model = mlflow.pyfunc.load_model(f"models:/diabetes-spark-test/{trained.version}")
+        finally:
+            spark.stop()
+            mlflow.set_tracking_uri(None)
     client = MlflowClient(tracking_uri=tracking, registry_uri=tracking)
     run = client.get_run(trained.run_id)
     assert run.data.params["n_estimators"] == "40" and run.data.params["max_depth"] in ("2", "3")

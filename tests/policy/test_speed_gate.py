@@ -223,7 +223,7 @@ def test_the_repository_secrets_scan_leaves_out_only_copies_and_files_detect_sec
     for path in staged:
         source = REPO / gate.inputs.sources[path]
         assert str(source) in read | set(copied) and source.read_bytes() == Path(path).read_bytes()
-    # Lock files (and, where bytecode is written, .pyc files): never source, code, configuration or docs.
+    # Lock files: never source, code, configuration or docs.
     assert str(REPO / "uv.lock") in gate.secrets_unread
     assert not {Path(path).suffix for path in gate.secrets_unread} & {
         ".py",

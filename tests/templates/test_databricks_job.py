@@ -34,6 +34,12 @@ from tests.templates.generation import VENV_BIN, generate, leftover_jinja, run_t
 FILES = {"databricks.yml", "project_path.py", "train_job.py", "promote_job.py", "requirements.txt"}
 
 
+def _inherited_environment() -> dict[str, str]:
+    """This process's environment without MLflow's settings: mlflow.set_experiment exports MLFLOW_EXPERIMENT_ID,
+    so an earlier in-process test on the same worker would point a subprocess at an experiment its store lacks."""
+    return {key: value for key, value in os.environ.items() if not key.startswith("MLFLOW_")}
+
+
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return generate(tmp_path_factory.mktemp("databricks"), databricks_job="yes")
@@ -150,7 +156,7 @@ def test_the_platforms_job_reads_the_table_searches_on_spark_and_registers_the_b
 ) -> None:
     tracking = f"sqlite:///{tmp_path / 'mlflow.db'}"
     environment = {
-        **os.environ,
+        **_inherited_environment(),
         "MLFLOW_TRACKING_URI": tracking,
         "PYTHONPATH": os.pathsep.join([str(project / "src"), str(project / "databricks")]),
         "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -199,7 +205,7 @@ def test_the_platforms_job_reads_the_table_searches_on_spark_and_registers_the_b
 
 def test_a_bad_search_space_names_the_option_and_the_rule(project: Path) -> None:
     environment = {
-        **os.environ,
+        **_inherited_environment(),
         "PYTHONPATH": os.pathsep.join([str(project / "src"), str(project / "databricks")]),
     }
     result = subprocess.run(
@@ -276,7 +282,11 @@ def test_spark_prep_validates_on_the_executors_and_splits_the_same_for_any_parti
     runs per partition and names the column and rule as prep.py does; a broken table writes nothing; the split is
     a function of the rows, not of how Spark partitions them; training reads the result like prep.py's."""
     # The executors' Python is this one (with the project's dependencies), as on the job cluster.
-    environment = {**os.environ, "PYTHONPATH": str(project / "src"), "PYSPARK_PYTHON": sys.executable}
+    environment = {
+        **_inherited_environment(),
+        "PYTHONPATH": str(project / "src"),
+        "PYSPARK_PYTHON": sys.executable,
+    }
     result = subprocess.run(
         [sys.executable, "-c", _SPARK_PREP_ON_LOCAL_SPARK, str(tmp_path)],
         cwd=tmp_path,
