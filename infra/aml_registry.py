@@ -92,13 +92,8 @@ def registry_ref(
     else:
         return None
     owner_subscription = config.aml_registry_subscription_id or subscription_id
-    names = ResourceNames.for_stack(
-        workload=owner_config.workload,
-        environment=owner_config.environment,
-        location=owner_config.location,
-        subscription_id=owner_subscription,
-        project=project,
-        stack=owner,
+    names = ResourceNames.for_config(
+        owner_config, subscription_id=owner_subscription, project=project, stack=owner
     )
     agent_pool = (
         names.agent_pool(owner_config.agent_pool_organization_url)

@@ -18,9 +18,13 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from infra.errors import InvalidResourceName
 from infra.regions import REGION_ABBREVIATIONS
+
+if TYPE_CHECKING:
+    from infra.config import StackConfig
 
 SUFFIX_LENGTH = 6
 _BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -180,6 +184,22 @@ class ResourceNames:
             region_code=region_code,
             suffix=suffix,
             generation=generation,
+        )
+
+    @classmethod
+    def for_config(
+        cls, config: StackConfig, *, subscription_id: str, project: str, stack: str
+    ) -> ResourceNames:
+        """Names for `stack` as its validated configuration derives them (workload, environment, region and name
+        generation from the stack file)."""
+        return cls.for_stack(
+            workload=config.workload,
+            environment=config.environment,
+            location=config.location,
+            subscription_id=subscription_id,
+            project=project,
+            stack=stack,
+            generation=config.name_generation,
         )
 
     @property

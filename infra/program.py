@@ -102,14 +102,8 @@ def build(config: StackConfig) -> None:
     """Declare the whole environment for a validated configuration and export its outputs."""
     project, stack = pulumi.get_project(), pulumi.get_stack()
     client = authorization.get_client_config()
-    names = ResourceNames.for_stack(
-        workload=config.workload,
-        environment=config.environment,
-        location=config.location,
-        subscription_id=client.subscription_id,
-        project=project,
-        stack=stack,
-        generation=config.name_generation,
+    names = ResourceNames.for_config(
+        config, subscription_id=client.subscription_id, project=project, stack=stack
     )
     # Refuse, before declaring anything, what Azure would refuse half-way through the update.
     refuse_impossible_changes(deployed_workspace(names.resource_group, names.ml_workspace), config)

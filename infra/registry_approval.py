@@ -48,14 +48,8 @@ def consumer_workspaces(
         config = committed_config(stack, root=root, project=project)
         if config.aml_registry_owner_stack != owner or config.aml_registry_subscription_id:
             continue
-        names = ResourceNames.for_stack(
-            workload=config.workload,
-            environment=config.environment,
-            location=config.location,
-            subscription_id=subscription_id,
-            project=project,
-            stack=stack,
-            generation=config.name_generation,
+        names = ResourceNames.for_config(
+            config, subscription_id=subscription_id, project=project, stack=stack
         )
         found[stack] = (names.resource_group, names.ml_workspace)
     return found

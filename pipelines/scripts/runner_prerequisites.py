@@ -38,15 +38,7 @@ def prerequisites(stack: str, subscription_id: str) -> dict[str, str]:
     config = committed_config(stack)
     if not config.github_container_apps:
         return {"enabled": "false", "registry": "", "image": "", "vault": "", "secretName": ""}
-    names = ResourceNames.for_stack(
-        workload=config.workload,
-        environment=config.environment,
-        location=config.location,
-        subscription_id=subscription_id,
-        project=PROJECT,
-        stack=stack,
-        generation=config.name_generation,
-    )
+    names = ResourceNames.for_config(config, subscription_id=subscription_id, project=PROJECT, stack=stack)
     return {
         "enabled": "true",
         "registry": names.container_registry,
