@@ -27,7 +27,7 @@ from infra.components.ml_registry import (
 from infra.config import PROJECT, StackConfig, parse_stack_config, project_config_values
 from infra.errors import InvalidStackConfig
 from infra.github_runs_on import RunsOn, github_runs_on
-from infra.naming import ResourceNames
+from infra.naming import ResourceNames, stack_agent_pool
 from infra.plan.stack_files import available_stacks, load_stack_config
 from infra.roles import BuiltInRole
 
@@ -95,17 +95,12 @@ def registry_ref(
     names = ResourceNames.for_config(
         owner_config, subscription_id=owner_subscription, project=project, stack=owner
     )
-    agent_pool = (
-        names.agent_pool(owner_config.agent_pool_organization_url)
-        if owner_config.is_private and owner_config.agent_pool_organization_url
-        else ""
-    )
     return RegistryRef(
         names.aml_registry,
         names.resource_group,
         owner_subscription,
         owner,
-        agent_pool,
+        stack_agent_pool(owner_config),
         github_runs_on(owner_config, names),
     )
 

@@ -139,6 +139,19 @@ def agent_pool_name(workload: str, environment: str, region_code: str, organizat
     return NAME_RULES["devops_pool"].check("devops_pool", f"mdp-{workload}-{environment}-{digest}")
 
 
+def stack_agent_pool(config: StackConfig) -> str:
+    """The pool a stack's data-plane jobs run on: its Managed DevOps Pool when it is private (stack output
+    agentPoolName), "" when it is public and its jobs run on Microsoft-hosted agents."""
+    if not config.is_private or config.agent_pool_organization_url is None:
+        return ""
+    return agent_pool_name(
+        config.workload,
+        config.environment,
+        REGION_ABBREVIATIONS[config.location],
+        str(config.agent_pool_organization_url),
+    )
+
+
 @dataclass(frozen=True)
 class ResourceNames:
     """Every physical resource name of one stack.

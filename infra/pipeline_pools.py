@@ -22,11 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from infra.aml_registry import REPO_ROOT, committed_config
-from infra.config import StackConfig
 from infra.errors import InvalidStackConfig
-from infra.naming import agent_pool_name
+from infra.naming import stack_agent_pool
 from infra.plan.stack_files import available_stacks
-from infra.regions import REGION_ABBREVIATIONS
 from pipelines.scripts.stack_variables import HOSTED_IMAGE
 
 TEMPLATE = Path("pipelines") / "azure-pipelines" / "templates" / "variables" / "pools.yml"
@@ -68,18 +66,6 @@ class StackPools:
     """Required. Its registry owner's pool (stack output amlRegistryAgentPoolName), "" when none or public."""
 
 
-def _own_pool(config: StackConfig) -> str:
-    # The condition infra/agents_stack.py and infra/aml_registry.py build the pool under: a private stack.
-    if not config.is_private or config.agent_pool_organization_url is None:
-        return ""
-    return agent_pool_name(
-        config.workload,
-        config.environment,
-        REGION_ABBREVIATIONS[config.location],
-        str(config.agent_pool_organization_url),
-    )
-
-
 def stack_pools(root: Path = REPO_ROOT) -> list[StackPools]:
     """Every committed stack under `root`, with its pool and its registry owner's pool."""
     found = []
@@ -92,8 +78,8 @@ def stack_pools(root: Path = REPO_ROOT) -> list[StackPools]:
             raise InvalidStackConfig(msg)
         config = committed_config(stack, root=root)
         owner = stack if config.create_aml_registry else config.aml_registry_owner_stack  # None: no registry
-        registry_pool = "" if owner is None else _own_pool(committed_config(owner, root=root))
-        found.append(StackPools(stack, _own_pool(config), registry_pool))
+        registry_pool = "" if owner is None else stack_agent_pool(committed_config(owner, root=root))
+        found.append(StackPools(stack, stack_agent_pool(config), registry_pool))
     return found
 
 

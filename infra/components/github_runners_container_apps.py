@@ -19,6 +19,7 @@ from pulumi_azure_native import app, managedidentity
 
 from infra.components.access import AccessControl, AccessControlArgs, Grant
 from infra.roles import BuiltInRole
+from infra.runner_image_tag import image_tag
 
 RUNNER_IMAGE_REPOSITORY = "github-actions-runner"
 """Repository of the runner image in the stack's container registry (built from infra/runner_image/)."""
@@ -75,10 +76,6 @@ class RunnerScope:
 def runner_image(login_server: str) -> str:
     """The runner image in the stack's registry, tagged with the runner release and the digest of its build
     context (infra/runner_image_tag.py): the name the infra pipeline pushes it under."""
-    from infra.runner_image_tag import (
-        image_tag,
-    )  # here: only this function of the module is the image build's
-
     return f"{login_server}/{RUNNER_IMAGE_REPOSITORY}:{image_tag(RUNNER_VERSION)}"
 
 
