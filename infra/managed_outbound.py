@@ -7,11 +7,15 @@ https://learn.microsoft.com/azure/machine-learning/how-to-managed-network#list-o
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pulumi
 
 from infra.aml_registry import RegistryTargets
+from infra.components.access import Grant
 from infra.components.workspace import OutboundEndpoint
 from infra.config import StackConfig
+from infra.roles import BuiltInRole
 
 BATCH_STORAGE_SUBRESOURCES: tuple[str, ...] = ("queue", "table")
 """Batch endpoints (and ParallelRunStep) coordinate their mini-batches through the default storage's queues and
@@ -31,7 +35,9 @@ def batch_endpoint_rules(config: StackConfig, storage_id: pulumi.Input[str]) -> 
     if config.managed_network_isolation != "AllowOnlyApprovedOutbound" and not config.is_private:
         return {}
     return {
-        f"storage-{sub}": OutboundEndpoint(resource_id=storage_id, subresource=sub)
+        f"storage-{sub}": OutboundEndpoint(
+            resource_id=storage_id, subresource=sub, target="workspace-storage"
+        )
         for sub in BATCH_STORAGE_SUBRESOURCES
     }
 
@@ -55,5 +61,46 @@ def registry_rules(targets: RegistryTargets | None) -> dict[str, OutboundEndpoin
         "aml-registry-acr": targets.container_registry_id,
     }
     return {
-        rule: OutboundEndpoint(resource_id=ids[rule], subresource=sub) for rule, sub in REGISTRY_RULES.items()
+        rule: OutboundEndpoint(resource_id=ids[rule], subresource=sub, target=rule)
+        for rule, sub in REGISTRY_RULES.items()
     }
+
+
+APPROVABLE_SUBRESOURCES: frozenset[str] = frozenset(
+    {"blob", "file", "dfs", "queue", "table", "registry", "vault"}
+)
+"""Sub-resources of the types whose connections *Azure AI Enterprise Network Connection Approver* may approve
+(storage accounts, container registries, key vaults). `amlregistry` is not one: the role carries no action on
+Azure ML registries (infra/registry_approval.py)."""
+
+
+def approver_grants(
+    principal_id: pulumi.Input[str], endpoints: Mapping[str, OutboundEndpoint], *, owns_registry: bool
+) -> tuple[Grant, ...]:
+    """The workspace's identity may approve the connections of its own managed private endpoints: one grant of
+    *Azure AI Enterprise Network Connection Approver* per resource the stack owns that its rules reach.
+
+    Azure ML creates a user-defined rule's private endpoint as the workspace, and Private Link leaves a connection
+    Pending unless its requester may approve it; Microsoft's managed-network pages name this role for the
+    workspace's identity. Azure adds (and approves) the endpoints to the workspace's own storage, vault and
+    registry itself; the data lake, the storage's queue and table for batch, and, in the registry's owner, the
+    registry's storage and ACR are the rules' targets. A consumer's registry targets belong to the owner, which
+    grants them (infra/registry_approval.py).
+    """
+    targets: dict[str, OutboundEndpoint] = {}
+    for rule, endpoint in endpoints.items():
+        if endpoint.subresource not in APPROVABLE_SUBRESOURCES:
+            continue
+        if rule in REGISTRY_RULES and not owns_registry:
+            continue
+        targets.setdefault(endpoint.target, endpoint)
+    return tuple(
+        Grant(
+            key=f"workspace-approves-{target}",
+            principal_id=principal_id,
+            principal_type="ServicePrincipal",
+            role=BuiltInRole.AZURE_AI_ENTERPRISE_NETWORK_CONNECTION_APPROVER,
+            scope=endpoint.resource_id,
+        )
+        for target, endpoint in sorted(targets.items())
+    )

@@ -44,7 +44,7 @@ from infra.lifecycle_stack import (
     locks_of,
     subscribe,
 )
-from infra.managed_outbound import batch_endpoint_rules, registry_rules
+from infra.managed_outbound import approver_grants, batch_endpoint_rules, registry_rules
 from infra.naming import CPU_CLUSTER_NAME, GPU_CLUSTER_NAME, WORKSPACE_KEY_NAME, ResourceNames
 from infra.private_profile import (
     DATABRICKS_ENDPOINT,
@@ -299,6 +299,11 @@ def build(config: StackConfig) -> None:
             stack_suffix=names.suffix,
             grants=grants_of(lifecycle, shared)
             + approval_grants(aml_registry, client.subscription_id)
+            + approver_grants(
+                workspace.principal_id,
+                workspace.private_endpoint_rules,
+                owns_registry=aml_registry.owned is not None,
+            )
             + stack_grants(
                 config,
                 Scopes(

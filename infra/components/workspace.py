@@ -32,6 +32,9 @@ class OutboundEndpoint:
     """Required. ARM ID of the resource the managed network reaches privately."""
     subresource: str
     """Required. Private link sub-resource, e.g. blob, queue, table, amlregistry, registry."""
+    target: str
+    """Required. Short, stable name of the resource reached (e.g. `data-lake`): the rules to one resource share
+    it, and the grant that lets the workspace approve their connections is named after it."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,6 +112,14 @@ class Workspace(pulumi.ComponentResource):
             raise ValueError(msg)
 
         fqdn_rules = args.fqdn_outbound_rules if args.isolation_mode == "AllowOnlyApprovedOutbound" else {}
+        endpoints = {
+            **(
+                _data_lake_endpoints(args.data_lake_account_id)
+                if private_lake and args.data_lake_account_id is not None
+                else {}
+            ),
+            **(args.outbound_endpoints if args.isolation_mode != "Disabled" else {}),
+        }
         workspace_name = f"{name}-workspace"
         if args.public_network_access:
             _waive_public_workspace(workspace_name, args.tags)
@@ -134,12 +145,7 @@ class Workspace(pulumi.ComponentResource):
                 isolation_mode=args.isolation_mode,
                 # The workspace's own storage, vault and registry get managed private endpoints from Azure;
                 # a private data lake is not one of them, so jobs reach it only through these rules.
-                outbound_rules={
-                    **(_data_lake_endpoints(args.data_lake_account_id) if private_lake else {}),
-                    **(_endpoint_rules(args.outbound_endpoints) if args.isolation_mode != "Disabled" else {}),
-                    **_fqdn_rules(fqdn_rules),
-                }
-                or None,
+                outbound_rules={**_endpoint_rules(endpoints), **_fqdn_rules(fqdn_rules)} or None,
                 # FQDN rules run through an Azure Firewall in the managed network; Basic is enough for a
                 # handful of package hosts and costs a fraction of Standard.
                 firewall_sku="Basic" if fqdn_rules else None,
@@ -169,6 +175,9 @@ class Workspace(pulumi.ComponentResource):
 
         self.workspace_id = workspace.id
         self.workspace_name = workspace.name
+        self.private_endpoint_rules = endpoints
+        """Rule name -> the user-defined private endpoint outbound rules of its managed network. Azure ML
+        requests each rule's connection as the workspace (infra/managed_outbound.py `approver_grants`)."""
         self.principal_id = workspace.identity.apply(
             lambda identity: identity.principal_id if identity else ""
         )
@@ -206,16 +215,12 @@ def _identity_and_encryption(encryption: WorkspaceEncryption | None) -> dict[str
     }
 
 
-def _data_lake_endpoints(
-    account_id: pulumi.Input[str] | None,
-) -> dict[str, ml.PrivateEndpointOutboundRuleArgs]:
+def _data_lake_endpoints(account_id: pulumi.Input[str]) -> dict[str, OutboundEndpoint]:
     """Managed private endpoints from the workspace's managed network to the data lake's dfs and blob APIs."""
-    return _endpoint_rules(
-        {
-            f"datalake-{target}": OutboundEndpoint(resource_id=account_id, subresource=target)
-            for target in ("dfs", "blob")
-        }
-    )
+    return {
+        f"datalake-{sub}": OutboundEndpoint(resource_id=account_id, subresource=sub, target="data-lake")
+        for sub in ("dfs", "blob")
+    }
 
 
 def _endpoint_rules(endpoints: dict[str, OutboundEndpoint]) -> dict[str, ml.PrivateEndpointOutboundRuleArgs]:

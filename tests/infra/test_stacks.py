@@ -10,7 +10,7 @@ import pytest
 from infra.config import PROJECT
 from infra.plan.engine import Plan
 from infra.tags import standard_tags
-from tests.infra.conftest import STACKS, config_of
+from tests.infra.conftest import STACKS, config_of, registry_resources
 
 WORKSPACE = "azure-native:machinelearningservices:Workspace"
 STORAGE = "azure-native:storage:StorageAccount"
@@ -163,6 +163,8 @@ def test_datastores_and_compute_belong_to_the_workspace(plan: Plan) -> None:
 
 def test_role_assignments_target_resources_of_this_stack(plan: Plan) -> None:
     ids = {r.resource_id for r in plan.resources if r.resource_id}
+    if plan.of_type("azure-native:machinelearningservices:Registry"):
+        ids |= set(registry_resources(plan))  # the storage and ACR Azure creates for the stack's own registry
     roles = plan.of_type(ROLE)
     assert roles, "no role assignments declared"
     vaults = {r.resource_id for r in plan.of_type("azure-native:keyvault:Vault")}
