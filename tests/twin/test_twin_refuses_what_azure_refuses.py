@@ -220,3 +220,66 @@ def test_a_workspace_no_stack_deployed_does_not_exist(stack_twins):
     with pytest.raises(DeploymentError) as refused:
         client(cloud, "dev").job_status("j")
     assert "workspaces/mlw-mlops-dev-we'" in str(_cause(refused))
+
+
+def test_a_workspace_uses_a_private_registry_only_once_its_owner_approved_the_connection(
+    stack_twins, tmp_path
+):
+    """A workspace reaches a registry with public access off through a private endpoint to it from its network
+    (https://learn.microsoft.com/azure/machine-learning/how-to-registry-network-isolation); the managed network
+    requests that connection as the workspace, and it passes traffic only once approved: until then it is Pending
+    (https://learn.microsoft.com/azure/private-link/private-endpoint-overview#access-to-a-private-link-resource-using-approval-workflow).
+    No role approves connections to an Azure ML registry, so the owner approves them once (docs/first-run.md). A
+    staging job using a registry environment is refused with the registry's private link 403 before that step and
+    accepted after; the step approves exactly the workspaces whose managed network has a rule to the registry."""
+    cloud = cloud_of(stack_twins, deployed=True, registry_connections_approved=False)
+    (registry,) = cloud.stacks["prod"].registries
+    registry.environments["train-env"] = ["1"]
+    outputs = cloud.stacks["staging"].outputs
+    spec = job_file(
+        tmp_path,
+        compute=f"azureml:{outputs['cpuClusterName']}",
+        environment=f"azureml://registries/{registry.name}/environments/train-env/versions/1",
+    )
+    inside = Caller.from_pool({"name": outputs["agentPoolName"]})
+    with pytest.raises(DeploymentError, match="submit job") as refused:
+        client(cloud, "staging", inside).submit_job(spec, experiment_name="train")
+    cause = _cause(refused)
+    assert isinstance(cause, HttpResponseError) and cause.status_code == 403
+    assert "registry private link configuration" in str(cause)
+    assert cloud.stacks["staging"].workspaces[0].jobs == {}
+
+    # Every stack's workspace has the rule (dev, staging and prod's own): each connection is approved, once.
+    expected = sorted(
+        f"{cloud.stacks[s].outputs['workspaceName']} -> {registry.name}" for s in ("dev", "staging", "prod")
+    )
+    assert sorted(cloud.approve_registry_connections()) == expected
+    assert cloud.approve_registry_connections() == []  # approved once, for good
+    client(cloud, "staging", inside).submit_job(spec, experiment_name="train")
+    assert len(cloud.stacks["staging"].workspaces[0].jobs) == 1
+
+
+def test_a_workspace_without_a_private_endpoint_rule_to_the_registry_is_never_approved(stack_twins, tmp_path):
+    """The owner can approve only a connection that exists: a workspace whose managed network has no rule to the
+    registry (the stack planned while the registry did not exist) stays refused after the approval step."""
+    cloud = cloud_of(stack_twins, deployed=True, registry_connections_approved=False)
+    (registry,) = cloud.stacks["prod"].registries
+    registry.environments["train-env"] = ["1"]
+    workspace = cloud.stacks["staging"].workspaces[0]
+    workspace.private_endpoint_rules = {
+        rule: target
+        for rule, target in workspace.private_endpoint_rules.items()
+        if target != registry.resource_id
+    }
+    cloud.approve_registry_connections()
+    outputs = cloud.stacks["staging"].outputs
+    spec = job_file(
+        tmp_path,
+        compute=f"azureml:{outputs['cpuClusterName']}",
+        environment=f"azureml://registries/{registry.name}/environments/train-env/versions/1",
+    )
+    with pytest.raises(DeploymentError, match="submit job") as refused:
+        client(cloud, "staging", Caller.from_pool({"name": outputs["agentPoolName"]})).submit_job(
+            spec, experiment_name="train"
+        )
+    assert "registry private link configuration" in str(_cause(refused))

@@ -117,6 +117,8 @@ class Cloud:
         if ref.registry == specs.CURATED_REGISTRY:
             return None
         store: AssetStore = self.registry("resolve", ref.registry, direct=False) if ref.registry else ws
+        if isinstance(store, Registry) and not self._managed_network_reaches(ws, store):
+            return errors.private_link_denied("registry")
         owner = f"{ML}/registries/{ref.registry}" if ref.registry else f"{ML}/workspaces/{ws.name}"
         collection = {"model": store.models, "environment": store.environments, "data": store.data}[ref.kind]
         versions = list(collection.get(ref.name, []))
@@ -125,6 +127,14 @@ class Cloud:
         kind = {"model": "models", "environment": "environments", "data": "data"}[ref.kind]
         shown = f"{ref.name}/versions/{ref.version}" if ref.version not in (None, "latest") else ref.name
         return errors.not_found(f"{owner}/{kind}", shown, None if ref.registry else ws.resource_group)
+
+    @staticmethod
+    def _managed_network_reaches(ws: Workspace, registry: Registry) -> bool:
+        """Whether the workspace's jobs and deployments reach the registry: it is public, or the workspace's managed
+        network has a private endpoint to it whose connection the registry's owner approved (a Pending connection
+        passes no traffic: https://learn.microsoft.com/azure/private-link/private-endpoint-overview#access-to-a-private-link-resource-using-approval-workflow).
+        """
+        return registry.public_network_access or ws.resource_id in registry.approved_workspaces
 
     # Jobs.
     def submit_job(

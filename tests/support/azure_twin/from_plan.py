@@ -82,6 +82,13 @@ def _workspace(plan: Plan, resource: PlannedResource) -> Workspace:
         managed_network_isolation=str(
             (resource.inputs.get("managedNetwork") or {}).get("isolationMode", "Disabled")
         ),
+        private_endpoint_rules={
+            rule: str(spec["destination"]["serviceResourceId"])
+            for rule, spec in (
+                (resource.inputs.get("managedNetwork") or {}).get("outboundRules") or {}
+            ).items()
+            if spec.get("type") == "PrivateEndpoint"
+        },
         datastores=[*SYSTEM_DATASTORES, *(_name(r, "name") for r in children if r.type == DATASTORE)],
         computes=[_name(r, "computeName") for r in children if r.type == COMPUTE],
     )
@@ -196,8 +203,15 @@ def stack_twin(plan: Plan) -> StackTwin:
     )
 
 
-def cloud_of(stacks: dict[str, StackTwin], *, deployed: bool) -> AzureTwin:
-    """A fresh twin of `stacks`; `deployed` as if the infra pipeline had already run `pulumi up` on each."""
-    return AzureTwin(
+def cloud_of(
+    stacks: dict[str, StackTwin], *, deployed: bool, registry_connections_approved: bool | None = None
+) -> AzureTwin:
+    """A fresh twin of `stacks`; `deployed` as if the infra pipeline had already run `pulumi up` on each and (unless
+    `registry_connections_approved` is False) the registry's owner had approved the workspaces' connections to it,
+    the one step of the first run done by hand (docs/first-run.md)."""
+    cloud = AzureTwin(
         stacks={name: t.model_copy(deep=True, update={"deployed": deployed}) for name, t in stacks.items()}
     )
+    if deployed if registry_connections_approved is None else registry_connections_approved:
+        cloud.approve_registry_connections()
+    return cloud

@@ -76,6 +76,8 @@ class Workspace(AssetStore):
     """Resource ID -> setting name -> properties (Azure Monitor, on the workspace's endpoints)."""
     schedules: dict[str, str] = Field(default_factory=dict)
     """Model monitor schedule name -> the deployment it watches (`azureml:<endpoint>:<deployment>`)."""
+    private_endpoint_rules: dict[str, str] = Field(default_factory=dict)
+    """Its managed network's private endpoint outbound rules: rule name -> ARM ID of the resource reached."""
 
 
 class Registry(AssetStore):
@@ -84,6 +86,9 @@ class Registry(AssetStore):
     name: str
     resource_id: str
     public_network_access: bool
+    approved_workspaces: list[str] = Field(default_factory=list)
+    """ARM IDs of the workspaces whose managed private endpoint connection to it its owner approved: no role can
+    (docs/private-profile.md), so the owner does it once, by hand (`AzureTwin.approve_registry_connections`)."""
 
 
 class FunctionApp(BaseModel):
@@ -241,6 +246,21 @@ class AzureTwin(BaseModel):
                 if vault.name.casefold() == name.casefold() and stack.exists(vault.urn):
                     return stack, vault
         return None
+
+    def approve_registry_connections(self) -> list[str]:
+        """The registry owner's one-time portal step (docs/first-run.md): approve every pending connection to a
+        registry from a workspace whose managed network has a private endpoint rule to it. Returns
+        `<workspace> -> <registry>` for each approval made."""
+        approved = []
+        for registry in (r for stack in self.deployed() for r in stack.registries):
+            for workspace in (w for stack in self.deployed() for w in stack.workspaces):
+                reaches = registry.resource_id.casefold() in {
+                    target.casefold() for target in workspace.private_endpoint_rules.values()
+                }
+                if reaches and workspace.resource_id not in registry.approved_workspaces:
+                    registry.approved_workspaces.append(workspace.resource_id)
+                    approved.append(f"{workspace.name} -> {registry.name}")
+        return approved
 
     def refusals(self) -> list[Call]:
         return [call for call in self.calls if call.refused]
