@@ -66,6 +66,9 @@ def registry_rules(targets: RegistryTargets | None) -> dict[str, OutboundEndpoin
     }
 
 
+MANAGED_ENDPOINT_ACCESS = "managed-endpoint-access"
+"""The component holding `approver_grants`: the compute, whose creation provisions the managed network, waits for it."""
+
 APPROVABLE_SUBRESOURCES: frozenset[str] = frozenset(
     {"blob", "file", "dfs", "queue", "table", "registry", "vault"}
 )

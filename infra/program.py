@@ -44,7 +44,12 @@ from infra.lifecycle_stack import (
     locks_of,
     subscribe,
 )
-from infra.managed_outbound import approver_grants, batch_endpoint_rules, registry_rules
+from infra.managed_outbound import (
+    MANAGED_ENDPOINT_ACCESS,
+    approver_grants,
+    batch_endpoint_rules,
+    registry_rules,
+)
 from infra.naming import CPU_CLUSTER_NAME, GPU_CLUSTER_NAME, WORKSPACE_KEY_NAME, ResourceNames
 from infra.private_profile import (
     DATABRICKS_ENDPOINT,
@@ -245,6 +250,25 @@ def build(config: StackConfig) -> None:
         ),
         opts=pulumi.ResourceOptions(depends_on=[data_lake]),
     )
+    # The first compute provisions the managed network, whose private endpoints are requested then: the workspace
+    # must already hold the right to approve them, or they stay Pending.
+    endpoint_approvers = approver_grants(
+        workspace.principal_id, workspace.private_endpoint_rules, owns_registry=aml_registry.owned is not None
+    )
+    endpoint_approval = (
+        [
+            AccessControl(
+                MANAGED_ENDPOINT_ACCESS,
+                AccessControlArgs(
+                    subscription_id=client.subscription_id,
+                    stack_suffix=names.suffix,
+                    grants=endpoint_approvers,
+                ),
+            )
+        ]
+        if endpoint_approvers
+        else []
+    )
     compute = ComputeFleet(
         "compute",
         ComputeFleetArgs(
@@ -265,6 +289,7 @@ def build(config: StackConfig) -> None:
                 for user in config.compute_instance_users
             ),
         ),
+        opts=pulumi.ResourceOptions(depends_on=endpoint_approval),
     )
     shared = StackResources(
         resource_group_name=group.name,
@@ -299,11 +324,6 @@ def build(config: StackConfig) -> None:
             stack_suffix=names.suffix,
             grants=grants_of(lifecycle, shared)
             + approval_grants(aml_registry, client.subscription_id)
-            + approver_grants(
-                workspace.principal_id,
-                workspace.private_endpoint_rules,
-                owns_registry=aml_registry.owned is not None,
-            )
             + stack_grants(
                 config,
                 Scopes(

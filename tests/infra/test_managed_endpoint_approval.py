@@ -23,7 +23,7 @@ from tests.infra.conftest import config_of, stack_config
 ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 WORKSPACE = "azure-native:machinelearningservices:Workspace"
 APPROVER = BuiltInRole.AZURE_AI_ENTERPRISE_NETWORK_CONNECTION_APPROVER
-OWN_GRANT = "access-workspace-approves-"
+OWN_GRANT = "managed-endpoint-access-workspace-approves-"
 
 
 def _own_approvals(plan: Plan) -> list[dict[str, Any]]:
@@ -109,3 +109,19 @@ def test_batch_rules_share_the_workspace_storage_target() -> None:
     """The batch scenario's queue and table rules reach one storage account: one target name."""
     rules = batch_endpoint_rules(config_of("staging"), "storage-id")
     assert {e.target for e in rules.values()} == {"workspace-storage"}
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_the_compute_that_provisions_the_managed_network_waits_for_the_approver_grants(stack: str) -> None:
+    """Azure ML creates the managed network's private endpoints when it provisions the network, which the first
+    compute triggers (https://learn.microsoft.com/azure/machine-learning/how-to-managed-network#manually-provision-a-managed-vnet);
+    a connection requested before the workspace may approve it stays Pending. So the compute fleet (whose children
+    register only after it) depends on every approver grant."""
+    plan = run_program(stack, stack_config(stack))
+    grants = {
+        r.name
+        for r in plan.of_type(ASSIGNMENT)
+        if r.name.startswith(OWN_GRANT) and r.inputs["roleDefinitionId"].endswith(APPROVER.value)
+    }
+    (fleet,) = [r for r in plan.resources if r.type == "azure-mlops:azureml:ComputeFleet"]
+    assert grants and grants <= set(fleet.dependencies)

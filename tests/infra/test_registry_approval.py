@@ -21,13 +21,13 @@ CONSUMER_PRINCIPAL = "5b0c1d2e-3f4a-4b5c-8d6e-7f8091a2b3c4"
 
 
 def _approvals(plan: Plan) -> list[dict[str, Any]]:
-    """The approver grants the owner gives consumer workspaces (not the stack's own workspace's, named
-    `workspace-approves-<target>`: tests/infra/test_managed_endpoint_approval.py)."""
+    """The approver grants the owner gives consumer workspaces (the stack's own workspace's are in their own
+    component: tests/infra/test_managed_endpoint_approval.py)."""
     role = BuiltInRole.AZURE_AI_ENTERPRISE_NETWORK_CONNECTION_APPROVER.value
     return [
         r.inputs
         for r in plan.of_type(ASSIGNMENT)
-        if r.inputs["roleDefinitionId"].endswith(role) and not r.name.startswith("access-workspace-approves-")
+        if r.inputs["roleDefinitionId"].endswith(role) and r.parent == "access"
     ]
 
 

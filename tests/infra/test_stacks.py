@@ -111,7 +111,8 @@ def test_components_parent_their_resources(plan: Plan) -> None:
         "governance",
     }
     if config.is_private:
-        expected |= {"network", "private-endpoints", "agents", "agents-access"}
+        # A private stack's managed network reaches its data lake through rules the workspace must approve.
+        expected |= {"network", "private-endpoints", "agents", "agents-access", "managed-endpoint-access"}
     if config.is_private and config.agent_egress == "firewall":
         expected.add("agent-egress")
     if config.github_container_apps:
