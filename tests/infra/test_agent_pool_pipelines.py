@@ -134,8 +134,7 @@ def test_the_committed_stacks_have_the_bootstrap_and_runner_targets_infra_yml_us
 def test_a_stack_switched_to_github_runners_none_loses_its_runner_job_through_make_pools_alone(
     tmp_path: Path,
 ) -> None:
-    pipelines = copy_with_stack_changes(tmp_path, {"staging": RUNNERS_OFF})
-    stages = _expanded_stages(pipelines)
+    stages = _expanded_stages(copy_with_stack_changes(tmp_path, {"staging": RUNNERS_OFF}))
     deploy = _jobs(stages["Deploy_staging"])
     assert list(deploy) == ["agents_staging", "up_staging"]
     assert deploy["up_staging"]["dependsOn"] == "agents_staging"
@@ -153,14 +152,9 @@ def test_a_stack_switched_to_github_runners_none_loses_its_runner_job_through_ma
 def test_a_stack_switched_to_the_public_profile_loses_its_pool_and_bootstrap_through_make_pools_alone(
     tmp_path: Path,
 ) -> None:
-    pipelines = copy_with_stack_changes(tmp_path, {"staging": PUBLIC})
-    stages = _expanded_stages(pipelines)
-    deploy = _jobs(stages["Deploy_staging"])
-    assert list(deploy) == ["up_staging"]
-    assert (
-        deploy["up_staging"]["pool"] == {"vmImage": "ubuntu-24.04"}
-        and deploy["up_staging"]["dependsOn"] == []
-    )
+    stages = _expanded_stages(copy_with_stack_changes(tmp_path, {"staging": PUBLIC}))
+    (up,) = _jobs(stages["Deploy_staging"]).values()
+    assert (up["deployment"], up["pool"], up["dependsOn"]) == ("up_staging", {"vmImage": "ubuntu-24.04"}, [])
     publish = _jobs(stages["Publish_staging"])
     assert publish["lifecycle_publish_staging"]["pool"] == {"vmImage": "ubuntu-24.04"}
 
