@@ -120,8 +120,9 @@ def test_each_stacks_pools_are_its_own_outputs(plans: dict[str, Plan]) -> None:
 
 
 def test_each_stacks_targets_are_its_derivation_one_pattern_apart_by_a_space() -> None:
-    """Azure Pipelines variables are strings: a targets variable holds the patterns separated by single spaces (a
-    folded YAML block, one pattern a line), which infra.yml splits back into the list."""
+    """Azure Pipelines variables are strings (https://learn.microsoft.com/azure/devops/pipelines/process/variables):
+    a targets variable holds the patterns separated by single spaces (a folded YAML block, one pattern a line, which
+    YAML joins with spaces), and pulumi-deploy.yml splits it back into the list (tests/infra/test_agent_pool_pipelines.py)."""
     values = pools_template()
     for stack in STACKS:
         config = config_of(stack)
