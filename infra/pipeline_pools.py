@@ -89,10 +89,10 @@ class StackPools:
     """Required. Its Managed DevOps Pool (stack output agentPoolName), "" when public."""
     registry_pool: str
     """Required. Its registry owner's pool (stack output amlRegistryAgentPoolName), "" when none or public."""
-    bootstrap_targets: tuple[str, ...] = ()
-    """Optional. URN patterns of its pool's bootstrap (agent_pool_bootstrap_targets), () when it has no pool."""
-    runner_targets: tuple[str, ...] = ()
-    """Optional. URN patterns of its runner job's prerequisites (runner_bootstrap_targets), () without
+    bootstrap_targets: tuple[str, ...]
+    """Required. URN patterns of its pool's bootstrap (agent_pool_bootstrap_targets), () when it has no pool."""
+    runner_targets: tuple[str, ...]
+    """Required. URN patterns of its runner job's prerequisites (runner_bootstrap_targets), () without
     container-apps runners."""
 
 
@@ -123,7 +123,7 @@ def stack_pools(root: Path = REPO_ROOT) -> list[StackPools]:
 
 def _targets_lines(name: str, patterns: Sequence[str]) -> list[str]:
     """One targets variable: a folded block scalar, one pattern a line, which YAML joins with single spaces. A
-    variable is a string; infra.yml turns it back into a list with `split(<value>, ' ')`. No pattern holds a space:
+    variable is a string; templates/jobs/pulumi-deploy.yml turns it back into a list with `split(<value>, ' ')`. No pattern holds a space:
     a stack's name is letters, digits and _ only."""
     if not patterns:
         return [f"  - name: {name}", "    value: ''"]
