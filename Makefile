@@ -86,5 +86,5 @@ sync-template: setup  ## Copy pipelines/ templates and scripts into templates/ml
 	$(UV) run --frozen --no-sync python -m pipelines.sync_template
 
 .PHONY: pools
-pools: setup  ## Regenerate pipelines/azure-pipelines/templates/variables/pools.yml (each stack's agent pool) from the stack files.
+pools: setup  ## Regenerate pipelines/azure-pipelines/templates/variables/pools.yml (each stack's agent pool, infra.yml's --target patterns) from the stack files.
 	$(UV) run --frozen --no-sync python -m infra.pipeline_pools

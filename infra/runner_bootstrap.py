@@ -3,7 +3,7 @@
 The Container Apps job pulls its image from the stack's registry and resolves its Key Vault reference to the
 GitHub App's key when it is created (docs/github-runners.md), and both live in resources the same `pulumi up`
 creates. So the infra pipeline first brings up the vault, the registry, their private endpoints and these grants
-(RUNNER_BOOTSTRAP_TARGETS, a targeted `pulumi up`), then, from the stack's agent pool inside the VNet, pushes the
+(runner_bootstrap_targets, a targeted `pulumi up`), then, from the stack's agent pool inside the VNet, pushes the
 image and stores the key as the deployer (the stack's service connection), then runs the full `pulumi up`.
 """
 
@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import pulumi
 
+from infra.agents_stack import stack_urn_root
 from infra.components.access import Grant
-from infra.config import PROJECT, StackConfig
+from infra.config import StackConfig
 from infra.roles import BuiltInRole
 
 RUNNER_DEPLOYER_ACCESS = "runner-deployer-access"
@@ -50,11 +51,14 @@ def runner_deployer_grants(
     )
 
 
-def runner_bootstrap_targets(stack: str) -> tuple[str, ...]:
-    """URN patterns (`pulumi up --target`) of what the runner job's prerequisites need, in `stack`: the vault, the
+def runner_bootstrap_targets(config: StackConfig, stack: str) -> tuple[str, ...]:
+    """URN patterns (`pulumi up --target`) of what `stack`'s runner job's prerequisites need: the vault, the
     registry, their private endpoints (the agents reach both only through them) and the deployer's grants. The
-    pool, the VNet and its DNS zones are up already (the agents_<stack> job)."""
-    root = f"urn:pulumi:{stack}::{PROJECT}::"
+    pool, the VNet and its DNS zones are up already (the agents_<stack> job). None without container-apps runners
+    (no runner job: nothing to push or store)."""
+    if not config.github_container_apps:
+        return ()
+    root = stack_urn_root(stack)
     endpoints = f"{root}azure-mlops:network:PrivateEndpoints"
     return (
         f"{root}azure-mlops:security:KeyVault**",

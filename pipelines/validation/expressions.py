@@ -1,7 +1,7 @@
 """A small evaluator for Azure Pipelines template expressions (`${{ ... }}`), enough for static checks.
 
 Supports literals ('text', numbers, true/false), property paths (`parameters.x`, `variables.x`, loop
-variables such as `pair.key`) and the functions eq, ne, ge, gt, le, lt, and, or, not, replace, join,
+variables such as `pair.key`) and the functions eq, ne, ge, gt, le, lt, and, or, not, replace, join, split,
 coalesce, format and length. Anything else raises `Unresolvable`, and callers then treat the value as unknown.
 """
 
@@ -53,6 +53,8 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "not": lambda arg: not arg,
     "replace": lambda text, old, new: _text(text).replace(_text(old), _text(new)),
     "join": lambda sep, items: _text(sep).join(_text(i) for i in items),
+    # Empty strings stay where separators meet or end the text, as Azure Pipelines' split(): '' gives [''].
+    "split": lambda text, sep: _text(text).split(_text(sep)),
     "coalesce": lambda *args: next((a for a in args if a not in (None, "")), ""),
     # Length of a string or of an array (a sequence parameter), as Azure Pipelines' length().
     "length": lambda value: len(value if isinstance(value, (str, list, tuple)) else _text(value)),

@@ -15,7 +15,7 @@ from infra.runner_bootstrap import RUNNER_DEPLOYER_ACCESS, runner_bootstrap_targ
 from pipelines.scripts.runner_prerequisites import prerequisites
 from pipelines.validation.documents import PIPELINES_ROOT, load
 from pipelines.validation.templates import expand
-from tests.infra.conftest import REPO, agent_pool_name
+from tests.infra.conftest import REPO, agent_pool_name, config_of
 from tests.support.azure_twin.from_plan import urn
 from tests.support.azure_twin.images_and_secrets import target_pattern
 
@@ -47,7 +47,7 @@ def test_the_runner_job_runs_on_the_stacks_pool_after_its_bootstrap_with_the_tar
     runner = jobs[f"runner_{stack}"]
     assert runner["pool"] == {"name": agent_pool_name(stack)}
     assert runner["dependsOn"] == f"agents_{stack}" and jobs[f"up_{stack}"]["dependsOn"] == f"runner_{stack}"
-    assert _targets(runner) == list(runner_bootstrap_targets(stack))
+    assert _targets(runner) == list(runner_bootstrap_targets(config_of(stack), stack))
     tasks = [s.get("task") for s in _steps(runner)]
     # The names first, then the image, then the key file and the key: never the other way round.
     assert tasks.index("DownloadSecureFile@1") < len(tasks) - 1 and tasks.count("AzureCLI@2") == 4
@@ -119,3 +119,12 @@ def test_the_script_names_the_image_vault_and_secret_the_stacks_runner_job_refer
 
 def test_a_stack_without_container_apps_runners_has_nothing_to_push() -> None:
     assert prerequisites("dev", DEFAULT_SUBSCRIPTION_ID)["enabled"] == "false"
+    # And no runner job in infra.yml: its targets are empty (generated pools template, infra/pipeline_pools.py).
+    assert runner_bootstrap_targets(config_of("dev"), "dev") == ()
+    assert "runner_dev" not in _deploy_jobs("dev")
+
+
+def test_a_private_stack_switched_to_github_runners_none_has_no_runner_targets() -> None:
+    config = config_of("staging").model_copy(update={"github_runners": "none"})
+    assert not config.github_container_apps and config.is_private
+    assert runner_bootstrap_targets(config, "staging") == ()

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from infra import pipeline_pools
 from pipelines.validation.documents import PIPELINES_ROOT, Document, anchors_and_aliases, load
 from pipelines.validation.rules import rule_findings
 from pipelines.validation.schema import schema_errors
@@ -26,7 +27,7 @@ from pipelines.validation.templates import expand, template_findings
 
 INFRA = PIPELINES_ROOT / "infra.yml"
 REPO = Path(__file__).resolve().parents[2]
-STACKS = {"dev": "Dev", "staging": "Staging", "prod": "Prod"}
+STACKS = ("dev", "staging", "prod")
 
 
 @pytest.fixture(scope="module")
@@ -121,15 +122,16 @@ def test_the_publish_job_runs_only_for_stacks_with_the_handler_and_deploys_with_
 
 def test_private_stacks_publish_from_a_pool_inside_the_vnet(document: Document) -> None:
     assert _stage_jobs(document, "dev")["lifecycle_publish_dev"]["pool"] == {"vmImage": "ubuntu-24.04"}
-    parameters = {p["name"]: p for p in document.data["parameters"]}
+    pools = {
+        entry["name"]: entry["value"] for entry in load(REPO / pipeline_pools.TEMPLATE).data["variables"]
+    }
     for stack in ("staging", "prod"):
         # The SCM site of a private stack answers only through its private endpoint: Microsoft-hosted agents
-        # cannot reach it, the stack's Managed DevOps Pool in its VNet can (its name: tests/infra/test_agent_pool_pipelines.py).
+        # cannot reach it, the stack's Managed DevOps Pool in its VNet can (its name: generated pools template,
+        # tests/pipelines/test_pool_names_are_compile_time.py).
         pool = _stage_jobs(document, stack)[f"lifecycle_publish_{stack}"]["pool"]
-        assert pool == parameters[f"pool{STACKS[stack]}"]["default"]
-        assert set(pool) == {"name"} and pool["name"].startswith(f"mdp-mlops-{stack}-")
-    for title in STACKS.values():
-        assert parameters[f"pool{title}"]["type"] == "object"
+        assert pool == {"name": pools[pipeline_pools.pool_variable(stack)]}
+        assert pool["name"].startswith(f"mdp-mlops-{stack}-")
 
 
 def test_publishing_is_after_each_deploy_and_gates_the_next_stacks_deploy(document: Document) -> None:

@@ -1,6 +1,7 @@
 """Every Azure Pipelines job that touches a stack names that stack's agent pool at compile time, from one source:
 the variables template pipelines/azure-pipelines/templates/variables/pools.yml, generated from the stack files
-(infra/pipeline_pools.py) and equal to the stacks' own outputs. ml.yml includes it; a generated project's cd.yml
+(infra/pipeline_pools.py) and equal to the stacks' own outputs. ml.yml and infra.yml include it (infra.yml also reads
+its targeted deploys' URN patterns there: tests/infra/test_agent_pool_pipelines.py); a generated project's cd.yml
 includes it from the platform's repository (tests/templates/test_template_cd_as_one_system.py).
 
 Why compile time: a pool must be known when the run is compiled. Template expressions see the variables defined in
@@ -22,9 +23,11 @@ import pytest
 import yaml
 
 from infra import pipeline_pools
+from infra.agents_stack import agent_pool_bootstrap_targets
 from infra.errors import InvalidStackConfig
 from infra.plan.engine import Plan, run_program
 from infra.plan.stack_files import load_stack_config
+from infra.runner_bootstrap import runner_bootstrap_targets
 from pipelines.scripts import stack_variables
 from pipelines.validation.documents import PIPELINES_ROOT, Document, load
 from pipelines.validation.templates import expand
@@ -114,6 +117,47 @@ def test_each_stacks_pools_are_its_own_outputs(plans: dict[str, Plan]) -> None:
     (owner,) = [stack for stack in STACKS if config_of(stack).create_aml_registry]
     assert {pools[pipeline_pools.registry_pool_variable(s)] for s in STACKS} == {agent_pool_name(owner)}
     assert pools[pipeline_pools.HOSTED_IMAGE_VARIABLE] == stack_variables.HOSTED_IMAGE
+
+
+def test_each_stacks_targets_are_its_derivation_one_pattern_apart_by_a_space() -> None:
+    """Azure Pipelines variables are strings (https://learn.microsoft.com/azure/devops/pipelines/process/variables):
+    a targets variable holds the patterns separated by single spaces (a folded YAML block, one pattern a line, which
+    YAML joins with spaces), and pulumi-deploy.yml splits it back into the list (tests/infra/test_agent_pool_pipelines.py)."""
+    values = pools_template()
+    for stack in STACKS:
+        config = config_of(stack)
+        for variable, patterns in (
+            (pipeline_pools.bootstrap_targets_variable(stack), agent_pool_bootstrap_targets(config, stack)),
+            (pipeline_pools.runner_targets_variable(stack), runner_bootstrap_targets(config, stack)),
+        ):
+            assert values[variable] == " ".join(patterns), variable
+            assert all(pattern and " " not in pattern for pattern in patterns), variable
+    assert values[pipeline_pools.runner_targets_variable("dev")] == ""
+    assert (
+        values[pipeline_pools.runner_targets_variable("prod")].split(" ")[0].startswith("urn:pulumi:prod::")
+    )
+
+
+def test_a_stack_file_switched_off_container_apps_runners_makes_the_template_stale(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _stack_files(tmp_path)
+    staging = root / "Pulumi.staging.yaml"
+    data = yaml.safe_load(staging.read_text(encoding="utf-8"))
+    for key in ("githubRunnerUrl", "githubAppId", "githubAppInstallationId"):
+        del data["config"][f"azure-mlops:{key}"]
+    data["config"]["azure-mlops:githubRunners"] = "none"
+    staging.write_text(yaml.safe_dump(data), encoding="utf-8")
+    assert pipeline_pools.main(["--root", str(root), "--check"]) == 1
+    assert f"{pipeline_pools.TEMPLATE} is stale" in capsys.readouterr().err
+    assert pipeline_pools.main(["--root", str(root)]) == 0
+    regenerated = yaml.safe_load((root / pipeline_pools.TEMPLATE).read_text(encoding="utf-8"))
+    values = {entry["name"]: entry["value"] for entry in regenerated["variables"]}
+    assert values[pipeline_pools.runner_targets_variable("staging")] == ""
+    assert (
+        values[pipeline_pools.bootstrap_targets_variable("staging")]
+        == pools_template()[pipeline_pools.bootstrap_targets_variable("staging")]
+    )
 
 
 def _stack_files(root: Path) -> Path:

@@ -10,13 +10,17 @@ import hashlib
 
 import pytest
 
+from infra import pipeline_pools
 from infra.components.github_runners_container_apps import RUNNER_IMAGE_REPOSITORY, RUNNER_VERSION
+from infra.plan.engine import run_program
+from infra.plan.stack_files import load_stack_config
 from pipelines.validation.documents import PIPELINES_ROOT
 from tests.support.azure_twin.azure_pipelines import run_azure_pipeline
 from tests.support.azure_twin.caller import Caller
-from tests.support.azure_twin.from_plan import REPO, STACKS, cloud_of
+from tests.support.azure_twin.from_plan import REPO, STACKS, cloud_of, stack_twin
 from tests.support.azure_twin.images_and_secrets import keyvault_secret, up
 from tests.support.azure_twin.variables import group_name, group_variables
+from tests.support.pipeline_copy import copy_with_stack_changes, set_generated_variables
 
 pytestmark = pytest.mark.slow
 
@@ -153,21 +157,44 @@ def test_an_image_built_from_another_runner_image_folder_is_not_reused_on_the_az
         assert built.count(stack.outputs["githubRunnerImage"]) == 1
 
 
-def test_the_azure_twin_refuses_the_runner_jobs_pushes_from_a_hosted_agent_outside_the_vnet(stack_twins):
+def test_the_azure_twin_refuses_the_runner_jobs_pushes_from_a_hosted_agent_outside_the_vnet(
+    stack_twins, tmp_path
+):
     """A registry with public network access disabled answers only through its private endpoints
     (https://learn.microsoft.com/azure/container-registry/container-registry-private-link): a runner job on a
-    Microsoft-hosted agent fails, and the stack's `pulumi up` never starts."""
+    Microsoft-hosted agent fails, and the stack's `pulumi up` never starts. The pipelines are a copy whose generated
+    pools template was edited by hand to put staging's jobs on Microsoft-hosted agents (what no stack file gives)."""
     cloud = cloud_of(stack_twins, deployed=False)
     cloud.secure_files[SECURE_FILE] = APP_KEY
-    run = run_azure_pipeline(
-        PIPELINES_ROOT / "infra.yml", cloud, REPO, parameters={"poolStaging": {"vmImage": "ubuntu-24.04"}}
-    )
+    pipelines = copy_with_stack_changes(tmp_path, {})
+    set_generated_variables(pipelines, {pipeline_pools.pool_variable("staging"): ""})
+    run = run_azure_pipeline(pipelines / "infra.yml", cloud, REPO)
     assert run.results["Deploy_staging.runner_staging"] == "Failed"
     assert run.results["Deploy_staging.up_staging"] == "Skipped"
     (refused,) = cloud.refusals()
     assert (refused.operation, refused.caller) == ("acr login", "Microsoft-hosted agent (ubuntu-24.04)")
     assert "aka.ms/acr/firewall" in refused.refused
     assert not cloud.stacks["staging"].deployed
+
+
+def test_a_stack_switched_to_github_runners_none_deploys_without_a_runner_job_or_secure_file_on_the_azure_twin(
+    stack_twins, tmp_path
+):
+    """After `githubRunners: none` in Pulumi.staging.yaml and `make pools`, infra.yml runs no runner_staging job:
+    staging (its twin built from the edited file) deploys although no secure file was uploaded, and prod (still
+    container-apps) stops at its runner job for want of it, as before."""
+    runners_off = dict.fromkeys(("githubRunnerUrl", "githubAppId", "githubAppInstallationId"))
+    pipelines = copy_with_stack_changes(tmp_path, {"staging": {**runners_off, "githubRunners": "none"}})
+    staging = stack_twin(run_program("staging", load_stack_config(tmp_path, "staging")))
+    assert staging.runner_jobs == [] and staging.outputs["agentPoolName"]
+    cloud = cloud_of({**stack_twins, "staging": staging}, deployed=False)
+    run = run_azure_pipeline(pipelines / "infra.yml", cloud, REPO)
+    assert "Deploy_staging.runner_staging" not in run.results
+    assert run.results["Deploy_staging.agents_staging"] == "Succeeded"
+    assert run.results["Deploy_staging.up_staging"] == "Succeeded" and cloud.stacks["staging"].deployed
+    (failure,) = run.failures()
+    assert "runner_prod" in failure and SECURE_FILE in failure and "could not be found" in failure
+    assert run.results["Deploy_prod.up_prod"] == "Skipped"
 
 
 def test_without_the_secure_file_the_first_run_stops_before_creating_the_runner_job_on_the_azure_twin(
