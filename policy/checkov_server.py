@@ -162,15 +162,18 @@ def warm() -> None:
     """Load, once and before the first fork, what every scan would otherwise load for itself.
 
     checkov's own parallelism is turned off first (its runner reads the setting when checkov is imported). The
-    detect-secrets plugin and transformer modules are imported, not registered: checkov's secrets runner still
-    picks its plugins per scan, from these modules and its own plugin files, as it does without the server.
+    detect-secrets filter, plugin and transformer modules are imported, not registered: checkov's secrets runner
+    still picks its plugins and filters per scan, from these modules and its own plugin files, as it does without
+    the server. A scan then imports only the custom checks of --external-checks-dir, which checkov loads per run.
     """
     os.environ["CHECKOV_PARALLELIZATION_TYPE"] = "none"
-    import checkov.main  # noqa: F401 (imported once here, shared by every fork)
+    import checkov.main  # imported once here, shared by every fork
+    import checkov.secrets.plugins.detector_utils  # noqa: F401 (imported by checkov's plugin files in each scan)
+    import detect_secrets.filters
     import detect_secrets.plugins
     import detect_secrets.transformers
 
-    for package in (detect_secrets.plugins, detect_secrets.transformers):
+    for package in (detect_secrets.filters, detect_secrets.plugins, detect_secrets.transformers):
         for module in pkgutil.iter_modules(package.__path__, f"{package.__name__}."):
             importlib.import_module(module.name)
     from checkov.common.parsers.yaml import loader

@@ -111,6 +111,8 @@ class CheckovJob:
         """After `findings`: each file the secrets scan read -> the files with the same content and name."""
         self.secrets_unread: list[str] = []
         """After `findings`: files left out because detect-secrets drops them unread (lock, binary, Swagger)."""
+        self.reports: list[str] = []
+        """After `findings`: the JSON report of each fork the scan ran in (a folder's secrets: one per part)."""
 
     def findings(self) -> list[Finding]:
         """Every check result of the scan, a secret found in a file repeated for each of its copies."""
@@ -126,6 +128,7 @@ class CheckovJob:
             secrets = json.loads(files.read_text()) if files.is_file() else {"copies": {}, "unread": []}
             self.secrets_files |= secrets["copies"]
             self.secrets_unread += secrets["unread"]
+            self.reports += answer["reports"]
             found += with_copies(
                 [
                     f
