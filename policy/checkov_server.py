@@ -37,6 +37,9 @@ from typing import Any
 
 POLL_SECONDS = 0.02
 """How often the loop looks for ended scans while no request comes."""
+SCAN_NICENESS = 5
+"""How much lower the scans' CPU priority is than the gate's: planning is the gate's critical path (each model's
+scan waits for its plan), so the scans take what the planning leaves of the cores, and all of them once it ends."""
 
 
 def unread_by_detect_secrets(path: str) -> bool:
@@ -124,6 +127,7 @@ def _fork(argv: list[str], report: str, cwd: str) -> int:
     if pid == 0:  # the scan; os._exit: the fork must not run the server's loop or its exit handlers
         # A scan lives seconds and ends with os._exit: the cyclic collector would only re-walk what it allocates.
         gc.disable()
+        os.nice(SCAN_NICENESS)
         try:
             os.chdir(cwd)  # checkov names files relative to it
             code = _run_checkov(argv, report)
