@@ -1,11 +1,12 @@
 """The policy gate's checkov: one process that imports checkov once and runs every scan in a fork of itself.
 
 Run with `.venv-checkov`'s Python (infra/plan/checkov_run.py starts it). Importing checkov costs about 2 s of
-CPU; forked from one warm process (`warm`: checkov and the detect-secrets plugins every secrets scan loads), the
-gate's scans (the repository's frameworks, its secrets, each stack's ARM model) pay it once and still run side
-by side, each with checkov's module-level state fresh. Each scan runs in its one process: checkov's own
-parallelism (a fork per framework, two forks per secrets scan, every result pickled back through a pipe) is
-off, since the server already runs the gate's scans side by side; it cost a sixth of the gate's CPU.
+CPU; forked from one warm process (`warm`: checkov, the detect-secrets modules every secrets scan loads, checkov's
+YAML parsing on libyaml), the gate's scans (the repository's frameworks, its secrets, each stack's ARM model) pay
+it once and still run side by side, each with checkov's module-level state fresh. Each scan runs in one process,
+at a lower priority than the gate (`SCAN_NICENESS`): checkov's own parallelism (a fork per framework, two forks
+per secrets scan, every result pickled back through a pipe) is off, since the server already runs the gate's
+scans side by side; it cost a sixth of the gate's CPU.
 
 Requests come on stdin, one JSON object a line:
   {"id": "...", "argv": [checkov's arguments], "report": "<file for checkov's JSON report>", "cwd": "<folder>"}
