@@ -35,7 +35,7 @@ from infra.plan.engine import run_program
 from infra.plan.gate import MODEL_FRAMEWORKS, GateResult, _folder, _other_outputs, run_gate
 from infra.plan.scan_inputs import pipeline_files
 from infra.plan.stack_files import load_stack_config
-from policy.checkov_server import balanced_parts
+from policy.checkov_server import SCAN_NICENESS, _exit_code, balanced_parts
 from tests.policy.conftest import REPO, STACKS, require_checkov
 from tests.policy.test_gate_bites import FAKE_AWS_KEY, _template
 
@@ -426,3 +426,36 @@ def test_checkov_parses_every_file_the_gate_scans_through_libyaml_into_its_own_t
     assert set(gate.inputs.stacks) | set(gate.inputs.sources) <= set(compared)  # the models, staged pipelines
     assert any("/.github/workflows/" in path for path in compared) and len(compared) > 150
     assert fallback == ["checkov's own"]
+
+
+FORK_ONE_SCAN = """
+import gc, os
+import checkov_server
+def record(argv, report):
+    with open(report, "w") as out:
+        json.dump({"niceness": os.nice(0), "collecting": gc.isenabled(), "cwd": os.getcwd(), "argv": argv}, out)
+    return 1
+checkov_server._run_checkov = record
+server_niceness = os.nice(0)
+pid = checkov_server._fork(["--framework", "arm"], sys.argv[1], sys.argv[2])
+_, status = os.waitpid(pid, 0)
+with open(sys.argv[1]) as seen:
+    print(json.dumps([server_niceness, os.waitstatus_to_exitcode(status), json.load(seen)]))
+"""
+"""One fork of the server with checkov's run replaced by a record of the conditions it ran in."""
+
+
+def test_a_scan_runs_at_a_lower_priority_than_the_gate_in_its_folder_and_exits_with_checkovs_code(
+    tmp_path: Path,
+) -> None:
+    require_checkov()
+    server_niceness, code, seen = _in_checkov_env(FORK_ONE_SCAN, str(tmp_path / "report.json"), str(tmp_path))
+    assert seen["niceness"] == min(server_niceness + SCAN_NICENESS, 19)  # planning goes first
+    assert seen["cwd"] == str(tmp_path) and seen["argv"] == ["--framework", "arm"]
+    assert seen["collecting"] is False and code == 1
+
+
+def test_the_parts_of_a_scan_answer_with_one_exit_code() -> None:
+    assert _exit_code([0, 0]) == 0
+    assert _exit_code([0, 1]) == 1  # a check failed in one part
+    assert _exit_code([1, 3, 0]) == 3  # a crash is never hidden by a failed check
