@@ -32,6 +32,11 @@ out of the repository because a local run writes it (bytecode, `make demo`'s .ml
 mlflow.db, hypothesis' examples): whether a scan reads them would depend on what ran before it."""
 
 
+SECRETS_PARTS = os.cpu_count() or 1
+"""Forks a folder's secrets scan is split between: one per core, so the repository's (the gate's longest scan)
+keeps every core busy to its end."""
+
+
 @dataclass(frozen=True)
 class Finding:
     """One check result for one resource (or file, for secrets)."""
@@ -106,6 +111,8 @@ class CheckovJob:
         """After `findings`: each file the secrets scan read -> the files with the same content and name."""
         self.secrets_unread: list[str] = []
         """After `findings`: files left out because detect-secrets drops them unread (lock, binary, Swagger)."""
+        self.reports: list[str] = []
+        """After `findings`: the JSON report of each fork the scan ran in (a folder's secrets: one per part)."""
 
     def findings(self) -> list[Finding]:
         """Every check result of the scan, a secret found in a file repeated for each of its copies."""
@@ -121,8 +128,14 @@ class CheckovJob:
             secrets = json.loads(files.read_text()) if files.is_file() else {"copies": {}, "unread": []}
             self.secrets_files |= secrets["copies"]
             self.secrets_unread += secrets["unread"]
+            self.reports += answer["reports"]
             found += with_copies(
-                [f for d in _documents(report.read_text()) for f in _findings(d)],
+                [
+                    f
+                    for part in answer["reports"]
+                    for d in _documents(Path(part).read_text())
+                    for f in _findings(d)
+                ],
                 secrets["copies"],
                 "secrets",
             )
@@ -145,12 +158,14 @@ class CheckovServer:
     """policy/checkov_server.py in .venv-checkov: checkov imported once, each scan a fork of it.
 
     Scans run side by side (the gate starts the repository's while it plans, each stack's model as soon as it is
-    planned). Reports go to files in a temporary folder, so a scan never blocks on a full pipe. Used as a context
-    manager; leaving it early stops every scan still running.
+    planned), each in one process; a folder's secrets are split between `secrets_parts` forks. Reports go to
+    files in a temporary folder, so a scan never blocks on a full pipe. Used as a context manager; leaving it
+    early stops every scan still running.
     """
 
-    def __init__(self, root: Path, external_checks: Path) -> None:
+    def __init__(self, root: Path, external_checks: Path, secrets_parts: int = SECRETS_PARTS) -> None:
         python = checkov_binary(root).with_name("python")
+        self._secrets_parts = secrets_parts
         env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "ANSI_COLORS_DISABLED": "1", "LOG_LEVEL": "WARNING"}
         env.pop("BC_API_KEY", None)
         self._checks = external_checks.resolve()
@@ -219,7 +234,7 @@ class CheckovServer:
 
         A folder's secrets are a scan of their own: checkov's secrets walk of the folder (also skipping
         `secrets_skipped_paths`), each distinct file read once (policy/checkov_server.py, `distinct_files`), its
-        findings repeated for its copies.
+        findings repeated for its copies, the files split by size between `secrets_parts` forks.
         """
         target = target.resolve()
         frameworks = list(frameworks)
@@ -243,6 +258,7 @@ class CheckovServer:
                     cwd,
                     secrets_root=str(target),
                     skip_paths=[*skips, *secrets_skipped_paths],
+                    parts=self._secrets_parts,
                 )
             )
         if frameworks:

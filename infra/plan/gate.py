@@ -104,10 +104,11 @@ def run_gate(
     """Plan `stacks` and `scenarios`, stage everything under `scan_dir`, run checkov and judge the result.
 
     One checkov process (infra/plan/checkov_run.py) imports checkov and then runs each scan in a fork of itself,
-    side by side with the gate's work: the repository's own files while the gate generates and stages projects
-    and pipelines, then those, then each stack's ARM model as soon as it is planned. A folder's secrets are a scan
-    of their own that reads each distinct file once. Each model is scanned on its own, so checkov's graph of it holds that deployment's
-    resources only (one run over all models gave the same results).
+    side by side with the gate's work and at a lower priority: the repository's own files while the gate
+    generates and stages projects and pipelines, then those, then each stack's ARM model as soon as it is planned.
+    A folder's secrets are a scan of their own that reads each distinct file once, split between one fork per
+    core. Each model is scanned on its own, so checkov's graph of it holds that deployment's resources only (one
+    run over all models gave the same results).
     """
     root = root.resolve()
     # Every stack's configuration is read and validated first: a bad stack file is refused before anything runs.

@@ -16,6 +16,10 @@ from infra.config import PROJECT
 from infra.errors import PlanError
 from infra.stack_file import read_stack_file
 
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""PyYAML's safe loader, libyaml's where PyYAML has it: the same values ten times faster. A program run reads
+Pulumi.yaml for every stack it derives names from (about 30 times in a gate run)."""
+
 
 def _as_config_string(value: Any) -> str:
     if isinstance(value, bool):
@@ -41,7 +45,7 @@ def load_stack_config(root: Path, stack: str) -> dict[str, str]:
     if not path.is_file():
         msg = f"stack {stack!r} has no stack file {path.name}; stacks here: {available_stacks(root)}"
         raise PlanError(msg)
-    project = yaml.safe_load((root / "Pulumi.yaml").read_text())
+    project = yaml.load((root / "Pulumi.yaml").read_text(), Loader=_SAFE_LOADER)
     values: dict[str, str] = {
         f"{PROJECT}:{key}": _as_config_string(entry["default"])
         for key, entry in (project.get("config") or {}).items()

@@ -35,6 +35,7 @@ from infra.plan.engine import run_program
 from infra.plan.gate import MODEL_FRAMEWORKS, GateResult, _folder, _other_outputs, run_gate
 from infra.plan.scan_inputs import pipeline_files
 from infra.plan.stack_files import load_stack_config
+from policy.checkov_server import SCAN_NICENESS, _exit_code, balanced_parts
 from tests.policy.conftest import REPO, STACKS, require_checkov
 from tests.policy.test_gate_bites import FAKE_AWS_KEY, _template
 
@@ -158,10 +159,11 @@ def test_a_planted_secret_is_found_in_every_file_type_and_copy_but_never_in_what
         PLANTED_SECRETS | UNREAD | {copy: PLANTED_SECRETS[source] for copy, source in COPIES.items()},
     )
     expected = _checkov_cli(tmp_path, ("secrets",))
-    with CheckovServer(REPO, CHECKS) as server:
+    with CheckovServer(REPO, CHECKS, secrets_parts=3) as server:
         scan = server.scan(tmp_path, ("secrets",))
         got = _failed(scan.findings())
     assert got == expected
+    assert len(scan.reports) == 3  # the files split between three forks, the findings of all of them
     flagged = {Path(file).relative_to(tmp_path).as_posix() for _, _, file in got}
     assert flagged == set(PLANTED_SECRETS) | set(COPIES)
     # Files alike in content and name were read once, their findings reported for every path.
@@ -190,18 +192,23 @@ def test_every_file_type_the_repository_scan_reads_has_a_planted_secret(gate: Ga
     assert types <= planted, f"plant a secret in a {sorted(types - planted)} file"
 
 
-def _checkov_walk(skipped: list[str]) -> set[str]:
-    """The files checkov's secrets framework itself walks in the repository with these skip patterns."""
-    code = (
-        "import json, sys; sys.path.insert(0, 'policy'); from checkov_server import secrets_files; "
-        "print(json.dumps(secrets_files(sys.argv[1], sys.argv[2:])))"
-    )
+def _in_checkov_env(code: str, *args: str) -> Any:
+    """What `code` prints as JSON, run by .venv-checkov's Python (as the server runs) with policy/checkov_server.py
+    importable as `checkov_server` and `args` in sys.argv[1:]."""
     python = checkov_binary(REPO).with_name("python")
+    env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "LOG_LEVEL": "WARNING"}
+    script = f"import json, sys; sys.path.insert(0, 'policy')\n{code}"
     done = subprocess.run(
-        [str(python), "-c", code, str(REPO), *skipped], cwd=REPO, capture_output=True, text=True
+        [str(python), "-c", script, *args], cwd=REPO, capture_output=True, text=True, env=env
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    return set(json.loads(done.stdout))
+    return json.loads(done.stdout)
+
+
+def _checkov_walk(skipped: list[str]) -> set[str]:
+    """The files checkov's secrets framework itself walks in the repository with these skip patterns."""
+    code = "from checkov_server import secrets_files; print(json.dumps(secrets_files(sys.argv[1], sys.argv[2:])))"
+    return set(_in_checkov_env(code, str(REPO), *skipped))
 
 
 def test_the_repository_secrets_scan_leaves_out_only_copies_and_files_detect_secrets_never_reads(
@@ -311,3 +318,144 @@ def test_a_secret_in_a_file_is_reported_for_each_of_its_copies() -> None:
         dataclasses.replace(finding, file="/b/x.py"),
         dataclasses.replace(finding, file="/c/x.py"),
     ]
+
+
+def test_the_secrets_split_puts_every_file_in_exactly_one_part_and_the_parts_are_about_equal(
+    tmp_path: Path,
+) -> None:
+    sizes = [5000, 4000, 3000, 3000, 2000, 1000, 700, 10, 0]
+    paths = []
+    for number, size in enumerate(sizes):
+        (tmp_path / f"f{number}.txt").write_text("x" * size)
+        paths.append(str(tmp_path / f"f{number}.txt"))
+    parts = balanced_parts(reversed(paths), 2)
+    assert sorted(path for part in parts for path in part) == sorted(paths)  # each file once, none lost
+    totals = [sum(Path(path).stat().st_size for path in part) for part in parts]
+    assert len(parts) == 2 and abs(totals[0] - totals[1]) <= max(sizes)
+    assert balanced_parts(paths, 2) == parts  # the same split whatever order the walk gave
+    # Never an empty part (a fork with no file to read): fewer files than parts, fewer parts.
+    assert balanced_parts(paths[:2], 4) == [[paths[0]], [paths[1]]]
+    assert balanced_parts([], 2) == []
+
+
+SCAN_IN_A_FORK = """
+import os
+import checkov_server
+checkov_server.warm()
+from checkov.common.parallelizer.parallel_runner import parallel_runner
+loaded, forks = set(sys.modules), []
+real_fork = os.fork
+read, write = os.pipe()
+pid = real_fork()
+if pid == 0:
+    os.fork = lambda: forks.append(1) or real_fork()
+    code = checkov_server._run_checkov(sys.argv[2:], sys.argv[1])
+    os.write(write, json.dumps([code, len(forks), sorted(set(sys.modules) - loaded)]).encode())
+    os._exit(0)
+os.close(write)
+answer = b""
+while chunk := os.read(read, 1 << 16):
+    answer += chunk
+os.waitpid(pid, 0)
+print(json.dumps([str(parallel_runner.type), *json.loads(answer)]))
+"""
+"""Warm the server's way, then run one scan (sys.argv[2:], its report to sys.argv[1]) in a fork as the server
+does: its exit code, what it forked and what it imported."""
+
+
+def test_the_server_loads_checkov_and_the_secrets_plugins_once_and_each_scan_runs_in_one_process(
+    tmp_path: Path,
+) -> None:
+    require_checkov()
+    _plant(
+        tmp_path,
+        {"model.json": PLANTED_MISCONFIGURATIONS["model.json"], "leak.py": PLANTED_SECRETS["leak.py"]},
+    )
+    argv = [
+        "--directory", str(tmp_path), "--framework", "arm", "secrets", "--external-checks-dir", str(CHECKS),
+        "--output", "json", "--compact", "--skip-download", "--enable-secret-scan-all-files",
+    ]  # fmt: skip
+    report = tmp_path / "report.json"
+    parallelism, code, forks, imported = _in_checkov_env(SCAN_IN_A_FORK, str(report), *argv)
+    assert code == 1  # the planted key and storage account fail
+    documents = json.loads(report.read_text())
+    assert {d["check_type"] for d in documents} == {"arm", "secrets"}
+    # checkov's own parallelism is off: no fork per framework, no secrets workers, no results through pipes.
+    assert parallelism == "none" and forks == 0
+    # Only our custom checks are loaded per scan (checkov's --external-checks-dir); checkov, its checks and
+    # detect-secrets' plugins, filters and transformers were loaded once, before the fork.
+    assert set(imported) == {"amlops_checks", "policy", "policy.rules", "policy.rules.aml"}
+
+
+LOADS_EVERY_FILE = """
+from pathlib import Path
+import checkov_server
+checkov_server.warm()
+from checkov.common.parsers.yaml import loader
+compared, differ = [], []
+for path in sys.argv[1:]:
+    text = Path(path).read_text(encoding="utf-8", errors="replace")
+    compared.append(path)
+    if loader.loads(text) != loader.loads.__wrapped__(text):
+        differ.append(path)
+fallback = checkov_server.libyaml_loads(lambda content: ["checkov's own"])("key: [unclosed")
+print(json.dumps([compared, differ, fallback]))
+"""
+
+
+def test_checkov_parses_every_file_the_gate_scans_through_libyaml_into_its_own_trees(
+    gate: GateResult,
+) -> None:
+    """ARM models, pipelines, workflows, the generated projects: the server's libyaml parsing gives the trees
+    (line numbers included) of checkov's pure-Python loader, and checkov's loader decides where libyaml refuses."""
+    tracked = subprocess.run(
+        ["git", "ls-files", "-z", "*.yml", "*.yaml", "*.json"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\0")
+    staged = [
+        p for p in gate.inputs.folder.rglob("*") if p.suffix in (".yml", ".yaml", ".json") and p.is_file()
+    ]
+    files = [str(REPO / path) for path in tracked if path and (REPO / path).is_file()] + [
+        str(p) for p in staged
+    ]
+    compared, differ, fallback = _in_checkov_env(LOADS_EVERY_FILE, *files)
+    assert differ == []
+    assert set(gate.inputs.stacks) | set(gate.inputs.sources) <= set(compared)  # the models, staged pipelines
+    assert any("/.github/workflows/" in path for path in compared) and len(compared) > 150
+    assert fallback == ["checkov's own"]
+
+
+FORK_ONE_SCAN = """
+import gc, os
+import checkov_server
+def record(argv, report):
+    with open(report, "w") as out:
+        json.dump({"niceness": os.nice(0), "collecting": gc.isenabled(), "cwd": os.getcwd(), "argv": argv}, out)
+    return 1
+checkov_server._run_checkov = record
+server_niceness = os.nice(0)
+pid = checkov_server._fork(["--framework", "arm"], sys.argv[1], sys.argv[2])
+_, status = os.waitpid(pid, 0)
+with open(sys.argv[1]) as seen:
+    print(json.dumps([server_niceness, os.waitstatus_to_exitcode(status), json.load(seen)]))
+"""
+"""One fork of the server with checkov's run replaced by a record of the conditions it ran in."""
+
+
+def test_a_scan_runs_at_a_lower_priority_than_the_gate_in_its_folder_and_exits_with_checkovs_code(
+    tmp_path: Path,
+) -> None:
+    require_checkov()
+    server_niceness, code, seen = _in_checkov_env(FORK_ONE_SCAN, str(tmp_path / "report.json"), str(tmp_path))
+    assert seen["niceness"] == min(server_niceness + SCAN_NICENESS, 19)  # planning goes first
+    assert seen["cwd"] == str(tmp_path) and seen["argv"] == ["--framework", "arm"]
+    assert seen["collecting"] is False and code == 1
+
+
+def test_the_parts_of_a_scan_answer_with_one_exit_code() -> None:
+    assert _exit_code([0, 0]) == 0
+    assert _exit_code([0, 1]) == 1  # a check failed in one part
+    assert _exit_code([1, 3, 0]) == 3  # a crash is never hidden by a failed check
