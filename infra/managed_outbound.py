@@ -84,8 +84,8 @@ def approver_grants(
     *Azure AI Enterprise Network Connection Approver* per resource the stack owns that its rules reach.
 
     Azure ML creates a user-defined rule's private endpoint as the workspace, and Private Link leaves a connection
-    Pending unless its requester may approve it; Microsoft's managed-network pages name this role for the
-    workspace's identity. Azure adds (and approves) the endpoints to the workspace's own storage, vault and
+    Pending unless its requester may approve it; Microsoft's managed network pages name this role for the identity
+    that requests them (Azure ML's for a user-assigned workspace identity, Foundry's for its resource's). Azure adds (and approves) the endpoints to the workspace's own storage, vault and
     registry itself; the data lake, the storage's queue and table for batch, and, in the registry's owner, the
     registry's storage and ACR are the rules' targets. A consumer's registry targets belong to the owner, which
     grants them (infra/registry_approval.py).

@@ -176,7 +176,7 @@ class Workspace(pulumi.ComponentResource):
         self.workspace_id = workspace.id
         self.workspace_name = workspace.name
         self.private_endpoint_rules = endpoints
-        """Rule name -> the user-defined private endpoint outbound rules of its managed network. Azure ML
+        """The user-defined private endpoint outbound rules of its managed network (rule name -> endpoint). Azure ML
         requests each rule's connection as the workspace (infra/managed_outbound.py `approver_grants`)."""
         self.principal_id = workspace.identity.apply(
             lambda identity: identity.principal_id if identity else ""
