@@ -24,8 +24,8 @@ from infra.components.github_runners import GitHubRunnerNetwork, GitHubRunnerNet
 from infra.components.github_runners_container_apps import GitHubRunnerJobs, GitHubRunnerJobsArgs
 from infra.components.governance import CONTAINER_APPS_ENVIRONMENT_LOGS, DiagnosticTarget
 from infra.components.network import PrivateNetwork
-from infra.config import PROJECT, StackConfig
-from infra.naming import ResourceNames, stack_agent_pool
+from infra.config import StackConfig
+from infra.naming import ResourceNames, stack_agent_pool, stack_urn_root
 from infra.private_profile import (
     AGENTS_SUBNET,
     CONTAINER_APPS_RUNNERS_SUBNET,
@@ -36,30 +36,16 @@ from infra.runner_egress import RUNNER_EGRESS_HOSTS
 from infra.stack_resources import StackResources
 
 
-def stack_urn_root(stack: str) -> str:
-    """The start of every URN in `stack`, for `pulumi up --target` patterns.
-
-    >>> stack_urn_root("prod")
-    'urn:pulumi:prod::azure-mlops::'
-    """
-    return f"urn:pulumi:{stack}::{PROJECT}::"
-
-
-def has_egress_firewall(config: StackConfig) -> bool:
-    """Whether the stack builds the agents' egress firewall: a private stack with agentEgress firewall."""
-    return config.is_private and config.agent_egress == "firewall"
-
-
 def agent_pool_bootstrap_targets(config: StackConfig, stack: str) -> tuple[str, ...]:
     """URN patterns (`pulumi up --target`) of what `stack`'s agent pool needs before it runs a job, which the infra
     pipeline's agents_<stack> job brings up from Microsoft-hosted agents (ARM calls only): the resource group, the
     VNet (subnets, NSGs, DNS zones, the NAT gateway or the route table), the pool and its grants, and, with the
     egress firewall, the agents' only way out. None for a stack without a pool (public: Microsoft-hosted agents).
-    The same facts decide what the program builds: stack_agent_pool and has_egress_firewall."""
+    The same facts decide what the program builds: stack_agent_pool and StackConfig.agent_egress_firewall."""
     if not stack_agent_pool(config):
         return ()
     root = stack_urn_root(stack)
-    firewall = (f"{root}azure-mlops:network:EgressFirewall**",) if has_egress_firewall(config) else ()
+    firewall = (f"{root}azure-mlops:network:EgressFirewall**",) if config.agent_egress_firewall else ()
     return (
         f"{root}azure-native:resources:ResourceGroup::resource-group",
         f"{root}azure-mlops:network:PrivateNetwork**",
@@ -103,7 +89,7 @@ def build_agent_egress(
 ) -> EgressFirewall | None:
     """The egress firewall of a private stack with agentEgress: firewall, None otherwise: the build agents'
     allow-list, and the GitHub runner jobs' when the stack runs them (githubRunners: container-apps)."""
-    if network is None or not has_egress_firewall(config):
+    if network is None or not config.agent_egress_firewall:
         return None
     if network.route_table_name is None:
         msg = "build_agent_egress needs a network built with agentEgress firewall (its route table)"

@@ -17,7 +17,7 @@ import pulumi
 import pulumi_azure_native as azure_native
 from pulumi_azure_native import machinelearningservices as ml
 
-from infra.arm_reads import is_not_found
+from infra.arm_reads import existing
 from infra.components.access import Grant
 from infra.components.ml_registry import (
     MachineLearningRegistry,
@@ -105,16 +105,28 @@ def registry_ref(
     )
 
 
-def consumer_deployers(owner: str, *, root: Path | None = None, project: str = PROJECT) -> dict[str, str]:
-    """Committed stack -> its CI/CD principal, for every stack that names `owner` as its registry's owner."""
+def registry_consumers(
+    owner: str, *, root: Path | None = None, project: str = PROJECT
+) -> dict[str, StackConfig]:
+    """Committed stack -> its validated configuration, for every other stack that names `owner` as its registry's
+    owner (amlRegistryOwnerStack)."""
     found = {}
     for stack in available_stacks(root or REPO_ROOT):
         if stack == owner:
             continue
         config = committed_config(stack, root=root, project=project)
-        if config.aml_registry_owner_stack == owner and config.deployer_principal_id:
-            found[stack] = config.deployer_principal_id
+        if config.aml_registry_owner_stack == owner:
+            found[stack] = config
     return found
+
+
+def consumer_deployers(owner: str, *, root: Path | None = None, project: str = PROJECT) -> dict[str, str]:
+    """Committed stack -> its CI/CD principal, for every stack that names `owner` as its registry's owner."""
+    return {
+        stack: config.deployer_principal_id
+        for stack, config in registry_consumers(owner, root=root, project=project).items()
+        if config.deployer_principal_id
+    }
 
 
 @dataclass(frozen=True)
@@ -139,15 +151,14 @@ def find_registry(
     deployment. They skip the wiring then and add it on their next run. Errors other than "not found" (no
     permission, throttling) are raised: they must not silently drop the network path.
     """
-    try:
-        found = ml.get_registry(
+    found = existing(
+        lambda: ml.get_registry(
             registry_name=ref.name,
             resource_group_name=ref.resource_group,
             opts=pulumi.InvokeOptions(provider=provider),
         )
-    except Exception as err:  # the SDK raises a bare Exception carrying Azure's error
-        if not is_not_found(err):
-            raise
+    )
+    if found is None:
         pulumi.log.warn(
             f"Azure ML registry {ref.name} (stack {ref.owner_stack}) does not exist yet: its private endpoint "
             "outbound rules are added on the next `pulumi up` after the owner stack's"

@@ -9,6 +9,10 @@ throttling) must be raised.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 _NOT_FOUND = re.compile(r"NotFound|\b404\b")
 """ARM's codes ResourceNotFound, ResourceGroupNotFound, ParentResourceNotFound, or a bare 404 status."""
@@ -17,3 +21,13 @@ _NOT_FOUND = re.compile(r"NotFound|\b404\b")
 def is_not_found(error: BaseException) -> bool:
     """True when an invoke failed because the resource (or its parent, or its resource group) does not exist."""
     return bool(_NOT_FOUND.search(str(error)))
+
+
+def existing(read: Callable[[], T]) -> T | None:
+    """`read()`'s answer, or None when ARM says the resource is not there (yet); any other failure is raised."""
+    try:
+        return read()
+    except Exception as err:  # an invoke failure is a plain Exception carrying ARM's answer
+        if is_not_found(err):
+            return None
+        raise

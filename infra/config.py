@@ -669,6 +669,11 @@ class StackConfig(BaseModel):
         return self.is_private and self.github_runners == "container-apps"
 
     @property
+    def agent_egress_firewall(self) -> bool:
+        """True when the stack builds the CI/CD subnets' egress firewall: a private stack with agentEgress firewall."""
+        return self.is_private and self.agent_egress == "firewall"
+
+    @property
     def is_private(self) -> bool:
         """True when the stack's network profile keeps public network access off."""
         return self.network_profile == "private"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from pulumi_azure_native import machinelearningservices as ml
 
-from infra.arm_reads import is_not_found
+from infra.arm_reads import existing
 from infra.config import PROJECT, StackConfig
 from infra.errors import RefusedStackChange
 from policy.rules.aml import encryption_switch, isolation_loosening
@@ -31,12 +31,11 @@ class DeployedWorkspace:
 
 def deployed_workspace(resource_group_name: str, workspace_name: str) -> DeployedWorkspace | None:
     """The deployed workspace's settings; None when there is no such workspace yet."""
-    try:
-        found = ml.get_workspace(resource_group_name=resource_group_name, workspace_name=workspace_name)
-    except Exception as err:  # an invoke failure is a plain Exception carrying ARM's answer
-        if is_not_found(err):
-            return None
-        raise
+    found = existing(
+        lambda: ml.get_workspace(resource_group_name=resource_group_name, workspace_name=workspace_name)
+    )
+    if found is None:
+        return None
     network = found.managed_network
     return DeployedWorkspace(
         isolation_mode=(network.isolation_mode if network else None) or "Disabled",

@@ -18,13 +18,10 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from infra.config import PROJECT, StackConfig
 from infra.errors import InvalidResourceName
 from infra.regions import REGION_ABBREVIATIONS
-
-if TYPE_CHECKING:
-    from infra.config import StackConfig
 
 SUFFIX_LENGTH = 6
 _BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -137,6 +134,15 @@ def agent_pool_name(workload: str, environment: str, region_code: str, organizat
     """
     digest = deterministic_suffix(organization_url.lower().rstrip("/"), workload, environment, region_code)
     return NAME_RULES["devops_pool"].check("devops_pool", f"mdp-{workload}-{environment}-{digest}")
+
+
+def stack_urn_root(stack: str, project: str = PROJECT) -> str:
+    """The start of every URN in `stack`, for `pulumi up --target` patterns.
+
+    >>> stack_urn_root("prod")
+    'urn:pulumi:prod::azure-mlops::'
+    """
+    return f"urn:pulumi:{stack}::{project}::"
 
 
 def stack_agent_pool(config: StackConfig) -> str:

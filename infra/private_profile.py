@@ -475,7 +475,7 @@ def private_subnets(config: StackConfig) -> tuple[SubnetSpec, ...]:
         agents=True,
         github_runners=config.github_private_networking,
         runner_jobs=config.github_container_apps,
-        egress_firewall=config.agent_egress == "firewall",
+        egress_firewall=config.agent_egress_firewall,
     )
 
 
@@ -496,7 +496,7 @@ def build_private_network(
             nsg_name=names.network_security_group,
             nat_gateway_name=names.nat_gateway,
             nat_public_ip_name=names.nat_public_ip,
-            route_table_name=names.agent_route_table if config.agent_egress == "firewall" else None,
+            route_table_name=names.agent_route_table if config.agent_egress_firewall else None,
             tags=tags,
             dns_zones=(
                 *PRIVATE_DNS_ZONES,

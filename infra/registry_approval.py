@@ -25,12 +25,11 @@ from pathlib import Path
 import pulumi
 from pulumi_azure_native import machinelearningservices as ml
 
-from infra.aml_registry import REPO_ROOT, RegistryUse, committed_config
-from infra.arm_reads import is_not_found
+from infra.aml_registry import RegistryUse, registry_consumers
+from infra.arm_reads import existing
 from infra.components.access import Grant
 from infra.config import PROJECT
 from infra.naming import ResourceNames
-from infra.plan.stack_files import available_stacks
 from infra.roles import BuiltInRole
 
 
@@ -42,11 +41,8 @@ def consumer_workspaces(
     `amlRegistrySubscriptionId` lives in another subscription than the owner, whose naming suffix the owner cannot
     know: it is left out (its registry connections wait for the owner's approval)."""
     found = {}
-    for stack in available_stacks(root or REPO_ROOT):
-        if stack == owner:
-            continue
-        config = committed_config(stack, root=root, project=project)
-        if config.aml_registry_owner_stack != owner or config.aml_registry_subscription_id:
+    for stack, config in registry_consumers(owner, root=root, project=project).items():
+        if config.aml_registry_subscription_id:
             continue
         names = ResourceNames.for_config(
             config, subscription_id=subscription_id, project=project, stack=stack
@@ -62,11 +58,8 @@ def workspace_principal(stack: str, resource_group: str, workspace: str) -> str 
     deployment that does not follow that order the grant is added by the owner's next `pulumi up`. Errors other
     than "not found" are raised: they must not silently drop an approval.
     """
-    try:
-        found = ml.get_workspace(resource_group_name=resource_group, workspace_name=workspace)
-    except Exception as err:  # the SDK raises a bare Exception carrying Azure's error
-        if not is_not_found(err):
-            raise
+    found = existing(lambda: ml.get_workspace(resource_group_name=resource_group, workspace_name=workspace))
+    if found is None:
         pulumi.log.warn(
             f"workspace {workspace} (stack {stack}) does not exist yet: its managed private endpoints to the Azure ML "
             "registry's storage and ACR are approved after the next `pulumi up` of the registry's owner"

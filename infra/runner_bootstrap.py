@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import pulumi
 
-from infra.agents_stack import stack_urn_root
 from infra.components.access import Grant
 from infra.config import StackConfig
+from infra.naming import stack_urn_root
 from infra.roles import BuiltInRole
 
 RUNNER_DEPLOYER_ACCESS = "runner-deployer-access"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from infra.arm_reads import is_not_found
+from infra.arm_reads import existing, is_not_found
 from infra.config import parse_stack_config
 from infra.deployed_state import DeployedWorkspace, refuse_impossible_changes
 from infra.errors import InvalidStackConfig, RefusedStackChange
@@ -175,3 +175,16 @@ def test_only_arms_not_found_means_no_workspace_yet() -> None:
     assert is_not_found(Exception('Status=404 Code="ResourceGroupNotFound" Message="..."'))
     assert is_not_found(Exception('Code="ResourceNotFound"'))
     assert not is_not_found(Exception('Status=403 Code="AuthorizationFailed"'))
+
+
+def _raise(message: str) -> object:
+    raise Exception(message)  # an invoke failure: a plain Exception carrying ARM's answer
+
+
+def test_a_read_of_what_is_not_there_yet_is_none_and_any_other_failure_is_raised() -> None:
+    """`existing` wraps the program's GETs (the deployed workspace, the owner's registry, a consumer's workspace):
+    ARM's 404 means "not created yet"; a 403 must stop the run, not pass for absence."""
+    assert existing(lambda: "found") == "found"
+    assert existing(lambda: _raise('Status=404 Code="ResourceNotFound"')) is None
+    with pytest.raises(Exception, match="AuthorizationFailed"):
+        existing(lambda: _raise('Status=403 Code="AuthorizationFailed"'))
